@@ -1,0 +1,72 @@
+//! The workloads of `../shared/WORKLOADS.md`, for tulip and its peers in one run.
+//!
+//! Run with `cargo bench --bench workloads -- [--quick] [--only W1,W6a]`. Each figure is printed as one
+//! JSON line: `{"system": S, "workload": W, "value": V, "unit": U, "n": N}`.
+//!
+//! One module per workload family; each exposes `run(&mut Report)` and checks `report.wants("W..")`
+//! before measuring anything.
+
+mod dns;
+mod executor;
+mod loop_callbacks;
+mod process;
+mod threadsafe;
+
+/// Command-line selection and the output sink shared by every workload.
+pub struct Report {
+    /// `--quick`: smaller N, for CI smoke runs; figures are then only indicative.
+    pub quick: bool,
+    only: Option<Vec<String>>,
+}
+
+impl Report {
+    /// Whether workload `id` (e.g. `"W3a"`) was selected.
+    pub fn wants(&self, id: &str) -> bool {
+        self.only.as_ref().is_none_or(|ids| ids.iter().any(|w| w.eq_ignore_ascii_case(id)))
+    }
+
+    /// `n`, or `n / div` under `--quick` (at least 1).
+    pub fn scale(&self, n: usize, div: usize) -> usize {
+        if self.quick {
+            (n / div).max(1)
+        } else {
+            n
+        }
+    }
+
+    /// Prints one JSON line.
+    pub fn emit(&self, system: &str, workload: &str, value: f64, unit: &str, n: usize) {
+        println!(
+            "{{\"system\": \"{system}\", \"workload\": \"{workload}\", \"value\": {value:.3}, \"unit\": \"{unit}\", \"n\": {n}}}"
+        );
+    }
+}
+
+/// The median of `xs` (which must not be empty).
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    // Worker processes re-execute this binary: procspawn's must get its chance first.
+    procspawn::init();
+
+    let mut args = std::env::args().skip(1);
+    let mut report = Report { quick: false, only: None };
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--quick" => report.quick = true,
+            "--only" => {
+                report.only = args.next().map(|s| s.split(',').map(|w| w.trim().to_string()).collect())
+            }
+            // cargo bench passes --bench; ignore anything else.
+            _ => {}
+        }
+    }
+    executor::run(&mut report);
+    threadsafe::run(&mut report);
+    dns::run(&mut report);
+    process::run(&mut report);
+    loop_callbacks::run(&mut report);
+}
