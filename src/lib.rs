@@ -11,4 +11,8 @@ mod sync;
 pub use error::{Elapsed, JobError, LoopClosed, PoolError, RunError, TaskError};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
-pub use reactor::{try_get_running_loop, EventLoop};
+pub use reactor::io::Readiness;
+pub use reactor::{
+    get_running_loop, run, sleep, timeout, try_get_running_loop, Async, EventLoop, ExceptionContext, Handle,
+    Sleep, Task, Timeout, TimerHandle,
+};
