@@ -5,12 +5,14 @@
 mod error;
 mod future;
 mod handle;
+mod portal;
 mod reactor;
 mod sync;
 
 pub use error::{Elapsed, JobError, LoopClosed, PoolError, RunError, TaskError};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
+pub use portal::BlockingPortal;
 pub use reactor::io::Readiness;
 pub use reactor::{
     get_running_loop, run, sleep, timeout, try_get_running_loop, Async, EventLoop, ExceptionContext, Handle,

@@ -803,7 +803,7 @@ impl EventLoop {
     }
 
     /// End of [`run`]: shut down what the loop owns with bounded waits, then close.
-    fn finish_run(&self) {
+    pub(crate) fn finish_run(&self) {
         // Dropping extensions (the default executor among them) lets them shut down with their own
         // bounded waits before the loop goes away.
         let exts = std::mem::take(&mut *self.inner.extensions.borrow_mut());
