@@ -7,8 +7,10 @@ mod future;
 mod handle;
 mod reactor;
 mod sync;
+mod thread_pool;
 
 pub use error::{Elapsed, JobError, LoopClosed, PoolError, RunError, TaskError};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
 pub use reactor::{try_get_running_loop, EventLoop};
+pub use thread_pool::{PoolMap, PoolStats, SubmitFuture, ThreadPool, ThreadPoolBuilder};
