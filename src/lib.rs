@@ -59,6 +59,7 @@ mod handle;
 mod portal;
 mod reactor;
 mod sync;
+mod thread_pool;
 
 pub use error::{Elapsed, JobError, LoopClosed, PoolError, RunError, TaskError};
 pub use future::{CancelToken, ConcurrentFuture};
@@ -69,3 +70,4 @@ pub use reactor::{
     get_running_loop, run, sleep, timeout, try_get_running_loop, Async, EventLoop, ExceptionContext, Handle,
     Sleep, Task, Timeout, TimerHandle,
 };
+pub use thread_pool::{PoolMap, PoolStats, SubmitFuture, ThreadPool, ThreadPoolBuilder};
