@@ -56,6 +56,9 @@ pub enum JobError {
     Codec(String),
     /// The result was already taken from this future (by `wait_timeout` or an earlier poll).
     ResultTaken,
+    /// The pool's initializer failed on a worker thread, so the pool is broken and the job never ran;
+    /// the text is the initializer's error.
+    Initializer(String),
 }
 
 impl fmt::Display for JobError {
@@ -72,6 +75,9 @@ impl fmt::Display for JobError {
             ),
             JobError::Codec(msg) => write!(f, "encoding or decoding failed: {msg}"),
             JobError::ResultTaken => f.write_str("the result of this future was already taken"),
+            JobError::Initializer(msg) => {
+                write!(f, "the pool's initializer failed, so the job never ran: {msg}")
+            }
         }
     }
 }
@@ -221,8 +227,11 @@ pub enum PoolError {
     ShutDown,
     /// A builder setting is out of range; the text says which.
     InvalidConfig(String),
-    /// The pool's initializer failed; the text is its error.
+    /// The pool's initializer failed on a worker thread, so the pool is broken and takes no jobs; the
+    /// text is the initializer's error.
     Initializer(String),
+    /// The pool's bounded queue is full (from `try_submit`).
+    QueueFull,
     /// Starting a worker (thread or process) failed.
     Spawn(std::io::Error),
     /// The arguments of a process-pool task could not be encoded.
@@ -237,6 +246,7 @@ impl fmt::Display for PoolError {
             PoolError::ShutDown => f.write_str("the pool is shut down"),
             PoolError::InvalidConfig(msg) => write!(f, "invalid pool configuration: {msg}"),
             PoolError::Initializer(msg) => write!(f, "pool initializer failed: {msg}"),
+            PoolError::QueueFull => f.write_str("the pool's queue is full"),
             PoolError::Spawn(e) => write!(f, "could not start a worker: {e}"),
             PoolError::Encode(msg) => write!(f, "could not encode the task's arguments: {msg}"),
             PoolError::Handshake(msg) => write!(f, "worker handshake failed: {msg}"),

@@ -7,6 +7,7 @@ mod future;
 mod handle;
 mod reactor;
 mod sync;
+mod thread_pool;
 
 pub use error::{Elapsed, JobError, LoopClosed, PoolError, RunError, TaskError};
 pub use future::{CancelToken, ConcurrentFuture};
@@ -16,3 +17,4 @@ pub use reactor::{
     get_running_loop, run, sleep, timeout, try_get_running_loop, Async, EventLoop, ExceptionContext, Handle,
     Sleep, Task, Timeout, TimerHandle,
 };
+pub use thread_pool::{PoolMap, PoolStats, SubmitFuture, ThreadPool, ThreadPoolBuilder};
