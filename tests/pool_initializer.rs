@@ -45,9 +45,16 @@ fn initializer_runs_once_per_thread_before_its_jobs() {
 fn failing_initializer_breaks_the_pool() {
     let pool =
         ThreadPool::builder().initializer(|| Err(std::io::Error::other("db unreachable"))).build().unwrap();
-    let queued: Vec<_> = (0..5).map(|i| pool.submit(move || i).unwrap()).collect();
-    for q in queued {
-        assert_eq!(q.wait(), Err(JobError::Initializer("db unreachable".into())));
+    // The first submit starts the worker whose initializer fails; the pool may break while the
+    // others are being submitted. Either way each job reports the initializer's error.
+    let first = pool.submit(|| 0).unwrap();
+    let rest: Vec<_> = (1..5).map(|i| pool.submit(move || i)).collect();
+    assert_eq!(first.wait(), Err(JobError::Initializer("db unreachable".into())));
+    for r in rest {
+        match r {
+            Ok(fut) => assert_eq!(fut.wait(), Err(JobError::Initializer("db unreachable".into()))),
+            Err(e) => assert!(matches!(e, PoolError::Initializer(ref m) if m == "db unreachable"), "{e}"),
+        }
     }
     match pool.submit(|| 1) {
         Err(PoolError::Initializer(msg)) => assert_eq!(msg, "db unreachable"),

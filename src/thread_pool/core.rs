@@ -329,7 +329,9 @@ impl Shared {
     /// Gets one worker to look at the queue: nothing if one is spinning, else the most recently parked,
     /// else a new thread if the pool is below `max_workers`. All busy: the job waits its turn.
     fn wake_one(self: &Arc<Self>) -> io::Result<()> {
-        if self.spinning.load(SeqCst) > 0 {
+        // An empty queue means a worker already took the job (typically the spinner, within
+        // nanoseconds): waking another would only rotate the hot thread out.
+        if self.spinning.load(SeqCst) > 0 || self.rx.is_empty() {
             return Ok(());
         }
         if self.sleeping.load(SeqCst) > 0 {
@@ -609,10 +611,15 @@ fn worker_main(shared: Arc<Shared>) {
         }
     }
     let me = Arc::new(Parker { thread: thread::current(), notified: AtomicBool::new(false) });
+    // Only a worker that just ran a job spins. One woken for nothing (a submitter raced with another
+    // worker for the same job) parks again at once: if it took the spinning role, the next job would
+    // go to it and the hot thread would rotate out, defeating most-recent-first reuse.
+    let mut hot = false;
     loop {
         if let Ok(job) = shared.rx.try_recv() {
             shared.popped();
             job.run(&shared);
+            hot = true;
             continue;
         }
         if shared.closed.load(SeqCst) {
@@ -622,7 +629,8 @@ fn worker_main(shared: Arc<Shared>) {
             }
             continue;
         }
-        let spinning = shared.spinning.compare_exchange(0, 1, SeqCst, Relaxed).is_ok();
+        let spinning = hot && shared.spinning.compare_exchange(0, 1, SeqCst, Relaxed).is_ok();
+        hot = false;
         if spinning {
             if let Some(job) = shared.spin() {
                 shared.spinning.store(0, SeqCst);
@@ -635,6 +643,7 @@ fn worker_main(shared: Arc<Shared>) {
                     }
                 }
                 job.run(&shared);
+                hot = true;
                 continue;
             }
         }
