@@ -217,4 +217,58 @@ mod tests {
         assert_eq!(interleave(vec![a("1.1.1.1:1")]), vec![a("1.1.1.1:1")]);
         assert!(interleave(vec![]).is_empty());
     }
+
+    fn closed_addr() -> SocketAddr {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    }
+
+    #[test]
+    fn a_failed_attempt_starts_the_next_at_once() {
+        let good = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let good_addr = good.local_addr().unwrap();
+        crate::run(async {
+            let lp = crate::get_running_loop();
+            // An hour of stagger: only the failure of the first attempt can start the second.
+            let attempt = race(&lp, "test", vec![closed_addr(), good_addr], Duration::from_secs(3600));
+            let s = crate::timeout(Duration::from_secs(10), attempt).await.unwrap().unwrap();
+            assert_eq!(s.get_ref().peer_addr().unwrap(), good_addr);
+        });
+    }
+
+    #[test]
+    fn an_unanswered_attempt_is_overtaken_after_the_delay() {
+        // A listener whose accept queue is full leaves new connections unanswered (SYNs are dropped).
+        let stuck = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        // SAFETY: listen(2) on an open socket.
+        assert_eq!(unsafe { libc::listen(stuck.as_raw_fd(), 0) }, 0);
+        let stuck_addr = stuck.local_addr().unwrap();
+        let mut queued = Vec::new();
+        loop {
+            match StdTcpStream::connect_timeout(&stuck_addr, Duration::from_millis(200)) {
+                Ok(s) => queued.push(s),
+                Err(_) => break,
+            }
+            assert!(queued.len() < 64, "the accept queue never filled");
+        }
+        let good = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let good_addr = good.local_addr().unwrap();
+        crate::run(async {
+            let lp = crate::get_running_loop();
+            let attempt = race(&lp, "test", vec![stuck_addr, good_addr], Duration::from_millis(20));
+            let s = crate::timeout(Duration::from_secs(10), attempt).await.unwrap().unwrap();
+            assert_eq!(s.get_ref().peer_addr().unwrap(), good_addr);
+        });
+    }
+
+    #[test]
+    fn every_address_failing_reports_each_of_them() {
+        let (a, b) = (closed_addr(), closed_addr());
+        let err = crate::run(async {
+            let lp = crate::get_running_loop();
+            race(&lp, "connecting to test", vec![a, b], Duration::from_secs(3600)).await.unwrap_err()
+        });
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+        let text = err.to_string();
+        assert!(text.contains(&a.to_string()) && text.contains(&b.to_string()), "{text}");
+    }
 }
