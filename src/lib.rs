@@ -53,14 +53,17 @@
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+pub mod dns;
 mod error;
 mod future;
 mod handle;
 mod portal;
+pub mod net;
 mod reactor;
 mod sync;
 mod thread_pool;
 
+pub use dns::{AddrInfo, DnsError};
 pub use error::{Elapsed, JobError, LoopClosed, PoolError, RunError, TaskError};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
