@@ -337,7 +337,7 @@ impl<T: Send + 'static> Promise<T> {
     /// Whether the outcome is already decided (cancelled while queued, or completed).
     #[allow(dead_code)]
     pub fn is_done(&self) -> bool {
-        self.shared.as_ref().map_or(true, |s| {
+        self.shared.as_ref().is_none_or(|s| {
             matches!(lock(&s.inner).state, State::Completing | State::Done(_) | State::Taken)
         })
     }
