@@ -10,6 +10,8 @@ fn step(title: &str) {
 
 fn main() {
     let t0 = Instant::now();
+    // The tour panics on purpose in a job; print one line instead of a backtrace.
+    std::panic::set_hook(Box::new(|info| eprintln!("  (panic hook) {info}")));
 
     step("the loop: callbacks, timers, tasks");
     let v = tulip::run(async {
@@ -64,6 +66,62 @@ fn main() {
     }
     println!("{} cross-thread callbacks ran on the loop in {:?}", COUNT.with(|c| c.get()), t.elapsed());
     lp.close().expect("not running");
+
+    step("thread pools: blocking work off the loop and back");
+    tulip::run(async {
+        let db = tulip::ThreadPool::builder().max_workers(1).thread_name_prefix("db").build().expect("pool");
+        let t = Instant::now();
+        let jobs: Vec<_> =
+            (0..1000u64).map(|i| db.submit(move || i * 2).expect("pool accepts jobs")).collect();
+        let mut sum = 0;
+        for j in jobs {
+            sum += j.await.expect("job ran");
+        }
+        println!("1,000 jobs on a one-thread pool, awaited from the loop: sum {sum} in {:?}", t.elapsed());
+        let boom = db.submit(|| -> u32 { panic!("a job panicked (this is expected)") }).expect("accepted");
+        println!("a panicking job gives {:?}", boom.await);
+        let slow = db.submit(|| std::thread::sleep(Duration::from_millis(50))).expect("accepted");
+        let queued = db.submit(|| unreachable!("cancelled while queued")).expect("accepted");
+        println!("cancel a queued job: {}; it never runs: {:?}", queued.cancel(), queued.await);
+        slow.await.expect("slow job");
+        println!("pool stats: {:?}", db.stats());
+    });
+
+    step("DNS on its own lane, and a TCP echo over tulip::net");
+    tulip::run(async {
+        let lp = tulip::get_running_loop();
+        let t = Instant::now();
+        let hints = tulip::dns::Hints::default().socktype(tulip::dns::SOCK_STREAM);
+        let addrs = lp.getaddrinfo("localhost", 80, hints).await.expect("localhost resolves");
+        println!(
+            "getaddrinfo(localhost) -> {:?} in {:?}",
+            addrs.iter().map(|a| a.addr).collect::<Vec<_>>(),
+            t.elapsed()
+        );
+        let bad = lp.getaddrinfo("no-such-host.invalid", 80, Default::default()).await;
+        println!("getaddrinfo(no-such-host.invalid) -> {}", bad.expect_err("never resolves"));
+        let listener = tulip::net::TcpListener::bind("127.0.0.1", 0).await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = lp.spawn(async move {
+            use futures_lite::{AsyncReadExt, AsyncWriteExt};
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut buf = [0; 5];
+            s.read_exact(&mut buf).await.expect("read");
+            s.write_all(&buf).await.expect("write");
+        });
+        use futures_lite::{AsyncReadExt, AsyncWriteExt};
+        let t = Instant::now();
+        let mut c = tulip::net::TcpStream::connect("localhost", port).await.expect("connect");
+        c.write_all(b"hello").await.expect("write");
+        let mut buf = [0; 5];
+        c.read_exact(&mut buf).await.expect("read");
+        server.await.expect("server task");
+        println!(
+            "echo over TcpStream::connect(\"localhost\", {port}): {:?} in {:?}",
+            std::str::from_utf8(&buf),
+            t.elapsed()
+        );
+    });
 
     step("the portal: blocking code calls async code");
     let portal = tulip::BlockingPortal::start().expect("portal thread");
