@@ -673,6 +673,25 @@ impl EventLoop {
         self.inner.slow_callback.set(d);
     }
 
+    /// The number of entries in the timer heap, cancelled ones included.
+    ///
+    /// Not part of the API (hidden from the docs, may change without notice). Cancelled timers are
+    /// purged lazily and the heap is rebuilt when most of it is cancelled; neither has an effect a
+    /// caller can see except memory, so the test suite reads this to pin both down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulip::EventLoop::new().unwrap();
+    /// let t = lp.call_later(std::time::Duration::from_secs(60), || ());
+    /// t.cancel();
+    /// assert_eq!(lp.timer_heap_len(), 1); // purged lazily
+    /// ```
+    #[doc(hidden)]
+    pub fn timer_heap_len(&self) -> usize {
+        self.inner.timers.borrow().len()
+    }
+
     /// One pass: poll, collect ready work, run what was ready when the pass began.
     fn run_once(&self, main_woken: &AtomicBool) {
         let inner = &*self.inner;
