@@ -907,6 +907,13 @@ impl LoopInner {
         };
         drop(posted);
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        for item in &ready {
+            // A `Handle` the caller kept shares the callback: cancel it so the closure is dropped
+            // now (observably) and the handle reports `cancelled()`, instead of living on with it.
+            if let Ready::Call(cb) = item {
+                cb.cancel();
+            }
+        }
         drop(ready);
         let timers = std::mem::take(&mut *self.timers.borrow_mut());
         for t in &timers {
