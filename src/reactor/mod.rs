@@ -189,7 +189,7 @@ impl fmt::Display for ExceptionContext {
 type ExceptionHandler = Rc<dyn Fn(&EventLoop, &ExceptionContext)>;
 
 /// An item of the ready queue.
-enum Ready {
+pub(crate) enum Ready {
     Call(Rc<dyn Callback>),
     /// A persistent reader or writer callback of a file descriptor.
     Io(Rc<dyn Fn()>),
@@ -200,7 +200,7 @@ enum Ready {
 /// The loop's thread-local state.
 pub(crate) struct LoopInner {
     pub(crate) shared: Arc<Shared>,
-    ready: RefCell<VecDeque<Ready>>,
+    pub(crate) ready: RefCell<VecDeque<Ready>>,
     timers: RefCell<BinaryHeap<TimerEntry>>,
     /// Entries of `timers` that are cancelled but not yet removed.
     cancelled_timers: Cell<usize>,
