@@ -189,7 +189,7 @@ impl fmt::Display for ExceptionContext {
 type ExceptionHandler = Rc<dyn Fn(&EventLoop, &ExceptionContext)>;
 
 /// An item of the ready queue.
-enum Ready {
+pub(crate) enum Ready {
     Call(Rc<dyn Callback>),
     /// A persistent reader or writer callback of a file descriptor.
     Io(Rc<dyn Fn()>),
@@ -200,7 +200,7 @@ enum Ready {
 /// The loop's thread-local state.
 pub(crate) struct LoopInner {
     pub(crate) shared: Arc<Shared>,
-    ready: RefCell<VecDeque<Ready>>,
+    pub(crate) ready: RefCell<VecDeque<Ready>>,
     timers: RefCell<BinaryHeap<TimerEntry>>,
     /// Entries of `timers` that are cancelled but not yet removed.
     cancelled_timers: Cell<usize>,
@@ -673,6 +673,25 @@ impl EventLoop {
         self.inner.slow_callback.set(d);
     }
 
+    /// The number of entries in the timer heap, cancelled ones included.
+    ///
+    /// Not part of the API (hidden from the docs, may change without notice). Cancelled timers are
+    /// purged lazily and the heap is rebuilt when most of it is cancelled; neither has an effect a
+    /// caller can see except memory, so the test suite reads this to pin both down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulip::EventLoop::new().unwrap();
+    /// let t = lp.call_later(std::time::Duration::from_secs(60), || ());
+    /// t.cancel();
+    /// assert_eq!(lp.timer_heap_len(), 1); // purged lazily
+    /// ```
+    #[doc(hidden)]
+    pub fn timer_heap_len(&self) -> usize {
+        self.inner.timers.borrow().len()
+    }
+
     /// One pass: poll, collect ready work, run what was ready when the pass began.
     fn run_once(&self, main_woken: &AtomicBool) {
         let inner = &*self.inner;
@@ -888,6 +907,13 @@ impl LoopInner {
         };
         drop(posted);
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        for item in &ready {
+            // A `Handle` the caller kept shares the callback: cancel it so the closure is dropped
+            // now (observably) and the handle reports `cancelled()`, instead of living on with it.
+            if let Ready::Call(cb) = item {
+                cb.cancel();
+            }
+        }
         drop(ready);
         let timers = std::mem::take(&mut *self.timers.borrow_mut());
         for t in &timers {
