@@ -90,6 +90,7 @@ struct Shared<T> {
 /// How a [`Promise`]/[`ConcurrentFuture`] pair behaves; set by the producer that creates it.
 ///
 /// (`pub` only so that the `loom` model can build pairs; the module is private.)
+#[allow(missing_debug_implementations)]
 pub struct Options {
     /// Called by `cancel()` while the job runs; returns `true` if the job will stop. Once it has
     /// accepted, the future reports `Err(Cancelled)` whatever the job returns.
@@ -140,6 +141,7 @@ pub struct ConcurrentFuture<T> {
 ///
 /// Dropping it without [`complete`](Self::complete) completes the future with the pair's drop error, so
 /// a consumer never waits for a producer that is gone.
+#[allow(missing_debug_implementations)]
 pub struct Promise<T> {
     shared: Option<Arc<Shared<T>>>,
 }

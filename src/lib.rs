@@ -13,4 +13,10 @@ pub use error::{Elapsed, JobError, LoopClosed, PoolError, RunError, TaskError};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
 pub use reactor::{try_get_running_loop, EventLoop};
+/// The producer side of `ConcurrentFuture`, exposed only to the `loom` model in `tests/loom_future.rs`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::future::{pair, Options, Promise};
+}
 pub use thread_pool::{PoolMap, PoolStats, SubmitFuture, ThreadPool, ThreadPoolBuilder};

@@ -14,7 +14,12 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::error::{panic_message, JobError, PoolError};
 use crate::future::{ConcurrentFuture, Promise};
-use crate::sync::lock;
+
+/// Locks `m`, ignoring poisoning (no user code runs under these locks). The pool uses `std`'s
+/// primitives even under `cfg(loom)`: only the future's state machine is modelled.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A fallible per-thread initializer, with its error already turned into text.
 pub(super) type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
