@@ -91,7 +91,7 @@ impl std::error::Error for JobError {}
 /// ```
 /// let lp = tulip::EventLoop::new().unwrap();
 /// let handle = lp.handle();
-/// lp.close();
+/// lp.close().unwrap();
 /// assert_eq!(handle.call_soon_threadsafe(|| ()), Err(tulip::LoopClosed));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +117,7 @@ impl From<LoopClosed> for JobError {
 ///
 /// ```
 /// let lp = tulip::EventLoop::new().unwrap();
-/// lp.close();
+/// lp.close().unwrap();
 /// assert_eq!(lp.run_until_complete(async { 1 }), Err(tulip::RunError::Closed));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +129,8 @@ pub enum RunError {
     AlreadyRunning,
     /// Another loop is running on this thread; loops do not nest.
     NestedLoop,
+    /// `stop()` was called before the future given to `run_until_complete` completed.
+    Stopped,
 }
 
 impl fmt::Display for RunError {
@@ -137,6 +139,7 @@ impl fmt::Display for RunError {
             RunError::Closed => "the event loop is closed",
             RunError::AlreadyRunning => "the event loop is already running",
             RunError::NestedLoop => "cannot run an event loop while another loop is running on this thread",
+            RunError::Stopped => "the event loop stopped before the future completed",
         })
     }
 }

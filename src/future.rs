@@ -339,9 +339,9 @@ impl<T: Send + 'static> Promise<T> {
     /// Whether the outcome is already decided (cancelled while queued, or completed).
     #[allow(dead_code)]
     pub fn is_done(&self) -> bool {
-        self.shared.as_ref().map_or(true, |s| {
-            matches!(lock(&s.inner).state, State::Completing | State::Done(_) | State::Taken)
-        })
+        self.shared
+            .as_ref()
+            .is_none_or(|s| matches!(lock(&s.inner).state, State::Completing | State::Done(_) | State::Taken))
     }
 
     /// Completes the future; `false` if it was already done (cancelled first).
