@@ -232,6 +232,18 @@ impl<T> Shared<T> {
         self.finish_locked(lock(&self.inner), result)
     }
 
+    /// Cancels the job if it is still queued; `true` if it will not run.
+    fn revoke(&self) -> bool {
+        let inner = lock(&self.inner);
+        match inner.state {
+            State::Queued => {
+                self.cancel_requested.store(true, Ordering::Release);
+                self.finish_locked(inner, Err(JobError::Cancelled))
+            }
+            _ => false,
+        }
+    }
+
     /// `finish` with the lock already held, so a state check and the transition are one step.
     fn finish_locked<'a>(&'a self, inner: MutexGuard<'a, Inner<T>>, result: Result<T, JobError>) -> bool {
         if matches!(inner.state, State::Completing | State::Done(_) | State::Taken) {
@@ -518,14 +530,14 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     ///
     /// For a producer taking back a job it could not hand over (a pool that shut down meanwhile).
     pub(crate) fn revoke(&self) -> bool {
-        let inner = lock(&self.shared.inner);
-        match inner.state {
-            State::Queued => {
-                self.shared.cancel_requested.store(true, Ordering::Release);
-                self.shared.finish_locked(inner, Err(JobError::Cancelled))
-            }
-            _ => false,
-        }
+        self.shared.revoke()
+    }
+
+    /// `revoke` as a detached closure, for a producer that keeps the job after handing the future
+    /// out (a job waiting for room in a bounded queue).
+    pub(crate) fn revoker(&self) -> Box<dyn Fn() -> bool + Send + Sync> {
+        let shared = self.shared.clone();
+        Box::new(move || shared.revoke())
     }
 
     /// Whether the job is done (completed, failed or cancelled).

@@ -55,6 +55,7 @@
 
 pub mod dns;
 mod error;
+mod executor;
 mod future;
 mod handle;
 pub mod net;
@@ -65,6 +66,7 @@ mod thread_pool;
 
 pub use dns::{AddrInfo, DnsError};
 pub use error::{Elapsed, JobError, LoopClosed, PoolError, RunError, TaskError};
+pub use executor::{to_thread, RUN_EXECUTOR_SHUTDOWN_TIMEOUT};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
 pub use portal::BlockingPortal;

@@ -310,7 +310,7 @@ impl ThreadPool {
         let shared = self.shared();
         let pushed = if block { shared.push_blocking(job) } else { shared.try_push(job) };
         match pushed {
-            Ok(()) => shared.after_push(fut),
+            Ok(()) => shared.after_push(&|| fut.revoke()).map(|()| fut),
             // The job (and its promise) is dropped here, which completes `fut` and cancels it.
             Err(_job) if shared.is_closed() => Err(shared.closed_error()),
             Err(_job) => Err(PoolError::QueueFull),
@@ -341,7 +341,13 @@ impl ThreadPool {
     {
         let (promise, fut) = Self::new_pair(false);
         let job = Self::new_job(promise, f);
-        SubmitFuture { shared: Arc::clone(self.shared()), pending: Some((job, fut)), registered: false }
+        let admission = Admission {
+            shared: Arc::clone(self.shared()),
+            job: Some(job),
+            revoke: fut.revoker(),
+            registered: false,
+        };
+        SubmitFuture { admission, fut: Some(fut) }
     }
 
     /// Runs `f` on each item of `items` in the pool and yields the results in the items' order, like
@@ -531,11 +537,9 @@ impl fmt::Debug for ThreadPool {
 /// ```
 #[must_use = "the job is submitted only when this future is polled"]
 pub struct SubmitFuture<T> {
-    shared: Arc<Shared>,
-    /// The job not yet in the queue, and its future; `None` once resolved.
-    pending: Option<(Job, ConcurrentFuture<T>)>,
-    /// Counted in the pool's `space_waiters`, so workers signal room for it.
-    registered: bool,
+    admission: Admission,
+    /// The job's future; `None` once handed out.
+    fut: Option<ConcurrentFuture<T>>,
 }
 
 impl<T: Send + 'static> Future for SubmitFuture<T> {
@@ -543,23 +547,54 @@ impl<T: Send + 'static> Future for SubmitFuture<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let Some((job, fut)) = this.pending.take() else {
+        match Pin::new(&mut this.admission).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(())) => Poll::Ready(this.fut.take().ok_or(PoolError::ShutDown)),
+        }
+    }
+}
+
+impl<T> fmt::Debug for SubmitFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubmitFuture").field("submitted", &self.fut.is_none()).finish()
+    }
+}
+
+/// A job waiting for room in a bounded queue, without blocking its thread; resolves once the job is in
+/// the queue (or refused). Dropped before that, it drops the job unrun, which completes the job's
+/// future with `JobError::ShutDown` (if it was not cancelled already).
+pub(crate) struct Admission {
+    shared: Arc<Shared>,
+    job: Option<Job>,
+    /// Cancels the job's future if still queued (see `Shared::after_push`).
+    revoke: Box<dyn Fn() -> bool + Send + Sync>,
+    /// Counted in the pool's `space_waiters`, so workers signal room for it.
+    registered: bool,
+}
+
+impl Future for Admission {
+    type Output = Result<(), PoolError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(job) = this.job.take() else {
             return Poll::Ready(Err(PoolError::ShutDown));
         };
         if this.shared.is_closed() {
             return Poll::Ready(Err(this.shared.closed_error()));
         }
         match this.shared.push_or_register(job, cx.waker(), &mut this.registered) {
-            Ok(()) => Poll::Ready(this.shared.after_push(fut)),
+            Ok(()) => Poll::Ready(this.shared.after_push(&*this.revoke)),
             Err(job) => {
-                this.pending = Some((job, fut));
+                this.job = Some(job);
                 Poll::Pending
             }
         }
     }
 }
 
-impl<T> Drop for SubmitFuture<T> {
+impl Drop for Admission {
     fn drop(&mut self) {
         if self.registered {
             self.shared.unregister_space_waiter();
@@ -567,8 +602,71 @@ impl<T> Drop for SubmitFuture<T> {
     }
 }
 
-impl<T> fmt::Debug for SubmitFuture<T> {
+impl fmt::Debug for Admission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SubmitFuture").field("submitted", &self.pending.is_none()).finish()
+        f.debug_struct("Admission").field("admitted", &self.job.is_none()).finish()
+    }
+}
+
+/// What [`ThreadPool::submit_nowait`] did with a job.
+pub(crate) enum Submitted {
+    /// The job is in the queue.
+    Queued,
+    /// The bounded queue is full: the job waits in this admission future.
+    MustWait(Admission),
+}
+
+impl ThreadPool {
+    /// Submits without ever blocking: the job is queued, refused, or (bounded queue full) handed back
+    /// as an [`Admission`] that the caller drives, e.g. as a task on a loop. The future is returned
+    /// either way; on refusal it is already complete with the error.
+    pub(crate) fn submit_nowait<F, T>(&self, f: F) -> (ConcurrentFuture<T>, Submitted)
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let shared = self.shared();
+        let (promise, fut) = Self::new_pair(false);
+        if shared.is_closed() {
+            let err = refusal(shared.closed_error());
+            promise.complete(Err(err));
+            return (fut, Submitted::Queued);
+        }
+        let job = Self::new_job(promise, f);
+        match shared.try_push(job) {
+            Ok(()) => {
+                // On refusal `revoke` already completed the future as cancelled; nothing else to do.
+                let _ = shared.after_push(&|| fut.revoke());
+                (fut, Submitted::Queued)
+            }
+            Err(job) => {
+                let revoke = fut.revoker();
+                let admission =
+                    Admission { shared: Arc::clone(shared), job: Some(job), revoke, registered: false };
+                (fut, Submitted::MustWait(admission))
+            }
+        }
+    }
+}
+
+impl ThreadPool {
+    /// Stops taking jobs without cancelling the queued ones, and waits until `deadline` (forever if
+    /// `None`) for every job to end; returns how many were still running (asyncio's
+    /// `executor.shutdown(wait=True)` under a timeout).
+    pub(crate) fn shutdown_until(&self, deadline: Option<Instant>) -> usize {
+        let shared = self.shared();
+        shared.close(None);
+        shared.wait_workers(deadline)
+    }
+}
+
+/// The job error of a submission the pool refused.
+pub(crate) fn refusal(e: PoolError) -> JobError {
+    match e {
+        PoolError::Initializer(msg) => JobError::Initializer(msg),
+        PoolError::ShutDown => JobError::ShutDown,
+        // No thread could start and none is alive: for this job that is the same as the pool going
+        // away, with the reason kept.
+        other => JobError::WorkerDied(other.to_string()),
     }
 }
