@@ -90,6 +90,7 @@ struct Shared<T> {
 /// How a [`Promise`]/[`ConcurrentFuture`] pair behaves; set by the producer that creates it.
 ///
 /// (`pub` only so that the `loom` model can build pairs; the module is private.)
+#[allow(missing_debug_implementations)]
 pub struct Options {
     /// Called by `cancel()` while the job runs; returns `true` if the job will stop. Once it has
     /// accepted, the future reports `Err(Cancelled)` whatever the job returns.
@@ -140,6 +141,7 @@ pub struct ConcurrentFuture<T> {
 ///
 /// Dropping it without [`complete`](Self::complete) completes the future with the pair's drop error, so
 /// a consumer never waits for a producer that is gone.
+#[allow(missing_debug_implementations)]
 pub struct Promise<T> {
     shared: Option<Arc<Shared<T>>>,
 }
@@ -228,6 +230,18 @@ impl<T> Shared<T> {
     /// Returns `false` if the future was already done (it was cancelled first).
     fn finish(&self, result: Result<T, JobError>) -> bool {
         self.finish_locked(lock(&self.inner), result)
+    }
+
+    /// Cancels the job if it is still queued; `true` if it will not run.
+    fn revoke(&self) -> bool {
+        let inner = lock(&self.inner);
+        match inner.state {
+            State::Queued => {
+                self.cancel_requested.store(true, Ordering::Release);
+                self.finish_locked(inner, Err(JobError::Cancelled))
+            }
+            _ => false,
+        }
     }
 
     /// `finish` with the lock already held, so a state check and the transition are one step.
@@ -516,14 +530,14 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     ///
     /// For a producer taking back a job it could not hand over (a pool that shut down meanwhile).
     pub(crate) fn revoke(&self) -> bool {
-        let inner = lock(&self.shared.inner);
-        match inner.state {
-            State::Queued => {
-                self.shared.cancel_requested.store(true, Ordering::Release);
-                self.shared.finish_locked(inner, Err(JobError::Cancelled))
-            }
-            _ => false,
-        }
+        self.shared.revoke()
+    }
+
+    /// `revoke` as a detached closure, for a producer that keeps the job after handing the future
+    /// out (a job waiting for room in a bounded queue).
+    pub(crate) fn revoker(&self) -> Box<dyn Fn() -> bool + Send + Sync> {
+        let shared = self.shared.clone();
+        Box::new(move || shared.revoke())
     }
 
     /// Whether the job is done (completed, failed or cancelled).

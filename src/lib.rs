@@ -55,6 +55,7 @@
 
 pub mod dns;
 mod error;
+mod executor;
 mod future;
 mod handle;
 pub mod net;
@@ -65,6 +66,7 @@ mod thread_pool;
 
 pub use dns::{AddrInfo, DnsError};
 pub use error::{Elapsed, JobError, LoopClosed, PoolError, RunError, TaskError};
+pub use executor::{to_thread, RUN_EXECUTOR_SHUTDOWN_TIMEOUT};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
 pub use portal::BlockingPortal;
@@ -74,3 +76,10 @@ pub use reactor::{
     Sleep, Task, Timeout, TimerHandle,
 };
 pub use thread_pool::{PoolMap, PoolStats, SubmitFuture, ThreadPool, ThreadPoolBuilder};
+
+/// The producer side of `ConcurrentFuture`, exposed only to the `loom` model in `tests/loom_future.rs`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::future::{pair, Options, Promise};
+}

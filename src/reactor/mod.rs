@@ -823,6 +823,8 @@ impl EventLoop {
 
     /// End of [`run`]: shut down what the loop owns with bounded waits, then close.
     pub(crate) fn finish_run(&self) {
+        // The default executor gets a bounded wait (and says what it left running).
+        crate::executor::shutdown_for_run(self);
         // Dropping extensions (the default executor among them) lets them shut down with their own
         // bounded waits before the loop goes away.
         let exts = std::mem::take(&mut *self.inner.extensions.borrow_mut());

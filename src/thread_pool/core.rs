@@ -13,8 +13,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::error::{panic_message, JobError, PoolError};
-use crate::future::{ConcurrentFuture, Promise};
-use crate::sync::lock;
+use crate::future::Promise;
+
+/// Locks `m`, ignoring poisoning (no user code runs under these locks). The pool uses `std`'s
+/// primitives even under `cfg(loom)`: only the future's state machine is modelled.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A fallible per-thread initializer, with its error already turned into text.
 pub(super) type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
@@ -300,30 +305,28 @@ impl Shared {
     }
 
     /// After a job was pushed: makes sure a worker will take it, or takes it back if the pool closed
-    /// meanwhile. `Err` means the job will not run and `fut` was cancelled.
-    pub(super) fn after_push<T: Send + 'static>(
-        self: &Arc<Self>,
-        fut: ConcurrentFuture<T>,
-    ) -> Result<ConcurrentFuture<T>, PoolError> {
+    /// meanwhile. `revoke` cancels the job's future if it is still queued (`true`: it will not run);
+    /// `Err` means the job will not run and its future was cancelled.
+    pub(super) fn after_push(self: &Arc<Self>, revoke: &dyn Fn() -> bool) -> Result<(), PoolError> {
         // Pairs with the fences in `park`, `retire` and `close`: either they see this job, or we see
         // their registration / decrement / closing.
         fence(SeqCst);
         if self.closed.load(SeqCst) {
             // Raced with shutdown: refuse it if no worker has started it yet. A job the shutdown already
             // rejected keeps that outcome (`revoke` fails on a done future).
-            if fut.revoke() {
+            if revoke() {
                 return Err(self.closed_error());
             }
-            return Ok(fut);
+            return Ok(());
         }
         if let Err(e) = self.wake_one() {
-            if self.workers.load(SeqCst) == 0 && fut.revoke() {
+            if self.workers.load(SeqCst) == 0 && revoke() {
                 // Nobody could ever run it.
                 return Err(PoolError::Spawn(e));
             }
             log::warn!("tulip: could not start another pool thread (the job waits for a busy one): {e}");
         }
-        Ok(fut)
+        Ok(())
     }
 
     /// Gets one worker to look at the queue: nothing if one is spinning, else the most recently parked,

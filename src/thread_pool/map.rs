@@ -40,14 +40,7 @@ impl<I, F, R> PoolMap<I, F, R> {
 
 /// What an item the pool refused yields.
 fn refused<R: Send + 'static>(e: PoolError) -> ConcurrentFuture<R> {
-    let err = match e {
-        PoolError::Initializer(msg) => JobError::Initializer(msg),
-        PoolError::ShutDown => JobError::ShutDown,
-        // No thread could start and none is alive: the job cannot run, which for this item is the
-        // same as the pool going away.
-        other => JobError::WorkerDied(other.to_string()),
-    };
-    ConcurrentFuture::ready(Err(err))
+    ConcurrentFuture::ready(Err(super::refusal(e)))
 }
 
 impl<I, F, R> Iterator for PoolMap<I, F, R>

@@ -1,55 +1,11 @@
 //! [`ThreadPool`]: threads for blocking work, Python's `concurrent.futures.ThreadPoolExecutor`.
 //!
-//! This module owns the thread pool: its builder, its workers, its queue and its shutdown. Every job
-//! comes back as a [`ConcurrentFuture`], which blocking code can `wait()` on and async code (tulip's
-//! loop, tokio, smol, `block_on`) can `.await`. The loop's `run_in_executor` and `to_thread` hand their
-//! work to a pool like this one.
-//!
-//! ```
-//! use tulip::{JobError, ThreadPool};
-//!
-//! let pool = ThreadPool::builder().max_workers(4).build()?;
-//! let len = pool.submit(|| std::fs::read("Cargo.toml").map(|b| b.len()))?;
-//! let boom = pool.submit(|| -> u32 { panic!("boom") })?;
-//! assert!(len.wait()?.is_ok());
-//! assert!(matches!(boom.wait(), Err(JobError::Panicked(m)) if m == "boom"));
-//!
-//! // Ordered results with a bounded number of jobs in flight.
-//! let squares: Vec<u64> = pool.map(|x: u64| x * x, 1..=5).map(Result::unwrap).collect();
-//! assert_eq!(squares, [1, 4, 9, 16, 25]);
-//! pool.shutdown(true, false);
-//! # Ok::<_, Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! # Lifecycle of a job
-//!
-//! A job is *queued*, then *running* on one worker, then *done*. Cancellation is honest about what a
-//! thread can do:
-//!
-//! - Cancelling or dropping the future of a **queued** job removes it: it never runs.
-//! - A **running** job cannot be stopped from outside. Dropping its future abandons it: the job runs to
-//!   its end, keeps its worker (the pool's slot stays counted in `active`) until then, and if it fails
-//!   its error goes to the exception handler of the loop it was submitted from (or to the `log` crate),
-//!   never nowhere. A job submitted with [`ThreadPool::submit_with_token`] receives a [`CancelToken`]
-//!   to poll; `cancel()` on its future sets the token, returns `true`, and the future reports
-//!   `Err(JobError::Cancelled)` when the job returns.
-//! - A **panic** in a job is caught: the future gets `Err(JobError::Panicked(message))` and the worker
-//!   goes on with the next job. (The panic hook still prints the panic, as for any thread.)
-//!
-//! # Shutdown
-//!
-//! | call | new jobs | queued jobs | running jobs | blocks |
-//! |---|---|---|---|---|
-//! | [`shutdown(false, false)`](ThreadPool::shutdown) | refused | still run | run to their end | no |
-//! | [`shutdown(true, false)`](ThreadPool::shutdown) | refused | still run | run to their end | until all are done |
-//! | [`shutdown(_, true)`](ThreadPool::shutdown) | refused | fail with `JobError::ShutDown` | run to their end | if `wait` |
-//! | [`shutdown_timeout(d)`](ThreadPool::shutdown_timeout) | refused | fail with `JobError::ShutDown` | run to their end | at most `d`; returns how many still run |
-//! | dropping the last `ThreadPool` clone | refused | still run | run to their end | no |
-//!
-//! Refused means `Err(PoolError::ShutDown)` from `submit`. After a shutdown, workers finish what they
-//! have, take what is left in the queue, and exit; idle ones exit at once. Dropping a pool never blocks
-//! (it is `shutdown(false, false)`), so it cannot hang on a job that never ends, the way a pool that
-//! joins its threads on drop can.
+//! This module owns the thread pool: its builder ([`builder`]), its workers, queue, parking and
+//! shutdown ([`core`]), and the ordered `map` iterator ([`map`]). Every job comes back as a
+//! [`ConcurrentFuture`], which blocking code can `wait()` on and async code (tulip's loop, tokio, smol,
+//! `block_on`) can `.await`. The loop's `run_in_executor` and `to_thread` hand their work to a pool like
+//! this one. What a user sees (lifecycle of a job, shutdown modes, caveats) is documented on
+//! [`ThreadPool`].
 //!
 //! # Implementation
 //!
@@ -64,15 +20,6 @@
 //! The races between a submit and a worker going to sleep, retiring, or the pool shutting down are
 //! closed by the Dekker pattern: each side writes its own flag (job pushed / worker registered as
 //! sleeping), issues a `SeqCst` fence, then reads the other's. Whichever comes second sees the first.
-//!
-//! # Caveats
-//!
-//! - A thread cannot be killed, so `shutdown_timeout` and dropping a pool leave a job that never ends
-//!   running on its (detached) thread; use [`ProcessPool`](crate) for jobs that must be killable.
-//! - `submit` on a full bounded queue blocks the calling thread; don't call it on a loop's thread (use
-//!   [`ThreadPool::submit_async`] or [`ThreadPool::try_submit`]) nor from the pool's own jobs when all
-//!   workers could end up waiting for each other.
-//! - `stats().queued` counts jobs in the queue, including cancelled ones a worker has not reached yet.
 //!
 //! [`queue_capacity`]: ThreadPoolBuilder::queue_capacity
 //! [`idle_spin`]: ThreadPoolBuilder::idle_spin
@@ -99,18 +46,69 @@ use crate::future::{pair, CancelToken, ConcurrentFuture, Options, Promise};
 
 /// A pool of threads for blocking work: Python's `concurrent.futures.ThreadPoolExecutor`.
 ///
-/// Made with [`ThreadPool::builder`]. Cloning gives another handle to the same pool; the pool shuts
-/// down (without blocking) when the last handle is dropped. See the [module docs](self) for the
-/// lifecycle of a job, shutdown, and how it works.
+/// Made with [`ThreadPool::builder`] (see [`ThreadPoolBuilder`] for the settings and their defaults).
+/// Cloning gives another handle to the same pool; the pool shuts down (without blocking) when the last
+/// handle is dropped.
 ///
 /// # Examples
 ///
 /// ```
-/// let pool = tulip::ThreadPool::builder().max_workers(2).thread_name_prefix("io").build().unwrap();
-/// let futs: Vec<_> = (0..4).map(|i| pool.submit(move || i * 10).unwrap()).collect();
-/// let results: Vec<i32> = futs.into_iter().map(|f| f.wait().unwrap()).collect();
-/// assert_eq!(results, [0, 10, 20, 30]);
+/// use tulip::{JobError, ThreadPool};
+///
+/// let pool = ThreadPool::builder().max_workers(4).build()?;
+/// let len = pool.submit(|| std::fs::read("Cargo.toml").map(|b| b.len()))?;
+/// let boom = pool.submit(|| -> u32 { panic!("boom") })?;
+/// assert!(len.wait()?.is_ok());
+/// assert!(matches!(boom.wait(), Err(JobError::Panicked(m)) if m == "boom"));
+///
+/// // Ordered results with a bounded number of jobs in flight.
+/// let squares: Vec<u64> = pool.map(|x: u64| x * x, 1..=5).map(Result::unwrap).collect();
+/// assert_eq!(squares, [1, 4, 9, 16, 25]);
+/// pool.shutdown(true, false);
+/// # Ok::<_, Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # Lifecycle of a job
+///
+/// A job is *queued*, then *running* on one worker, then *done*. Cancellation is honest about what a
+/// thread can do:
+///
+/// - Cancelling or dropping the future of a **queued** job removes it: it never runs.
+/// - A **running** job cannot be stopped from outside. Dropping its future abandons it: the job runs to
+///   its end, keeps its worker (the pool's slot stays counted in `active`) until then, and if it fails
+///   its error goes to the exception handler of the loop it was submitted from (or to the `log` crate),
+///   never nowhere. A job submitted with [`ThreadPool::submit_with_token`] receives a [`CancelToken`]
+///   to poll; `cancel()` on its future sets the token, returns `true`, and the future reports
+///   `Err(JobError::Cancelled)` when the job returns.
+/// - A **panic** in a job is caught: the future gets `Err(JobError::Panicked(message))` and the worker
+///   goes on with the next job. (The panic hook still prints the panic, as for any thread.)
+///
+/// # Shutdown
+///
+/// | call | new jobs | queued jobs | running jobs | blocks |
+/// |---|---|---|---|---|
+/// | [`shutdown(false, false)`](ThreadPool::shutdown) | refused | still run | run to their end | no |
+/// | [`shutdown(true, false)`](ThreadPool::shutdown) | refused | still run | run to their end | until all are done |
+/// | [`shutdown(_, true)`](ThreadPool::shutdown) | refused | fail with `JobError::ShutDown` | run to their end | if `wait` |
+/// | [`shutdown_timeout(d)`](ThreadPool::shutdown_timeout) | refused | fail with `JobError::ShutDown` | run to their end | at most `d`; returns how many still run |
+/// | dropping the last `ThreadPool` clone | refused | still run | run to their end | no |
+///
+/// Refused means `Err(PoolError::ShutDown)` from `submit`. After a shutdown, workers finish what they
+/// have, take what is left in the queue, and exit; idle ones exit at once. Dropping a pool never blocks
+/// (it is `shutdown(false, false)`), so it cannot hang on a job that never ends, the way a pool that
+/// joins its threads on drop can.
+///
+/// # Caveats
+///
+/// - A thread cannot be killed, so `shutdown_timeout` and dropping a pool leave a job that never ends
+///   running on its (detached) thread; use a process pool for jobs that must be killable.
+/// - `submit` on a full bounded queue blocks the calling thread; don't call it on a loop's thread (use
+///   [`ThreadPool::submit_async`] or [`ThreadPool::try_submit`]) nor from the pool's own jobs when all
+///   workers could end up waiting for each other.
+/// - `stats().queued` counts jobs in the queue, including cancelled ones a worker has not reached yet.
+/// - Workers are woken most-recent-first and one of them briefly spins after each job (see
+///   [`ThreadPoolBuilder::idle_spin`]): an idle pool costs nothing, a busy one up to 50 µs of CPU per
+///   idle gap.
 #[derive(Clone)]
 pub struct ThreadPool {
     handle: Arc<PoolHandle>,
@@ -312,7 +310,7 @@ impl ThreadPool {
         let shared = self.shared();
         let pushed = if block { shared.push_blocking(job) } else { shared.try_push(job) };
         match pushed {
-            Ok(()) => shared.after_push(fut),
+            Ok(()) => shared.after_push(&|| fut.revoke()).map(|()| fut),
             // The job (and its promise) is dropped here, which completes `fut` and cancels it.
             Err(_job) if shared.is_closed() => Err(shared.closed_error()),
             Err(_job) => Err(PoolError::QueueFull),
@@ -343,7 +341,13 @@ impl ThreadPool {
     {
         let (promise, fut) = Self::new_pair(false);
         let job = Self::new_job(promise, f);
-        SubmitFuture { shared: Arc::clone(self.shared()), pending: Some((job, fut)), registered: false }
+        let admission = Admission {
+            shared: Arc::clone(self.shared()),
+            job: Some(job),
+            revoke: fut.revoker(),
+            registered: false,
+        };
+        SubmitFuture { admission, fut: Some(fut) }
     }
 
     /// Runs `f` on each item of `items` in the pool and yields the results in the items' order, like
@@ -533,11 +537,9 @@ impl fmt::Debug for ThreadPool {
 /// ```
 #[must_use = "the job is submitted only when this future is polled"]
 pub struct SubmitFuture<T> {
-    shared: Arc<Shared>,
-    /// The job not yet in the queue, and its future; `None` once resolved.
-    pending: Option<(Job, ConcurrentFuture<T>)>,
-    /// Counted in the pool's `space_waiters`, so workers signal room for it.
-    registered: bool,
+    admission: Admission,
+    /// The job's future; `None` once handed out.
+    fut: Option<ConcurrentFuture<T>>,
 }
 
 impl<T: Send + 'static> Future for SubmitFuture<T> {
@@ -545,23 +547,54 @@ impl<T: Send + 'static> Future for SubmitFuture<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let Some((job, fut)) = this.pending.take() else {
+        match Pin::new(&mut this.admission).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(())) => Poll::Ready(this.fut.take().ok_or(PoolError::ShutDown)),
+        }
+    }
+}
+
+impl<T> fmt::Debug for SubmitFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubmitFuture").field("submitted", &self.fut.is_none()).finish()
+    }
+}
+
+/// A job waiting for room in a bounded queue, without blocking its thread; resolves once the job is in
+/// the queue (or refused). Dropped before that, it drops the job unrun, which completes the job's
+/// future with `JobError::ShutDown` (if it was not cancelled already).
+pub(crate) struct Admission {
+    shared: Arc<Shared>,
+    job: Option<Job>,
+    /// Cancels the job's future if still queued (see `Shared::after_push`).
+    revoke: Box<dyn Fn() -> bool + Send + Sync>,
+    /// Counted in the pool's `space_waiters`, so workers signal room for it.
+    registered: bool,
+}
+
+impl Future for Admission {
+    type Output = Result<(), PoolError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(job) = this.job.take() else {
             return Poll::Ready(Err(PoolError::ShutDown));
         };
         if this.shared.is_closed() {
             return Poll::Ready(Err(this.shared.closed_error()));
         }
         match this.shared.push_or_register(job, cx.waker(), &mut this.registered) {
-            Ok(()) => Poll::Ready(this.shared.after_push(fut)),
+            Ok(()) => Poll::Ready(this.shared.after_push(&*this.revoke)),
             Err(job) => {
-                this.pending = Some((job, fut));
+                this.job = Some(job);
                 Poll::Pending
             }
         }
     }
 }
 
-impl<T> Drop for SubmitFuture<T> {
+impl Drop for Admission {
     fn drop(&mut self) {
         if self.registered {
             self.shared.unregister_space_waiter();
@@ -569,8 +602,71 @@ impl<T> Drop for SubmitFuture<T> {
     }
 }
 
-impl<T> fmt::Debug for SubmitFuture<T> {
+impl fmt::Debug for Admission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SubmitFuture").field("submitted", &self.pending.is_none()).finish()
+        f.debug_struct("Admission").field("admitted", &self.job.is_none()).finish()
+    }
+}
+
+/// What [`ThreadPool::submit_nowait`] did with a job.
+pub(crate) enum Submitted {
+    /// The job is in the queue.
+    Queued,
+    /// The bounded queue is full: the job waits in this admission future.
+    MustWait(Admission),
+}
+
+impl ThreadPool {
+    /// Submits without ever blocking: the job is queued, refused, or (bounded queue full) handed back
+    /// as an [`Admission`] that the caller drives, e.g. as a task on a loop. The future is returned
+    /// either way; on refusal it is already complete with the error.
+    pub(crate) fn submit_nowait<F, T>(&self, f: F) -> (ConcurrentFuture<T>, Submitted)
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let shared = self.shared();
+        let (promise, fut) = Self::new_pair(false);
+        if shared.is_closed() {
+            let err = refusal(shared.closed_error());
+            promise.complete(Err(err));
+            return (fut, Submitted::Queued);
+        }
+        let job = Self::new_job(promise, f);
+        match shared.try_push(job) {
+            Ok(()) => {
+                // On refusal `revoke` already completed the future as cancelled; nothing else to do.
+                let _ = shared.after_push(&|| fut.revoke());
+                (fut, Submitted::Queued)
+            }
+            Err(job) => {
+                let revoke = fut.revoker();
+                let admission =
+                    Admission { shared: Arc::clone(shared), job: Some(job), revoke, registered: false };
+                (fut, Submitted::MustWait(admission))
+            }
+        }
+    }
+}
+
+impl ThreadPool {
+    /// Stops taking jobs without cancelling the queued ones, and waits until `deadline` (forever if
+    /// `None`) for every job to end; returns how many were still running (asyncio's
+    /// `executor.shutdown(wait=True)` under a timeout).
+    pub(crate) fn shutdown_until(&self, deadline: Option<Instant>) -> usize {
+        let shared = self.shared();
+        shared.close(None);
+        shared.wait_workers(deadline)
+    }
+}
+
+/// The job error of a submission the pool refused.
+pub(crate) fn refusal(e: PoolError) -> JobError {
+    match e {
+        PoolError::Initializer(msg) => JobError::Initializer(msg),
+        PoolError::ShutDown => JobError::ShutDown,
+        // No thread could start and none is alive: for this job that is the same as the pool going
+        // away, with the reason kept.
+        other => JobError::WorkerDied(other.to_string()),
     }
 }
