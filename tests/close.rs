@@ -162,9 +162,8 @@ fn running_a_loop_inside_a_running_loop_fails() {
     let outer = EventLoop::new().unwrap();
     let inner = EventLoop::new().unwrap();
     let (o, i) = (outer.clone(), inner.clone());
-    let (same, other) = outer
-        .run_until_complete(async move { (o.run_until_complete(async {}), i.run_forever()) })
-        .unwrap();
+    let (same, other) =
+        outer.run_until_complete(async move { (o.run_until_complete(async {}), i.run_forever()) }).unwrap();
     assert_eq!(same, Err(RunError::AlreadyRunning));
     assert_eq!(other, Err(RunError::NestedLoop));
     // Both loops are still usable afterwards.
