@@ -192,7 +192,7 @@ type ExceptionHandler = Rc<dyn Fn(&EventLoop, &ExceptionContext)>;
 pub(crate) enum Ready {
     Call(Rc<dyn Callback>),
     /// A persistent reader or writer callback of a file descriptor.
-    Io(Rc<dyn Fn()>),
+    Io(Rc<io::IoCallback>),
     Task(Runnable<u64>),
     Foreign(Box<dyn FnOnce() + Send>),
 }
@@ -796,7 +796,7 @@ impl EventLoop {
                 }
             }
             Ready::Io(f) => {
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f())) {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f.call())) {
                     self.report_panic("exception in I/O callback", &*payload, None);
                 }
             }
