@@ -179,20 +179,34 @@ impl Sources {
             old.active.set(false);
         }
         let result = if src.unused() { Self::forget(&mut map, poller, fd) } else { src.arm(poller, fd) };
-        if let Err(e) = result {
-            // Could not register: leave no half-registered source behind.
-            if let Some(src) = map.get_mut(&fd) {
-                match dir {
-                    Dir::Read => src.reader = None,
-                    Dir::Write => src.writer = None,
-                }
-                if src.unused() {
+        // Could not register: leave no half-registered source behind.
+        let rejected = match result {
+            Ok(()) => None,
+            Err(_) => {
+                let (new, unused) = match map.get_mut(&fd) {
+                    Some(src) => {
+                        let new = match dir {
+                            Dir::Read => src.reader.take(),
+                            Dir::Write => src.writer.take(),
+                        };
+                        (new, src.unused())
+                    }
+                    None => (None, false),
+                };
+                if unused {
                     let _ = Self::forget(&mut map, poller, fd);
                 }
+                new
             }
-            return Err(e);
-        }
-        Ok(old.is_some())
+        };
+        drop(map);
+        // Closures are dropped only once the map is released: dropping one runs user code, and a
+        // closure that owns an `Async` must be able to deregister it (else its fd would close while
+        // still registered, and a later fd with the same number would inherit the stale source).
+        drop(rejected);
+        let had_old = old.is_some();
+        drop(old);
+        result.map(|()| had_old)
     }
 
     /// Removes an unused source, deleting it from the poller.
@@ -264,12 +278,15 @@ impl Sources {
     /// Deletes every source from the poller (the loop is closing).
     pub(crate) fn close(&self, poller: &Poller) {
         let map = std::mem::take(&mut *self.map.borrow_mut());
-        for (fd, src) in map {
+        // Delete every fd first, drop the sources after: dropping a callback may drop an `Async`,
+        // which closes its fd, and `polling` requires an fd to be deleted before it closes.
+        for (&fd, src) in &map {
             if src.registered {
                 // SAFETY: still open: whoever owns it has not released it yet.
                 let _ = poller.delete(unsafe { BorrowedFd::borrow_raw(fd) });
             }
         }
+        drop(map);
     }
 }
 
