@@ -106,7 +106,7 @@ pub fn try_get_running_loop() -> Option<EventLoop> {
 /// Runs `fut` on a new loop and returns its output (asyncio's `asyncio.run`).
 ///
 /// Afterwards it cancels the tasks still pending, shuts the default executor down with a bounded wait,
-/// and closes the loop.
+/// and closes the loop; it does so as well when `fut` panics.
 ///
 /// # Panics
 ///
@@ -131,12 +131,24 @@ pub fn run<F: Future>(fut: F) -> F::Output {
         Ok(lp) => lp,
         Err(e) => panic!("tulip::run could not create an event loop: {e}"),
     };
+    // Also on unwind: a leftover task holding a clone of the loop would otherwise keep it (and
+    // itself) alive forever, and the default executor would never be shut down.
+    let finish = FinishRun(&lp);
     let out = lp.run_until_complete(fut);
-    lp.finish_run();
+    drop(finish);
     match out {
         Ok(v) => v,
         // Unreachable: the loop is new, open and no loop runs here. Kept as a clear message.
         Err(e) => panic!("tulip::run: {e}"),
+    }
+}
+
+/// Runs [`EventLoop::finish_run`] when [`run`] ends, whether by returning or by a panic.
+struct FinishRun<'a>(&'a EventLoop);
+
+impl Drop for FinishRun<'_> {
+    fn drop(&mut self) {
+        self.0.finish_run();
     }
 }
 
