@@ -224,6 +224,7 @@ impl LoopHandle {
     /// lp.run_forever().unwrap();
     /// assert_eq!(t.join().unwrap(), Ok(42));
     /// ```
+    #[track_caller]
     pub fn spawn_threadsafe<F>(&self, fut: F) -> ConcurrentFuture<F::Output>
     where
         F: Future + Send + 'static,
@@ -250,6 +251,7 @@ impl LoopHandle {
     /// lp.run_forever().unwrap();
     /// assert_eq!(t.join().unwrap(), Ok(5));
     /// ```
+    #[track_caller]
     pub fn spawn_threadsafe_with<M, F>(&self, make: M) -> ConcurrentFuture<F::Output>
     where
         M: FnOnce() -> F + Send + 'static,
@@ -264,8 +266,10 @@ impl LoopHandle {
             running: true,
             drop_error: JobError::LoopClosed,
         });
+        // Debug mode reports the task where the user called, not where the loop spawns it.
+        let location = std::panic::Location::caller();
         let posted = self.call_soon_threadsafe(move || {
-            crate::reactor::task::spawn_for_promise(make, promise, cancel);
+            crate::reactor::task::spawn_for_promise(make, promise, cancel, location);
         });
         // On a closed loop the callback (and with it the promise) was dropped: the future already
         // reports LoopClosed.

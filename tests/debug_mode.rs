@@ -129,3 +129,21 @@ fn the_default_exception_handler_logs_at_error_level() {
     assert!(logged[0].starts_with("ERROR"), "{logged:?}");
     lp.close().unwrap();
 }
+
+#[test]
+fn a_spawn_threadsafe_task_is_reported_where_spawn_threadsafe_was_called() {
+    install();
+    let lp = EventLoop::new().unwrap();
+    lp.set_debug(true);
+    let h = lp.handle();
+    let line = line!() + 1;
+    let fut = h.spawn_threadsafe(std::future::pending::<()>());
+    let h2 = h.clone();
+    h.call_soon_threadsafe(move || h2.stop()).unwrap();
+    lp.run_forever().unwrap();
+    lp.close().unwrap();
+    let logged = records_with(&at(line));
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(logged[0].contains("still pending when the loop closed"), "{logged:?}");
+    drop(fut);
+}

@@ -247,8 +247,12 @@ fn spawn_with_sink<F, S>(
 }
 
 /// Runs on the loop thread for `LoopHandle::spawn_threadsafe_with`.
-pub(crate) fn spawn_for_promise<M, F>(make: M, promise: Promise<F::Output>, signal: Arc<CancelSignal>)
-where
+pub(crate) fn spawn_for_promise<M, F>(
+    make: M,
+    promise: Promise<F::Output>,
+    signal: Arc<CancelSignal>,
+    location: &'static Location<'static>,
+) where
     M: FnOnce() -> F,
     F: Future + 'static,
     F::Output: Send + 'static,
@@ -258,10 +262,10 @@ where
         return;
     };
     match catch_unwind(AssertUnwindSafe(make)) {
-        Ok(fut) => spawn_with_sink(&lp, fut, promise, signal, Location::caller()),
+        Ok(fut) => spawn_with_sink(&lp, fut, promise, signal, location),
         Err(payload) => {
             let msg = panic_message(&*payload);
-            lp.report_panic("spawn_threadsafe: building the future panicked", &*payload, None);
+            lp.report_panic("spawn_threadsafe: building the future panicked", &*payload, Some(location));
             promise.complete(Err(JobError::Panicked(msg)));
         }
     }
