@@ -22,8 +22,10 @@
 //! reach the top of the heap, and the heap is rebuilt without them once they are more than half of it
 //! (and more than a hundred), as asyncio does.
 //!
-//! When no file descriptor is registered and work is ready, the pass skips the poller altogether:
-//! a pure-callback workload makes no syscalls at all.
+//! When no file descriptor is registered and the pass need not block, it skips the poller altogether:
+//! a pure-callback workload makes no syscalls at all. When it must block with no file descriptor and
+//! no timer (a loop that only serves other threads), it parks its thread instead of entering the
+//! poller: see [`handle`](crate::handle) for how producers wake it either way.
 
 pub(crate) mod io;
 pub(crate) mod task;
@@ -715,20 +717,36 @@ impl EventLoop {
         };
 
         let mut timeout = if work_ready() { Some(Duration::ZERO) } else { inner.next_timer_timeout() };
-        let must_poll = !inner.io.is_empty() || timeout != Some(Duration::ZERO);
-        if must_poll {
-            if timeout != Some(Duration::ZERO) {
-                // Announce the sleep, then look once more: a producer that pushed before seeing
-                // `sleeping` is found here, one that pushes after will notify.
-                let inbox_empty = shared.prepare_sleep();
-                if !inbox_empty || work_ready() {
-                    timeout = Some(Duration::ZERO);
-                }
+        let has_fds = !inner.io.is_empty();
+        let announced = timeout != Some(Duration::ZERO);
+        if announced {
+            // About to block. With no fd and no timer only another thread can wake the loop, so it
+            // parks on its thread (one futex wait) instead of waiting in the poller (which re-arms its
+            // timer and notifier: several syscalls per wait).
+            let park = !has_fds && timeout.is_none();
+            // Announce the sleep, then look once more: a producer that pushed before seeing the
+            // announcement is found here, one that pushes after will wake the loop.
+            let inbox_empty = shared.prepare_sleep(park);
+            if !inbox_empty || work_ready() {
+                timeout = Some(Duration::ZERO);
+            } else if park {
+                std::thread::park();
+                // Woken (or spuriously): nothing to poll, the inbox is read below.
+                timeout = Some(Duration::ZERO);
             }
+        }
+        // The poller is skipped when it has nothing to report: no fd registered and no need to block.
+        if !has_fds && timeout == Some(Duration::ZERO) {
+            if announced {
+                shared.after_sleep();
+            }
+        } else {
             let mut events = inner.events.borrow_mut();
             events.clear();
             let polled = shared.poller.wait(&mut events, timeout);
-            shared.after_sleep();
+            if announced {
+                shared.after_sleep();
+            }
             match polled {
                 Ok(n) if n > 0 => {
                     let (mut callbacks, mut wakers) = (Vec::new(), Vec::new());
