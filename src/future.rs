@@ -298,7 +298,7 @@ impl<T: Send + 'static> Promise<T> {
 
     /// Whether the outcome is already decided (cancelled while queued, or completed).
     pub(crate) fn is_done(&self) -> bool {
-        self.shared.as_ref().is_none_or(|s| matches!(lock(&s.inner).state, State::Done(_) | State::Taken))
+        self.shared.as_ref().map_or(true, |s| matches!(lock(&s.inner).state, State::Done(_) | State::Taken))
     }
 
     /// Completes the future; `false` if it was already done (cancelled first).

@@ -162,9 +162,8 @@ fn running_a_loop_inside_a_running_loop_fails() {
     let outer = EventLoop::new().unwrap();
     let inner = EventLoop::new().unwrap();
     let (o, i) = (outer.clone(), inner.clone());
-    let (same, other) = outer
-        .run_until_complete(async move { (o.run_until_complete(async {}), i.run_forever()) })
-        .unwrap();
+    let (same, other) =
+        outer.run_until_complete(async move { (o.run_until_complete(async {}), i.run_forever()) }).unwrap();
     assert_eq!(same, Err(RunError::AlreadyRunning));
     assert_eq!(other, Err(RunError::NestedLoop));
     // Both loops are still usable afterwards.
@@ -181,10 +180,10 @@ fn dropping_an_unclosed_loop_drops_what_it_holds() {
         let lp = EventLoop::new().unwrap();
         let tx2 = tx.clone();
         lp.call_soon(move || drop(tx));
-        let _ = lp.spawn(async move {
+        drop(lp.spawn(async move {
             let _tx = tx2;
             std::future::pending::<()>().await
-        });
+        }));
         lp.handle()
     };
     assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Disconnected));

@@ -233,11 +233,13 @@ fn a_task_woken_by_a_std_thread_through_call_soon_threadsafe_completes() {
     use std::task::{Poll, Waker};
     // A hand-made one-shot: a std thread computes, then posts the value back with
     // call_soon_threadsafe; the loop-side closure stores it and wakes the waiting task.
+    /// The value, once posted back, and the waiting task's waker.
+    type Slot = Rc<RefCell<(Option<u64>, Option<Waker>)>>;
     let lp = EventLoop::new().unwrap();
-    let slot: Rc<RefCell<(Option<u64>, Option<Waker>)>> = Rc::new(RefCell::new((None, None)));
+    let slot: Slot = Rc::new(RefCell::new((None, None)));
     let h = lp.handle();
     thread_local! {
-        static SLOT: RefCell<Option<Rc<RefCell<(Option<u64>, Option<Waker>)>>>> = const { RefCell::new(None) };
+        static SLOT: RefCell<Option<Slot>> = const { RefCell::new(None) };
     }
     SLOT.with(|s| *s.borrow_mut() = Some(slot.clone()));
     let worker = std::thread::spawn(move || {

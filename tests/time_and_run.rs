@@ -142,7 +142,9 @@ fn run_inside_a_running_loop_panics_clearly() {
     let r = lp
         .run_until_complete(async {
             std::panic::catch_unwind(|| tulip::run(async {})).map_err(|p| {
-                p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned())
+                p.downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
             })
         })
         .unwrap();
