@@ -272,3 +272,32 @@ fn a_task_woken_by_a_std_thread_through_call_soon_threadsafe_completes() {
     SLOT.with(|s| s.borrow_mut().take());
     lp.close().unwrap();
 }
+
+#[test]
+fn spawn_threadsafe_cancel_that_returned_true_is_honoured_even_if_the_task_then_finishes() {
+    // The task is inside its poll when cancel() is called from another thread, and returns a value
+    // in that same poll. cancel() said `true` ("will not produce a value"): the future must agree.
+    let lp = EventLoop::new().unwrap();
+    let h = lp.handle();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let t = std::thread::spawn(move || {
+        let fut = h.spawn_threadsafe(async move {
+            started_tx.send(()).unwrap();
+            // Blocks the loop thread until the other thread has cancelled: a deterministic race.
+            go_rx.recv().unwrap();
+            7u32
+        });
+        started_rx.recv().unwrap();
+        let cancelled = fut.cancel();
+        go_tx.send(()).unwrap();
+        let r = fut.wait();
+        h.stop();
+        (cancelled, r)
+    });
+    lp.run_forever().unwrap();
+    let (cancelled, r) = t.join().unwrap();
+    assert!(cancelled);
+    assert_eq!(r, Err(JobError::Cancelled));
+    lp.close().unwrap();
+}

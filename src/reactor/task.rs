@@ -168,7 +168,11 @@ where
         match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(v)) => {
-                this.finish(Ok(v));
+                // A cancel request that arrived (from another thread) while this poll ran was
+                // answered `true`, "will not produce a value": keep that promise, as asyncio keeps
+                // a cancelled concurrent future cancelled. The value is dropped here.
+                let result = if this.signal.is_requested() { Err(TaskError::Cancelled) } else { Ok(v) };
+                this.finish(result);
                 Poll::Ready(())
             }
             Err(payload) => {
