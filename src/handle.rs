@@ -22,7 +22,9 @@
 //! Parking instead of polling matters for the latency of a loop that only serves other threads: a
 //! `polling` wait re-arms its timer and notifier on every call (five syscalls per sleep on Linux), a
 //! park is one futex wait. Timed sleeps stay in the poller, whose timerfd is precise to the
-//! microsecond.
+//! microsecond. The park token is the thread's own, shared with whatever else parks on the loop's
+//! thread (std's channels, for one): a stray `unpark` at most makes one of them wake spuriously, which
+//! they, like the loop, tolerate.
 
 use std::fmt;
 use std::future::Future;
