@@ -180,10 +180,10 @@ fn dropping_an_unclosed_loop_drops_what_it_holds() {
         let lp = EventLoop::new().unwrap();
         let tx2 = tx.clone();
         lp.call_soon(move || drop(tx));
-        let _ = lp.spawn(async move {
+        drop(lp.spawn(async move {
             let _tx = tx2;
             std::future::pending::<()>().await
-        });
+        }));
         lp.handle()
     };
     assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Disconnected));

@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use tulip::{EventLoop, ExceptionContext, TaskError};
 
+/// What the handler saw: (message, panic message) pairs.
+type Seen = Rc<RefCell<Vec<(String, Option<String>)>>>;
+
 /// Installs a handler that records (message, panic) pairs.
-fn recording(lp: &EventLoop) -> Rc<RefCell<Vec<(String, Option<String>)>>> {
+fn recording(lp: &EventLoop) -> Seen {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let s = seen.clone();
     lp.set_exception_handler(Some(move |_: &EventLoop, ctx: &ExceptionContext| {

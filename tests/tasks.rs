@@ -233,11 +233,13 @@ fn a_task_woken_by_a_std_thread_through_call_soon_threadsafe_completes() {
     use std::task::{Poll, Waker};
     // A hand-made one-shot: a std thread computes, then posts the value back with
     // call_soon_threadsafe; the loop-side closure stores it and wakes the waiting task.
+    /// The value, once posted back, and the waiting task's waker.
+    type Slot = Rc<RefCell<(Option<u64>, Option<Waker>)>>;
     let lp = EventLoop::new().unwrap();
-    let slot: Rc<RefCell<(Option<u64>, Option<Waker>)>> = Rc::new(RefCell::new((None, None)));
+    let slot: Slot = Rc::new(RefCell::new((None, None)));
     let h = lp.handle();
     thread_local! {
-        static SLOT: RefCell<Option<Rc<RefCell<(Option<u64>, Option<Waker>)>>>> = const { RefCell::new(None) };
+        static SLOT: RefCell<Option<Slot>> = const { RefCell::new(None) };
     }
     SLOT.with(|s| *s.borrow_mut() = Some(slot.clone()));
     let worker = std::thread::spawn(move || {
@@ -268,5 +270,34 @@ fn a_task_woken_by_a_std_thread_through_call_soon_threadsafe_completes() {
     assert_eq!(lp.run_until_complete(task).unwrap(), Ok(3_628_800));
     worker.join().unwrap();
     SLOT.with(|s| s.borrow_mut().take());
+    lp.close().unwrap();
+}
+
+#[test]
+fn spawn_threadsafe_cancel_that_returned_true_is_honoured_even_if_the_task_then_finishes() {
+    // The task is inside its poll when cancel() is called from another thread, and returns a value
+    // in that same poll. cancel() said `true` ("will not produce a value"): the future must agree.
+    let lp = EventLoop::new().unwrap();
+    let h = lp.handle();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let t = std::thread::spawn(move || {
+        let fut = h.spawn_threadsafe(async move {
+            started_tx.send(()).unwrap();
+            // Blocks the loop thread until the other thread has cancelled: a deterministic race.
+            go_rx.recv().unwrap();
+            7u32
+        });
+        started_rx.recv().unwrap();
+        let cancelled = fut.cancel();
+        go_tx.send(()).unwrap();
+        let r = fut.wait();
+        h.stop();
+        (cancelled, r)
+    });
+    lp.run_forever().unwrap();
+    let (cancelled, r) = t.join().unwrap();
+    assert!(cancelled);
+    assert_eq!(r, Err(JobError::Cancelled));
     lp.close().unwrap();
 }

@@ -18,8 +18,9 @@ fn four_threads_post_a_million_callbacks_each_runs_once_in_producer_order() {
     let total = PRODUCERS * PER_PRODUCER;
 
     // The loop-side state is !Send, so producers post plain data; a loop-local dispatcher checks it.
+    type Sink = Box<dyn Fn(usize, usize)>;
     thread_local! {
-        static SINK: RefCell<Option<Box<dyn Fn(usize, usize)>>> = const { RefCell::new(None) };
+        static SINK: RefCell<Option<Sink>> = const { RefCell::new(None) };
     }
     let (n2, lp2) = (next.clone(), lp.clone());
     let seen = Rc::new(std::cell::Cell::new(0usize));

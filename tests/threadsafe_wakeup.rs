@@ -119,3 +119,54 @@ fn many_posts_while_asleep_all_run() {
     far.cancel();
     lp.close().unwrap();
 }
+
+#[test]
+fn ping_pong_across_parked_and_polling_sleeps_never_loses_a_wakeup() {
+    // The loop blocks parked on its thread when it has no fd and no timer, and in the poller when it
+    // has a timer. The callbacks below flip between the two on every round trip, from two threads
+    // at once: a lost wakeup shows up as a reply that never comes.
+    use std::cell::RefCell;
+    const ROUNDS: usize = 5_000;
+    thread_local! {
+        static ARMED: RefCell<Option<tulip::TimerHandle>> = const { RefCell::new(None) };
+    }
+    let lp = EventLoop::new().unwrap();
+    let pingers: Vec<_> = (0..2)
+        .map(|_| {
+            let h = lp.handle();
+            std::thread::spawn(move || {
+                let (tx, rx) = mpsc::sync_channel::<()>(1);
+                for _ in 0..ROUNDS {
+                    let tx = tx.clone();
+                    h.call_soon_threadsafe(move || {
+                        ARMED.with(|f| {
+                            let mut f = f.borrow_mut();
+                            match f.take() {
+                                // Cancelled: the next sleep has no timer and parks.
+                                Some(t) => t.cancel(),
+                                // Armed: the next sleep waits in the poller.
+                                None => {
+                                    *f = Some(tulip::get_running_loop().call_later(FAR, || ()));
+                                }
+                            }
+                        });
+                        tx.send(()).unwrap();
+                    })
+                    .unwrap();
+                    rx.recv_timeout(LIVENESS * 5).expect("a wakeup was lost");
+                }
+            })
+        })
+        .collect();
+    let h = lp.handle();
+    let stopper = std::thread::spawn(move || {
+        for p in pingers {
+            p.join().unwrap();
+        }
+        h.stop();
+    });
+    lp.run_forever().unwrap();
+    stopper.join().unwrap();
+    ARMED.with(|f| f.borrow_mut().take().map(|t| t.cancel()));
+    lp.close().unwrap();
+}
