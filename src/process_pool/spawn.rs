@@ -1,0 +1,357 @@
+//! Starting worker processes and managing them as OS processes: re-execution, fd hygiene, the
+//! parent-death signal, signals and reaping.
+//!
+//! # Implementation
+//!
+//! A worker is `/proc/self/exe` (the very file this process was started from, even if it was since
+//! replaced on disk; [`std::env::current_exe`] elsewhere) started with `std::process::Command`. Its
+//! two pipe ends are created close-on-exec in the parent, so no other spawn can leak them, and are
+//! moved onto fds 3 and 4 in the child between `fork` and `exec`. In the same window every other fd
+//! from 5 up is marked close-on-exec (one `close_range` call on Linux 5.11+, a loop elsewhere), so
+//! whatever the parent holds without `O_CLOEXEC` (a library's file, a socket inherited from a shell)
+//! stays out of the worker, and `PR_SET_PDEATHSIG` is armed on Linux. Only async-signal-safe calls
+//! run in that window: the parent may be multi-threaded.
+//!
+//! Stdout and stderr are inherited, not piped: a worker's `println!` shows up where the program's
+//! does, and a worker can never block on a pipe nobody drains. Stdin is `/dev/null`.
+
+use std::ffi::c_int;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use super::wire::{Fingerprint, PROTOCOL_VERSION};
+
+/// The environment variable that turns a re-executed program into a worker; its value carries the
+/// protocol version, the parent's pid and the handshake token.
+pub(crate) const ENV: &str = "TULIP_PROCESS_WORKER";
+
+/// The fd a worker reads tasks from.
+pub(crate) const WORKER_IN_FD: c_int = 3;
+/// The fd a worker writes results to.
+pub(crate) const WORKER_OUT_FD: c_int = 4;
+/// First fd the child does not keep.
+const FIRST_STRAY_FD: c_int = 5;
+
+/// The program workers run.
+pub(crate) fn program() -> io::Result<PathBuf> {
+    static PROGRAM: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let p = PROGRAM.get_or_init(|| {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let proc_exe = PathBuf::from("/proc/self/exe");
+            if proc_exe.exists() {
+                return Some(proc_exe);
+            }
+        }
+        std::env::current_exe().ok()
+    });
+    p.clone().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "cannot find this program's executable"))
+}
+
+/// What identifies this program, for the handshake.
+pub(crate) fn fingerprint() -> Fingerprint {
+    use std::os::unix::fs::MetadataExt;
+    let meta = program().and_then(std::fs::metadata);
+    let (dev, ino, len, mtime) = match &meta {
+        Ok(m) => {
+            (m.dev(), m.ino(), m.size(), m.mtime().wrapping_mul(1_000_000_000).wrapping_add(m.mtime_nsec()))
+        }
+        Err(_) => (0, 0, 0, 0),
+    };
+    Fingerprint { protocol: PROTOCOL_VERSION, dev, ino, len, mtime, code: super::code::code_id() }
+}
+
+/// A fresh secret for one pool's handshakes.
+pub(crate) fn new_token() -> io::Result<[u8; 16]> {
+    let mut token = [0u8; 16];
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut filled = 0;
+        while filled < token.len() {
+            // SAFETY: writes at most `len - filled` bytes into `token[filled..]`.
+            let n = unsafe { libc::getrandom(token[filled..].as_mut_ptr().cast(), token.len() - filled, 0) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            filled += n as usize;
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        use std::io::Read;
+        File::open("/dev/urandom")?.read_exact(&mut token)?;
+    }
+    Ok(token)
+}
+
+/// A started worker: its pid and the parent's ends of its pipes (non-blocking, close-on-exec).
+pub(crate) struct Spawned {
+    pub(crate) pid: libc::pid_t,
+    pub(crate) to_worker: File,
+    pub(crate) from_worker: File,
+}
+
+/// A pipe whose both ends are close-on-exec.
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as c_int; 2];
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))]
+    {
+        // SAFETY: `fds` has room for the two descriptors.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )))]
+    {
+        // SAFETY: as above; the flags are set right after (std's own pipes do the same here).
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        for fd in fds {
+            // SAFETY: `fd` was just created.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+    }
+    // SAFETY: both descriptors are new and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+    // SAFETY: plain fcntl calls on a descriptor we own.
+    unsafe {
+        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Starts one worker process.
+pub(crate) fn spawn_worker(env_value: &str) -> io::Result<Spawned> {
+    let (down_r, down_w) = pipe()?;
+    let (up_r, up_w) = pipe()?;
+    let mut cmd = Command::new(program()?);
+    if let Some(arg0) = std::env::args_os().next() {
+        cmd.arg0(arg0);
+    }
+    cmd.env(ENV, env_value).stdin(Stdio::null());
+    let (child_in, child_out) = (down_r.as_raw_fd(), up_w.as_raw_fd());
+    // SAFETY: `child_setup` makes only async-signal-safe calls and allocates nothing.
+    unsafe { cmd.pre_exec(move || child_setup(child_in, child_out)) };
+    let child = cmd.spawn()?;
+    let pid = child.id() as libc::pid_t;
+    // std's `Child` neither kills nor reaps on drop; from here the pid is ours to manage.
+    drop(child);
+    drop(down_r);
+    drop(up_w);
+    let ready = set_nonblocking(&down_w).and_then(|()| set_nonblocking(&up_r));
+    if let Err(e) = ready {
+        kill(pid, libc::SIGKILL);
+        wait_blocking(pid);
+        return Err(e);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // Bigger pipes mean fewer wake-ups per batch; the kernel may refuse (limits), which is fine.
+        // SAFETY: F_SETPIPE_SZ on pipes we own.
+        unsafe {
+            libc::fcntl(down_w.as_raw_fd(), libc::F_SETPIPE_SZ, 256 * 1024);
+            libc::fcntl(up_r.as_raw_fd(), libc::F_SETPIPE_SZ, 256 * 1024);
+        }
+    }
+    Ok(Spawned { pid, to_worker: File::from(down_w), from_worker: File::from(up_r) })
+}
+
+/// Runs in the child between `fork` and `exec`: async-signal-safe calls only.
+fn child_setup(child_in: c_int, child_out: c_int) -> io::Result<()> {
+    let check = |r: c_int| if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) };
+    // SAFETY: fcntl/dup2/close/prctl on descriptors of this (forked) process.
+    unsafe {
+        // Move both ends above 4 first, so placing one cannot clobber the other.
+        let a = check(libc::fcntl(child_in, libc::F_DUPFD_CLOEXEC, FIRST_STRAY_FD))?;
+        let b = check(libc::fcntl(child_out, libc::F_DUPFD_CLOEXEC, FIRST_STRAY_FD))?;
+        // dup2 clears close-on-exec on the new descriptor: these two survive the exec.
+        check(libc::dup2(a, WORKER_IN_FD))?;
+        check(libc::dup2(b, WORKER_OUT_FD))?;
+        libc::close(a);
+        libc::close(b);
+        cloexec_from(FIRST_STRAY_FD);
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0))?;
+    }
+    Ok(())
+}
+
+/// Marks every descriptor from `first` up close-on-exec (async-signal-safe).
+///
+/// Marking rather than closing keeps std's own exec-error pipe working until the exec.
+fn cloexec_from(first: c_int) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: close_range only changes descriptor flags.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                first as libc::c_uint,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            )
+        };
+        if r == 0 {
+            return;
+        }
+    }
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit fills `limit`.
+    let top = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        (limit.rlim_cur as u64).min(1 << 16) as c_int
+    } else {
+        1024
+    };
+    for fd in first..top {
+        // SAFETY: F_GETFD/F_SETFD on a possibly closed descriptor just fail with EBADF.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
+}
+
+/// Sends `sig` to `pid`; `false` if the process no longer exists.
+pub(crate) fn kill(pid: libc::pid_t, sig: c_int) -> bool {
+    // SAFETY: signals one of our own children, which stays unreaped (so its pid cannot be reused)
+    // until we wait for it.
+    unsafe { libc::kill(pid, sig) == 0 }
+}
+
+/// What a non-blocking wait saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waited {
+    /// Still running.
+    Running,
+    /// Stopped by a signal (only reported when asked for).
+    Stopped,
+    /// Gone; the raw wait status. The pid is reaped.
+    Gone(c_int),
+    /// Not our child any more (already reaped).
+    Unknown,
+}
+
+/// `waitpid(pid, WNOHANG [| WUNTRACED])`.
+pub(crate) fn try_wait(pid: libc::pid_t, untraced: bool) -> Waited {
+    let flags = libc::WNOHANG | if untraced { libc::WUNTRACED } else { 0 };
+    loop {
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, flags) };
+        if r == 0 {
+            return Waited::Running;
+        }
+        if r == pid {
+            if libc::WIFSTOPPED(status) {
+                return Waited::Stopped;
+            }
+            return Waited::Gone(status);
+        }
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return Waited::Unknown;
+        }
+    }
+}
+
+/// Blocks until `pid` is gone and reaps it; `None` if it was not our child any more.
+pub(crate) fn wait_blocking(pid: libc::pid_t) -> Option<c_int> {
+    loop {
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            return Some(status);
+        }
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return None;
+        }
+    }
+}
+
+/// The usual name of a signal number.
+fn signal_name(sig: c_int) -> Option<&'static str> {
+    Some(match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGSYS => "SIGSYS",
+        _ => return None,
+    })
+}
+
+/// "exited with status 3", "killed by signal 9 (SIGKILL)".
+pub(crate) fn describe_status(status: c_int) -> String {
+    if libc::WIFEXITED(status) {
+        format!("exited with status {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        let name = signal_name(sig).map(|n| format!(" ({n})")).unwrap_or_default();
+        let core = if libc::WCOREDUMP(status) { ", core dumped" } else { "" };
+        format!("killed by signal {sig}{name}{core}")
+    } else {
+        format!("ended with wait status {status:#x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_read_like_a_shell() {
+        assert_eq!(describe_status(3 << 8), "exited with status 3");
+        assert_eq!(describe_status(libc::SIGKILL), "killed by signal 9 (SIGKILL)");
+        assert_eq!(describe_status(libc::SIGABRT), "killed by signal 6 (SIGABRT)");
+    }
+
+    #[test]
+    fn tokens_differ() {
+        assert_ne!(new_token().unwrap(), new_token().unwrap());
+    }
+}
