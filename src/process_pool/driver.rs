@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use polling::{Event, Events, PollMode};
 
-use super::spawn::{self, Waited};
+use super::spawn::{self, StatusPage, Waited};
 use super::wire::{self, FrameReader, Status, ToParent};
 use super::{
     Closing, Job, ProcessPoolStats, Shared, CANCEL_NONE, CANCEL_SHUTDOWN, CANCEL_USER, HANDSHAKE_TIMEOUT,
@@ -76,6 +76,8 @@ struct InFlight {
 
 struct Worker {
     pid: libc::pid_t,
+    /// Which task the worker has started, exactly (Linux); `None` where there is no shared page.
+    page: Option<StatusPage>,
     /// `None` once closed: the worker finishes what it has, then exits.
     to_worker: Option<File>,
     from_worker: File,
@@ -102,6 +104,12 @@ struct Worker {
 }
 
 impl Worker {
+    /// Whether the task with sequence number `seq` has started, as far as can be known: exactly with
+    /// a status page (read it while the worker is stopped or dead), else assumed.
+    fn has_started(&self, seq: u64) -> bool {
+        self.page.as_ref().is_none_or(|p| p.started() > seq)
+    }
+
     /// Queues a `Cancel` frame for the task with sequence number `seq`.
     fn push_cancel(&mut self, seq: u64) {
         let before = self.out.len();
@@ -354,6 +362,7 @@ impl Driver {
                 self.shared.counters.workers_started.fetch_add(1, Ordering::Release);
                 self.workers[slot] = Some(Worker {
                     pid: s.pid,
+                    page: s.page,
                     to_worker: Some(s.to_worker),
                     from_worker: s.from_worker,
                     phase: Phase::Starting { deadline: now + HANDSHAKE_TIMEOUT },
@@ -530,7 +539,10 @@ impl Driver {
         }
 
         let mut fifo = std::mem::take(&mut w.fifo);
-        if let Some(head) = fifo.pop_front() {
+        // A head that provably never started is no victim: it goes back to the queue like the rest.
+        let head_ran = fifo.front().is_some_and(|h| w.has_started(h.seq));
+        let victim = if head_ran || matches!(cause, Cause::Shutdown) { fifo.pop_front() } else { None };
+        if let Some(head) = victim {
             let err = match &cause {
                 Cause::Cancel(id) if *id == head.job.id => JobError::Cancelled,
                 Cause::Timeout(id) if *id == head.job.id => JobError::TimedOut,
@@ -627,7 +639,10 @@ impl Driver {
                     }
                 }
                 c => {
-                    if head.cancel_sent.is_some_and(|at| now >= at + CANCEL_GRACE) {
+                    // The worker can only skip the task once it is done with the one before, so the
+                    // grace counts from whichever came later: the cancel, or the task reaching the head.
+                    let grace_from = head.cancel_sent.zip(w.head_since).map(|(a, b)| a.max(b));
+                    if grace_from.is_some_and(|at| now >= at + CANCEL_GRACE) {
                         let cause = if c == CANCEL_USER {
                             Cause::Cancel(head.job.id)
                         } else {
@@ -668,9 +683,15 @@ impl Driver {
         let Some(w) = self.workers[slot].as_mut() else { return };
         let mut tally = Tally::new(&self.shared);
         let end = read_frames(w, &self.token, now, &mut tally, usize::MAX);
-        let still_running = w.fifo.front().is_some_and(|h| h.job.id == victim);
+        let still_head = w.fifo.front().is_some_and(|h| h.job.id == victim);
+        let started = w.fifo.front().is_some_and(|h| w.has_started(h.seq));
+        if still_head && !started {
+            // The worker has not even reached it (it was slow to get the CPU): look again later. A
+            // cancelled task will be skipped; a timeout counts from now.
+            w.head_since = Some(now);
+        }
         self.absorb(tally);
-        if still_running {
+        if still_head && started {
             return self.kill_worker(slot, cause);
         }
         spawn::kill(pid, libc::SIGCONT);
@@ -941,7 +962,9 @@ impl Driver {
                 Phase::Ready => {
                     if let Some(head) = w.fifo.front() {
                         if let Some(sent) = head.cancel_sent {
-                            at(sent + CANCEL_GRACE);
+                            if let Some(since) = w.head_since {
+                                at(sent.max(since) + CANCEL_GRACE);
+                            }
                         } else if let (Some(t), Some(since)) = (cfg.task_timeout, w.head_since) {
                             at(since + t);
                         }

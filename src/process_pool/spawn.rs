@@ -6,8 +6,9 @@
 //! A worker is `/proc/self/exe` (the very file this process was started from, even if it was since
 //! replaced on disk; [`std::env::current_exe`] elsewhere) started with `std::process::Command`. Its
 //! two pipe ends are created close-on-exec in the parent, so no other spawn can leak them, and are
-//! moved onto fds 3 and 4 in the child between `fork` and `exec`. In the same window every other fd
-//! from 5 up is marked close-on-exec (one `close_range` call on Linux 5.11+, a loop elsewhere), so
+//! moved onto fds 3 and 4 in the child between `fork` and `exec` (and, on Linux, the worker's status
+//! page onto fd 5, which the worker maps and closes at once). In the same window every other fd
+//! from 6 up is marked close-on-exec (one `close_range` call on Linux 5.11+, a loop elsewhere), so
 //! whatever the parent holds without `O_CLOEXEC` (a library's file, a socket inherited from a shell)
 //! stays out of the worker, and `PR_SET_PDEATHSIG` is armed on Linux. Only async-signal-safe calls
 //! run in that window: the parent may be multi-threaded.
@@ -22,6 +23,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use super::wire::{Fingerprint, PROTOCOL_VERSION};
@@ -34,8 +36,10 @@ pub(crate) const ENV: &str = "TULIP_PROCESS_WORKER";
 pub(crate) const WORKER_IN_FD: c_int = 3;
 /// The fd a worker writes results to.
 pub(crate) const WORKER_OUT_FD: c_int = 4;
+/// The fd of the status page, if any; the worker maps it and closes it during `init`.
+pub(crate) const WORKER_PAGE_FD: c_int = 5;
 /// First fd the child does not keep.
-const FIRST_STRAY_FD: c_int = 5;
+const FIRST_STRAY_FD: c_int = 6;
 
 /// The program workers run.
 pub(crate) fn program() -> io::Result<PathBuf> {
@@ -93,11 +97,92 @@ pub(crate) fn new_token() -> io::Result<[u8; 16]> {
     Ok(token)
 }
 
-/// A started worker: its pid and the parent's ends of its pipes (non-blocking, close-on-exec).
+/// A started worker: its pid, the parent's ends of its pipes (non-blocking, close-on-exec), and the
+/// status page it shares with the pool.
 pub(crate) struct Spawned {
     pub(crate) pid: libc::pid_t,
     pub(crate) to_worker: File,
     pub(crate) from_worker: File,
+    pub(crate) page: Option<StatusPage>,
+}
+
+/// One page of memory shared by the pool and one worker, in which the worker records the sequence
+/// number (plus one) of the task it has started. Read while the worker is stopped or dead, it tells
+/// exactly whether the task at the head of its queue had started: the difference between killing a
+/// running task and letting a worker skip a cancelled one, and between failing a task and re-sending
+/// one that never ran.
+///
+/// Linux only (a `memfd`); elsewhere the pool works without it and decides by timing instead.
+pub(crate) struct StatusPage {
+    /// Points to a page-aligned, page-sized shared mapping that lives until `drop`.
+    started: *const AtomicU64,
+}
+
+// SAFETY: the pointer is to a shared mapping only accessed through an atomic.
+unsafe impl Send for StatusPage {}
+
+const PAGE: usize = 4096;
+
+impl StatusPage {
+    /// A new page and the descriptor to hand to the worker.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn create() -> io::Result<(StatusPage, OwnedFd)> {
+        // SAFETY: a NUL-terminated name and valid flags.
+        let fd = unsafe {
+            libc::syscall(libc::SYS_memfd_create, c"tulip-worker-status".as_ptr(), libc::MFD_CLOEXEC)
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the descriptor was just created and is owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd as c_int) };
+        // SAFETY: sizing a memfd we own.
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), PAGE as libc::off_t) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((StatusPage::map(&fd)?, fd))
+    }
+
+    /// Maps the page behind `fd`.
+    pub(crate) fn map(fd: &impl AsRawFd) -> io::Result<StatusPage> {
+        // SAFETY: a fresh shared mapping of one page of `fd`; nothing else is affected.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(StatusPage { started: ptr as *const AtomicU64 })
+    }
+
+    fn get(&self) -> &AtomicU64 {
+        // SAFETY: the mapping is page-aligned, zero-initialized and alive while `self` is.
+        unsafe { &*self.started }
+    }
+
+    /// One more than the sequence number of the last task the worker started (0: none yet).
+    pub(crate) fn started(&self) -> u64 {
+        self.get().load(Ordering::Acquire)
+    }
+
+    /// Records that the worker starts task `seq`.
+    pub(crate) fn set_started(&self, seq: u64) {
+        self.get().store(seq + 1, Ordering::Release);
+    }
+}
+
+impl Drop for StatusPage {
+    fn drop(&mut self) {
+        // SAFETY: unmaps the mapping made in `map`, which nothing references any more.
+        unsafe { libc::munmap(self.started as *mut libc::c_void, PAGE) };
+    }
 }
 
 /// A pipe whose both ends are close-on-exec.
@@ -150,24 +235,39 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Starts one worker process.
+/// Starts one worker process; `env_value` is completed with whether a status page is passed.
 pub(crate) fn spawn_worker(env_value: &str) -> io::Result<Spawned> {
     let (down_r, down_w) = pipe()?;
     let (up_r, up_w) = pipe()?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let (page, page_fd) = match StatusPage::create() {
+        Ok((page, fd)) => (Some(page), Some(fd)),
+        Err(e) => {
+            log::warn!(
+                "tulip: no status page for a process-pool worker ({e}); cancellation falls back to timing"
+            );
+            (None, None)
+        }
+    };
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let (page, page_fd): (Option<StatusPage>, Option<OwnedFd>) = (None, None);
+    let env_value = format!("{env_value}:{}", u8::from(page.is_some()));
     let mut cmd = Command::new(program()?);
     if let Some(arg0) = std::env::args_os().next() {
         cmd.arg0(arg0);
     }
     cmd.env(ENV, env_value).stdin(Stdio::null());
     let (child_in, child_out) = (down_r.as_raw_fd(), up_w.as_raw_fd());
+    let child_page = page_fd.as_ref().map_or(-1, |fd| fd.as_raw_fd());
     // SAFETY: `child_setup` makes only async-signal-safe calls and allocates nothing.
-    unsafe { cmd.pre_exec(move || child_setup(child_in, child_out)) };
+    unsafe { cmd.pre_exec(move || child_setup(child_in, child_out, child_page)) };
     let child = cmd.spawn()?;
     let pid = child.id() as libc::pid_t;
     // std's `Child` neither kills nor reaps on drop; from here the pid is ours to manage.
     drop(child);
     drop(down_r);
     drop(up_w);
+    drop(page_fd);
     let ready = set_nonblocking(&down_w).and_then(|()| set_nonblocking(&up_r));
     if let Err(e) = ready {
         kill(pid, libc::SIGKILL);
@@ -183,23 +283,34 @@ pub(crate) fn spawn_worker(env_value: &str) -> io::Result<Spawned> {
             libc::fcntl(up_r.as_raw_fd(), libc::F_SETPIPE_SZ, 256 * 1024);
         }
     }
-    Ok(Spawned { pid, to_worker: File::from(down_w), from_worker: File::from(up_r) })
+    Ok(Spawned { pid, to_worker: File::from(down_w), from_worker: File::from(up_r), page })
 }
 
 /// Runs in the child between `fork` and `exec`: async-signal-safe calls only.
-fn child_setup(child_in: c_int, child_out: c_int) -> io::Result<()> {
+fn child_setup(child_in: c_int, child_out: c_int, child_page: c_int) -> io::Result<()> {
     let check = |r: c_int| if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) };
     // SAFETY: fcntl/dup2/close/prctl on descriptors of this (forked) process.
     unsafe {
-        // Move both ends above 4 first, so placing one cannot clobber the other.
+        // Move every end above the target numbers first, so placing one cannot clobber another.
         let a = check(libc::fcntl(child_in, libc::F_DUPFD_CLOEXEC, FIRST_STRAY_FD))?;
         let b = check(libc::fcntl(child_out, libc::F_DUPFD_CLOEXEC, FIRST_STRAY_FD))?;
-        // dup2 clears close-on-exec on the new descriptor: these two survive the exec.
+        let c = if child_page >= 0 {
+            check(libc::fcntl(child_page, libc::F_DUPFD_CLOEXEC, FIRST_STRAY_FD))?
+        } else {
+            -1
+        };
+        // dup2 clears close-on-exec on the new descriptor: these survive the exec.
         check(libc::dup2(a, WORKER_IN_FD))?;
         check(libc::dup2(b, WORKER_OUT_FD))?;
         libc::close(a);
         libc::close(b);
-        cloexec_from(FIRST_STRAY_FD);
+        if c >= 0 {
+            check(libc::dup2(c, WORKER_PAGE_FD))?;
+            libc::close(c);
+            cloexec_from(FIRST_STRAY_FD);
+        } else {
+            cloexec_from(WORKER_PAGE_FD);
+        }
         #[cfg(any(target_os = "linux", target_os = "android"))]
         check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0))?;
     }

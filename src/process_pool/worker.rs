@@ -19,12 +19,12 @@ use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::FromRawFd;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::code::{self, Outcome, Trampoline};
-use super::spawn::{self, ENV, WORKER_IN_FD, WORKER_OUT_FD};
+use super::spawn::{self, StatusPage, ENV, WORKER_IN_FD, WORKER_OUT_FD, WORKER_PAGE_FD};
 use super::wire::{self, FrameReader, ToWorker, HANDSHAKE_MAX, PREFIX, RESULT_HEADER};
 
 /// Set by `init` in every process; the pool refuses to start without it (see the module docs of
@@ -78,8 +78,8 @@ pub(crate) fn enter() {
     std::process::exit(code);
 }
 
-/// Parses `1:<parent pid>:<token hex>`.
-fn parse_env(value: &OsStr) -> Result<(libc::pid_t, [u8; 16]), Stop> {
+/// Parses `1:<parent pid>:<token hex>:<status page 0|1>`.
+fn parse_env(value: &OsStr) -> Result<(libc::pid_t, [u8; 16], bool), Stop> {
     let bad = || {
         Stop::loud(
             EXIT_HANDSHAKE,
@@ -91,10 +91,15 @@ fn parse_env(value: &OsStr) -> Result<(libc::pid_t, [u8; 16]), Stop> {
     };
     let value = value.to_str().ok_or_else(bad)?;
     let mut parts = value.split(':');
-    let (Some(version), Some(ppid), Some(hex), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(version), Some(ppid), Some(hex), Some(page), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(bad());
+    };
+    let page = match page {
+        "0" => false,
+        "1" => true,
+        _ => return Err(bad()),
     };
     if version != wire::PROTOCOL_VERSION.to_string() {
         return Err(Stop::loud(
@@ -103,17 +108,17 @@ fn parse_env(value: &OsStr) -> Result<(libc::pid_t, [u8; 16]), Stop> {
         ));
     }
     let ppid: libc::pid_t = ppid.parse().map_err(|_| bad())?;
-    if hex.len() != 32 {
+    if hex.len() != 32 || !hex.is_ascii() {
         return Err(bad());
     }
     let mut token = [0u8; 16];
     for (i, b) in token.iter_mut().enumerate() {
         *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
     }
-    Ok((ppid, token))
+    Ok((ppid, token, page))
 }
 
-/// Hex form of a token, as carried in [`ENV`].
+/// The start of the value of [`ENV`] (the spawner appends whether a status page is passed).
 pub(crate) fn env_value(token: &[u8; 16]) -> String {
     let mut s = format!("{}:{}:", wire::PROTOCOL_VERSION, std::process::id());
     for b in token {
@@ -123,7 +128,7 @@ pub(crate) fn env_value(token: &[u8; 16]) -> String {
 }
 
 fn serve(value: &OsStr) -> Result<(), Stop> {
-    let (ppid, token) = parse_env(value)?;
+    let (ppid, token, has_page) = parse_env(value)?;
     #[cfg(any(target_os = "linux", target_os = "android"))]
     // SAFETY: arms the parent-death signal for this process (already armed before exec; repeating it
     // is harmless and covers platforms' quirks).
@@ -151,6 +156,17 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
         let flags = libc::fcntl(WORKER_IN_FD, libc::F_GETFL);
         libc::fcntl(WORKER_IN_FD, libc::F_SETFL, flags | libc::O_NONBLOCK);
     }
+    let page = if has_page {
+        // SAFETY: fd 5 was placed by the pool for this process; it is closed once mapped, so the
+        // worker holds no descriptor but stdio and its two pipes.
+        let fd = unsafe { OwnedFd::from_raw_fd(WORKER_PAGE_FD) };
+        let page = StatusPage::map(&fd)
+            .map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("could not map the pool's status page: {e}")))?;
+        drop(fd);
+        Some(page)
+    } else {
+        None
+    };
     // SAFETY: fds 3 and 4 were placed by the pool for this process and nothing else owns them.
     let (input, output) = unsafe { (File::from_raw_fd(WORKER_IN_FD), File::from_raw_fd(WORKER_OUT_FD)) };
     let mut w = Worker {
@@ -163,6 +179,7 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
         eof: false,
         last_read: Instant::now(),
         max_frame: HANDSHAKE_MAX,
+        page,
     };
     w.handshake(&token)?;
     IS_WORKER.store(true, Ordering::Release);
@@ -182,6 +199,8 @@ struct Worker {
     eof: bool,
     last_read: Instant,
     max_frame: usize,
+    /// Where the worker records the task it starts (see [`StatusPage`]).
+    page: Option<StatusPage>,
 }
 
 impl Worker {
@@ -288,6 +307,9 @@ impl Worker {
                         let at = wire::begin_result(&mut self.out, id, 0, wire::STATUS_SKIPPED);
                         let _ = wire::end_frame(&mut self.out, at, self.max_frame);
                     } else {
+                        if let Some(page) = &self.page {
+                            page.set_started(seq);
+                        }
                         run_task(&mut self.out, id, fn_off, tramp_off, args, self.max_frame);
                     }
                 }
@@ -352,11 +374,13 @@ mod tests {
     #[test]
     fn env_value_round_trips() {
         let token = [0xab; 16];
-        let v = env_value(&token);
-        let (ppid, t) = parse_env(OsStr::new(&v)).ok().unwrap();
+        let v = env_value(&token) + ":1";
+        let (ppid, t, page) = parse_env(OsStr::new(&v)).ok().unwrap();
         assert_eq!(ppid as u32, std::process::id());
         assert_eq!(t, token);
+        assert!(page);
         assert!(parse_env(OsStr::new("1:2:zz")).is_err());
-        assert!(parse_env(OsStr::new("9:2:abababababababababababababababab")).is_err());
+        assert!(parse_env(OsStr::new("9:2:abababababababababababababababab:0")).is_err());
+        assert!(parse_env(OsStr::new("1:2:abababababababababababababababab:7")).is_err());
     }
 }
