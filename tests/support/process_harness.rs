@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each test target uses a different subset of these helpers
 //! A tiny runner for `harness = false` process-pool test targets.
 //!
 //! Cargo's default harness has its own `main`, which cannot call `tulip::process::init()` first, so
