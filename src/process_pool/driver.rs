@@ -107,7 +107,7 @@ impl Worker {
     /// Whether the task with sequence number `seq` has started, as far as can be known: exactly with
     /// a status page (read it while the worker is stopped or dead), else assumed.
     fn has_started(&self, seq: u64) -> bool {
-        self.page.as_ref().is_none_or(|p| p.started() > seq)
+        self.page.as_ref().map_or(true, |p| p.started() > seq)
     }
 
     /// Queues a `Cancel` frame for the task with sequence number `seq`.
@@ -347,9 +347,10 @@ impl Driver {
                 let registered = unsafe {
                     poller.add_with_mode(&s.from_worker, Event::readable(2 * slot), PollMode::Level).and_then(
                         |()| {
-                            poller.add(&s.to_worker, Event::none(2 * slot + 1)).inspect_err(|_| {
-                                let _ = poller.delete(&s.from_worker);
-                            })
+                            poller.add(&s.to_worker, Event::none(2 * slot + 1)).map_err(|e| {
+                            let _ = poller.delete(&s.from_worker);
+                            e
+                        })
                         },
                     )
                 };
@@ -1106,7 +1107,7 @@ fn handle_frames(w: &mut Worker, token: &[u8; 16], now: Instant, tally: &mut Tal
                         )))
                     }
                 }
-                let Some(entry) = w.fifo.pop_front() else { return None };
+                let entry = w.fifo.pop_front()?;
                 w.head_since = None;
                 let outcome: Result<&[u8], JobError> = match status {
                     Status::Value(bytes) => Ok(bytes),

@@ -295,11 +295,9 @@ impl ProcessPoolBuilder {
     /// # Examples
     ///
     /// ```
-    /// fn main() {
-    ///     tulip::process::init();
-    ///     let err = tulip::ProcessPool::builder().max_workers(0).build().unwrap_err();
-    ///     assert!(matches!(err, tulip::PoolError::InvalidConfig(_)));
-    /// }
+    /// tulip::process::init();
+    /// let err = tulip::ProcessPool::builder().max_workers(0).build().unwrap_err();
+    /// assert!(matches!(err, tulip::PoolError::InvalidConfig(_)));
     /// ```
     pub fn build(self) -> Result<ProcessPool, PoolError> {
         self.validate()?;
@@ -556,11 +554,9 @@ impl ProcessPool {
     /// # Examples
     ///
     /// ```
-    /// fn main() {
-    ///     tulip::process::init();
-    ///     let pool = tulip::ProcessPool::builder().build().unwrap();
-    ///     assert_eq!(pool.stats().max_workers, num_cpus::get());
-    /// }
+    /// tulip::process::init();
+    /// let pool = tulip::ProcessPool::builder().build().unwrap();
+    /// assert_eq!(pool.stats().max_workers, num_cpus::get());
     /// ```
     pub fn builder() -> ProcessPoolBuilder {
         ProcessPoolBuilder::default()
@@ -791,13 +787,11 @@ impl ProcessPool {
     /// # Examples
     ///
     /// ```
-    /// fn main() {
-    ///     tulip::process::init();
-    ///     let pool = tulip::ProcessPool::builder().max_workers(3).build().unwrap();
-    ///     let s = pool.stats();
-    ///     assert_eq!(s.queued, 0);
-    ///     assert!(s.workers >= 1 && s.workers <= 3);
-    /// }
+    /// tulip::process::init();
+    /// let pool = tulip::ProcessPool::builder().max_workers(3).build().unwrap();
+    /// let s = pool.stats();
+    /// assert_eq!(s.queued, 0);
+    /// assert!(s.workers >= 1 && s.workers <= 3);
     /// ```
     pub fn stats(&self) -> ProcessPoolStats {
         let mut s = lock(&self.shared.stats).clone();

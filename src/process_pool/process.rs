@@ -43,7 +43,8 @@
 //!   harness = false
 //!   ```
 //!
-//!   Doctests work the same way: write an explicit `fn main()` that starts with `init()`.
+//!   Doctests work the same way: make `tulip::process::init();` the example's first statement (or
+//!   the first of its explicit `fn main`).
 //!
 //! [`ProcessPoolBuilder::build`]: crate::ProcessPoolBuilder::build
 //! [`PoolError::Handshake`]: crate::PoolError::Handshake
@@ -62,11 +63,9 @@ use super::worker;
 /// # Examples
 ///
 /// ```
-/// fn main() {
-///     tulip::process::init();
-///     // In the program itself `init` returns at once and the program goes on.
-///     assert!(!tulip::process::is_worker());
-/// }
+/// tulip::process::init();
+/// // In the program itself `init` returns at once and the program goes on.
+/// assert!(!tulip::process::is_worker());
 /// ```
 pub fn init() {
     worker::enter();

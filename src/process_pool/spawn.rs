@@ -129,7 +129,7 @@ impl StatusPage {
     fn create() -> io::Result<(StatusPage, OwnedFd)> {
         // SAFETY: a NUL-terminated name and valid flags.
         let fd = unsafe {
-            libc::syscall(libc::SYS_memfd_create, c"tulip-worker-status".as_ptr(), libc::MFD_CLOEXEC)
+            libc::syscall(libc::SYS_memfd_create, b"tulip-worker-status\0".as_ptr(), libc::MFD_CLOEXEC)
         };
         if fd < 0 {
             return Err(io::Error::last_os_error());
@@ -339,7 +339,10 @@ fn cloexec_from(first: c_int) {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit fills `limit`.
     let top = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        (limit.rlim_cur as u64).min(1 << 16) as c_int
+        // `rlim_t` is not the same integer type everywhere.
+        #[allow(clippy::unnecessary_cast)]
+        let cur = limit.rlim_cur as u64;
+        cur.min(1 << 16) as c_int
     } else {
         1024
     };
