@@ -15,8 +15,9 @@
 //! task that runs (or is about to); `head_since` is when it started, as seen from here: when the
 //! previous result arrived, or when the head's frame was completely written if the worker was idle.
 //!
-//! Workers are spawned from this thread only: on Linux the parent-death signal fires when the
-//! *thread* that forked the child exits, and this thread lives exactly as long as the workers may.
+//! Workers are started by a companion [`Spawner`] thread, so the wait for a child's `exec` never
+//! stalls the driver; that thread lives exactly as long as the driver, because on Linux the
+//! parent-death signal fires when the *thread* that spawned the child exits.
 
 use std::collections::{HashSet, VecDeque};
 use std::ffi::c_int;
@@ -230,7 +231,62 @@ pub(crate) struct Driver {
     ewma_ns: f64,
     spawn_failures: u32,
     spawn_retry_at: Option<Instant>,
+    /// Starts worker processes off this thread (see [`Spawner`]); `None` only before `run`.
+    spawner: Option<Spawner>,
+    /// Spawns requested whose result has not been taken yet.
+    pending_spawns: usize,
     stats: ProcessPoolStats,
+}
+
+/// The thread that starts a pool's worker processes.
+///
+/// `posix_spawn` returns only once the child has called `exec`, which takes a while (longer on a
+/// loaded machine); on its own thread that wait never delays the driver's I/O. It also lives exactly
+/// as long as the driver, which matters on Linux: a worker's parent-death signal fires when the
+/// *thread* that spawned it exits.
+struct Spawner {
+    /// One message per worker wanted; dropping it ends the thread.
+    requests: Option<crossbeam_channel::Sender<()>>,
+    results: crossbeam_channel::Receiver<io::Result<spawn::Spawned>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spawner {
+    fn start(shared: &Arc<Shared>, env_value: String) -> io::Result<Spawner> {
+        let (req_tx, req_rx) = crossbeam_channel::unbounded::<()>();
+        let (res_tx, res_rx) = crossbeam_channel::unbounded();
+        let shared = shared.clone();
+        let thread = std::thread::Builder::new().name("tulip-process-spawn".into()).spawn(move || {
+            for () in req_rx {
+                let r = spawn::spawn_worker(&env_value);
+                if let Err(crossbeam_channel::SendError(Ok(orphan))) = res_tx.send(r) {
+                    // The driver is gone: nobody will manage this one.
+                    spawn::kill(orphan.pid, libc::SIGKILL);
+                    spawn::wait_blocking(orphan.pid);
+                }
+                let _ = shared.poller.notify();
+            }
+        })?;
+        Ok(Spawner { requests: Some(req_tx), results: res_rx, thread: Some(thread) })
+    }
+
+    fn request(&self) -> bool {
+        self.requests.as_ref().is_some_and(|r| r.send(()).is_ok())
+    }
+}
+
+impl Drop for Spawner {
+    /// Stops the thread and kills whatever it started that was never taken.
+    fn drop(&mut self) {
+        self.requests = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        for s in self.results.try_iter().flatten() {
+            spawn::kill(s.pid, libc::SIGKILL);
+            spawn::wait_blocking(s.pid);
+        }
+    }
 }
 
 impl Driver {
@@ -255,18 +311,24 @@ impl Driver {
             ewma_ns: 0.0,
             spawn_failures: 0,
             spawn_retry_at: None,
+            spawner: None,
+            pending_spawns: 0,
             stats: ProcessPoolStats::default(),
         }
     }
 
     pub(crate) fn run(mut self) {
-        let now = Instant::now();
-        let initial = self.shared.config.min_workers.max(1);
-        for _ in 0..initial {
-            self.spawn_one(now);
-            if self.startup.is_none() && self.live() == 0 {
-                break;
+        match Spawner::start(&self.shared, self.env_value.clone()) {
+            Ok(sp) => self.spawner = Some(sp),
+            Err(e) => {
+                if let Some(tx) = self.startup.take() {
+                    let _ = tx.send(Err(PoolError::Spawn(e)));
+                }
+                return;
             }
+        }
+        for _ in 0..self.shared.config.min_workers.max(1) {
+            self.request_spawn();
         }
         loop {
             self.flush_all(Instant::now());
@@ -285,6 +347,7 @@ impl Driver {
                 self.closing = closing;
             }
             let now = Instant::now();
+            self.take_spawned(now);
             self.on_events(now);
             self.apply_cancels(cancels, now);
             self.check_heads(Instant::now());
@@ -303,9 +366,9 @@ impl Driver {
         self.workers.iter().flatten().count()
     }
 
-    /// Workers that count towards the pool's size: starting, or ready and not retiring.
+    /// Workers that count towards the pool's size: being spawned, starting, or ready and not retiring.
     fn usable(&self) -> usize {
-        self.workers.iter().flatten().filter(|w| !w.retiring).count()
+        self.pending_spawns + self.workers.iter().flatten().filter(|w| !w.retiring).count()
     }
 
     fn depth_limit(&self) -> usize {
@@ -331,8 +394,29 @@ impl Driver {
 
     // ----- starting workers -------------------------------------------------------------------
 
-    fn spawn_one(&mut self, now: Instant) {
-        match spawn::spawn_worker(&self.env_value) {
+    /// Asks the spawner thread for one more worker.
+    fn request_spawn(&mut self) {
+        match &self.spawner {
+            Some(sp) if sp.request() => self.pending_spawns += 1,
+            _ => self.start_failed(
+                Instant::now(),
+                PoolError::Spawn(io::Error::other("the spawner thread is gone")),
+            ),
+        }
+    }
+
+    /// Takes the workers the spawner has started since the last round.
+    fn take_spawned(&mut self, now: Instant) {
+        loop {
+            let Some(r) = self.spawner.as_ref().and_then(|sp| sp.results.try_recv().ok()) else { return };
+            self.pending_spawns -= 1;
+            self.register(r, now);
+        }
+    }
+
+    /// Adds a started worker (or handles why it could not start).
+    fn register(&mut self, spawned: io::Result<spawn::Spawned>, now: Instant) {
+        match spawned {
             Ok(s) => {
                 let slot = match self.workers.iter().position(Option::is_none) {
                     Some(i) => i,
@@ -348,9 +432,9 @@ impl Driver {
                     poller.add_with_mode(&s.from_worker, Event::readable(2 * slot), PollMode::Level).and_then(
                         |()| {
                             poller.add(&s.to_worker, Event::none(2 * slot + 1)).map_err(|e| {
-                            let _ = poller.delete(&s.from_worker);
-                            e
-                        })
+                                let _ = poller.delete(&s.from_worker);
+                                e
+                            })
                         },
                     )
                 };
@@ -863,14 +947,18 @@ impl Driver {
                 self.close_input(slot);
             }
         }
-        if self.closing.is_some_and(|c| c.kill) || self.spawn_retry_at.is_some_and(|t| now < t) {
+        let waiting_for_first = self.startup.is_some();
+        if waiting_for_first
+            || self.closing.is_some_and(|c| c.kill)
+            || self.spawn_retry_at.is_some_and(|t| now < t)
+        {
             return;
         }
         let limit = self.depth_limit();
         loop {
             let usable = self.usable();
-            let starting =
-                self.workers.iter().flatten().filter(|w| matches!(w.phase, Phase::Starting { .. })).count();
+            let starting = self.pending_spawns
+                + self.workers.iter().flatten().filter(|w| matches!(w.phase, Phase::Starting { .. })).count();
             let has_room = self.workers.iter().flatten().any(|w| {
                 w.phase == Phase::Ready && !w.retiring && w.to_worker.is_some() && w.fifo.len() < limit
             });
@@ -878,9 +966,9 @@ impl Driver {
             if !want {
                 break;
             }
-            let before = self.live();
-            self.spawn_one(now);
-            if self.live() == before {
+            let before = self.pending_spawns;
+            self.request_spawn();
+            if self.pending_spawns == before {
                 break;
             }
         }
@@ -912,7 +1000,8 @@ impl Driver {
                 settle(job, Err(JobError::ShutDown), &mut tally);
             }
             self.absorb(tally);
-            return true;
+            // Workers still being spawned are killed as they arrive, in the next rounds.
+            return self.pending_spawns == 0;
         }
         if c.cancel_pending && !self.cancel_pending_done {
             self.cancel_pending_done = true;
@@ -949,7 +1038,7 @@ impl Driver {
                 }
             }
         }
-        self.live() == 0 && lock(&self.shared.inbox).queue.is_empty()
+        self.live() == 0 && self.pending_spawns == 0 && lock(&self.shared.inbox).queue.is_empty()
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -1012,6 +1101,8 @@ impl Drop for Driver {
                 // Dropping the jobs completes their futures with `ShutDown`.
             }
         }
+        // Joins the spawner and kills what it started last.
+        drop(self.spawner.take());
         let leftovers: Vec<Job> = {
             let mut inbox = lock(&self.shared.inbox);
             if inbox.closing.is_none() {

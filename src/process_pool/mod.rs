@@ -151,7 +151,7 @@ impl Default for ProcessPoolBuilder {
     fn default() -> Self {
         ProcessPoolBuilder {
             config: Config {
-                max_workers: num_cpus::get().max(1),
+                max_workers: cpus(),
                 min_workers: 0,
                 idle_timeout: Duration::from_secs(60),
                 max_tasks_per_child: None,
@@ -160,6 +160,12 @@ impl Default for ProcessPoolBuilder {
             },
         }
     }
+}
+
+/// The number of CPUs, read once (it means reading cgroup files on Linux).
+fn cpus() -> usize {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| num_cpus::get().max(1))
 }
 
 impl ProcessPoolBuilder {

@@ -20,8 +20,10 @@ use std::ffi::c_int;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+#[cfg(not(target_os = "linux"))]
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
+#[cfg(not(target_os = "linux"))]
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -235,8 +237,28 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Starts one worker process; `env_value` is completed with whether a status page is passed.
-pub(crate) fn spawn_worker(env_value: &str) -> io::Result<Spawned> {
+/// Flag in the worker's environment: a status page is on fd 5.
+pub(crate) const FLAG_PAGE: u8 = 1;
+/// Flag in the worker's environment: descriptors other than stdio and the worker's own were closed
+/// before the exec; without it the worker closes them itself first thing.
+pub(crate) const FLAG_CLEAN: u8 = 2;
+
+/// Returns `fd`, or a close-on-exec copy of it at a number of at least `min`.
+fn at_least(fd: OwnedFd, min: c_int) -> io::Result<OwnedFd> {
+    if fd.as_raw_fd() >= min {
+        return Ok(fd);
+    }
+    // SAFETY: duplicates a descriptor we own.
+    let copy = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) };
+    if copy < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the copy is new and owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(copy) })
+}
+
+/// Starts one worker process; `env_prefix` is completed with the worker's flags.
+pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
     let (down_r, down_w) = pipe()?;
     let (up_r, up_w) = pipe()?;
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -251,23 +273,15 @@ pub(crate) fn spawn_worker(env_value: &str) -> io::Result<Spawned> {
     };
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     let (page, page_fd): (Option<StatusPage>, Option<OwnedFd>) = (None, None);
-    let env_value = format!("{env_value}:{}", u8::from(page.is_some()));
-    let mut cmd = Command::new(program()?);
-    if let Some(arg0) = std::env::args_os().next() {
-        cmd.arg0(arg0);
-    }
-    cmd.env(ENV, env_value).stdin(Stdio::null());
-    let (child_in, child_out) = (down_r.as_raw_fd(), up_w.as_raw_fd());
-    let child_page = page_fd.as_ref().map_or(-1, |fd| fd.as_raw_fd());
-    // SAFETY: `child_setup` makes only async-signal-safe calls and allocates nothing.
-    unsafe { cmd.pre_exec(move || child_setup(child_in, child_out, child_page)) };
-    let child = cmd.spawn()?;
-    let pid = child.id() as libc::pid_t;
-    // std's `Child` neither kills nor reaps on drop; from here the pid is ours to manage.
-    drop(child);
-    drop(down_r);
-    drop(up_w);
-    drop(page_fd);
+    // The child's ends sit above the numbers they take in the child, so placing one onto its number
+    // can never overwrite another.
+    let child_in = at_least(down_r, FIRST_STRAY_FD)?;
+    let child_out = at_least(up_w, FIRST_STRAY_FD)?;
+    let child_page = page_fd.map(|fd| at_least(fd, FIRST_STRAY_FD)).transpose()?;
+    let fds =
+        [child_in.as_raw_fd(), child_out.as_raw_fd(), child_page.as_ref().map_or(-1, |f| f.as_raw_fd())];
+    let pid = start(&program()?, env_prefix, fds)?;
+    drop((child_in, child_out, child_page));
     let ready = set_nonblocking(&down_w).and_then(|()| set_nonblocking(&up_r));
     if let Err(e) = ready {
         kill(pid, libc::SIGKILL);
@@ -286,38 +300,164 @@ pub(crate) fn spawn_worker(env_value: &str) -> io::Result<Spawned> {
     Ok(Spawned { pid, to_worker: File::from(down_w), from_worker: File::from(up_r), page })
 }
 
-/// Runs in the child between `fork` and `exec`: async-signal-safe calls only.
-fn child_setup(child_in: c_int, child_out: c_int, child_page: c_int) -> io::Result<()> {
-    let check = |r: c_int| if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) };
-    // SAFETY: fcntl/dup2/close/prctl on descriptors of this (forked) process.
+/// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time so that the
+/// program still starts on an older C library.
+#[cfg(target_os = "linux")]
+fn addclosefrom() -> Option<AddCloseFrom> {
+    static FN: OnceLock<usize> = OnceLock::new();
+    let addr = *FN.get_or_init(|| {
+        // SAFETY: dlsym with a NUL-terminated name; a null result means "not available".
+        unsafe {
+            libc::dlsym(libc::RTLD_DEFAULT, b"posix_spawn_file_actions_addclosefrom_np\0".as_ptr().cast())
+                as usize
+        }
+    });
+    // SAFETY: a non-null address of that symbol is a function of this type.
+    (addr != 0).then(|| unsafe { std::mem::transmute::<usize, AddCloseFrom>(addr) })
+}
+
+#[cfg(target_os = "linux")]
+type AddCloseFrom = unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, c_int) -> c_int;
+
+/// Owns a `posix_spawn_file_actions_t` / `posix_spawnattr_t` for the duration of one spawn.
+#[cfg(target_os = "linux")]
+struct SpawnArgs {
+    actions: libc::posix_spawn_file_actions_t,
+    attr: libc::posix_spawnattr_t,
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for SpawnArgs {
+    fn drop(&mut self) {
+        // SAFETY: both were initialized in `start` before this value was created.
+        unsafe {
+            libc::posix_spawn_file_actions_destroy(&mut self.actions);
+            libc::posix_spawnattr_destroy(&mut self.attr);
+        }
+    }
+}
+
+/// Starts the worker with `posix_spawn` (a `vfork`-style clone: its cost does not grow with the
+/// parent's memory, unlike `fork`), placing `fds` on 3, 4 and 5 and `/dev/null` on stdin.
+#[cfg(target_os = "linux")]
+fn start(program: &std::path::Path, env_prefix: &str, fds: [c_int; 3]) -> io::Result<libc::pid_t> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+
+    let nul = |e: std::ffi::NulError| io::Error::new(io::ErrorKind::InvalidInput, e);
+    let path = CString::new(program.as_os_str().as_bytes()).map_err(nul)?;
+    let arg0 = match std::env::args_os().next() {
+        Some(a) => CString::new(a.as_bytes()).map_err(nul)?,
+        None => path.clone(),
+    };
+    let closefrom = addclosefrom();
+    let flags = if fds[2] >= 0 { FLAG_PAGE } else { 0 } | if closefrom.is_some() { FLAG_CLEAN } else { 0 };
+    let mut env = Vec::new();
+    for (k, v) in std::env::vars_os() {
+        if k != ENV {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            env.push(CString::new(kv).map_err(nul)?);
+        }
+    }
+    env.push(CString::new(format!("{ENV}={env_prefix}:{flags}")).map_err(nul)?);
+    let mut envp: Vec<*mut libc::c_char> = env.iter().map(|c| c.as_ptr() as *mut libc::c_char).collect();
+    envp.push(std::ptr::null_mut());
+    let argv = [arg0.as_ptr() as *mut libc::c_char, std::ptr::null_mut()];
+
+    let check = |r: c_int| if r != 0 { Err(io::Error::from_raw_os_error(r)) } else { Ok(()) };
+    // SAFETY: the structures are initialized before use and destroyed by `SpawnArgs`; every pointer
+    // handed to posix_spawn outlives the call.
     unsafe {
-        // Move every end above the target numbers first, so placing one cannot clobber another.
-        let a = check(libc::fcntl(child_in, libc::F_DUPFD_CLOEXEC, FIRST_STRAY_FD))?;
-        let b = check(libc::fcntl(child_out, libc::F_DUPFD_CLOEXEC, FIRST_STRAY_FD))?;
-        let c = if child_page >= 0 {
-            check(libc::fcntl(child_page, libc::F_DUPFD_CLOEXEC, FIRST_STRAY_FD))?
+        let mut args: SpawnArgs = std::mem::zeroed();
+        check(libc::posix_spawn_file_actions_init(&mut args.actions))?;
+        if let Err(e) = check(libc::posix_spawnattr_init(&mut args.attr)) {
+            libc::posix_spawn_file_actions_destroy(&mut args.actions);
+            return Err(e);
+        }
+        let a = &mut args.actions as *mut libc::posix_spawn_file_actions_t;
+        check(libc::posix_spawn_file_actions_adddup2(a, fds[0], WORKER_IN_FD))?;
+        check(libc::posix_spawn_file_actions_adddup2(a, fds[1], WORKER_OUT_FD))?;
+        let first_stray = if fds[2] >= 0 {
+            check(libc::posix_spawn_file_actions_adddup2(a, fds[2], WORKER_PAGE_FD))?;
+            FIRST_STRAY_FD
         } else {
-            -1
+            WORKER_PAGE_FD
         };
+        check(libc::posix_spawn_file_actions_addopen(
+            a,
+            0,
+            b"/dev/null\0".as_ptr().cast(),
+            libc::O_RDONLY,
+            0,
+        ))?;
+        if let Some(closefrom) = closefrom {
+            check(closefrom(a, first_stray))?;
+        }
+        // A clean signal state, whatever the spawning thread had: nothing blocked, SIGPIPE default.
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        check(libc::posix_spawnattr_setsigmask(&mut args.attr, &set))?;
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        check(libc::posix_spawnattr_setsigdefault(&mut args.attr, &set))?;
+        check(libc::posix_spawnattr_setflags(
+            &mut args.attr,
+            (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
+        ))?;
+        let mut pid: libc::pid_t = 0;
+        check(libc::posix_spawn(
+            &mut pid,
+            path.as_ptr(),
+            &args.actions,
+            &args.attr,
+            argv.as_ptr(),
+            envp.as_ptr(),
+        ))?;
+        Ok(pid)
+    }
+}
+
+/// Starts the worker with `std::process::Command` and a `pre_exec` hook (platforms other than Linux).
+#[cfg(not(target_os = "linux"))]
+fn start(program: &std::path::Path, env_prefix: &str, fds: [c_int; 3]) -> io::Result<libc::pid_t> {
+    let flags = if fds[2] >= 0 { FLAG_PAGE } else { 0 } | FLAG_CLEAN;
+    let mut cmd = Command::new(program);
+    if let Some(arg0) = std::env::args_os().next() {
+        cmd.arg0(arg0);
+    }
+    cmd.env(ENV, format!("{env_prefix}:{flags}")).stdin(Stdio::null());
+    // SAFETY: `child_setup` makes only async-signal-safe calls and allocates nothing.
+    unsafe { cmd.pre_exec(move || child_setup(fds)) };
+    let child = cmd.spawn()?;
+    // std's `Child` neither kills nor reaps on drop; from here the pid is ours to manage.
+    Ok(child.id() as libc::pid_t)
+}
+
+/// Runs in the child between `fork` and `exec`: async-signal-safe calls only. The sources are above
+/// the target numbers (see `spawn_worker`).
+#[cfg(not(target_os = "linux"))]
+fn child_setup(fds: [c_int; 3]) -> io::Result<()> {
+    let check = |r: c_int| if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) };
+    // SAFETY: dup2/prctl on descriptors of this (forked) process.
+    unsafe {
         // dup2 clears close-on-exec on the new descriptor: these survive the exec.
-        check(libc::dup2(a, WORKER_IN_FD))?;
-        check(libc::dup2(b, WORKER_OUT_FD))?;
-        libc::close(a);
-        libc::close(b);
-        if c >= 0 {
-            check(libc::dup2(c, WORKER_PAGE_FD))?;
-            libc::close(c);
+        check(libc::dup2(fds[0], WORKER_IN_FD))?;
+        check(libc::dup2(fds[1], WORKER_OUT_FD))?;
+        if fds[2] >= 0 {
+            check(libc::dup2(fds[2], WORKER_PAGE_FD))?;
             cloexec_from(FIRST_STRAY_FD);
         } else {
             cloexec_from(WORKER_PAGE_FD);
         }
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(target_os = "android")]
         check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0))?;
     }
     Ok(())
 }
 
 /// Marks every descriptor from `first` up close-on-exec (async-signal-safe).
+#[cfg(not(target_os = "linux"))]
 ///
 /// Marking rather than closing keeps std's own exec-error pipe working until the exec.
 fn cloexec_from(first: c_int) {

@@ -78,8 +78,8 @@ pub(crate) fn enter() {
     std::process::exit(code);
 }
 
-/// Parses `1:<parent pid>:<token hex>:<status page 0|1>`.
-fn parse_env(value: &OsStr) -> Result<(libc::pid_t, [u8; 16], bool), Stop> {
+/// Parses `1:<parent pid>:<token hex>:<flags>`.
+fn parse_env(value: &OsStr) -> Result<(libc::pid_t, [u8; 16], u8), Stop> {
     let bad = || {
         Stop::loud(
             EXIT_HANDSHAKE,
@@ -96,11 +96,10 @@ fn parse_env(value: &OsStr) -> Result<(libc::pid_t, [u8; 16], bool), Stop> {
     else {
         return Err(bad());
     };
-    let page = match page {
-        "0" => false,
-        "1" => true,
-        _ => return Err(bad()),
-    };
+    let flags: u8 = page.parse().map_err(|_| bad())?;
+    if flags & !(spawn::FLAG_PAGE | spawn::FLAG_CLEAN) != 0 {
+        return Err(bad());
+    }
     if version != wire::PROTOCOL_VERSION.to_string() {
         return Err(Stop::loud(
             EXIT_HANDSHAKE,
@@ -115,10 +114,10 @@ fn parse_env(value: &OsStr) -> Result<(libc::pid_t, [u8; 16], bool), Stop> {
     for (i, b) in token.iter_mut().enumerate() {
         *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
     }
-    Ok((ppid, token, page))
+    Ok((ppid, token, flags))
 }
 
-/// The start of the value of [`ENV`] (the spawner appends whether a status page is passed).
+/// The start of the value of [`ENV`] (the spawner appends the flags).
 pub(crate) fn env_value(token: &[u8; 16]) -> String {
     let mut s = format!("{}:{}:", wire::PROTOCOL_VERSION, std::process::id());
     for b in token {
@@ -128,7 +127,8 @@ pub(crate) fn env_value(token: &[u8; 16]) -> String {
 }
 
 fn serve(value: &OsStr) -> Result<(), Stop> {
-    let (ppid, token, has_page) = parse_env(value)?;
+    let (ppid, token, flags) = parse_env(value)?;
+    let has_page = flags & spawn::FLAG_PAGE != 0;
     #[cfg(any(target_os = "linux", target_os = "android"))]
     // SAFETY: arms the parent-death signal for this process (already armed before exec; repeating it
     // is harmless and covers platforms' quirks).
@@ -139,6 +139,9 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
     // SAFETY: getppid has no preconditions.
     if unsafe { libc::getppid() } != ppid {
         return Err(Stop::quiet(EXIT_ORPHAN));
+    }
+    if flags & spawn::FLAG_CLEAN == 0 {
+        close_strays(if has_page { WORKER_PAGE_FD + 1 } else { WORKER_PAGE_FD });
     }
     for fd in [WORKER_IN_FD, WORKER_OUT_FD] {
         // SAFETY: flag calls on descriptors that must be ours; a missing one fails with EBADF.
@@ -184,6 +187,22 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
     w.handshake(&token)?;
     IS_WORKER.store(true, Ordering::Release);
     w.run()
+}
+
+/// Closes every descriptor from `first` up that the worker inherited (where the spawner could not do
+/// it before the exec). Runs before anything else in the worker opens a file.
+fn close_strays(first: i32) {
+    let dir = if cfg!(any(target_os = "linux", target_os = "android")) { "/proc/self/fd" } else { "/dev/fd" };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let fds: Vec<i32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd >= first)
+        .collect();
+    // The listing's own descriptor is closed by now; closing its number again only fails (EBADF).
+    for fd in fds {
+        // SAFETY: the worker owns no descriptor at or above `first` yet: these are inherited strays.
+        unsafe { libc::close(fd) };
+    }
 }
 
 struct Worker {
@@ -374,11 +393,11 @@ mod tests {
     #[test]
     fn env_value_round_trips() {
         let token = [0xab; 16];
-        let v = env_value(&token) + ":1";
-        let (ppid, t, page) = parse_env(OsStr::new(&v)).ok().unwrap();
+        let v = env_value(&token) + ":3";
+        let (ppid, t, flags) = parse_env(OsStr::new(&v)).ok().unwrap();
         assert_eq!(ppid as u32, std::process::id());
         assert_eq!(t, token);
-        assert!(page);
+        assert_eq!(flags, spawn::FLAG_PAGE | spawn::FLAG_CLEAN);
         assert!(parse_env(OsStr::new("1:2:zz")).is_err());
         assert!(parse_env(OsStr::new("9:2:abababababababababababababababab:0")).is_err());
         assert!(parse_env(OsStr::new("1:2:abababababababababababababababab:7")).is_err());
