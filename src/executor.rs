@@ -99,9 +99,10 @@ impl EventLoop {
     /// returns goes to this loop's exception handler.
     ///
     /// Never blocks the loop: if the pool has a bounded queue that is full, the job waits for room in
-    /// a task on this loop. If the pool refuses the job (shut down, or broken by a failed
-    /// initializer), the future is already complete with `JobError::ShutDown` (or
-    /// `JobError::Initializer`).
+    /// a task on this loop (meanwhile a blocking `wait` for it on this loop's thread fails at once
+    /// with `JobError::WouldDeadlock`, since that task could not run). If the pool refuses the job
+    /// (shut down, or broken by a failed initializer), the future is already complete with
+    /// `JobError::ShutDown` (or `JobError::Initializer`).
     ///
     /// # Examples
     ///
@@ -128,10 +129,15 @@ impl EventLoop {
         };
         let (fut, submitted) = pool.submit_nowait(f);
         if let Submitted::MustWait(admission) = submitted {
+            // Until it is in the queue, the job needs this loop: a blocking wait for it on this
+            // thread could never end, so it fails fast instead (see `ConcurrentFuture::wait`).
+            let needs_loop = fut.loop_guard();
+            needs_loop(Some(self.handle().shared.id));
             // Waits for room without blocking the loop. A refusal meanwhile has already completed the
             // job's future (cancelled, or ShutDown when the job is dropped), so the result can go.
             drop(self.spawn(async move {
                 let _ = admission.await;
+                needs_loop(None);
             }));
         }
         fut

@@ -69,6 +69,10 @@ struct Inner<T> {
     /// A canceller accepted a `cancel()` while the job was running: whatever the job returns, the
     /// outcome is `Err(Cancelled)` (an error it returns instead is reported, not lost).
     cancel_accepted: bool,
+    /// The loop that must run for this future to complete (`spawn_threadsafe`, or a job waiting on
+    /// its loop for room in a pool's queue), for the deadlock guard of `wait`. Under the lock because
+    /// the executor sets and clears it after the pair is made.
+    needs_loop: Option<u64>,
 }
 
 struct Shared<T> {
@@ -78,8 +82,6 @@ struct Shared<T> {
     cancel_requested: AtomicBool,
     /// How to stop the job once it runs; `None` means a running job cannot be stopped.
     canceller: Option<Canceller>,
-    /// The loop that must run for this future to complete (`spawn_threadsafe`), for the deadlock guard.
-    needs_loop: Option<u64>,
     /// Where an error goes when nobody waits for it any more: the loop running where the job was
     /// submitted, if any (else the `log` crate).
     report_to: Option<LoopHandle>,
@@ -203,11 +205,11 @@ pub fn pair<T: Send + 'static>(opts: Options) -> (Promise<T>, ConcurrentFuture<T
             abandoned: false,
             blocked: 0,
             cancel_accepted: false,
+            needs_loop: opts.needs_loop,
         }),
         cond: Condvar::new(),
         cancel_requested: AtomicBool::new(false),
         canceller: opts.canceller,
-        needs_loop: opts.needs_loop,
         report_to: report_target(),
         drop_error: opts.drop_error,
     });
@@ -399,7 +401,8 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     ///
     /// Returns `Err(JobError::WouldDeadlock)` at once when called on the thread of the loop that must
     /// run for this future to complete (a [`LoopHandle::spawn_threadsafe`] future waited on its own
-    /// loop's thread).
+    /// loop's thread, or a [`run_in_executor`](crate::EventLoop::run_in_executor) job still waiting
+    /// on its loop for room in a full pool queue).
     ///
     /// # Examples
     ///
@@ -438,7 +441,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         let shared = &*self.shared;
         let mut inner = lock(&shared.inner);
         if matches!(inner.state, State::Queued | State::Running) {
-            if let Some(id) = shared.needs_loop {
+            if let Some(id) = inner.needs_loop {
                 if crate::reactor::loop_lives_on_this_thread(id) {
                     return Some(Err(JobError::WouldDeadlock));
                 }
@@ -538,6 +541,13 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     pub(crate) fn revoker(&self) -> Box<dyn Fn() -> bool + Send + Sync> {
         let shared = self.shared.clone();
         Box::new(move || shared.revoke())
+    }
+
+    /// A setter for the loop this future needs (`None`: none): a blocking `wait` on that loop's
+    /// thread fails with `WouldDeadlock` while it is set and the job is not done.
+    pub(crate) fn loop_guard(&self) -> impl Fn(Option<u64>) + 'static {
+        let shared = self.shared.clone();
+        move |id| lock(&shared.inner).needs_loop = id
     }
 
     /// Whether the job is done (completed, failed or cancelled).

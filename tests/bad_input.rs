@@ -31,6 +31,10 @@ fn main() {
         Case { name: "loop_refuses_bad_fds", run: loop_refuses_bad_fds },
         Case { name: "panicking_exception_handler", run: panicking_exception_handler },
         Case { name: "reentrant_waits_fail_fast", run: reentrant_waits_fail_fast },
+        Case {
+            name: "reentrant_wait_for_a_job_waiting_for_room",
+            run: reentrant_wait_for_a_job_waiting_for_room,
+        },
         Case { name: "result_taken_twice", run: result_taken_twice },
         Case { name: "thread_pool_after_shutdown", run: thread_pool_after_shutdown },
         Case { name: "thread_pool_bad_settings", run: thread_pool_bad_settings },
@@ -169,6 +173,36 @@ fn reentrant_waits_fail_fast() {
     assert!(JobError::WouldDeadlock.to_string().contains("deadlock"));
     // The portal still serves.
     assert_eq!(portal.call(|| async { 4 }), Ok(4));
+}
+
+/// `run_in_executor` on a pool whose bounded queue is full hands the job to a task on the loop,
+/// which waits for room. Waiting for that job's future on the loop's thread could never end (the
+/// task that would queue the job cannot run), so it must fail fast, like the other re-entrant waits.
+fn reentrant_wait_for_a_job_waiting_for_room() {
+    let pool = ThreadPool::builder().max_workers(1).queue_capacity(1).build().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let running = pool.submit(move || rx.recv().is_ok()).unwrap();
+    while pool.stats().active == 0 {
+        std::thread::yield_now();
+    }
+    let queued = pool.submit(|| 1).unwrap();
+    let lp = EventLoop::new().unwrap();
+    let p = pool.clone();
+    let (waited, fut) = lp
+        .run_until_complete(async move {
+            let lp = tulip::get_running_loop();
+            let mut fut = lp.run_in_executor(Some(&p), || 2);
+            // The worker is freed meanwhile, so a wait that does not fail fast would hang only
+            // until the liveness bound, and the test would report it.
+            tx.send(()).unwrap();
+            (fut.wait_timeout(Duration::from_secs(5)), fut)
+        })
+        .unwrap();
+    assert_eq!(waited, Some(Err(JobError::WouldDeadlock)));
+    assert_eq!(running.wait(), Ok(true));
+    assert_eq!(queued.wait(), Ok(1));
+    // Awaited on the loop, the same job runs.
+    assert_eq!(lp.run_until_complete(fut), Ok(Ok(2)));
 }
 
 fn result_taken_twice() {
