@@ -19,6 +19,11 @@
 //! many producers race (a burst of ten thousand posts costs one syscall, not ten thousand), and a
 //! producer that saw an earlier sleep's mode cannot suppress the wakeup a later sleep needs.
 //!
+//! The protocol itself lives in [`Inbox`] and [`Wakeup`], which make no system call: a push returns
+//! the wakeup its caller must deliver ([`Sleep`]), and `Shared` delivers it. They are built on
+//! `crate::sync`, so the `loom` model in `tests/loom_inbox.rs` runs this very code, with the park
+//! token and the poller's notification modelled.
+//!
 //! Parking instead of polling matters for the latency of a loop that only serves other threads: a
 //! `polling` wait re-arms its timer and notifier on every call (five syscalls per sleep on Linux), a
 //! park is one futex wait. Timed sleeps stay in the poller, whose timerfd is precise to the
