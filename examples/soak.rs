@@ -295,7 +295,7 @@ fn main() {
         eprintln!("{} process-pool workers died", pstats.worker_deaths);
         failed = true;
     }
-    if totals.iter().any(|n| *n == 0) && seconds >= 2 {
+    if totals.contains(&0) && seconds >= 2 {
         eprintln!("a workload made no progress: {totals:?}");
         failed = true;
     }

@@ -137,7 +137,7 @@ fn panicking_exception_handler() {
     lp.call_soon(|| panic!("a callback fails"));
     lp.call_soon(move || a.set(true));
     let task = lp.spawn(async { panic!("a task fails") });
-    let out = lp.run_until_complete(async move { task.await });
+    let out = lp.run_until_complete(task);
     assert!(matches!(out, Ok(Err(TaskError::Panicked(ref m))) if m == "a task fails"), "{out:?}");
     assert!(after.get(), "the callback after the failing one still ran");
     assert_eq!(calls.get(), 2, "the handler saw both failures");
