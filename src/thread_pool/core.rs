@@ -47,8 +47,10 @@ pub(super) type Job = Box<dyn Runnable>;
 
 /// What a worker can do with a queued job.
 pub(super) trait Runnable: Send {
-    /// Runs the job on this worker (or skips it if its future was cancelled meanwhile).
-    fn run(self: Box<Self>, pool: &Shared);
+    /// Runs the job on this worker (or skips it if its future was cancelled meanwhile). `spinner`:
+    /// whether this worker holds the spinning role, which it tries to take just before completing
+    /// the job (see `Shared::claim_spinning`).
+    fn run(self: Box<Self>, pool: &Shared, spinner: &mut bool);
     /// Completes the job's future with `err` without running it; `true` if it was still wanted.
     fn reject(self: Box<Self>, err: JobError) -> bool;
 }
@@ -69,7 +71,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    fn run(self: Box<Self>, pool: &Shared) {
+    fn run(self: Box<Self>, pool: &Shared, spinner: &mut bool) {
         let task = *self;
         if !task.promise.start() {
             // Cancelled or dropped while queued: it never runs.
@@ -97,6 +99,7 @@ where
                 Err(JobError::Panicked(message))
             }
         };
+        pool.claim_spinning(spinner);
         task.promise.complete(result);
     }
 
@@ -490,6 +493,18 @@ impl Shared {
         }
     }
 
+    /// Takes the spinning role, if free, for a worker about to complete a job.
+    ///
+    /// Taken *before* the completion is visible: the submitter woken by this completion (a loop
+    /// awaiting one job after another) then finds a spinner and wakes or spawns nobody. Taken after, it
+    /// would find this worker neither spinning nor parked, and start another thread for a job this one
+    /// takes a moment later.
+    fn claim_spinning(&self, spinner: &mut bool) {
+        if !*spinner && !self.config.idle_spin.is_zero() {
+            *spinner = self.spinning.compare_exchange(0, 1, SeqCst, Relaxed).is_ok();
+        }
+    }
+
     /// Busy-waits up to `idle_spin` for a job, so that a submitter that follows closely (a loop awaiting
     /// one job after another) finds a worker awake and pays no wakeup syscall.
     fn spin(&self) -> Option<Job> {
@@ -507,18 +522,20 @@ impl Shared {
                 return None;
             }
             round = round.wrapping_add(1);
-            if round % 32 == 0 && start.elapsed() >= limit {
-                return None;
-            }
-            // Mostly pause instructions; now and then give the core away, since on a busy machine the
-            // thread we wait for may need it.
             if round % 64 == 0 {
-                thread::yield_now();
-            } else {
-                for _ in 0..8 {
-                    std::hint::spin_loop();
+                if start.elapsed() >= limit {
+                    return None;
+                }
+                // Now and then give the core away: on a busy machine the thread we wait for may
+                // need it.
+                if round % 1024 == 0 {
+                    thread::yield_now();
                 }
             }
+            // One pause per look: the queue check is a read of a shared cache line, and reacting
+            // within a fraction of a microsecond is what lets the job finish before its submitter
+            // goes to sleep.
+            std::hint::spin_loop();
         }
     }
 
@@ -614,30 +631,21 @@ fn worker_main(shared: Arc<Shared>) {
         }
     }
     let me = Arc::new(Parker { thread: thread::current(), notified: AtomicBool::new(false) });
-    // Only a worker that just ran a job spins. One woken for nothing (a submitter raced with another
-    // worker for the same job) parks again at once: if it took the spinning role, the next job would
-    // go to it and the hot thread would rotate out, defeating most-recent-first reuse.
-    let mut hot = false;
+    // Whether this worker holds the spinning role. Only a worker that just ran a job takes it (in
+    // `claim_spinning`). One woken for nothing (a submitter raced with another worker for the same job)
+    // parks again at once: if it spun, the next job would go to it and the hot thread would rotate
+    // out, defeating most-recent-first reuse.
+    let mut spinner = false;
     loop {
-        if let Ok(job) = shared.rx.try_recv() {
-            shared.popped();
-            job.run(&shared);
-            hot = true;
-            continue;
-        }
-        if shared.closed.load(SeqCst) {
-            fence(SeqCst);
-            if shared.rx.is_empty() {
-                return;
-            }
-            continue;
-        }
-        let spinning = hot && shared.spinning.compare_exchange(0, 1, SeqCst, Relaxed).is_ok();
-        hot = false;
-        if spinning {
-            if let Some(job) = shared.spin() {
+        let job = match shared.rx.try_recv() {
+            Ok(job) => Some(job),
+            Err(_) if spinner => shared.spin(),
+            Err(_) => None,
+        };
+        if let Some(job) = job {
+            if spinner {
+                spinner = false;
                 shared.spinning.store(0, SeqCst);
-                shared.popped();
                 // More work behind this job: hand the spinning role on, so a burst fans out.
                 fence(SeqCst);
                 if !shared.rx.is_empty() {
@@ -645,12 +653,25 @@ fn worker_main(shared: Arc<Shared>) {
                         log::warn!("tulip: could not start another pool thread: {e}");
                     }
                 }
-                job.run(&shared);
-                hot = true;
-                continue;
             }
+            shared.popped();
+            job.run(&shared, &mut spinner);
+            continue;
         }
-        match shared.park(&me, spinning) {
+        if shared.closed.load(SeqCst) {
+            if spinner {
+                spinner = false;
+                shared.spinning.store(0, SeqCst);
+            }
+            fence(SeqCst);
+            if shared.rx.is_empty() {
+                return;
+            }
+            continue;
+        }
+        let parked = shared.park(&me, spinner);
+        spinner = false;
+        match parked {
             Parked::Woken => {}
             Parked::Retire => {
                 guard.detach = true;
