@@ -33,7 +33,6 @@ mod map;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -500,18 +499,18 @@ impl ThreadPool {
     /// ```
     pub fn stats(&self) -> PoolStats {
         let shared = self.shared();
-        let c = &shared.stats;
+        let t = shared.totals();
         PoolStats {
             max_workers: shared.config.max_workers,
             workers: shared.workers(),
             idle: shared.idle(),
-            active: c.active.load(Relaxed),
+            active: t.active,
             queued: shared.queued(),
-            completed: c.completed.load(Relaxed),
-            panicked: c.panicked.load(Relaxed),
-            cancelled: c.cancelled.load(Relaxed),
-            queue_wait_total: Duration::from_nanos(c.wait_total_ns.load(Relaxed)),
-            queue_wait_max: Duration::from_nanos(c.wait_max_ns.load(Relaxed)),
+            completed: t.completed,
+            panicked: t.panicked,
+            cancelled: t.cancelled,
+            queue_wait_total: Duration::from_nanos(t.wait_total_ns),
+            queue_wait_max: Duration::from_nanos(t.wait_max_ns),
         }
     }
 }
