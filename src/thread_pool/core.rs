@@ -204,6 +204,9 @@ pub(super) struct Shared {
     closed: AtomicBool,
     /// Workers spinning for a job (at most one); a submitter that sees one wakes nobody.
     spinning: AtomicUsize,
+    /// Moving average of how long the spinning worker waited for its next job (ns): spinning pays
+    /// only while that is within `idle_spin`. Written by the spinner only.
+    idle_gap_ns: AtomicU64,
     /// Length of `State::idle`, readable without the lock.
     sleeping: AtomicUsize,
     /// Live worker threads, including those reserved but not yet started; never above `max_workers`.
@@ -239,6 +242,7 @@ impl Shared {
             rx,
             closed: AtomicBool::new(false),
             spinning: AtomicUsize::new(0),
+            idle_gap_ns: AtomicU64::new(0),
             sleeping: AtomicUsize::new(0),
             workers: AtomicUsize::new(0),
             space_waiters: AtomicUsize::new(0),
@@ -550,6 +554,16 @@ impl Shared {
         }
     }
 
+    /// Feeds the spinner's wait for its next job into the moving average `spin` looks at.
+    fn record_idle_gap(&self, gap: Duration) {
+        // Clamped, so one long idle period switches spinning off for a few jobs, not for hundreds.
+        let cap = u64::try_from(self.config.idle_spin.as_nanos()).unwrap_or(u64::MAX).saturating_mul(4);
+        let gap = u64::try_from(gap.as_nanos()).unwrap_or(u64::MAX).min(cap);
+        let avg = self.idle_gap_ns.load(Relaxed);
+        let next = if gap >= avg { avg + (gap - avg) / 4 } else { avg - (avg - gap) / 4 };
+        self.idle_gap_ns.store(next, Relaxed);
+    }
+
     /// Takes the spinning role, if free, for a worker about to complete a job.
     ///
     /// Taken *before* the completion is visible: the submitter woken by this completion (a loop
@@ -564,9 +578,15 @@ impl Shared {
 
     /// Busy-waits up to `idle_spin` for a job, so that a submitter that follows closely (a loop awaiting
     /// one job after another) finds a worker awake and pays no wakeup syscall.
+    ///
+    /// Adaptive: when the recent waits of the spinner were longer than `idle_spin` (jobs come slowly,
+    /// or the machine is so busy that the submitter rarely gets a core), spinning would only burn the
+    /// CPU the submitter needs, and the worker parks at once instead. The next waits, measured from the
+    /// parked side, bring spinning back when jobs follow closely again.
     fn spin(&self) -> Option<Job> {
         let limit = self.config.idle_spin;
-        if limit.is_zero() {
+        let limit_ns = u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX);
+        if limit.is_zero() || self.idle_gap_ns.load(Relaxed) > limit_ns {
             return None;
         }
         let start = Instant::now();
@@ -696,13 +716,24 @@ fn worker_main(shared: Arc<Shared>) {
     // parks again at once: if it spun, the next job would go to it and the hot thread would rotate
     // out, defeating most-recent-first reuse.
     let mut spinner = false;
+    // When the spinning role's holder found the queue empty: its wait for the next job, spun or parked,
+    // is what tells whether spinning pays (`record_idle_gap`).
+    let mut idle_since: Option<Instant> = None;
     loop {
         let job = match shared.rx.try_recv() {
             Ok(job) => Some(job),
-            Err(_) if spinner => shared.spin(),
+            Err(_) if spinner => {
+                if idle_since.is_none() {
+                    idle_since = Some(Instant::now());
+                }
+                shared.spin()
+            }
             Err(_) => None,
         };
         if let Some(job) = job {
+            if let Some(since) = idle_since.take() {
+                shared.record_idle_gap(since.elapsed());
+            }
             if spinner {
                 spinner = false;
                 shared.spinning.store(0, SeqCst);
