@@ -12,7 +12,9 @@
 //! Jobs go through one `crossbeam-channel` queue (bounded if [`queue_capacity`] is set). A worker that
 //! has just run a job and finds the queue empty spins for [`idle_spin`] (at most one worker at a time;
 //! it takes that role just before its job's completion becomes visible, so a submitter reacting to the
-//! completion already sees it), then parks on a stack of idle workers. A submit pushes the job, then wakes somebody only if needed: nobody if a worker is
+//! completion already sees it; and only while its recent waits for a job fitted in that window, so a
+//! slow trickle of jobs or an overloaded machine does not pay for spinning), then parks on a stack of
+//! idle workers. A submit pushes the job, then wakes somebody only if needed: nobody if a worker is
 //! spinning (no syscall at all), else the most recently parked worker (LIFO: the hot threads stay hot,
 //! the cold ones at the bottom time out after [`keep_alive`] and exit), else a new thread if the pool is
 //! below `max_workers`. A spinner that finds a job with more queued behind it wakes the next worker, so
