@@ -46,12 +46,12 @@ impl Db {
         F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
         R: Send + 'static,
     {
-        let job = self.pool.submit(move || {
+        let job = tulip::get_running_loop().run_in_executor(Some(&self.pool), move || {
             CONN.with(|c| match &*c.borrow() {
                 Some(conn) => f(conn),
                 None => Err(rusqlite::Error::InvalidQuery),
             })
-        })?;
+        });
         Ok(job.await??)
     }
 }

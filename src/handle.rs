@@ -9,16 +9,26 @@
 //! The inbox is a `Vec` behind a mutex; the loop swaps it for an empty one in O(1), so producers never
 //! wait behind a long drain, and callbacks from one producer run in the order they were posted.
 //!
-//! Wakeups are coalesced. Before the loop blocks in the poller it sets `sleeping` and looks at the
-//! inbox once more; a producer pushes, then looks at `sleeping`. Both sides put a `SeqCst` fence between
-//! their write and their read (the Dekker pattern), so at least one of them sees the other: either the
-//! loop finds the item and does not block, or the producer finds the loop asleep and calls
-//! `Poller::notify`. The `notified` flag makes that one `notify` per sleep, however many producers race:
-//! a burst of ten thousand posts costs one syscall, not ten thousand.
+//! Wakeups are coalesced. Before the loop blocks it publishes how it will sleep (in the poller, or
+//! parked on its thread when it has no fd and no timer to wait for) and looks at the inbox once more;
+//! a producer pushes, then looks at the sleep state. Both sides put a `SeqCst` fence between their
+//! write and their read (the Dekker pattern), so at least one of them sees the other: either the loop
+//! finds the item and does not block, or the producer finds the loop asleep and wakes it, with
+//! `Poller::notify` or `Thread::unpark` as the state says. The producer first swaps the state to
+//! `NOTIFIED` with a compare-and-swap from the mode it saw, so there is one wakeup per sleep however
+//! many producers race (a burst of ten thousand posts costs one syscall, not ten thousand), and a
+//! producer that saw an earlier sleep's mode cannot suppress the wakeup a later sleep needs.
+//!
+//! Parking instead of polling matters for the latency of a loop that only serves other threads: a
+//! `polling` wait re-arms its timer and notifier on every call (five syscalls per sleep on Linux), a
+//! park is one futex wait. Timed sleeps stay in the poller, whose timerfd is precise to the
+//! microsecond. The park token is the thread's own, shared with whatever else parks on the loop's
+//! thread (std's channels, for one): a stray `unpark` at most makes one of them wake spuriously, which
+//! they, like the loop, tolerate.
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_task::Runnable;
@@ -27,6 +37,15 @@ use polling::Poller;
 use crate::error::{JobError, LoopClosed};
 use crate::future::{self, ConcurrentFuture, Options};
 use crate::sync::lock;
+
+/// `Shared::sleep_state`: the loop is running (or about to check the inbox and not block).
+const AWAKE: u8 = 0;
+/// The loop blocks (or is about to) in `Poller::wait`: wake it with `Poller::notify`.
+const POLLING: u8 = 1;
+/// The loop blocks (or is about to) in `thread::park`: wake it with `Thread::unpark`.
+const PARKED: u8 = 2;
+/// A producer has woken the current sleep; later producers need not.
+const NOTIFIED: u8 = 3;
 
 /// What other threads hand to the loop.
 pub(crate) enum Inbound {
@@ -47,10 +66,12 @@ pub(crate) struct Shared {
     /// Unique per loop in this process; the deadlock guard compares it with the loops of a thread.
     pub(crate) id: u64,
     pub(crate) inbox: Mutex<Inbox>,
-    /// The loop is in (or about to enter) a blocking poll. Written only by the loop thread.
-    sleeping: AtomicBool,
-    /// A `notify` is in flight for the current sleep; reset by the loop when it wakes.
-    notified: AtomicBool,
+    /// How the loop sleeps: one of `AWAKE`, `POLLING`, `PARKED` (written by the loop thread before and
+    /// after each sleep) or `NOTIFIED` (written by the producer that wakes it, by a compare-and-swap
+    /// from the mode it saw).
+    sleep_state: AtomicU8,
+    /// The loop's thread, for `unpark` (an `EventLoop` is `!Send`: it runs where it was created).
+    loop_thread: std::thread::Thread,
     /// Set by `stop()` from any thread; the loop takes it after its current iteration.
     pub(crate) stop_requested: AtomicBool,
     pub(crate) poller: Poller,
@@ -62,8 +83,8 @@ impl Shared {
         Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             inbox: Mutex::new(Inbox { items: Vec::new(), closed: false }),
-            sleeping: AtomicBool::new(false),
-            notified: AtomicBool::new(false),
+            sleep_state: AtomicU8::new(AWAKE),
+            loop_thread: std::thread::current(),
             stop_requested: AtomicBool::new(false),
             poller,
         }
@@ -84,27 +105,33 @@ impl Shared {
         Ok(())
     }
 
-    /// Wakes the loop if it may be sleeping; at most one `notify` per sleep.
+    /// Wakes the loop if it may be sleeping; at most one wakeup per sleep.
     pub(crate) fn wake(&self) {
         fence(Ordering::SeqCst);
-        if self.sleeping.load(Ordering::Relaxed) && !self.notified.swap(true, Ordering::AcqRel) {
-            // A failed notify leaves the loop to its timeout; nothing better can be done here.
-            let _ = self.poller.notify();
+        let mode = self.sleep_state.load(Ordering::Relaxed);
+        if (mode == POLLING || mode == PARKED)
+            && self.sleep_state.compare_exchange(mode, NOTIFIED, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        {
+            if mode == POLLING {
+                // A failed notify leaves the loop to its timeout; nothing better can be done here.
+                let _ = self.poller.notify();
+            } else {
+                self.loop_thread.unpark();
+            }
         }
     }
 
-    /// Called by the loop before a blocking poll; returns whether the inbox is empty, in which case the
-    /// loop may block (any later push will notify it).
-    pub(crate) fn prepare_sleep(&self) -> bool {
-        self.sleeping.store(true, Ordering::Relaxed);
+    /// Called by the loop before it blocks, `parked` telling how; returns whether the inbox is empty,
+    /// in which case the loop may block (any later push will wake it).
+    pub(crate) fn prepare_sleep(&self, parked: bool) -> bool {
+        self.sleep_state.store(if parked { PARKED } else { POLLING }, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         lock(&self.inbox).items.is_empty()
     }
 
-    /// Called by the loop after the poll returned.
+    /// Called by the loop once it is awake again (or decided not to block after all).
     pub(crate) fn after_sleep(&self) {
-        self.sleeping.store(false, Ordering::Relaxed);
-        self.notified.store(false, Ordering::Relaxed);
+        self.sleep_state.store(AWAKE, Ordering::Relaxed);
     }
 
     /// Moves every queued item into `out` (which the loop keeps empty between drains).
@@ -224,6 +251,7 @@ impl LoopHandle {
     /// lp.run_forever().unwrap();
     /// assert_eq!(t.join().unwrap(), Ok(42));
     /// ```
+    #[track_caller]
     pub fn spawn_threadsafe<F>(&self, fut: F) -> ConcurrentFuture<F::Output>
     where
         F: Future + Send + 'static,
@@ -250,6 +278,7 @@ impl LoopHandle {
     /// lp.run_forever().unwrap();
     /// assert_eq!(t.join().unwrap(), Ok(5));
     /// ```
+    #[track_caller]
     pub fn spawn_threadsafe_with<M, F>(&self, make: M) -> ConcurrentFuture<F::Output>
     where
         M: FnOnce() -> F + Send + 'static,
@@ -264,8 +293,10 @@ impl LoopHandle {
             running: true,
             drop_error: JobError::LoopClosed,
         });
+        // Debug mode reports the task where the user called, not where the loop spawns it.
+        let location = std::panic::Location::caller();
         let posted = self.call_soon_threadsafe(move || {
-            crate::reactor::task::spawn_for_promise(make, promise, cancel);
+            crate::reactor::task::spawn_for_promise(make, promise, cancel, location);
         });
         // On a closed loop the callback (and with it the promise) was dropped: the future already
         // reports LoopClosed.

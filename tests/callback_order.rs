@@ -75,3 +75,31 @@ fn timers_do_not_fire_early() {
     assert!(at - start >= Duration::from_millis(30));
     lp.close().unwrap();
 }
+
+#[test]
+fn tasks_take_their_turn_in_fifo_order_with_callbacks() {
+    // asyncio's create_task schedules the first step with call_soon: it keeps its place among the
+    // callbacks, whether the loop is running or not yet.
+    let lp = EventLoop::new().unwrap();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
+    lp.call_soon(move || l1.borrow_mut().push("a"));
+    let task = lp.spawn(async move { l2.borrow_mut().push("task") });
+    lp.call_soon(move || l3.borrow_mut().push("b"));
+    lp.run_until_complete(task).unwrap().unwrap();
+    assert_eq!(*log.borrow(), vec!["a", "task", "b"]);
+
+    // The same from inside the running loop.
+    log.borrow_mut().clear();
+    let (lp2, l) = (lp.clone(), log.clone());
+    lp.run_until_complete(async move {
+        let (l1, l2, l3) = (l.clone(), l.clone(), l.clone());
+        lp2.call_soon(move || l1.borrow_mut().push("a"));
+        let task = lp2.spawn(async move { l2.borrow_mut().push("task") });
+        lp2.call_soon(move || l3.borrow_mut().push("b"));
+        task.await.unwrap();
+    })
+    .unwrap();
+    assert_eq!(*log.borrow(), vec!["a", "task", "b"]);
+    lp.close().unwrap();
+}

@@ -1,52 +1,52 @@
-//! A lookup finishes while every thread of a busy pool is blocked and more jobs queue behind them:
-//! resolution runs on its own lane, never behind user work.
-//!
-//! There is no default executor on this branch yet (`run_in_executor(None, ..)`), so a user
-//! `ThreadPool` stands in for it; the property is the same: the lookup needs none of its threads.
+//! A lookup finishes while every thread of the default executor is blocked and more jobs queue behind
+//! them: resolution runs on its own lane, never behind user work (CPython gh-112169 is the bug this
+//! pins).
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use tulip::dns::Hints;
-use tulip::ThreadPool;
 
 #[test]
-fn lookup_completes_while_the_pool_is_saturated() {
-    let workers = 8;
-    let pool = ThreadPool::builder().max_workers(workers).build().unwrap();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let release_rx = std::sync::Arc::new(std::sync::Mutex::new(release_rx));
-    let (started_tx, started_rx) = mpsc::channel();
-    // Every worker blocks until the lookup is done; more jobs wait in the queue behind them.
-    let jobs: Vec<_> = (0..workers * 4)
-        .map(|_| {
-            let (rx, started) = (release_rx.clone(), started_tx.clone());
-            pool.submit(move || {
-                let _ = started.send(());
-                let _ = rx.lock().unwrap().recv();
-            })
-            .unwrap()
-        })
-        .collect();
-    for _ in 0..workers {
-        started_rx.recv_timeout(Duration::from_secs(10)).expect("workers start");
-    }
-    assert_eq!(pool.stats().active, workers);
-    assert!(pool.stats().queued > 0);
-
-    let addrs = tulip::run(async {
+fn lookup_completes_while_the_default_executor_is_saturated() {
+    tulip::run(async {
         let lp = tulip::get_running_loop();
-        // Liveness bound only: if the lookup needed the saturated pool it would never finish.
-        lp.getaddrinfo_timeout("localhost", 80, Hints::default(), Duration::from_secs(10)).await
-    })
-    .unwrap();
-    assert!(addrs.iter().any(|a| a.addr.ip().is_loopback()));
-    assert_eq!(pool.stats().active, workers, "the pool was still saturated during the lookup");
+        let workers = lp.default_executor().unwrap().max_workers();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let release_rx = Arc::new(Mutex::new(release_rx));
+        let (started_tx, started_rx) = mpsc::channel();
+        // Every worker blocks until the lookup is done; more jobs wait in the queue behind them.
+        let jobs: Vec<_> = (0..workers * 4)
+            .map(|_| {
+                let (rx, started) = (release_rx.clone(), started_tx.clone());
+                lp.run_in_executor(None, move || {
+                    let _ = started.send(());
+                    let _ = rx.lock().unwrap().recv();
+                })
+            })
+            .collect();
+        for _ in 0..workers {
+            started_rx.recv_timeout(Duration::from_secs(10)).expect("workers start");
+        }
+        let stats = lp.default_executor().unwrap().stats();
+        assert_eq!(stats.active, workers);
+        assert!(stats.queued > 0);
 
-    for _ in 0..workers * 4 {
-        let _ = release_tx.send(());
-    }
-    for j in jobs {
-        j.wait().unwrap();
-    }
+        // Liveness bound only: if the lookup needed the saturated pool it would never finish.
+        let addrs = lp.getaddrinfo_timeout("localhost", 80, Hints::default(), Duration::from_secs(10)).await;
+        let addrs = addrs.expect("the lookup does not wait for the executor");
+        assert!(addrs.iter().any(|a| a.addr.ip().is_loopback()));
+        assert_eq!(
+            lp.default_executor().unwrap().stats().active,
+            workers,
+            "still saturated during the lookup"
+        );
+
+        for _ in 0..workers * 4 {
+            let _ = release_tx.send(());
+        }
+        for j in jobs {
+            j.await.unwrap();
+        }
+    });
 }

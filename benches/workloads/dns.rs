@@ -6,9 +6,7 @@
 //!   (ports 1..=1000), so tulip cannot share calls and its 4-thread lane does all 1,000.
 //! - W4b: fill the "default executor" with `max_workers` jobs that each sleep 200 ms, then time one
 //!   lookup of ("localhost", 80); ms for that lookup. tokio's default blocking pool holds 512 threads,
-//!   smol's (`blocking`) 500. tulip has no default executor yet (`run_in_executor(None, ..)` is not
-//!   merged), so a `ThreadPool` with the default settings stands in for it: what it measures is that
-//!   the lookup does not queue behind that pool's jobs.
+//!   smol's (`blocking`) 500, tulip's default executor `min(32, num_cpus + 4)`.
 
 use std::time::{Duration, Instant};
 
@@ -149,14 +147,13 @@ fn w4a_distinct(report: &mut crate::Report) {
 }
 
 fn w4b(report: &mut crate::Report) {
-    // tulip: a default-configured pool standing in for the default executor (see the module docs).
-    let pool = tulip::ThreadPool::builder().build().expect("pool");
-    let workers = pool.max_workers();
-    let took = tulip::run(async {
+    let (took, workers) = tulip::run(async {
         let lp = tulip::get_running_loop();
+        let pool = lp.default_executor().expect("default executor");
+        let workers = pool.max_workers();
         lp.getaddrinfo(HOST, PORT, Hints::default()).await.expect("warm-up lookup");
         let sleepers: Vec<_> =
-            (0..workers).map(|_| pool.submit(|| std::thread::sleep(W4B_SLEEP)).expect("submit")).collect();
+            (0..workers).map(|_| lp.run_in_executor(None, || std::thread::sleep(W4B_SLEEP))).collect();
         let start = Instant::now();
         lp.getaddrinfo(HOST, PORT, Hints::default()).await.expect("tulip lookup");
         let took = start.elapsed();
@@ -164,7 +161,7 @@ fn w4b(report: &mut crate::Report) {
         for s in sleepers {
             s.await.expect("sleeper");
         }
-        took
+        (took, workers)
     });
     report.emit("tulip", "W4b", ms(took), "ms", workers);
 

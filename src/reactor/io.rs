@@ -8,6 +8,9 @@
 //! is left; that keeps callbacks level-triggered as in asyncio (a reader that leaves data unread is
 //! called again on the next pass) without asking `polling` for a mode some platforms lack.
 //!
+//! A reader or writer callback queued for the current pass is skipped if it was removed or replaced
+//! meanwhile (an earlier callback of the pass may have closed its fd), as asyncio cancels the handle.
+//!
 //! Each direction has a tick counter bumped on every readiness event. A readiness future remembers the
 //! tick it saw when it first registered and completes once the tick moves, so an event that arrives
 //! between registration and the next poll is never missed.
@@ -37,10 +40,32 @@ enum Dir {
     Write,
 }
 
+/// A persistent reader or writer callback.
+pub(crate) struct IoCallback<F: ?Sized = dyn Fn()> {
+    /// Turns false when the callback is removed or replaced: an invocation already queued for the
+    /// current pass is then skipped, as asyncio's `remove_reader` cancels the queued handle (the fd
+    /// may be closed by then).
+    active: Cell<bool>,
+    f: F,
+}
+
+impl IoCallback {
+    /// Calls the callback unless it was removed or replaced since it was queued.
+    pub(crate) fn call(&self) {
+        if self.active.get() {
+            (self.f)()
+        }
+    }
+}
+
+fn io_callback<F: Fn() + 'static>(f: F) -> Rc<IoCallback> {
+    Rc::new(IoCallback { active: Cell::new(true), f })
+}
+
 #[derive(Default)]
 struct Source {
-    reader: Option<Rc<dyn Fn()>>,
-    writer: Option<Rc<dyn Fn()>>,
+    reader: Option<Rc<IoCallback>>,
+    writer: Option<Rc<IoCallback>>,
     read_wakers: Vec<Waker>,
     write_wakers: Vec<Waker>,
     read_tick: u64,
@@ -109,7 +134,7 @@ impl Sources {
         &self,
         poller: &Poller,
         events: &Events,
-        callbacks: &mut Vec<Rc<dyn Fn()>>,
+        callbacks: &mut Vec<Rc<IoCallback>>,
         wakers: &mut Vec<Waker>,
     ) {
         let mut map = self.map.borrow_mut();
@@ -139,7 +164,7 @@ impl Sources {
         poller: &Poller,
         fd: RawFd,
         dir: Dir,
-        cb: Option<Rc<dyn Fn()>>,
+        cb: Option<Rc<IoCallback>>,
     ) -> io::Result<bool> {
         let mut map = self.map.borrow_mut();
         if cb.is_none() && !map.contains_key(&fd) {
@@ -150,21 +175,38 @@ impl Sources {
             Dir::Read => std::mem::replace(&mut src.reader, cb),
             Dir::Write => std::mem::replace(&mut src.writer, cb),
         };
+        if let Some(old) = &old {
+            old.active.set(false);
+        }
         let result = if src.unused() { Self::forget(&mut map, poller, fd) } else { src.arm(poller, fd) };
-        if let Err(e) = result {
-            // Could not register: leave no half-registered source behind.
-            if let Some(src) = map.get_mut(&fd) {
-                match dir {
-                    Dir::Read => src.reader = None,
-                    Dir::Write => src.writer = None,
-                }
-                if src.unused() {
+        // Could not register: leave no half-registered source behind.
+        let rejected = match result {
+            Ok(()) => None,
+            Err(_) => {
+                let (new, unused) = match map.get_mut(&fd) {
+                    Some(src) => {
+                        let new = match dir {
+                            Dir::Read => src.reader.take(),
+                            Dir::Write => src.writer.take(),
+                        };
+                        (new, src.unused())
+                    }
+                    None => (None, false),
+                };
+                if unused {
                     let _ = Self::forget(&mut map, poller, fd);
                 }
+                new
             }
-            return Err(e);
-        }
-        Ok(old.is_some())
+        };
+        drop(map);
+        // Closures are dropped only once the map is released: dropping one runs user code, and a
+        // closure that owns an `Async` must be able to deregister it (else its fd would close while
+        // still registered, and a later fd with the same number would inherit the stale source).
+        drop(rejected);
+        let had_old = old.is_some();
+        drop(old);
+        result.map(|()| had_old)
     }
 
     /// Removes an unused source, deleting it from the poller.
@@ -236,17 +278,20 @@ impl Sources {
     /// Deletes every source from the poller (the loop is closing).
     pub(crate) fn close(&self, poller: &Poller) {
         let map = std::mem::take(&mut *self.map.borrow_mut());
-        for (fd, src) in map {
+        // Delete every fd first, drop the sources after: dropping a callback may drop an `Async`,
+        // which closes its fd, and `polling` requires an fd to be deleted before it closes.
+        for (&fd, src) in &map {
             if src.registered {
                 // SAFETY: still open: whoever owns it has not released it yet.
                 let _ = poller.delete(unsafe { BorrowedFd::borrow_raw(fd) });
             }
         }
+        drop(map);
     }
 }
 
 impl EventLoop {
-    fn set_io_callback(&self, fd: RawFd, dir: Dir, cb: Option<Rc<dyn Fn()>>) -> io::Result<bool> {
+    fn set_io_callback(&self, fd: RawFd, dir: Dir, cb: Option<Rc<IoCallback>>) -> io::Result<bool> {
         if self.is_closed() {
             return Err(io::Error::other(LoopClosed));
         }
@@ -279,7 +324,7 @@ impl EventLoop {
     /// lp.run_forever().unwrap();
     /// ```
     pub fn add_reader<F: Fn() + 'static>(&self, fd: RawFd, f: F) -> io::Result<()> {
-        self.set_io_callback(fd, Dir::Read, Some(Rc::new(f))).map(drop)
+        self.set_io_callback(fd, Dir::Read, Some(io_callback(f))).map(drop)
     }
 
     /// Calls `f` on every pass of the loop in which `fd` is writable (asyncio's `add_writer`).
@@ -298,7 +343,7 @@ impl EventLoop {
     /// lp.run_forever().unwrap();
     /// ```
     pub fn add_writer<F: Fn() + 'static>(&self, fd: RawFd, f: F) -> io::Result<()> {
-        self.set_io_callback(fd, Dir::Write, Some(Rc::new(f))).map(drop)
+        self.set_io_callback(fd, Dir::Write, Some(io_callback(f))).map(drop)
     }
 
     /// Stops calling the reader of `fd`; returns whether there was one.

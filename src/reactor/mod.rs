@@ -22,8 +22,10 @@
 //! reach the top of the heap, and the heap is rebuilt without them once they are more than half of it
 //! (and more than a hundred), as asyncio does.
 //!
-//! When no file descriptor is registered and work is ready, the pass skips the poller altogether:
-//! a pure-callback workload makes no syscalls at all.
+//! When no file descriptor is registered and the pass need not block, it skips the poller altogether:
+//! a pure-callback workload makes no syscalls at all. When it must block with no file descriptor and
+//! no timer (a loop that only serves other threads), it parks its thread instead of entering the
+//! poller: see [`handle`](crate::handle) for how producers wake it either way.
 
 pub(crate) mod io;
 pub(crate) mod task;
@@ -106,7 +108,7 @@ pub fn try_get_running_loop() -> Option<EventLoop> {
 /// Runs `fut` on a new loop and returns its output (asyncio's `asyncio.run`).
 ///
 /// Afterwards it cancels the tasks still pending, shuts the default executor down with a bounded wait,
-/// and closes the loop.
+/// and closes the loop; it does so as well when `fut` panics.
 ///
 /// # Panics
 ///
@@ -131,12 +133,24 @@ pub fn run<F: Future>(fut: F) -> F::Output {
         Ok(lp) => lp,
         Err(e) => panic!("tulip::run could not create an event loop: {e}"),
     };
+    // Also on unwind: a leftover task holding a clone of the loop would otherwise keep it (and
+    // itself) alive forever, and the default executor would never be shut down.
+    let finish = FinishRun(&lp);
     let out = lp.run_until_complete(fut);
-    lp.finish_run();
+    drop(finish);
     match out {
         Ok(v) => v,
         // Unreachable: the loop is new, open and no loop runs here. Kept as a clear message.
         Err(e) => panic!("tulip::run: {e}"),
+    }
+}
+
+/// Runs [`EventLoop::finish_run`] when [`run`] ends, whether by returning or by a panic.
+struct FinishRun<'a>(&'a EventLoop);
+
+impl Drop for FinishRun<'_> {
+    fn drop(&mut self) {
+        self.0.finish_run();
     }
 }
 
@@ -189,10 +203,10 @@ impl fmt::Display for ExceptionContext {
 type ExceptionHandler = Rc<dyn Fn(&EventLoop, &ExceptionContext)>;
 
 /// An item of the ready queue.
-enum Ready {
+pub(crate) enum Ready {
     Call(Rc<dyn Callback>),
     /// A persistent reader or writer callback of a file descriptor.
-    Io(Rc<dyn Fn()>),
+    Io(Rc<io::IoCallback>),
     Task(Runnable<u64>),
     Foreign(Box<dyn FnOnce() + Send>),
 }
@@ -200,7 +214,7 @@ enum Ready {
 /// The loop's thread-local state.
 pub(crate) struct LoopInner {
     pub(crate) shared: Arc<Shared>,
-    ready: RefCell<VecDeque<Ready>>,
+    pub(crate) ready: RefCell<VecDeque<Ready>>,
     timers: RefCell<BinaryHeap<TimerEntry>>,
     /// Entries of `timers` that are cancelled but not yet removed.
     cancelled_timers: Cell<usize>,
@@ -673,6 +687,25 @@ impl EventLoop {
         self.inner.slow_callback.set(d);
     }
 
+    /// The number of entries in the timer heap, cancelled ones included.
+    ///
+    /// Not part of the API (hidden from the docs, may change without notice). Cancelled timers are
+    /// purged lazily and the heap is rebuilt when most of it is cancelled; neither has an effect a
+    /// caller can see except memory, so the test suite reads this to pin both down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulip::EventLoop::new().unwrap();
+    /// let t = lp.call_later(std::time::Duration::from_secs(60), || ());
+    /// t.cancel();
+    /// assert_eq!(lp.timer_heap_len(), 1); // purged lazily
+    /// ```
+    #[doc(hidden)]
+    pub fn timer_heap_len(&self) -> usize {
+        self.inner.timers.borrow().len()
+    }
+
     /// One pass: poll, collect ready work, run what was ready when the pass began.
     fn run_once(&self, main_woken: &AtomicBool) {
         let inner = &*self.inner;
@@ -684,20 +717,36 @@ impl EventLoop {
         };
 
         let mut timeout = if work_ready() { Some(Duration::ZERO) } else { inner.next_timer_timeout() };
-        let must_poll = !inner.io.is_empty() || timeout != Some(Duration::ZERO);
-        if must_poll {
-            if timeout != Some(Duration::ZERO) {
-                // Announce the sleep, then look once more: a producer that pushed before seeing
-                // `sleeping` is found here, one that pushes after will notify.
-                let inbox_empty = shared.prepare_sleep();
-                if !inbox_empty || work_ready() {
-                    timeout = Some(Duration::ZERO);
-                }
+        let has_fds = !inner.io.is_empty();
+        let announced = timeout != Some(Duration::ZERO);
+        if announced {
+            // About to block. With no fd and no timer only another thread can wake the loop, so it
+            // parks on its thread (one futex wait) instead of waiting in the poller (which re-arms its
+            // timer and notifier: several syscalls per wait).
+            let park = !has_fds && timeout.is_none();
+            // Announce the sleep, then look once more: a producer that pushed before seeing the
+            // announcement is found here, one that pushes after will wake the loop.
+            let inbox_empty = shared.prepare_sleep(park);
+            if !inbox_empty || work_ready() {
+                timeout = Some(Duration::ZERO);
+            } else if park {
+                std::thread::park();
+                // Woken (or spuriously): nothing to poll, the inbox is read below.
+                timeout = Some(Duration::ZERO);
             }
+        }
+        // The poller is skipped when it has nothing to report: no fd registered and no need to block.
+        if !has_fds && timeout == Some(Duration::ZERO) {
+            if announced {
+                shared.after_sleep();
+            }
+        } else {
             let mut events = inner.events.borrow_mut();
             events.clear();
             let polled = shared.poller.wait(&mut events, timeout);
-            shared.after_sleep();
+            if announced {
+                shared.after_sleep();
+            }
             match polled {
                 Ok(n) if n > 0 => {
                     let (mut callbacks, mut wakers) = (Vec::new(), Vec::new());
@@ -777,7 +826,7 @@ impl EventLoop {
                 }
             }
             Ready::Io(f) => {
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f())) {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f.call())) {
                     self.report_panic("exception in I/O callback", &*payload, None);
                 }
             }
@@ -890,6 +939,13 @@ impl LoopInner {
         };
         drop(posted);
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        for item in &ready {
+            // A `Handle` the caller kept shares the callback: cancel it so the closure is dropped
+            // now (observably) and the handle reports `cancelled()`, instead of living on with it.
+            if let Ready::Call(cb) = item {
+                cb.cancel();
+            }
+        }
         drop(ready);
         let timers = std::mem::take(&mut *self.timers.borrow_mut());
         for t in &timers {

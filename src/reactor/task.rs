@@ -168,7 +168,11 @@ where
         match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(v)) => {
-                this.finish(Ok(v));
+                // A cancel request that arrived (from another thread) while this poll ran was
+                // answered `true`, "will not produce a value": keep that promise, as asyncio keeps
+                // a cancelled concurrent future cancelled. The value is dropped here.
+                let result = if this.signal.is_requested() { Err(TaskError::Cancelled) } else { Ok(v) };
+                this.finish(result);
                 Poll::Ready(())
             }
             Err(payload) => {
@@ -240,12 +244,19 @@ fn spawn_with_sink<F, S>(
     let (runnable, handle) =
         async_task::Builder::new().metadata(id).spawn_local(move |_| wrapped, move |r| schedule(&shared, r));
     inner.tasks.borrow_mut().insert(id, TaskEntry { handle, location });
-    runnable.schedule();
+    // The first step goes straight onto the ready queue, as asyncio's `create_task` does with
+    // `call_soon`: `schedule` would route it through the inbox while the loop is not running, and
+    // the task would then run after callbacks scheduled after it.
+    inner.ready.borrow_mut().push_back(super::Ready::Task(runnable));
 }
 
 /// Runs on the loop thread for `LoopHandle::spawn_threadsafe_with`.
-pub(crate) fn spawn_for_promise<M, F>(make: M, promise: Promise<F::Output>, signal: Arc<CancelSignal>)
-where
+pub(crate) fn spawn_for_promise<M, F>(
+    make: M,
+    promise: Promise<F::Output>,
+    signal: Arc<CancelSignal>,
+    location: &'static Location<'static>,
+) where
     M: FnOnce() -> F,
     F: Future + 'static,
     F::Output: Send + 'static,
@@ -255,10 +266,10 @@ where
         return;
     };
     match catch_unwind(AssertUnwindSafe(make)) {
-        Ok(fut) => spawn_with_sink(&lp, fut, promise, signal, Location::caller()),
+        Ok(fut) => spawn_with_sink(&lp, fut, promise, signal, location),
         Err(payload) => {
             let msg = panic_message(&*payload);
-            lp.report_panic("spawn_threadsafe: building the future panicked", &*payload, None);
+            lp.report_panic("spawn_threadsafe: building the future panicked", &*payload, Some(location));
             promise.complete(Err(JobError::Panicked(msg)));
         }
     }
