@@ -18,6 +18,10 @@ fn main() {
         Case { name: "exit_status_is_reported", run: exit_status_is_reported },
         Case { name: "segfault_is_reported", run: segfault_is_reported },
         Case { name: "sigkill_from_outside_is_reported", run: sigkill_from_outside_is_reported },
+        Case {
+            name: "killed_before_it_starts_a_task_is_sent_elsewhere",
+            run: killed_before_it_starts_a_task_is_sent_elsewhere,
+        },
         Case { name: "malformed_frame_kills_only_that_worker", run: malformed_frame_kills_only_that_worker },
         Case { name: "oversize_frame_kills_only_that_worker", run: oversize_frame_kills_only_that_worker },
     ]);
@@ -91,15 +95,40 @@ fn segfault_is_reported() {
     assert_eq!(pool.submit(nap_then, 0).unwrap().wait(), Ok(0));
 }
 
+/// Creates `path`, then sleeps `ms`: the file says the task really started.
+fn mark_then_nap((path, ms): (std::path::PathBuf, u64)) -> u64 {
+    std::fs::write(&path, b"started").unwrap();
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
 fn sigkill_from_outside_is_reported() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
-    let stuck = pool.submit(nap_then, 60_000).unwrap();
-    harness::eventually(Duration::from_secs(5), "the task is sent", || pool.stats().in_flight == 1);
+    let marker = std::env::temp_dir().join(format!("tulip-crash-{}-sigkill", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let stuck = pool.submit(mark_then_nap, (marker.clone(), 60_000)).unwrap();
+    harness::eventually(Duration::from_secs(5), "the task starts", || marker.exists());
     // SAFETY: kills the worker process this test just learned the pid of.
     unsafe { libc::kill(worker as libc::pid_t, libc::SIGKILL) };
     died_with(stuck.wait(), "killed by signal 9 (SIGKILL)");
     assert_eq!(pool.submit(nap_then, 2).unwrap().wait(), Ok(2));
+    let _ = std::fs::remove_file(marker);
+}
+
+fn killed_before_it_starts_a_task_is_sent_elsewhere() {
+    // Killed while its task is sent but provably not started (the worker is frozen before it reads
+    // it): the task has not run, so it runs on the replacement instead of failing.
+    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+    let worker = pool.submit(pid, ()).unwrap().wait().unwrap() as libc::pid_t;
+    // SAFETY: signals the worker process this test just learned the pid of.
+    unsafe { libc::kill(worker, libc::SIGSTOP) };
+    let task = pool.submit(nap_then, 5).unwrap();
+    harness::eventually(Duration::from_secs(5), "the task is sent", || pool.stats().in_flight == 1);
+    // SAFETY: as above.
+    unsafe { libc::kill(worker, libc::SIGKILL) };
+    assert_eq!(task.wait(), Ok(5));
+    assert_eq!(pool.stats().worker_deaths, 1);
 }
 
 /// Writes `bytes` straight into the worker's result pipe (fd 4), as a buggy native library might.

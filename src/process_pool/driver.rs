@@ -24,7 +24,7 @@ use std::ffi::c_int;
 use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use polling::{Event, Events, PollMode};
@@ -164,11 +164,13 @@ struct Tally {
     /// Execution times reported by workers, for the pipelining depth.
     exec_ns: Vec<u64>,
     became_ready: bool,
+    /// Jobs whose outcome is decided; their futures are completed once the driver's lock is released.
+    done: Vec<Job>,
 }
 
 impl Tally {
     fn new(shared: &Arc<Shared>) -> Self {
-        Tally { shared: shared.clone(), exec_ns: Vec::new(), became_ready: false }
+        Tally { shared: shared.clone(), exec_ns: Vec::new(), became_ready: false, done: Vec::new() }
     }
 
     fn queue_wait(&self, d: Duration) {
@@ -179,10 +181,12 @@ impl Tally {
     }
 }
 
-/// Completes a job: a user's cancel wins over whatever else happened, since `cancel()` said so.
+/// Decides a job's outcome: a user's cancel wins over whatever else happened, since `cancel()` said
+/// so. The result is decoded now (its bytes live in a read buffer); the future is completed later,
+/// outside the driver's lock, so that code woken by it can submit straight to a worker.
 ///
 /// The job is counted before its future completes, so whoever sees the result sees it counted.
-fn settle(job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
+fn settle(mut job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
     let outcome = match job.ctl.cancel.load(Ordering::Acquire) {
         CANCEL_USER => Err(JobError::Cancelled),
         _ => outcome,
@@ -197,7 +201,8 @@ fn settle(job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
     if let Some(counter) = counter {
         counter.fetch_add(1, Ordering::Release);
     }
-    job.sink.finish(outcome);
+    job.sink.resolve(outcome);
+    tally.done.push(job);
 }
 
 /// What reading a worker found besides results.
@@ -215,12 +220,14 @@ enum ReadEnd {
 pub(crate) struct Driver {
     shared: Arc<Shared>,
     token: [u8; 16],
-    env_value: String,
     /// The pre-encoded `Hello` frame every new worker gets first.
     hello: Vec<u8>,
     /// Slab of workers; poll keys are `2 * slot` (read end) and `2 * slot + 1` (write end).
     workers: Vec<Option<Worker>>,
-    events: Events,
+    /// Jobs settled in this round, completed after the lock is released.
+    done: Vec<Job>,
+    /// `finish` has run.
+    finished: bool,
     /// Where `build` waits for the first handshake.
     startup: Option<crossbeam_channel::Sender<Result<(), PoolError>>>,
     closing: Option<Closing>,
@@ -290,20 +297,22 @@ impl Drop for Spawner {
 }
 
 impl Driver {
+    /// A driver whose first workers are already being started.
     pub(crate) fn new(
         shared: Arc<Shared>,
         token: [u8; 16],
         startup: crossbeam_channel::Sender<Result<(), PoolError>>,
-    ) -> Driver {
+    ) -> io::Result<Driver> {
         let mut hello = Vec::new();
         wire::encode_hello(&mut hello, &token, &spawn::fingerprint(), shared.config.max_frame_size as u32);
-        Driver {
-            env_value: super::worker::env_value(&token),
+        let spawner = Spawner::start(&shared, super::worker::env_value(&token))?;
+        let mut d = Driver {
             token,
             hello,
             shared,
             workers: Vec::new(),
-            events: Events::new(),
+            done: Vec::new(),
+            finished: false,
             startup: Some(startup),
             closing: None,
             cancel_pending_done: false,
@@ -311,55 +320,136 @@ impl Driver {
             ewma_ns: 0.0,
             spawn_failures: 0,
             spawn_retry_at: None,
-            spawner: None,
+            spawner: Some(spawner),
             pending_spawns: 0,
             stats: ProcessPoolStats::default(),
+        };
+        for _ in 0..d.shared.config.min_workers.max(1) {
+            d.request_spawn();
         }
+        Ok(d)
     }
 
-    pub(crate) fn run(mut self) {
-        match Spawner::start(&self.shared, self.env_value.clone()) {
-            Ok(sp) => self.spawner = Some(sp),
-            Err(e) => {
-                if let Some(tx) = self.startup.take() {
-                    let _ = tx.send(Err(PoolError::Spawn(e)));
+    /// One round, after the poller woke: everything but the wait. Returns `true` when the driver
+    /// is done.
+    fn round(&mut self, events: &Events) -> bool {
+        let (cancels, closing) = {
+            let mut inbox = lock(&self.shared.inbox);
+            (std::mem::take(&mut inbox.cancels), inbox.closing)
+        };
+        if closing.is_some() {
+            self.closing = closing;
+        }
+        let now = Instant::now();
+        self.take_spawned(now);
+        self.on_events(events, now);
+        self.apply_cancels(cancels, now);
+        self.check_heads(Instant::now());
+        self.check_startups(Instant::now());
+        if self.on_closing(Instant::now()) {
+            return true;
+        }
+        self.dispatch(Instant::now());
+        self.maintain(Instant::now());
+        self.flush_all(Instant::now());
+        self.publish_stats();
+        false
+    }
+
+    /// Sends `job` straight to an idle worker, from the submitting thread, if that keeps the order
+    /// of submission (nothing queued) and the driver is not busy (the caller only try-locks). One
+    /// wake-up less on the way to the worker: the driver is not involved until the result arrives.
+    pub(crate) fn try_direct(&mut self, job: Job) -> Result<(), Job> {
+        if self.finished || self.closing.is_some() || self.startup.is_some() {
+            return Err(job);
+        }
+        {
+            let inbox = lock(&self.shared.inbox);
+            if inbox.closing.is_some() || !inbox.queue.is_empty() {
+                return Err(job);
+            }
+        }
+        let idle = self.workers.iter().position(|w| {
+            w.as_ref().is_some_and(|w| {
+                w.phase == Phase::Ready
+                    && !w.retiring
+                    && w.to_worker.is_some()
+                    && w.fifo.is_empty()
+                    && w.pending_out() == 0
+                    && !w.write_armed
+            })
+        });
+        let Some(slot) = idle else { return Err(job) };
+        if !job.sink.start() {
+            // Cancelled before it was even sent (its future is complete).
+            return Ok(());
+        }
+        let now = Instant::now();
+        self.send_to(slot, job);
+        let Some(w) = self.workers[slot].as_mut() else { return Ok(()) };
+        let mut need_driver = self.shared.config.task_timeout.is_some();
+        if let Some(pipe) = w.to_worker.as_mut() {
+            match pipe.write(&w.out[w.out_pos..]) {
+                Ok(n) => {
+                    w.out_pos += n;
+                    w.written_bytes += n as u64;
                 }
-                return;
+                // Blocked or broken: the driver's own flush deals with it.
+                Err(_) => {}
+            }
+            if w.out_pos == w.out.len() {
+                w.out.clear();
+                w.out_pos = 0;
+            } else {
+                need_driver = true;
             }
         }
-        for _ in 0..self.shared.config.min_workers.max(1) {
-            self.request_spawn();
+        if let Some(wait) = w.update_head(now) {
+            Tally::new(&self.shared).queue_wait(wait);
         }
-        loop {
-            self.flush_all(Instant::now());
-            let deadline = self.next_deadline();
-            self.events.clear();
-            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if let Err(e) = self.shared.poller.wait(&mut self.events, timeout) {
-                log::error!("tulip: the process pool's poller failed: {e}");
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let (cancels, closing) = {
-                let mut inbox = lock(&self.shared.inbox);
-                (std::mem::take(&mut inbox.cancels), inbox.closing)
-            };
-            if closing.is_some() {
-                self.closing = closing;
-            }
-            let now = Instant::now();
-            self.take_spawned(now);
-            self.on_events(now);
-            self.apply_cancels(cancels, now);
-            self.check_heads(Instant::now());
-            self.check_startups(Instant::now());
-            if self.on_closing(Instant::now()) {
-                break;
-            }
-            self.dispatch(Instant::now());
-            self.maintain(Instant::now());
-            self.publish_stats();
+        if need_driver {
+            let _ = self.shared.poller.notify();
         }
         self.publish_stats();
+        Ok(())
+    }
+
+    /// Stops the pool for good: kills and reaps every worker, joins the spawner, settles every job
+    /// left, and releases whoever waits for the shutdown. Runs once, whatever ended the driver.
+    fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        for slot in 0..self.workers.len() {
+            if self.workers[slot].is_some() {
+                self.kill_worker(slot, Cause::Shutdown);
+            }
+        }
+        // Joins the spawner and kills what it started last.
+        drop(self.spawner.take());
+        let leftovers: Vec<Job> = {
+            let mut inbox = lock(&self.shared.inbox);
+            if inbox.closing.is_none() {
+                inbox.closing = Some(Closing { cancel_pending: true, deadline: None, kill: true });
+            }
+            self.shared.closed.store(true, Ordering::Release);
+            inbox.queue.drain(..).collect()
+        };
+        let mut tally = Tally::new(&self.shared);
+        for job in leftovers {
+            settle(job, Err(JobError::ShutDown), &mut tally);
+        }
+        self.absorb(tally);
+        for job in self.done.drain(..) {
+            job.sink.complete();
+        }
+        if let Some(tx) = self.startup.take() {
+            let _ = tx.send(Err(PoolError::ShutDown));
+        }
+        self.publish_stats();
+        *lock(&self.shared.finished) = Some(self.forced);
+        self.shared.finished_cv.notify_all();
     }
 
     fn live(&self) -> usize {
@@ -379,7 +469,8 @@ impl Driver {
         }
     }
 
-    fn absorb(&mut self, t: Tally) {
+    fn absorb(&mut self, mut t: Tally) {
+        self.done.append(&mut t.done);
         for ns in t.exec_ns {
             self.ewma_ns = if self.ewma_ns <= 0.0 { ns as f64 } else { 0.8 * self.ewma_ns + 0.2 * ns as f64 };
         }
@@ -502,8 +593,8 @@ impl Driver {
 
     // ----- reading ----------------------------------------------------------------------------
 
-    fn on_events(&mut self, now: Instant) {
-        let keys: Vec<usize> = self.events.iter().map(|e| e.key).collect();
+    fn on_events(&mut self, events: &Events, now: Instant) {
+        let keys: Vec<usize> = events.iter().map(|e| e.key).collect();
         for key in keys {
             let slot = key / 2;
             if key % 2 == 1 {
@@ -818,7 +909,6 @@ impl Driver {
         if jobs.is_empty() {
             return;
         }
-        let max_tasks = self.shared.config.max_tasks_per_child;
         let mut tally = Tally::new(&self.shared);
         let mut leftovers = Vec::new();
         for job in jobs {
@@ -840,16 +930,7 @@ impl Driver {
                 leftovers.push(job);
                 continue;
             };
-            let Some(w) = self.workers[slot].as_mut() else { continue };
-            w.out.extend_from_slice(&job.frame);
-            w.queued_bytes += job.frame.len() as u64;
-            let seq = w.next_seq;
-            w.next_seq += 1;
-            w.fifo.push_back(InFlight { job, seq, end: w.queued_bytes, cancel_sent: None });
-            w.tasks_sent += 1;
-            if max_tasks.is_some_and(|m| w.tasks_sent >= m) {
-                w.retiring = true;
-            }
+            self.send_to(slot, job);
         }
         if !leftovers.is_empty() {
             let mut inbox = lock(&self.shared.inbox);
@@ -859,6 +940,21 @@ impl Driver {
         }
         self.absorb(tally);
         let _ = now;
+    }
+
+    /// Queues `job` for worker `slot` (written by the next flush).
+    fn send_to(&mut self, slot: usize, job: Job) {
+        let max_tasks = self.shared.config.max_tasks_per_child;
+        let Some(w) = self.workers[slot].as_mut() else { return };
+        w.out.extend_from_slice(&job.frame);
+        w.queued_bytes += job.frame.len() as u64;
+        let seq = w.next_seq;
+        w.next_seq += 1;
+        w.fifo.push_back(InFlight { job, seq, end: w.queued_bytes, cancel_sent: None });
+        w.tasks_sent += 1;
+        if max_tasks.is_some_and(|m| w.tasks_sent >= m) {
+            w.retiring = true;
+        }
     }
 
     fn flush_all(&mut self, now: Instant) {
@@ -1091,32 +1187,47 @@ impl Driver {
 }
 
 impl Drop for Driver {
-    /// Whatever ends the driver (normally, or a bug that panics), no worker survives it unreaped, no
-    /// future is left pending, and waiters are released.
+    /// A driver that never ran (its thread could not start) still leaves nothing behind.
     fn drop(&mut self) {
-        for slot in 0..self.workers.len() {
-            if let Some(w) = self.workers[slot].take() {
-                spawn::kill(w.pid, libc::SIGKILL);
-                spawn::wait_blocking(w.pid);
-                // Dropping the jobs completes their futures with `ShutDown`.
-            }
+        self.finish();
+    }
+}
+
+/// Runs a pool's driver: waits on the poller without the lock, runs each round with it, and
+/// completes the round's futures after releasing it.
+pub(crate) fn run(core: Arc<Mutex<Driver>>) {
+    /// Finishes the driver however the loop ends, a panic included, so that workers are reaped and
+    /// whoever waits for the shutdown is released.
+    struct FinishOnExit<'a>(&'a Mutex<Driver>);
+    impl Drop for FinishOnExit<'_> {
+        fn drop(&mut self) {
+            lock(self.0).finish();
         }
-        // Joins the spawner and kills what it started last.
-        drop(self.spawner.take());
-        let leftovers: Vec<Job> = {
-            let mut inbox = lock(&self.shared.inbox);
-            if inbox.closing.is_none() {
-                inbox.closing = Some(Closing { cancel_pending: true, deadline: None, kill: true });
-            }
-            self.shared.closed.store(true, Ordering::Release);
-            inbox.queue.drain(..).collect()
+    }
+    let _finish = FinishOnExit(&core);
+    let shared = lock(&core).shared.clone();
+    let mut events = Events::new();
+    let mut done = Vec::new();
+    loop {
+        let deadline = lock(&core).next_deadline();
+        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        events.clear();
+        if let Err(e) = shared.poller.wait(&mut events, timeout) {
+            log::error!("tulip: the process pool's poller failed: {e}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let finished = {
+            let mut d = lock(&core);
+            let finished = d.round(&events);
+            std::mem::swap(&mut done, &mut d.done);
+            finished
         };
-        drop(leftovers);
-        if let Some(tx) = self.startup.take() {
-            let _ = tx.send(Err(PoolError::ShutDown));
+        for job in done.drain(..) {
+            job.sink.complete();
         }
-        *lock(&self.shared.finished) = Some(self.forced);
-        self.shared.finished_cv.notify_all();
+        if finished {
+            return;
+        }
     }
 }
 

@@ -107,6 +107,15 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Smallest accepted `max_frame_size`: room for the handshake frames and any error message.
 const MIN_FRAME_SIZE: usize = wire::HANDSHAKE_MAX;
 
+/// Locks `m` if nobody holds it (ignoring poisoning, like [`lock`]).
+fn try_lock<T>(m: &Mutex<T>) -> Option<std::sync::MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(g) => Some(g),
+        Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
+}
+
 /// Builds a [`ProcessPool`].
 ///
 /// # Examples
@@ -337,13 +346,22 @@ impl ProcessPoolBuilder {
             finished_cv: Condvar::new(),
         });
         let (tx, rx) = crossbeam_channel::bounded(1);
-        let driver = driver::Driver::new(shared.clone(), token, tx);
-        let handle = std::thread::Builder::new()
-            .name("tulip-process-pool".into())
-            .spawn(move || driver.run())
-            .map_err(PoolError::Spawn)?;
-        let pool =
-            ProcessPool { driver_thread: handle.thread().id(), driver: Mutex::new(Some(handle)), shared };
+        // The first workers are being spawned while the driver thread starts.
+        let driver = driver::Driver::new(shared.clone(), token, tx).map_err(PoolError::Spawn)?;
+        let core = Arc::new(Mutex::new(driver));
+        let handle = {
+            let core = core.clone();
+            std::thread::Builder::new()
+                .name("tulip-process-pool".into())
+                .spawn(move || driver::run(core))
+                .map_err(PoolError::Spawn)?
+        };
+        let pool = ProcessPool {
+            driver_thread: handle.thread().id(),
+            driver: Mutex::new(Some(handle)),
+            core,
+            shared,
+        };
         match rx.recv() {
             Ok(Ok(())) => Ok(pool),
             // Dropping the pool kills whatever was started and joins the driver.
@@ -441,12 +459,16 @@ pub(crate) struct Job {
 pub(crate) trait Sink: Send {
     /// Marks the future running; `false` if it was cancelled or dropped while queued.
     fn start(&self) -> bool;
-    /// Decodes `outcome` and completes the future.
-    fn finish(self: Box<Self>, outcome: Result<&[u8], JobError>);
+    /// Decodes `outcome` and keeps it for [`complete`](Self::complete).
+    fn resolve(&mut self, outcome: Result<&[u8], JobError>);
+    /// Completes the future with what `resolve` kept.
+    fn complete(self: Box<Self>);
 }
 
 struct TypedSink<R> {
     promise: Promise<R>,
+    /// Set by `resolve`; a sink completed without one reports the promise's drop error.
+    result: Option<Result<R, JobError>>,
 }
 
 impl<R: DeserializeOwned + Send + 'static> Sink for TypedSink<R> {
@@ -454,7 +476,7 @@ impl<R: DeserializeOwned + Send + 'static> Sink for TypedSink<R> {
         self.promise.start()
     }
 
-    fn finish(self: Box<Self>, outcome: Result<&[u8], JobError>) {
+    fn resolve(&mut self, outcome: Result<&[u8], JobError>) {
         let result = outcome.and_then(|bytes| {
             // A user's Deserialize impl may panic; it must not take the driver down.
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| code::decode_exact::<R>(bytes))) {
@@ -466,7 +488,14 @@ impl<R: DeserializeOwned + Send + 'static> Sink for TypedSink<R> {
                 ))),
             }
         });
-        self.promise.complete(result);
+        self.result = Some(result);
+    }
+
+    fn complete(self: Box<Self>) {
+        let TypedSink { promise, result } = *self;
+        if let Some(result) = result {
+            promise.complete(result);
+        }
     }
 }
 
@@ -547,6 +576,8 @@ pub struct ProcessPoolStats {
 /// ```
 pub struct ProcessPool {
     shared: Arc<Shared>,
+    /// The driver's state; `submit` try-locks it to send straight to an idle worker.
+    core: Arc<Mutex<driver::Driver>>,
     /// Taken by whoever joins the driver first.
     driver: Mutex<Option<JoinHandle<()>>>,
     /// Waiting for the driver from its own thread (a done-callback) would never end.
@@ -651,7 +682,20 @@ impl ProcessPool {
             running: false,
             drop_error: JobError::ShutDown,
         });
-        let job = Job { id, frame, submitted: Instant::now(), ctl, sink: Box::new(TypedSink { promise }) };
+        let job = Job {
+            id,
+            frame,
+            submitted: Instant::now(),
+            ctl,
+            sink: Box::new(TypedSink { promise, result: None }),
+        };
+        let job = match try_lock(&self.core) {
+            Some(mut core) => match core.try_direct(job) {
+                Ok(()) => return Ok(fut),
+                Err(job) => job,
+            },
+            None => job,
+        };
         {
             let mut inbox = lock(&self.shared.inbox);
             if inbox.closing.is_some() {
