@@ -15,8 +15,8 @@
 //! task that runs (or is about to); `head_since` is when it started, as seen from here: when the
 //! previous result arrived, or when the head's frame was completely written if the worker was idle.
 //!
-//! Workers are started by a companion [`Spawner`] thread, so the wait for a child's `exec` never
-//! stalls the driver; that thread lives exactly as long as the driver, because on Linux the
+//! Workers are started by one process-wide [`spawner`] thread, so the wait for a child's `exec`
+//! never stalls a driver; that thread lives as long as the process, because on Linux the
 //! parent-death signal fires when the *thread* that spawned the child exits.
 
 use std::collections::{HashSet, VecDeque};
@@ -24,7 +24,7 @@ use std::ffi::c_int;
 use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use polling::{Event, Events, PollMode};
@@ -238,62 +238,52 @@ pub(crate) struct Driver {
     ewma_ns: f64,
     spawn_failures: u32,
     spawn_retry_at: Option<Instant>,
-    /// Starts worker processes off this thread (see [`Spawner`]); `None` only before `run`.
-    spawner: Option<Spawner>,
+    /// The value of the worker marker variable (see [`spawn::ENV`]).
+    env_value: String,
+    /// Where the [`spawner`] thread sends this pool's new workers.
+    spawned_tx: crossbeam_channel::Sender<io::Result<spawn::Spawned>>,
+    spawned_rx: crossbeam_channel::Receiver<io::Result<spawn::Spawned>>,
     /// Spawns requested whose result has not been taken yet.
     pending_spawns: usize,
     stats: ProcessPoolStats,
 }
 
-/// The thread that starts a pool's worker processes.
+/// A request to the process-wide spawner thread.
+struct SpawnRequest {
+    env_value: String,
+    reply: crossbeam_channel::Sender<io::Result<spawn::Spawned>>,
+    /// The pool to wake when the worker is there.
+    wake: Weak<Shared>,
+}
+
+/// The thread that starts every pool's worker processes, created on first use.
 ///
 /// `posix_spawn` returns only once the child has called `exec`, which takes a while (longer on a
-/// loaded machine); on its own thread that wait never delays the driver's I/O. It also lives exactly
-/// as long as the driver, which matters on Linux: a worker's parent-death signal fires when the
-/// *thread* that spawned it exits.
-struct Spawner {
-    /// One message per worker wanted; dropping it ends the thread.
-    requests: Option<crossbeam_channel::Sender<()>>,
-    results: crossbeam_channel::Receiver<io::Result<spawn::Spawned>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Spawner {
-    fn start(shared: &Arc<Shared>, env_value: String) -> io::Result<Spawner> {
-        let (req_tx, req_rx) = crossbeam_channel::unbounded::<()>();
-        let (res_tx, res_rx) = crossbeam_channel::unbounded();
-        let shared = shared.clone();
-        let thread = std::thread::Builder::new().name("tulip-process-spawn".into()).spawn(move || {
-            for () in req_rx {
-                let r = spawn::spawn_worker(&env_value);
-                if let Err(crossbeam_channel::SendError(Ok(orphan))) = res_tx.send(r) {
-                    // The driver is gone: nobody will manage this one.
-                    spawn::kill(orphan.pid, libc::SIGKILL);
-                    spawn::wait_blocking(orphan.pid);
-                }
+/// loaded machine); on its own thread that wait never delays a driver's I/O, and creating a pool
+/// does not pay for a new thread. It lives as long as the process, which is what the parent-death
+/// signal needs on Linux: it fires when the *thread* that spawned the worker exits.
+fn spawner() -> io::Result<crossbeam_channel::Sender<SpawnRequest>> {
+    static SPAWNER: Mutex<Option<crossbeam_channel::Sender<SpawnRequest>>> = Mutex::new(None);
+    let mut slot = lock(&SPAWNER);
+    if let Some(tx) = slot.as_ref() {
+        return Ok(tx.clone());
+    }
+    let (tx, rx) = crossbeam_channel::unbounded::<SpawnRequest>();
+    std::thread::Builder::new().name("tulip-process-spawn".into()).spawn(move || {
+        for req in rx {
+            let r = spawn::spawn_worker(&req.env_value);
+            if let Err(crossbeam_channel::SendError(Ok(orphan))) = req.reply.send(r) {
+                // Its pool is gone: nobody else will kill and reap it.
+                spawn::kill(orphan.pid, libc::SIGKILL);
+                spawn::wait_blocking(orphan.pid);
+            }
+            if let Some(shared) = req.wake.upgrade() {
                 let _ = shared.poller.notify();
             }
-        })?;
-        Ok(Spawner { requests: Some(req_tx), results: res_rx, thread: Some(thread) })
-    }
-
-    fn request(&self) -> bool {
-        self.requests.as_ref().is_some_and(|r| r.send(()).is_ok())
-    }
-}
-
-impl Drop for Spawner {
-    /// Stops the thread and kills whatever it started that was never taken.
-    fn drop(&mut self) {
-        self.requests = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
-        for s in self.results.try_iter().flatten() {
-            spawn::kill(s.pid, libc::SIGKILL);
-            spawn::wait_blocking(s.pid);
-        }
-    }
+    })?;
+    *slot = Some(tx.clone());
+    Ok(tx)
 }
 
 impl Driver {
@@ -305,7 +295,7 @@ impl Driver {
     ) -> io::Result<Driver> {
         let mut hello = Vec::new();
         wire::encode_hello(&mut hello, &token, &spawn::fingerprint(), shared.config.max_frame_size as u32);
-        let spawner = Spawner::start(&shared, super::worker::env_value(&token))?;
+        let (spawned_tx, spawned_rx) = crossbeam_channel::unbounded();
         let mut d = Driver {
             token,
             hello,
@@ -320,12 +310,15 @@ impl Driver {
             ewma_ns: 0.0,
             spawn_failures: 0,
             spawn_retry_at: None,
-            spawner: Some(spawner),
+            env_value: super::worker::env_value(&token),
+            spawned_tx,
+            spawned_rx,
             pending_spawns: 0,
             stats: ProcessPoolStats::default(),
         };
+        let requests = spawner()?;
         for _ in 0..d.shared.config.min_workers.max(1) {
-            d.request_spawn();
+            d.request_spawn_with(&requests);
         }
         Ok(d)
     }
@@ -426,8 +419,19 @@ impl Driver {
                 self.kill_worker(slot, Cause::Shutdown);
             }
         }
-        // Joins the spawner and kills what it started last.
-        drop(self.spawner.take());
+        // Workers still being spawned for this pool are killed as they arrive.
+        while self.pending_spawns > 0 {
+            match self.spawned_rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(r) => {
+                    self.pending_spawns -= 1;
+                    if let Ok(s) = r {
+                        spawn::kill(s.pid, libc::SIGKILL);
+                        spawn::wait_blocking(s.pid);
+                    }
+                }
+                Err(_) => break,
+            }
+        }
         let leftovers: Vec<Job> = {
             let mut inbox = lock(&self.shared.inbox);
             if inbox.closing.is_none() {
@@ -487,9 +491,21 @@ impl Driver {
 
     /// Asks the spawner thread for one more worker.
     fn request_spawn(&mut self) {
-        match &self.spawner {
-            Some(sp) if sp.request() => self.pending_spawns += 1,
-            _ => self.start_failed(
+        match spawner() {
+            Ok(requests) => self.request_spawn_with(&requests),
+            Err(e) => self.start_failed(Instant::now(), PoolError::Spawn(e)),
+        }
+    }
+
+    fn request_spawn_with(&mut self, requests: &crossbeam_channel::Sender<SpawnRequest>) {
+        let req = SpawnRequest {
+            env_value: self.env_value.clone(),
+            reply: self.spawned_tx.clone(),
+            wake: Arc::downgrade(&self.shared),
+        };
+        match requests.send(req) {
+            Ok(()) => self.pending_spawns += 1,
+            Err(_) => self.start_failed(
                 Instant::now(),
                 PoolError::Spawn(io::Error::other("the spawner thread is gone")),
             ),
@@ -499,7 +515,7 @@ impl Driver {
     /// Takes the workers the spawner has started since the last round.
     fn take_spawned(&mut self, now: Instant) {
         loop {
-            let Some(r) = self.spawner.as_ref().and_then(|sp| sp.results.try_recv().ok()) else { return };
+            let Ok(r) = self.spawned_rx.try_recv() else { return };
             self.pending_spawns -= 1;
             self.register(r, now);
         }

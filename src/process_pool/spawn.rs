@@ -59,8 +59,13 @@ pub(crate) fn program() -> io::Result<PathBuf> {
     p.clone().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "cannot find this program's executable"))
 }
 
-/// What identifies this program, for the handshake.
+/// What identifies this program, for the handshake (computed once).
 pub(crate) fn fingerprint() -> Fingerprint {
+    static FINGERPRINT: OnceLock<Fingerprint> = OnceLock::new();
+    *FINGERPRINT.get_or_init(compute_fingerprint)
+}
+
+fn compute_fingerprint() -> Fingerprint {
     use std::os::unix::fs::MetadataExt;
     let meta = program().and_then(std::fs::metadata);
     let (dev, ino, len, mtime) = match &meta {
