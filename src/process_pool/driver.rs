@@ -3,7 +3,7 @@
 //!
 //! # Implementation
 //!
-//! Each round of the loop waits on the pool's [`Poller`] (worker pipes, plus `notify()` from
+//! Each round of the loop waits on the pool's [`Poller`](polling::Poller) (worker pipes, plus `notify()` from
 //! `submit`, cancellers and shutdown), then, in this order: reads every readable worker and settles
 //! the results; applies cancellations; stops tasks that ran out of time or were cancelled while
 //! running; dispatches queued tasks; writes what each worker has pending in one `write` per worker;
@@ -382,13 +382,10 @@ impl Driver {
         let Some(w) = self.workers[slot].as_mut() else { return Ok(()) };
         let mut need_driver = self.shared.config.task_timeout.is_some();
         if let Some(pipe) = w.to_worker.as_mut() {
-            match pipe.write(&w.out[w.out_pos..]) {
-                Ok(n) => {
-                    w.out_pos += n;
-                    w.written_bytes += n as u64;
-                }
-                // Blocked or broken: the driver's own flush deals with it.
-                Err(_) => {}
+            // Blocked or broken: what is left is the driver's to flush (or to find broken).
+            if let Ok(n) = pipe.write(&w.out[w.out_pos..]) {
+                w.out_pos += n;
+                w.written_bytes += n as u64;
             }
             if w.out_pos == w.out.len() {
                 w.out.clear();

@@ -1,80 +1,26 @@
-//! [`ProcessPool`]: CPU work in worker processes, with crash isolation and tasks that can really be
-//! killed.
+//! [`ProcessPool`]: the parent's side of process pools: the pool, its builder, statistics and `map`.
 //!
-//! This module owns the pool (its builder, statistics and `map`), the worker side (the
-//! [`process`](crate::process) module and its [`init`](crate::process::init)), the wire format
-//! between them, and the one driver thread that moves frames between the pool and its workers.
+//! The user-facing story (the model, what each failure does, `init` and tests, the implementation,
+//! the caveats) is in the public [`process`] module. This module owns the pieces:
 //!
-//! # The model
-//!
-//! A task is a plain function `fn(A) -> R` (a named `fn` or a closure that captures nothing) and an
-//! argument `A`; `A` and `R` travel with serde (postcard encoding). [`ProcessPool::submit`] returns
-//! the same [`ConcurrentFuture`] the thread pools return: await it on any runtime, `wait()` for it in
-//! blocking code, cancel it.
-//!
-//! Workers are this very program started again (never a `fork()` of a process that has threads):
-//! [`process::init`](crate::process::init), the first line of `main`, turns such a copy into a worker.
-//! A function reference crosses the process boundary as its distance from a fixed symbol of the
-//! program, which is the same in every copy whatever address space layout randomization does. A
-//! secret token and a comparison of the executable (file identity, size, modification time, code
-//! layout) guard the handshake; a worker runs nothing it received before that handshake passed.
-//!
-//! What each kind of failure does, always to the one task concerned:
-//!
-//! | what happens | the task's future | the worker |
-//! |---|---|---|
-//! | the function panics | `Err(JobError::Panicked(message))` | lives on |
-//! | the result cannot be encoded or decoded | `Err(JobError::Codec(..))` | lives on |
-//! | the worker dies (`abort`, segfault, `exit`, `SIGKILL` from outside) | `Err(JobError::WorkerDied("killed by signal 6 (SIGABRT)"))` | replaced |
-//! | the task runs past `task_timeout` | `Err(JobError::TimedOut)` | killed, replaced |
-//! | [`cancel()`](ConcurrentFuture::cancel) while it runs | `Err(JobError::Cancelled)` | killed, replaced |
-//! | `cancel()` before it started | `Err(JobError::Cancelled)`, it never runs | untouched |
-//! | the worker sends a malformed or over-size frame | `Err(JobError::WorkerDied(..))` | killed, replaced |
-//!
-//! The other tasks a dead worker had received but not started are sent to another worker; there is
-//! no broken-pool state. Arguments that cannot be encoded, a closed pool, and a function that does
-//! not live in the program's own code are errors of `submit` itself ([`PoolError`]).
-//!
-//! Workers never outlive the program: on Linux each one has `PR_SET_PDEATHSIG` armed (checked with
-//! `getppid()` right after) and every worker exits when its input pipe closes. They inherit stdin as
-//! `/dev/null`, stdout and stderr as they are, their two pipes, and no other file descriptor.
+//! - `mod.rs` (here): [`ProcessPool`], [`ProcessPoolBuilder`], [`ProcessPoolStats`], [`ProcessMap`],
+//!   and the state shared between the pool handle, the futures' cancellers and the driver;
+//! - `driver.rs`: the driver thread (all parent-side I/O, dispatch, timeouts, kills, reaping) and
+//!   the process-wide spawner thread;
+//! - `worker.rs`: what a re-executed program does as a worker;
+//! - `process.rs`: the public entry point, `init`;
+//! - `wire.rs`: the frames on the pipes and their decoder;
+//! - `code.rs`: function references as offsets, and the trampolines that call them;
+//! - `spawn.rs`: starting, signalling and reaping worker processes, the status page.
 //!
 //! # Implementation
 //!
-//! One driver thread per pool does all the parent-side I/O with [`polling`], over two
-//! non-blocking pipes per worker (no thread and no file descriptor per task, so 10,000 tasks
-//! submitted at once are 10,000 entries in a queue). `submit` encodes the task frame on the caller's
-//! thread, pushes it on the queue and wakes the driver (a coalesced notification). The driver sends
-//! each worker several tasks ahead, written in one batch: as many as about two milliseconds of work
-//! at the recently measured execution time (between 2 and 512; one at a time for tasks of a
-//! millisecond or more, so a long task never holds short ones behind it while another worker idles).
-//!
-//! A worker runs its tasks in order and writes each result before it starts the next task. So after
-//! a worker dies, the first task without a result is the one it was running, and the tasks behind it
-//! provably never started and can go to another worker. Before killing a worker for a timeout or a
-//! cancel, the driver stops it (`SIGSTOP`), reads what it wrote, and only kills if the task is still
-//! the one running; otherwise it lets the worker continue (`SIGCONT`). The driver reaps every worker
-//! it starts (`waitpid`), so no zombie remains.
-//!
-//! Workers start lazily (the first at `build`, which reports a failed handshake as an error), up to
-//! `max_workers` when tasks wait; above `min_workers` they exit after `idle_timeout` without work,
-//! and after `max_tasks_per_child` tasks a worker is replaced by a fresh one.
-//!
-//! # Caveats
-//!
-//! - `process::init()` must be the first statement of `main`, and code that uses a pool in tests
-//!   needs a `harness = false` test target; see [`process`](crate::process).
-//! - Functions must be defined in the executable itself, not in a shared library (`submit` refuses
-//!   them with [`PoolError::Encode`]). A worker starts with a fresh copy of the program's statics:
-//!   state set up in `main` of the parent is not there.
-//! - Tasks run with the parent's environment and working directory as they were when the worker
-//!   started, with `argv[0]` only.
-//! - Workers are in the parent's process group: Ctrl-C in a terminal reaches them too, and the tasks
-//!   they were running fail with `WorkerDied("killed by signal 2 (SIGINT)")`.
-//! - A task that `fork`s without `exec` leaves a child that holds the worker's pipes; the pool then
-//!   only learns of the worker's death through `task_timeout` or shutdown.
-//! - A result is held in the parent as encoded bytes until its frame is complete, so `max_frame_size`
-//!   (default 64 MiB) bounds the memory one task can make the parent allocate.
+//! A task is a [`Job`]: its encoded frame (kept until the task is settled, so it can be re-sent to
+//! another worker), a [`JobCtl`] shared with its future's canceller, and a [`Sink`] that owns the
+//! typed promise. Jobs wait in [`Inbox::queue`] until the driver (or `submit`, for an idle worker)
+//! sends them. The driver's state is behind a mutex it releases while it sleeps; `submit` only ever
+//! try-locks it, so neither side can block the other for long and a done-callback that submits
+//! cannot deadlock.
 
 mod code;
 mod driver;
@@ -303,7 +249,7 @@ impl ProcessPoolBuilder {
     /// # Errors
     ///
     /// - [`PoolError::InvalidConfig`] for a setting out of range;
-    /// - [`PoolError::Handshake`] when [`process::init`](crate::process::init) was not called in this
+    /// - [`PoolError::Handshake`] when [`process::init`] was not called in this
     ///   program, or the first worker failed the handshake (the message says why);
     /// - [`PoolError::Spawn`] when no worker process could be started.
     ///
@@ -549,7 +495,7 @@ pub struct ProcessPoolStats {
 /// A pool of worker processes that run plain functions: real parallelism for CPU work, crash
 /// isolation, and tasks that can be killed.
 ///
-/// See the [module documentation](self) for the model and what each failure does. The pool is
+/// See the [`process`] module for the model and what each failure does. The pool is
 /// `Send + Sync`; share it by reference or in an `Arc`.
 ///
 /// # Examples
