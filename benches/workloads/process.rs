@@ -45,7 +45,7 @@ fn procspawn_pool() -> procspawn::Pool {
     let pool = procspawn::Pool::new(2).expect("procspawn pool");
     // Both workers answer once before timing starts.
     let warm: Vec<_> = (0..2).map(|i| pool.spawn(i, add_one)).collect();
-    for mut h in warm {
+    for h in warm {
         h.join().expect("procspawn warm-up");
     }
     pool
@@ -106,7 +106,7 @@ fn w5b(report: &mut Report) {
     let attempt = catch_unwind(AssertUnwindSafe(|| {
         let t = Instant::now();
         let handles: Vec<_> = (0..n as u64).map(|i| pool.spawn(i, add_one)).collect();
-        for (i, mut h) in handles.into_iter().enumerate() {
+        for (i, h) in handles.into_iter().enumerate() {
             assert_eq!(h.join().unwrap(), i as u64 + 1);
         }
         n as f64 / t.elapsed().as_secs_f64()
@@ -181,7 +181,7 @@ fn w5c(report: &mut Report) {
     report.emit("tulip", "W5c", x, "x", tasks);
     let x = speedup(&mut || {
         let handles: Vec<_> = (0..tasks).map(|_| procspawn.spawn(iters, burn)).collect();
-        for mut h in handles {
+        for h in handles {
             h.join().unwrap();
         }
     });
