@@ -323,6 +323,26 @@ impl Driver {
         Ok(d)
     }
 
+    /// Runs rounds until the first worker has passed its handshake or failed (the answer goes to
+    /// the `startup` channel). Called by `build`, on its own thread, before the driver thread exists.
+    pub(crate) fn start_up(&mut self) {
+        let mut events = Events::new();
+        while self.startup.is_some() {
+            let timeout = self.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+            events.clear();
+            if let Err(e) = self.shared.poller.wait(&mut events, timeout) {
+                log::error!("tulip: the process pool's poller failed: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let now = Instant::now();
+            self.take_spawned(now);
+            self.on_events(&events, now);
+            self.check_startups(Instant::now());
+            self.flush_all(Instant::now());
+        }
+        self.publish_stats();
+    }
+
     /// One round, after the poller woke: everything but the wait. Returns `true` when the driver
     /// is done.
     fn round(&mut self, events: &Events) -> bool {

@@ -292,8 +292,15 @@ impl ProcessPoolBuilder {
             finished_cv: Condvar::new(),
         });
         let (tx, rx) = crossbeam_channel::bounded(1);
-        // The first workers are being spawned while the driver thread starts.
-        let driver = driver::Driver::new(shared.clone(), token, tx).map_err(PoolError::Spawn)?;
+        let mut driver = driver::Driver::new(shared.clone(), token, tx).map_err(PoolError::Spawn)?;
+        // The first rounds run here: the worker's handshake reply wakes this thread directly.
+        driver.start_up();
+        match rx.try_recv() {
+            Ok(Ok(())) => {}
+            // Dropping the driver kills and reaps whatever was started.
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(PoolError::Spawn(std::io::Error::other("the process pool did not start"))),
+        }
         let core = Arc::new(Mutex::new(driver));
         let handle = {
             let core = core.clone();
@@ -302,20 +309,12 @@ impl ProcessPoolBuilder {
                 .spawn(move || driver::run(core))
                 .map_err(PoolError::Spawn)?
         };
-        let pool = ProcessPool {
+        Ok(ProcessPool {
             driver_thread: handle.thread().id(),
             driver: Mutex::new(Some(handle)),
             core,
             shared,
-        };
-        match rx.recv() {
-            Ok(Ok(())) => Ok(pool),
-            // Dropping the pool kills whatever was started and joins the driver.
-            Ok(Err(e)) => Err(e),
-            Err(_) => {
-                Err(PoolError::Spawn(std::io::Error::other("the process pool's driver thread stopped")))
-            }
-        }
+        })
     }
 }
 
