@@ -29,13 +29,13 @@ use std::time::{Duration, Instant};
 
 use polling::{Event, Events, PollMode};
 
+use super::lock;
 use super::spawn::{self, StatusPage, Waited};
 use super::wire::{self, FrameReader, Status, ToParent};
 use super::{
     Closing, Job, ProcessPoolStats, Shared, CANCEL_NONE, CANCEL_SHUTDOWN, CANCEL_USER, HANDSHAKE_TIMEOUT,
 };
 use crate::error::{JobError, PoolError};
-use crate::sync::lock;
 
 /// After a cancel frame was sent for the task at the head, how long the worker gets to skip it (if it
 /// had not started) before the driver concludes it runs and kills it.

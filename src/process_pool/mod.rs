@@ -43,7 +43,6 @@ use serde::Serialize;
 
 use crate::error::{JobError, PoolError};
 use crate::future::{self, ConcurrentFuture, Options, Promise};
-use crate::sync::lock;
 
 use code::Trampoline;
 
@@ -52,6 +51,16 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Smallest accepted `max_frame_size`: room for the handshake frames and any error message.
 const MIN_FRAME_SIZE: usize = wire::HANDSHAKE_MAX;
+
+/// Locks `m`, ignoring poisoning.
+///
+/// The process pool uses `std` locks even under `cfg(loom)` (its cross-process behaviour is tested
+/// with real processes, not loom models), so it has its own helper rather than `crate::sync::lock`.
+/// No tulip lock is held while user code runs except a user's `Deserialize` during a round, which
+/// leaves the driver's state consistent if it panics (the panic is caught).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Locks `m` if nobody holds it (ignoring poisoning, like [`lock`]).
 fn try_lock<T>(m: &Mutex<T>) -> Option<std::sync::MutexGuard<'_, T>> {
