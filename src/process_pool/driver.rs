@@ -362,7 +362,7 @@ impl Driver {
         if self.on_closing(Instant::now()) {
             return true;
         }
-        self.dispatch(Instant::now());
+        self.dispatch();
         self.maintain(Instant::now());
         self.flush_all(Instant::now());
         self.publish_stats();
@@ -914,7 +914,7 @@ impl Driver {
 
     // ----- dispatching and writing ------------------------------------------------------------
 
-    fn dispatch(&mut self, now: Instant) {
+    fn dispatch(&mut self) {
         if self.closing.is_some_and(|c| c.kill) {
             return;
         }
@@ -972,7 +972,6 @@ impl Driver {
             }
         }
         self.absorb(tally);
-        let _ = now;
     }
 
     /// Queues `job` for worker `slot` (written by the next flush).
