@@ -200,6 +200,13 @@ fn map_yields_in_order_with_per_item_errors() {
     let first: Vec<u32> = pool.map(add_one_u32, 0.., 3).unwrap().take(5).map(Result::unwrap).collect();
     assert_eq!(first, vec![1, 2, 3, 4, 5]);
     assert!(matches!(pool.map(add_one_u32, 0..1, 0), Err(PoolError::InvalidConfig(_))));
+    // A shutdown in the middle ends an endless map: the rest of the taken chunks fail, then it stops.
+    let mut endless = pool.map(add_one_u32, 0.., 2).unwrap();
+    assert_eq!(endless.next(), Some(Ok(1)));
+    pool.shutdown(false, true);
+    let rest: Vec<_> = endless.collect();
+    assert!(rest.len() < 100, "{} items after shutdown", rest.len());
+    assert!(rest.iter().any(|r| r == &Err(JobError::ShutDown)));
 }
 
 fn add_one_u32(x: u32) -> u32 {

@@ -931,7 +931,11 @@ where
             );
             self.window.push_back(match submitted {
                 Ok(fut) => Chunk::Running(fut, n),
-                Err(PoolError::ShutDown) => Chunk::Failed(JobError::ShutDown, n),
+                Err(PoolError::ShutDown) => {
+                    // Nothing more will run: stop consuming the input (it may be endless).
+                    self.items = None;
+                    Chunk::Failed(JobError::ShutDown, n)
+                }
                 Err(e) => Chunk::Failed(JobError::Codec(e.to_string()), n),
             });
         }
