@@ -66,11 +66,11 @@ fn timeout_kills_and_replaces_the_worker() {
 
 fn timeout_counts_from_the_start_of_the_task() {
     let pool =
-        ProcessPool::builder().max_workers(1).task_timeout(Duration::from_millis(800)).build().unwrap();
-    // Each runs 300 ms; the last waits 600 ms first. None may time out.
-    let futs: Vec<_> = (0..3).map(|_| pool.submit(nap, 300).unwrap()).collect();
+        ProcessPool::builder().max_workers(1).task_timeout(Duration::from_millis(1500)).build().unwrap();
+    // Each runs 500 ms; the last waits 1.5 s first. None may time out.
+    let futs: Vec<_> = (0..4).map(|_| pool.submit(nap, 500).unwrap()).collect();
     for f in futs {
-        assert_eq!(f.wait(), Ok(300));
+        assert_eq!(f.wait(), Ok(500));
     }
 }
 
