@@ -130,8 +130,8 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
     let (ppid, token, flags) = parse_env(value)?;
     let has_page = flags & spawn::FLAG_PAGE != 0;
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    // SAFETY: arms the parent-death signal for this process (already armed before exec; repeating it
-    // is harmless and covers platforms' quirks).
+    // SAFETY: arms the parent-death signal for this process: SIGKILL when the thread that spawned
+    // it exits (the pool's spawner thread, which lives as long as the pool's process).
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
     }
