@@ -4,14 +4,21 @@
 //! # Implementation
 //!
 //! A worker is `/proc/self/exe` (the very file this process was started from, even if it was since
-//! replaced on disk; [`std::env::current_exe`] elsewhere) started with `std::process::Command`. Its
-//! two pipe ends are created close-on-exec in the parent, so no other spawn can leak them, and are
-//! moved onto fds 3 and 4 in the child between `fork` and `exec` (and, on Linux, the worker's status
-//! page onto fd 5, which the worker maps and closes at once). In the same window every other fd
-//! from 6 up is marked close-on-exec (one `close_range` call on Linux 5.11+, a loop elsewhere), so
-//! whatever the parent holds without `O_CLOEXEC` (a library's file, a socket inherited from a shell)
-//! stays out of the worker, and `PR_SET_PDEATHSIG` is armed on Linux. Only async-signal-safe calls
-//! run in that window: the parent may be multi-threaded.
+//! replaced on disk; [`std::env::current_exe`] elsewhere). Its pipe ends (and, on Linux, the memfd of
+//! its [`StatusPage`]) are created close-on-exec in the parent, so no other spawn can leak them, and
+//! sit at fd numbers of 6 or more so that placing one cannot overwrite another.
+//!
+//! On Linux the worker is started with `posix_spawn`: glibc clones with `CLONE_VM | CLONE_VFORK`,
+//! so the cost does not grow with the parent's memory (a `fork` copies the page tables: tens of
+//! milliseconds for a parent of a few hundred megabytes). File actions place the pipes on fds 3 and
+//! 4 and the status page on 5, open `/dev/null` as stdin, and close everything else from there up
+//! (`posix_spawn_file_actions_addclosefrom_np`, looked up at run time since it needs glibc 2.34;
+//! without it the worker closes the strays itself before anything else). The signal mask is
+//! cleared and `SIGPIPE` reset. The worker arms `PR_SET_PDEATHSIG` in `init`, then checks
+//! `getppid()`.
+//!
+//! Elsewhere the worker is started with `std::process::Command` and a `pre_exec` hook that does the
+//! same between `fork` and `exec` with async-signal-safe calls only (the parent may have threads).
 //!
 //! Stdout and stderr are inherited, not piped: a worker's `println!` shows up where the program's
 //! does, and a worker can never block on a pipe nobody drains. Stdin is `/dev/null`.
