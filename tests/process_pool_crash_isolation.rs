@@ -19,6 +19,10 @@ fn main() {
         Case { name: "segfault_is_reported", run: segfault_is_reported },
         Case { name: "sigkill_from_outside_is_reported", run: sigkill_from_outside_is_reported },
         Case {
+            name: "death_is_noticed_even_if_a_grandchild_holds_the_pipes",
+            run: death_is_noticed_even_if_a_grandchild_holds_the_pipes,
+        },
+        Case {
             name: "killed_before_it_starts_a_task_is_sent_elsewhere",
             run: killed_before_it_starts_a_task_is_sent_elsewhere,
         },
@@ -114,6 +118,36 @@ fn sigkill_from_outside_is_reported() {
     died_with(stuck.wait(), "killed by signal 9 (SIGKILL)");
     assert_eq!(pool.submit(nap_then, 2).unwrap().wait(), Ok(2));
     let _ = std::fs::remove_file(marker);
+}
+
+/// Forks a child that keeps the worker's pipes open (and writes its pid to `path`), then aborts.
+fn fork_then_abort(path: std::path::PathBuf) -> u8 {
+    // SAFETY: the child only sleeps and exits; it runs no code that could need another thread.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        // SAFETY: async-signal-safe calls only, in the forked child.
+        unsafe {
+            libc::sleep(60);
+            libc::_exit(0)
+        };
+    }
+    std::fs::write(&path, child.to_string()).unwrap();
+    std::process::abort()
+}
+
+fn death_is_noticed_even_if_a_grandchild_holds_the_pipes() {
+    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+    let file = std::env::temp_dir().join(format!("tulip-crash-{}-grandchild", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let mut fut = pool.submit(fork_then_abort, file.clone()).unwrap();
+    let outcome = fut.wait_timeout(Duration::from_secs(20));
+    if let Ok(pid) = std::fs::read_to_string(&file) {
+        // SAFETY: kills the grandchild this test made the worker fork.
+        unsafe { libc::kill(pid.trim().parse().unwrap(), libc::SIGKILL) };
+    }
+    let _ = std::fs::remove_file(file);
+    died_with(outcome.expect("the death was not noticed"), "SIGABRT");
+    assert_eq!(pool.submit(nap_then, 3).unwrap().wait(), Ok(3));
 }
 
 fn killed_before_it_starts_a_task_is_sent_elsewhere() {

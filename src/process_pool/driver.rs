@@ -53,6 +53,10 @@ const OUT_HIGH_WATER: usize = 1 << 20;
 /// Reads per readable worker per round, so one chatty worker cannot starve the others.
 const READS_PER_ROUND: usize = 32;
 
+/// How often the driver checks, with `waitpid`, that workers with tasks in flight still live. Their
+/// end is normally seen at once as EOF on their pipe, unless a task forked a child that holds it.
+const LIVENESS_CHECK: Duration = Duration::from_secs(1);
+
 /// Spawn failures in a row after which tasks waiting for a worker (with none alive) are failed.
 const SPAWN_FAILURES_BEFORE_GIVING_UP: u32 = 3;
 
@@ -245,6 +249,8 @@ pub(crate) struct Driver {
     spawned_rx: crossbeam_channel::Receiver<io::Result<spawn::Spawned>>,
     /// Spawns requested whose result has not been taken yet.
     pending_spawns: usize,
+    /// When busy workers were last checked with `waitpid` (see [`LIVENESS_CHECK`]).
+    last_liveness_check: Instant,
     stats: ProcessPoolStats,
 }
 
@@ -314,6 +320,7 @@ impl Driver {
             spawned_tx,
             spawned_rx,
             pending_spawns: 0,
+            last_liveness_check: Instant::now(),
             stats: ProcessPoolStats::default(),
         };
         let requests = spawner()?;
@@ -359,6 +366,7 @@ impl Driver {
         self.apply_cancels(cancels, now);
         self.check_heads(Instant::now());
         self.check_startups(Instant::now());
+        self.check_liveness(Instant::now());
         if self.on_closing(Instant::now()) {
             return true;
         }
@@ -612,6 +620,22 @@ impl Driver {
                 settle(job, Err(e), &mut tally);
             }
             self.absorb(tally);
+        }
+    }
+
+    /// Reaps busy workers that died without their pipe closing (a child they forked holds it).
+    fn check_liveness(&mut self, now: Instant) {
+        if now < self.last_liveness_check + LIVENESS_CHECK {
+            return;
+        }
+        self.last_liveness_check = now;
+        for slot in 0..self.workers.len() {
+            let Some(pid) = self.workers[slot].as_ref().filter(|w| !w.fifo.is_empty()).map(|w| w.pid) else {
+                continue;
+            };
+            if let Waited::Gone(status) = spawn::try_wait(pid, false) {
+                self.remove(slot, Some(status), Cause::Ended);
+            }
         }
     }
 
@@ -1191,6 +1215,9 @@ impl Driver {
                     }
                 }
             }
+        }
+        if self.workers.iter().flatten().any(|w| !w.fifo.is_empty()) {
+            at(self.last_liveness_check + LIVENESS_CHECK);
         }
         if let Some(c) = self.closing {
             if let Some(d) = c.deadline {

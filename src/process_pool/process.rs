@@ -132,8 +132,9 @@
 //! - Dropping a pool kills its workers; call [`ProcessPool::shutdown`] first to let work finish.
 //!   Done-callbacks ([`ConcurrentFuture::add_done_callback`]) run on the driver thread: keep them
 //!   short.
-//! - A task that `fork`s without `exec` leaves a child holding the worker's pipes: the pool then
-//!   learns of the worker's death only through `task_timeout` or shutdown.
+//! - A worker's death is normally seen at once (its pipe closes); if a task forked a child that
+//!   still holds the pipe, the pool notices within a second (it checks busy workers with
+//!   `waitpid`).
 //! - The parent holds a result's encoded bytes until its frame is complete: `max_frame_size`
 //!   (default 64 MiB) bounds the memory one task can make the parent allocate.
 //! - Outside Linux there is no parent-death signal (a worker whose parent died exits when it next
