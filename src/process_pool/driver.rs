@@ -254,6 +254,18 @@ pub(crate) struct Driver {
     stats: ProcessPoolStats,
 }
 
+/// Whether the calling thread is the process's main thread, whose end is the end of the process.
+#[cfg(target_os = "linux")]
+fn on_main_thread() -> bool {
+    // SAFETY: gettid and getpid have no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) == libc::getpid() as libc::c_long }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn on_main_thread() -> bool {
+    false
+}
+
 /// A request to the process-wide spawner thread.
 struct SpawnRequest {
     env_value: String,
@@ -324,8 +336,20 @@ impl Driver {
             stats: ProcessPoolStats::default(),
         };
         let requests = spawner()?;
-        for _ in 0..d.shared.config.min_workers.max(1) {
+        let mut wanted = d.shared.config.min_workers.max(1);
+        // On the main thread the first worker is spawned right here, one hand-off less before its
+        // handshake. The parent-death signal is tied to the spawning thread, and the main thread
+        // lives as long as the process, like the spawner thread.
+        let here = on_main_thread();
+        if here {
+            wanted -= 1;
+        }
+        for _ in 0..wanted {
             d.request_spawn_with(&requests);
+        }
+        if here {
+            let first = spawn::spawn_worker(&d.env_value);
+            d.register(first, Instant::now());
         }
         Ok(d)
     }

@@ -109,7 +109,8 @@
 //!
 //! **Starting workers.** One process-wide thread starts every worker, so that the wait for a
 //! child's `exec` never stalls a driver, and lives as long as the process (on Linux the
-//! parent-death signal fires when the *thread* that spawned the child exits). On Linux it uses
+//! parent-death signal fires when the *thread* that spawned the child exits); a pool built on the
+//! main thread spawns its first worker right there, which saves a hand-off. On Linux it uses
 //! `posix_spawn`, whose cost does not grow with the parent's memory the way `fork` does, and places
 //! the pipes on fds 3 and 4 (and the status page on 5, which the worker maps and closes) with file
 //! actions that also close every other descriptor; elsewhere it uses `fork` and `exec` with the
@@ -125,6 +126,9 @@
 //!   whatever `main` set up in the parent is not there.
 //! - Workers start with the program's `argv[0]` only, and the environment and working directory
 //!   the parent had when each worker started.
+//! - A pool built on the main thread has its first worker spawned by that thread: if the main
+//!   thread ends with `pthread_exit` while the process goes on, that worker is killed (its running
+//!   task fails with `WorkerDied`) and replaced.
 //! - Workers are in the parent's process group: Ctrl-C in a terminal reaches them too, and the tasks
 //!   they were running fail with `WorkerDied("killed by signal 2 (SIGINT)")`.
 //! - Timeouts count from the moment the task starts in its worker, not from `submit`, and are
