@@ -60,6 +60,8 @@ mod future;
 mod handle;
 pub mod net;
 mod portal;
+#[cfg(unix)]
+mod process_pool;
 mod reactor;
 mod sync;
 mod thread_pool;
@@ -83,3 +85,7 @@ pub use thread_pool::{PoolMap, PoolStats, SubmitFuture, ThreadPool, ThreadPoolBu
 pub mod __loom {
     pub use crate::future::{pair, Options, Promise};
 }
+#[cfg(unix)]
+pub use process_pool::process;
+#[cfg(unix)]
+pub use process_pool::{ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessPoolStats};

@@ -49,7 +49,8 @@ pub fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    // Worker processes re-execute this binary: procspawn's must get its chance first.
+    // Worker processes re-execute this binary: tulip's and procspawn's workers enter here.
+    tulip::process::init();
     procspawn::init();
 
     let mut args = std::env::args().skip(1);

@@ -1,0 +1,299 @@
+//! Function references that survive a re-execution: offsets from a base symbol, and trampolines.
+//!
+//! A worker is the same executable as the pool's process, loaded at another address (ASLR), so a raw
+//! function pointer means nothing there, but the distance between two functions of the same image
+//! does. A task travels as two such distances from [`base`]: the user's `fn(A) -> R`, and the
+//! [`Trampoline`] monomorphized for exactly that `A` and `R`, which decodes the arguments, calls the
+//! function and encodes its result. The pairing is made on the pool's side from one typed `submit`
+//! call, so the worker never has to guess a type.
+//!
+//! Both sides check that an address lies in the executable segments of the main program (where the
+//! platform can list them): a function from a shared library, whose distance to [`base`] differs from
+//! process to process, is refused at `submit`, and a corrupted offset can never send the worker into
+//! data.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::panic_message;
+
+/// How a trampoline reports a task's end; the payload (if any) is already appended to `out`.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Value,
+    Panicked(String),
+    Codec(String),
+}
+
+/// Decodes the arguments from `args`, calls the function at address `f`, appends the encoded result
+/// to `out` (at most `max` bytes of it).
+///
+/// # Safety
+///
+/// `f` must be the address of a `fn(A) -> R` with the `A` and `R` this trampoline was instantiated
+/// with. The pool guarantees it by building both offsets in one typed call.
+pub(crate) type Trampoline = unsafe fn(f: usize, args: &[u8], out: &mut Vec<u8>, max: usize) -> Outcome;
+
+/// The base symbol every offset is measured from.
+///
+/// `#[inline(never)]` and a distinctive body keep it a real, unique function with an address.
+#[inline(never)]
+fn base_symbol() -> u64 {
+    std::hint::black_box(0x7475_6c69_7021)
+}
+
+/// The address of the base symbol in this process.
+pub(crate) fn base() -> usize {
+    base_symbol as fn() -> u64 as usize
+}
+
+/// A value that differs between builds: the distances of some of tulip's own functions from the base.
+pub(crate) fn code_id() -> u64 {
+    let a = trampoline::<u64, u64> as Trampoline as usize;
+    let b = chunk_trampoline::<u64, u64> as Trampoline as usize;
+    let c = crate::process_pool::process::init as fn() as usize;
+    let d = |x: usize| x.wrapping_sub(base()) as u64;
+    d(a).rotate_left(7) ^ d(b).rotate_left(29) ^ d(c)
+}
+
+/// Address ranges of the main program's executable segments, `None` where they cannot be listed.
+fn text_ranges() -> Option<&'static [(usize, usize)]> {
+    static RANGES: OnceLock<Option<Vec<(usize, usize)>>> = OnceLock::new();
+    RANGES.get_or_init(list_text_ranges).as_deref()
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn list_text_ranges() -> Option<Vec<(usize, usize)>> {
+    use std::os::raw::{c_int, c_void};
+
+    struct Found {
+        ranges: Vec<(usize, usize)>,
+        seen_main: bool,
+    }
+
+    // The first object dl_iterate_phdr reports is the main program.
+    unsafe extern "C" fn visit(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut c_void,
+    ) -> c_int {
+        // SAFETY: `data` is the `Found` passed below; `info` is valid for the duration of the call.
+        let found = unsafe { &mut *(data as *mut Found) };
+        let info = unsafe { &*info };
+        if found.seen_main {
+            return 1;
+        }
+        found.seen_main = true;
+        let headers = if info.dlpi_phdr.is_null() {
+            &[][..]
+        } else {
+            // SAFETY: the loader describes `dlpi_phnum` program headers at `dlpi_phdr`.
+            unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) }
+        };
+        for h in headers {
+            if h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_X != 0 {
+                let start = (info.dlpi_addr as usize).wrapping_add(h.p_vaddr as usize);
+                found.ranges.push((start, start.wrapping_add(h.p_memsz as usize)));
+            }
+        }
+        1
+    }
+
+    let mut found = Found { ranges: Vec::new(), seen_main: false };
+    // SAFETY: `visit` matches the callback type and only touches `found` through `data`.
+    unsafe { libc::dl_iterate_phdr(Some(visit), &mut found as *mut Found as *mut c_void) };
+    let ranges = found.ranges;
+    // If the listing does not even contain our own base symbol, it is not usable for checks.
+    let b = base();
+    if ranges.iter().any(|&(s, e)| s <= b && b < e) {
+        Some(ranges)
+    } else {
+        None
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn list_text_ranges() -> Option<Vec<(usize, usize)>> {
+    None
+}
+
+/// Whether `addr` may be a function of the main program.
+fn in_program(addr: usize) -> bool {
+    match text_ranges() {
+        Some(ranges) => ranges.iter().any(|&(s, e)| s <= addr && addr < e),
+        None => addr != 0,
+    }
+}
+
+/// The offset that names `addr` in any process running this program.
+pub(crate) fn offset_of(addr: usize) -> Result<i64, String> {
+    if !in_program(addr) {
+        return Err(format!(
+            "the function at {addr:#x} is not part of the program's own code (is it in a shared \
+             library?); process-pool functions must be defined in the executable"
+        ));
+    }
+    Ok(addr.wrapping_sub(base()) as i64)
+}
+
+/// The address an offset names in this process, if it lies in the program's code.
+pub(crate) fn address_of(offset: i64) -> Result<usize, String> {
+    let addr = base().wrapping_add(offset as usize);
+    if in_program(addr) {
+        Ok(addr)
+    } else {
+        Err(format!("function offset {offset:#x} does not point into the program's code"))
+    }
+}
+
+/// Appends `value` encoded; on failure restores `out` and says why.
+fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>, max: usize) -> Result<(), String> {
+    let mark = out.len();
+    let r = catch_unwind(AssertUnwindSafe(|| postcard::to_io(value, &mut *out).map(|_| ())));
+    let err = match r {
+        Ok(Ok(())) if out.len() - mark <= max => return Ok(()),
+        Ok(Ok(())) => format!(
+            "the result encodes to {} bytes, over the pool's max_frame_size of {max} bytes",
+            out.len() - mark
+        ),
+        Ok(Err(e)) => format!("could not encode the result: {e}"),
+        Err(p) => format!("encoding the result panicked: {}", panic_message(&*p)),
+    };
+    out.truncate(mark);
+    Err(err)
+}
+
+/// Decodes exactly one `T` from `bytes` (trailing bytes are an error: they mean a type mismatch).
+pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((v, [])) => Ok(v),
+        Ok((_, rest)) => Err(format!("{} unexpected trailing bytes", rest.len())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The trampoline of a plain task: `A` in, `R` out.
+///
+/// # Safety
+///
+/// See [`Trampoline`].
+pub(crate) unsafe fn trampoline<A: DeserializeOwned, R: Serialize>(
+    f: usize,
+    args: &[u8],
+    out: &mut Vec<u8>,
+    max: usize,
+) -> Outcome {
+    // SAFETY: the caller guarantees `f` is a `fn(A) -> R` (see `Trampoline`); function pointers and
+    // `usize` have the same size on every supported target.
+    let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(f) };
+    let args: A = match catch_unwind(AssertUnwindSafe(|| decode_exact::<A>(args))) {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => return Outcome::Codec(format!("could not decode the arguments: {e}")),
+        Err(p) => return Outcome::Panicked(panic_message(&*p)),
+    };
+    match catch_unwind(AssertUnwindSafe(|| f(args))) {
+        Ok(r) => match encode_into(&r, out, max) {
+            Ok(()) => Outcome::Value,
+            Err(e) => Outcome::Codec(e),
+        },
+        Err(p) => Outcome::Panicked(panic_message(&*p)),
+    }
+}
+
+/// The trampoline of a `map` chunk: `Vec<A>` in, one `Result<R, panic message>` per item out, so a
+/// panic fails only its own item.
+///
+/// # Safety
+///
+/// See [`Trampoline`].
+pub(crate) unsafe fn chunk_trampoline<A: DeserializeOwned, R: Serialize>(
+    f: usize,
+    args: &[u8],
+    out: &mut Vec<u8>,
+    max: usize,
+) -> Outcome {
+    // SAFETY: as in `trampoline`.
+    let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(f) };
+    let items: Vec<A> = match catch_unwind(AssertUnwindSafe(|| decode_exact::<Vec<A>>(args))) {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => return Outcome::Codec(format!("could not decode the arguments: {e}")),
+        Err(p) => return Outcome::Panicked(panic_message(&*p)),
+    };
+    let results: Vec<Result<R, String>> = items
+        .into_iter()
+        .map(|a| catch_unwind(AssertUnwindSafe(|| f(a))).map_err(|p| panic_message(&*p)))
+        .collect();
+    match encode_into(&results, out, max) {
+        Ok(()) => Outcome::Value,
+        Err(e) => Outcome::Codec(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add_one(x: u32) -> u32 {
+        x + 1
+    }
+
+    #[test]
+    fn offsets_round_trip_in_process() {
+        let off = offset_of(add_one as fn(u32) -> u32 as usize).unwrap();
+        assert_eq!(address_of(off).unwrap(), add_one as fn(u32) -> u32 as usize);
+    }
+
+    #[test]
+    fn data_addresses_are_refused() {
+        static DATA: [u8; 4] = [0; 4];
+        if text_ranges().is_some() {
+            assert!(offset_of(DATA.as_ptr() as usize).is_err());
+            assert!(address_of(i64::MAX / 3).is_err());
+        }
+    }
+
+    #[test]
+    fn trampoline_calls_encodes_and_catches() {
+        let f = add_one as fn(u32) -> u32 as usize;
+        let args = postcard::to_stdvec(&41u32).unwrap();
+        let mut out = Vec::new();
+        // SAFETY: `f` is a `fn(u32) -> u32`.
+        let r = unsafe { trampoline::<u32, u32>(f, &args, &mut out, 1 << 10) };
+        assert!(matches!(r, Outcome::Value));
+        assert_eq!(decode_exact::<u32>(&out).unwrap(), 42);
+
+        fn boom(_: ()) -> u8 {
+            panic!("boom here")
+        }
+        let mut out = Vec::new();
+        let args = postcard::to_stdvec(&()).unwrap();
+        // SAFETY: `boom` is a `fn(()) -> u8`.
+        let r = unsafe { trampoline::<(), u8>(boom as fn(()) -> u8 as usize, &args, &mut out, 1 << 10) };
+        assert!(matches!(r, Outcome::Panicked(m) if m == "boom here"));
+
+        // Wrong argument bytes are a codec error, not a crash.
+        let mut out = Vec::new();
+        // SAFETY: `f` is a `fn(u32) -> u32`.
+        let r =
+            unsafe { trampoline::<u32, u32>(f, &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff], &mut out, 1 << 10) };
+        assert!(matches!(r, Outcome::Codec(_)));
+    }
+
+    #[test]
+    fn oversize_result_is_a_codec_error() {
+        fn big(n: usize) -> Vec<u8> {
+            vec![1; n]
+        }
+        let args = postcard::to_stdvec(&5000usize).unwrap();
+        let mut out = vec![9];
+        // SAFETY: `big` is a `fn(usize) -> Vec<u8>`.
+        let r = unsafe {
+            trampoline::<usize, Vec<u8>>(big as fn(usize) -> Vec<u8> as usize, &args, &mut out, 100)
+        };
+        assert!(matches!(r, Outcome::Codec(m) if m.contains("max_frame_size")));
+        assert_eq!(out, vec![9]);
+    }
+}

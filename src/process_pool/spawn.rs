@@ -1,0 +1,623 @@
+//! Starting worker processes and managing them as OS processes: re-execution, fd hygiene, the
+//! parent-death signal, signals and reaping.
+//!
+//! # Implementation
+//!
+//! A worker is `/proc/self/exe` (the very file this process was started from, even if it was since
+//! replaced on disk; [`std::env::current_exe`] elsewhere). Its pipe ends (and, on Linux, the memfd of
+//! its [`StatusPage`]) are created close-on-exec in the parent, so no other spawn can leak them, and
+//! sit at fd numbers of 6 or more so that placing one cannot overwrite another.
+//!
+//! On Linux the worker is started with `posix_spawn`: glibc clones with `CLONE_VM | CLONE_VFORK`,
+//! so the cost does not grow with the parent's memory (a `fork` copies the page tables: tens of
+//! milliseconds for a parent of a few hundred megabytes). File actions place the pipes on fds 3 and
+//! 4 and the status page on 5, open `/dev/null` as stdin, and close everything else from there up
+//! (`posix_spawn_file_actions_addclosefrom_np`, looked up at run time since it needs glibc 2.34;
+//! without it the worker closes the strays itself before anything else). The signal mask is
+//! cleared and `SIGPIPE` reset. The worker arms `PR_SET_PDEATHSIG` in `init`, then checks
+//! `getppid()`.
+//!
+//! Elsewhere the worker is started with `std::process::Command` and a `pre_exec` hook that does the
+//! same between `fork` and `exec` with async-signal-safe calls only (the parent may have threads).
+//!
+//! Stdout and stderr are inherited, not piped: a worker's `println!` shows up where the program's
+//! does, and a worker can never block on a pipe nobody drains. Stdin is `/dev/null`.
+
+use std::ffi::c_int;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+#[cfg(not(target_os = "linux"))]
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+#[cfg(not(target_os = "linux"))]
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use super::wire::{Fingerprint, PROTOCOL_VERSION};
+
+/// The environment variable that turns a re-executed program into a worker; its value carries the
+/// protocol version, the parent's pid and the handshake token.
+pub(crate) const ENV: &str = "TULIP_PROCESS_WORKER";
+
+/// The fd a worker reads tasks from.
+pub(crate) const WORKER_IN_FD: c_int = 3;
+/// The fd a worker writes results to.
+pub(crate) const WORKER_OUT_FD: c_int = 4;
+/// The fd of the status page, if any; the worker maps it and closes it during `init`.
+pub(crate) const WORKER_PAGE_FD: c_int = 5;
+/// First fd the child does not keep.
+const FIRST_STRAY_FD: c_int = 6;
+
+/// The program workers run.
+pub(crate) fn program() -> io::Result<PathBuf> {
+    static PROGRAM: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let p = PROGRAM.get_or_init(|| {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let proc_exe = PathBuf::from("/proc/self/exe");
+            if proc_exe.exists() {
+                return Some(proc_exe);
+            }
+        }
+        std::env::current_exe().ok()
+    });
+    p.clone().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "cannot find this program's executable"))
+}
+
+/// What identifies this program, for the handshake (computed once).
+pub(crate) fn fingerprint() -> Fingerprint {
+    static FINGERPRINT: OnceLock<Fingerprint> = OnceLock::new();
+    *FINGERPRINT.get_or_init(compute_fingerprint)
+}
+
+fn compute_fingerprint() -> Fingerprint {
+    use std::os::unix::fs::MetadataExt;
+    let meta = program().and_then(std::fs::metadata);
+    let (dev, ino, len, mtime) = match &meta {
+        Ok(m) => {
+            (m.dev(), m.ino(), m.size(), m.mtime().wrapping_mul(1_000_000_000).wrapping_add(m.mtime_nsec()))
+        }
+        Err(_) => (0, 0, 0, 0),
+    };
+    Fingerprint { protocol: PROTOCOL_VERSION, dev, ino, len, mtime, code: super::code::code_id() }
+}
+
+/// A fresh secret for one pool's handshakes.
+pub(crate) fn new_token() -> io::Result<[u8; 16]> {
+    let mut token = [0u8; 16];
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut filled = 0;
+        while filled < token.len() {
+            // SAFETY: writes at most `len - filled` bytes into `token[filled..]`.
+            let n = unsafe { libc::getrandom(token[filled..].as_mut_ptr().cast(), token.len() - filled, 0) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            filled += n as usize;
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        use std::io::Read;
+        File::open("/dev/urandom")?.read_exact(&mut token)?;
+    }
+    Ok(token)
+}
+
+/// A started worker: its pid, the parent's ends of its pipes (non-blocking, close-on-exec), and the
+/// status page it shares with the pool.
+pub(crate) struct Spawned {
+    pub(crate) pid: libc::pid_t,
+    pub(crate) to_worker: File,
+    pub(crate) from_worker: File,
+    pub(crate) page: Option<StatusPage>,
+}
+
+/// One page of memory shared by the pool and one worker, in which the worker records the sequence
+/// number (plus one) of the task it has started. Read while the worker is stopped or dead, it tells
+/// exactly whether the task at the head of its queue had started: the difference between killing a
+/// running task and letting a worker skip a cancelled one, and between failing a task and re-sending
+/// one that never ran.
+///
+/// Linux only (a `memfd`); elsewhere the pool works without it and decides by timing instead.
+pub(crate) struct StatusPage {
+    /// Points to a page-aligned, page-sized shared mapping that lives until `drop`.
+    started: *const AtomicU64,
+}
+
+// SAFETY: the pointer is to a shared mapping only accessed through an atomic.
+unsafe impl Send for StatusPage {}
+
+const PAGE: usize = 4096;
+
+impl StatusPage {
+    /// A new page and the descriptor to hand to the worker.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn create() -> io::Result<(StatusPage, OwnedFd)> {
+        // SAFETY: a NUL-terminated name and valid flags.
+        let fd = unsafe {
+            libc::syscall(libc::SYS_memfd_create, b"tulip-worker-status\0".as_ptr(), libc::MFD_CLOEXEC)
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the descriptor was just created and is owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd as c_int) };
+        // SAFETY: sizing a memfd we own.
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), PAGE as libc::off_t) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((StatusPage::map(&fd)?, fd))
+    }
+
+    /// Maps the page behind `fd`.
+    pub(crate) fn map(fd: &impl AsRawFd) -> io::Result<StatusPage> {
+        // SAFETY: a fresh shared mapping of one page of `fd`; nothing else is affected.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(StatusPage { started: ptr as *const AtomicU64 })
+    }
+
+    fn get(&self) -> &AtomicU64 {
+        // SAFETY: the mapping is page-aligned, zero-initialized and alive while `self` is.
+        unsafe { &*self.started }
+    }
+
+    /// One more than the sequence number of the last task the worker started (0: none yet).
+    pub(crate) fn started(&self) -> u64 {
+        self.get().load(Ordering::Acquire)
+    }
+
+    /// Records that the worker starts task `seq`.
+    pub(crate) fn set_started(&self, seq: u64) {
+        self.get().store(seq + 1, Ordering::Release);
+    }
+}
+
+impl Drop for StatusPage {
+    fn drop(&mut self) {
+        // SAFETY: unmaps the mapping made in `map`, which nothing references any more.
+        unsafe { libc::munmap(self.started as *mut libc::c_void, PAGE) };
+    }
+}
+
+/// A pipe whose both ends are close-on-exec.
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as c_int; 2];
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))]
+    {
+        // SAFETY: `fds` has room for the two descriptors.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )))]
+    {
+        // SAFETY: as above; the flags are set right after (std's own pipes do the same here).
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        for fd in fds {
+            // SAFETY: `fd` was just created.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+    }
+    // SAFETY: both descriptors are new and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+    // SAFETY: plain fcntl calls on a descriptor we own.
+    unsafe {
+        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Flag in the worker's environment: a status page is on fd 5.
+pub(crate) const FLAG_PAGE: u8 = 1;
+/// Flag in the worker's environment: descriptors other than stdio and the worker's own were closed
+/// before the exec; without it the worker closes them itself first thing.
+pub(crate) const FLAG_CLEAN: u8 = 2;
+
+/// Returns `fd`, or a close-on-exec copy of it at a number of at least `min`.
+fn at_least(fd: OwnedFd, min: c_int) -> io::Result<OwnedFd> {
+    if fd.as_raw_fd() >= min {
+        return Ok(fd);
+    }
+    // SAFETY: duplicates a descriptor we own.
+    let copy = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) };
+    if copy < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the copy is new and owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(copy) })
+}
+
+/// Starts one worker process; `env_prefix` is completed with the worker's flags.
+pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
+    let (down_r, down_w) = pipe()?;
+    let (up_r, up_w) = pipe()?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let (page, page_fd) = match StatusPage::create() {
+        Ok((page, fd)) => (Some(page), Some(fd)),
+        Err(e) => {
+            log::warn!(
+                "tulip: no status page for a process-pool worker ({e}); cancellation falls back to timing"
+            );
+            (None, None)
+        }
+    };
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let (page, page_fd): (Option<StatusPage>, Option<OwnedFd>) = (None, None);
+    // The child's ends sit above the numbers they take in the child, so placing one onto its number
+    // can never overwrite another.
+    let child_in = at_least(down_r, FIRST_STRAY_FD)?;
+    let child_out = at_least(up_w, FIRST_STRAY_FD)?;
+    let child_page = page_fd.map(|fd| at_least(fd, FIRST_STRAY_FD)).transpose()?;
+    let fds =
+        [child_in.as_raw_fd(), child_out.as_raw_fd(), child_page.as_ref().map_or(-1, |f| f.as_raw_fd())];
+    let pid = start(&program()?, env_prefix, fds)?;
+    drop((child_in, child_out, child_page));
+    let ready = set_nonblocking(&down_w).and_then(|()| set_nonblocking(&up_r));
+    if let Err(e) = ready {
+        kill(pid, libc::SIGKILL);
+        wait_blocking(pid);
+        return Err(e);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // Bigger pipes mean fewer wake-ups per batch; the kernel may refuse (limits), which is fine.
+        // SAFETY: F_SETPIPE_SZ on pipes we own.
+        unsafe {
+            libc::fcntl(down_w.as_raw_fd(), libc::F_SETPIPE_SZ, 256 * 1024);
+            libc::fcntl(up_r.as_raw_fd(), libc::F_SETPIPE_SZ, 256 * 1024);
+        }
+    }
+    Ok(Spawned { pid, to_worker: File::from(down_w), from_worker: File::from(up_r), page })
+}
+
+/// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time so that the
+/// program still starts on an older C library.
+#[cfg(target_os = "linux")]
+fn addclosefrom() -> Option<AddCloseFrom> {
+    static FN: OnceLock<usize> = OnceLock::new();
+    let addr = *FN.get_or_init(|| {
+        // SAFETY: dlsym with a NUL-terminated name; a null result means "not available".
+        unsafe {
+            libc::dlsym(libc::RTLD_DEFAULT, b"posix_spawn_file_actions_addclosefrom_np\0".as_ptr().cast())
+                as usize
+        }
+    });
+    // SAFETY: a non-null address of that symbol is a function of this type.
+    (addr != 0).then(|| unsafe { std::mem::transmute::<usize, AddCloseFrom>(addr) })
+}
+
+#[cfg(target_os = "linux")]
+type AddCloseFrom = unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, c_int) -> c_int;
+
+/// Owns a `posix_spawn_file_actions_t` / `posix_spawnattr_t` for the duration of one spawn.
+#[cfg(target_os = "linux")]
+struct SpawnArgs {
+    actions: libc::posix_spawn_file_actions_t,
+    attr: libc::posix_spawnattr_t,
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for SpawnArgs {
+    fn drop(&mut self) {
+        // SAFETY: both were initialized in `start` before this value was created.
+        unsafe {
+            libc::posix_spawn_file_actions_destroy(&mut self.actions);
+            libc::posix_spawnattr_destroy(&mut self.attr);
+        }
+    }
+}
+
+/// Starts the worker with `posix_spawn` (a `vfork`-style clone: its cost does not grow with the
+/// parent's memory, unlike `fork`), placing `fds` on 3, 4 and 5 and `/dev/null` on stdin.
+#[cfg(target_os = "linux")]
+fn start(program: &std::path::Path, env_prefix: &str, fds: [c_int; 3]) -> io::Result<libc::pid_t> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+
+    let nul = |e: std::ffi::NulError| io::Error::new(io::ErrorKind::InvalidInput, e);
+    let path = CString::new(program.as_os_str().as_bytes()).map_err(nul)?;
+    let arg0 = match std::env::args_os().next() {
+        Some(a) => CString::new(a.as_bytes()).map_err(nul)?,
+        None => path.clone(),
+    };
+    let closefrom = addclosefrom();
+    let flags = if fds[2] >= 0 { FLAG_PAGE } else { 0 } | if closefrom.is_some() { FLAG_CLEAN } else { 0 };
+    let mut env = Vec::new();
+    for (k, v) in std::env::vars_os() {
+        if k != ENV {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            env.push(CString::new(kv).map_err(nul)?);
+        }
+    }
+    env.push(CString::new(format!("{ENV}={env_prefix}:{flags}")).map_err(nul)?);
+    let mut envp: Vec<*mut libc::c_char> = env.iter().map(|c| c.as_ptr() as *mut libc::c_char).collect();
+    envp.push(std::ptr::null_mut());
+    let argv = [arg0.as_ptr() as *mut libc::c_char, std::ptr::null_mut()];
+
+    let check = |r: c_int| if r != 0 { Err(io::Error::from_raw_os_error(r)) } else { Ok(()) };
+    // SAFETY: the structures are initialized before use and destroyed by `SpawnArgs`; every pointer
+    // handed to posix_spawn outlives the call.
+    unsafe {
+        let mut args: SpawnArgs = std::mem::zeroed();
+        check(libc::posix_spawn_file_actions_init(&mut args.actions))?;
+        if let Err(e) = check(libc::posix_spawnattr_init(&mut args.attr)) {
+            libc::posix_spawn_file_actions_destroy(&mut args.actions);
+            return Err(e);
+        }
+        let a = &mut args.actions as *mut libc::posix_spawn_file_actions_t;
+        check(libc::posix_spawn_file_actions_adddup2(a, fds[0], WORKER_IN_FD))?;
+        check(libc::posix_spawn_file_actions_adddup2(a, fds[1], WORKER_OUT_FD))?;
+        let first_stray = if fds[2] >= 0 {
+            check(libc::posix_spawn_file_actions_adddup2(a, fds[2], WORKER_PAGE_FD))?;
+            FIRST_STRAY_FD
+        } else {
+            WORKER_PAGE_FD
+        };
+        check(libc::posix_spawn_file_actions_addopen(
+            a,
+            0,
+            b"/dev/null\0".as_ptr().cast(),
+            libc::O_RDONLY,
+            0,
+        ))?;
+        if let Some(closefrom) = closefrom {
+            check(closefrom(a, first_stray))?;
+        }
+        // A clean signal state, whatever the spawning thread had: nothing blocked, SIGPIPE default.
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        check(libc::posix_spawnattr_setsigmask(&mut args.attr, &set))?;
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        check(libc::posix_spawnattr_setsigdefault(&mut args.attr, &set))?;
+        check(libc::posix_spawnattr_setflags(
+            &mut args.attr,
+            (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
+        ))?;
+        let mut pid: libc::pid_t = 0;
+        check(libc::posix_spawn(
+            &mut pid,
+            path.as_ptr(),
+            &args.actions,
+            &args.attr,
+            argv.as_ptr(),
+            envp.as_ptr(),
+        ))?;
+        Ok(pid)
+    }
+}
+
+/// Starts the worker with `std::process::Command` and a `pre_exec` hook (platforms other than Linux).
+#[cfg(not(target_os = "linux"))]
+fn start(program: &std::path::Path, env_prefix: &str, fds: [c_int; 3]) -> io::Result<libc::pid_t> {
+    let flags = if fds[2] >= 0 { FLAG_PAGE } else { 0 } | FLAG_CLEAN;
+    let mut cmd = Command::new(program);
+    if let Some(arg0) = std::env::args_os().next() {
+        cmd.arg0(arg0);
+    }
+    cmd.env(ENV, format!("{env_prefix}:{flags}")).stdin(Stdio::null());
+    // SAFETY: `child_setup` makes only async-signal-safe calls and allocates nothing.
+    unsafe { cmd.pre_exec(move || child_setup(fds)) };
+    let child = cmd.spawn()?;
+    // std's `Child` neither kills nor reaps on drop; from here the pid is ours to manage.
+    Ok(child.id() as libc::pid_t)
+}
+
+/// Runs in the child between `fork` and `exec`: async-signal-safe calls only. The sources are above
+/// the target numbers (see `spawn_worker`).
+#[cfg(not(target_os = "linux"))]
+fn child_setup(fds: [c_int; 3]) -> io::Result<()> {
+    let check = |r: c_int| if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) };
+    // SAFETY: dup2/prctl on descriptors of this (forked) process.
+    unsafe {
+        // dup2 clears close-on-exec on the new descriptor: these survive the exec.
+        check(libc::dup2(fds[0], WORKER_IN_FD))?;
+        check(libc::dup2(fds[1], WORKER_OUT_FD))?;
+        if fds[2] >= 0 {
+            check(libc::dup2(fds[2], WORKER_PAGE_FD))?;
+            cloexec_from(FIRST_STRAY_FD);
+        } else {
+            cloexec_from(WORKER_PAGE_FD);
+        }
+        #[cfg(target_os = "android")]
+        check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0))?;
+    }
+    Ok(())
+}
+
+/// Marks every descriptor from `first` up close-on-exec (async-signal-safe).
+#[cfg(not(target_os = "linux"))]
+///
+/// Marking rather than closing keeps std's own exec-error pipe working until the exec.
+fn cloexec_from(first: c_int) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: close_range only changes descriptor flags.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                first as libc::c_uint,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            )
+        };
+        if r == 0 {
+            return;
+        }
+    }
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit fills `limit`.
+    let top = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        // `rlim_t` is not the same integer type everywhere.
+        #[allow(clippy::unnecessary_cast)]
+        let cur = limit.rlim_cur as u64;
+        cur.min(1 << 16) as c_int
+    } else {
+        1024
+    };
+    for fd in first..top {
+        // SAFETY: F_GETFD/F_SETFD on a possibly closed descriptor just fail with EBADF.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
+}
+
+/// Sends `sig` to `pid`; `false` if the process no longer exists.
+pub(crate) fn kill(pid: libc::pid_t, sig: c_int) -> bool {
+    // SAFETY: signals one of our own children, which stays unreaped (so its pid cannot be reused)
+    // until we wait for it.
+    unsafe { libc::kill(pid, sig) == 0 }
+}
+
+/// What a non-blocking wait saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waited {
+    /// Still running.
+    Running,
+    /// Stopped by a signal (only reported when asked for).
+    Stopped,
+    /// Gone; the raw wait status. The pid is reaped.
+    Gone(c_int),
+    /// Not our child any more (already reaped).
+    Unknown,
+}
+
+/// `waitpid(pid, WNOHANG [| WUNTRACED])`.
+pub(crate) fn try_wait(pid: libc::pid_t, untraced: bool) -> Waited {
+    let flags = libc::WNOHANG | if untraced { libc::WUNTRACED } else { 0 };
+    loop {
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, flags) };
+        if r == 0 {
+            return Waited::Running;
+        }
+        if r == pid {
+            if libc::WIFSTOPPED(status) {
+                return Waited::Stopped;
+            }
+            return Waited::Gone(status);
+        }
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return Waited::Unknown;
+        }
+    }
+}
+
+/// Blocks until `pid` is gone and reaps it; `None` if it was not our child any more.
+pub(crate) fn wait_blocking(pid: libc::pid_t) -> Option<c_int> {
+    loop {
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            return Some(status);
+        }
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return None;
+        }
+    }
+}
+
+/// The usual name of a signal number.
+fn signal_name(sig: c_int) -> Option<&'static str> {
+    Some(match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGSYS => "SIGSYS",
+        _ => return None,
+    })
+}
+
+/// "exited with status 3", "killed by signal 9 (SIGKILL)".
+pub(crate) fn describe_status(status: c_int) -> String {
+    if libc::WIFEXITED(status) {
+        format!("exited with status {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        let name = signal_name(sig).map(|n| format!(" ({n})")).unwrap_or_default();
+        let core = if libc::WCOREDUMP(status) { ", core dumped" } else { "" };
+        format!("killed by signal {sig}{name}{core}")
+    } else {
+        format!("ended with wait status {status:#x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_read_like_a_shell() {
+        assert_eq!(describe_status(3 << 8), "exited with status 3");
+        assert_eq!(describe_status(libc::SIGKILL), "killed by signal 9 (SIGKILL)");
+        assert_eq!(describe_status(libc::SIGABRT), "killed by signal 6 (SIGABRT)");
+    }
+
+    #[test]
+    fn tokens_differ() {
+        assert_ne!(new_token().unwrap(), new_token().unwrap());
+    }
+}

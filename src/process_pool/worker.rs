@@ -1,0 +1,419 @@
+//! The worker's side: what a re-executed program does once [`init`](super::process::init) sees
+//! that it was started as a worker.
+//!
+//! # Implementation
+//!
+//! The worker is one thread that loops over its input pipe: read whatever the pool has sent (often
+//! many task frames in one `read`), run the tasks one after the other in arrival order, and write
+//! each result as soon as its task ends, before starting the next. That last rule is what makes
+//! crash isolation exact: when a worker dies, every task before the one it was running has its result
+//! in the pipe already, so the pool knows which single task was running and that the ones behind it
+//! never started.
+//!
+//! Cancellation of a task that has not started travels as a `Cancel` frame. Frames are scanned as
+//! soon as they are read, so a cancel is seen even behind hundreds of queued tasks, and the input is
+//! polled again between tasks at most every [`READ_AHEAD`], so a cancel sent while a task runs is seen
+//! before the next one starts.
+
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::code::{self, Outcome, Trampoline};
+use super::spawn::{self, StatusPage, ENV, WORKER_IN_FD, WORKER_OUT_FD, WORKER_PAGE_FD};
+use super::wire::{self, FrameReader, ToWorker, HANDSHAKE_MAX, PREFIX, RESULT_HEADER};
+
+/// Set by `init` in every process; the pool refuses to start without it (see the module docs of
+/// [`process`](super::process)).
+pub(crate) static INIT_CALLED: AtomicBool = AtomicBool::new(false);
+
+/// Set once this process has passed the handshake as a worker.
+pub(crate) static IS_WORKER: AtomicBool = AtomicBool::new(false);
+
+/// Between two tasks, look for new input (cancellations) if the last read is older than this.
+const READ_AHEAD: Duration = Duration::from_micros(200);
+
+/// Exit status of a worker that failed the handshake.
+pub(crate) const EXIT_HANDSHAKE: i32 = 121;
+/// Exit status of a worker that received a frame it could not accept.
+pub(crate) const EXIT_PROTOCOL: i32 = 122;
+/// Exit status of a worker whose parent was already gone.
+pub(crate) const EXIT_ORPHAN: i32 = 123;
+
+/// Why the worker stops; `message` is printed to stderr.
+struct Stop {
+    code: i32,
+    message: Option<String>,
+}
+
+impl Stop {
+    fn quiet(code: i32) -> Stop {
+        Stop { code, message: None }
+    }
+    fn loud(code: i32, message: impl Into<String>) -> Stop {
+        Stop { code, message: Some(message.into()) }
+    }
+}
+
+/// Runs the worker if this process was started as one; returns at once otherwise.
+pub(crate) fn enter() {
+    INIT_CALLED.store(true, Ordering::Release);
+    let Some(value) = std::env::var_os(ENV) else { return };
+    // Programs this worker's tasks start must not take themselves for workers.
+    std::env::remove_var(ENV);
+    let code = match serve(&value) {
+        Ok(()) => 0,
+        Err(stop) => {
+            if let Some(m) = stop.message {
+                eprintln!("tulip process-pool worker {}: {m}", std::process::id());
+            }
+            stop.code
+        }
+    };
+    let _ = io::stdout().flush();
+    std::process::exit(code);
+}
+
+/// Parses `1:<parent pid>:<token hex>:<flags>`.
+fn parse_env(value: &OsStr) -> Result<(libc::pid_t, [u8; 16], u8), Stop> {
+    let bad = || {
+        Stop::loud(
+            EXIT_HANDSHAKE,
+            format!(
+                "{ENV} is set to {value:?}, which is not a tulip worker token; this program was \
+                 started as a process-pool worker by something that is not a tulip pool"
+            ),
+        )
+    };
+    let value = value.to_str().ok_or_else(bad)?;
+    let mut parts = value.split(':');
+    let (Some(version), Some(ppid), Some(hex), Some(page), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let flags: u8 = page.parse().map_err(|_| bad())?;
+    if flags & !(spawn::FLAG_PAGE | spawn::FLAG_CLEAN) != 0 {
+        return Err(bad());
+    }
+    if version != wire::PROTOCOL_VERSION.to_string() {
+        return Err(Stop::loud(
+            EXIT_HANDSHAKE,
+            format!("the pool speaks protocol {version}, this worker {}", wire::PROTOCOL_VERSION),
+        ));
+    }
+    let ppid: libc::pid_t = ppid.parse().map_err(|_| bad())?;
+    if hex.len() != 32 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    let mut token = [0u8; 16];
+    for (i, b) in token.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok((ppid, token, flags))
+}
+
+/// The start of the value of [`ENV`] (the spawner appends the flags).
+pub(crate) fn env_value(token: &[u8; 16]) -> String {
+    let mut s = format!("{}:{}:", wire::PROTOCOL_VERSION, std::process::id());
+    for b in token {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+fn serve(value: &OsStr) -> Result<(), Stop> {
+    let (ppid, token, flags) = parse_env(value)?;
+    let has_page = flags & spawn::FLAG_PAGE != 0;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: arms the parent-death signal for this process: SIGKILL when the thread that spawned
+    // it exits (the pool's spawner thread, which lives as long as the pool's process).
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+    }
+    // If the parent died before the signal was armed, nobody would ever send it: check right after.
+    // SAFETY: getppid has no preconditions.
+    if unsafe { libc::getppid() } != ppid {
+        return Err(Stop::quiet(EXIT_ORPHAN));
+    }
+    if flags & spawn::FLAG_CLEAN == 0 {
+        close_strays(if has_page { WORKER_PAGE_FD + 1 } else { WORKER_PAGE_FD });
+    }
+    for fd in [WORKER_IN_FD, WORKER_OUT_FD] {
+        // SAFETY: flag calls on descriptors that must be ours; a missing one fails with EBADF.
+        let ok = unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            // Close-on-exec from now on: programs the tasks start must not hold the pool's pipes.
+            flags >= 0 && libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) == 0
+        };
+        if !ok {
+            return Err(Stop::loud(EXIT_HANDSHAKE, format!("started as a worker but fd {fd} is not open")));
+        }
+    }
+    // SAFETY: as above.
+    unsafe {
+        let flags = libc::fcntl(WORKER_IN_FD, libc::F_GETFL);
+        libc::fcntl(WORKER_IN_FD, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+    let page = if has_page {
+        // SAFETY: fd 5 was placed by the pool for this process; it is closed once mapped, so the
+        // worker holds no descriptor but stdio and its two pipes.
+        let fd = unsafe { OwnedFd::from_raw_fd(WORKER_PAGE_FD) };
+        let page = StatusPage::map(&fd)
+            .map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("could not map the pool's status page: {e}")))?;
+        drop(fd);
+        Some(page)
+    } else {
+        None
+    };
+    // SAFETY: fds 3 and 4 were placed by the pool for this process and nothing else owns them.
+    let (input, output) = unsafe { (File::from_raw_fd(WORKER_IN_FD), File::from_raw_fd(WORKER_OUT_FD)) };
+    let mut w = Worker {
+        reader: FrameReader::new(HANDSHAKE_MAX),
+        input,
+        output,
+        out: Vec::with_capacity(4096),
+        skip: HashSet::new(),
+        next_seq: 0,
+        eof: false,
+        last_read: Instant::now(),
+        max_frame: HANDSHAKE_MAX,
+        page,
+    };
+    w.handshake(&token)?;
+    IS_WORKER.store(true, Ordering::Release);
+    w.run()
+}
+
+/// Closes every descriptor from `first` up that the worker inherited (where the spawner could not do
+/// it before the exec). Runs before anything else in the worker opens a file.
+fn close_strays(first: i32) {
+    let dir = if cfg!(any(target_os = "linux", target_os = "android")) { "/proc/self/fd" } else { "/dev/fd" };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let fds: Vec<i32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd >= first)
+        .collect();
+    // The listing's own descriptor is closed by now; closing its number again only fails (EBADF).
+    for fd in fds {
+        // SAFETY: the worker owns no descriptor at or above `first` yet: these are inherited strays.
+        unsafe { libc::close(fd) };
+    }
+}
+
+struct Worker {
+    reader: FrameReader,
+    input: File,
+    output: File,
+    /// The frame being written; reused.
+    out: Vec<u8>,
+    /// Sequence numbers (in this worker's arrival order) of tasks to skip; only numbers not reached
+    /// yet are kept, so it cannot grow without bound.
+    skip: HashSet<u64>,
+    next_seq: u64,
+    eof: bool,
+    last_read: Instant,
+    max_frame: usize,
+    /// Where the worker records the task it starts (see [`StatusPage`]).
+    page: Option<StatusPage>,
+}
+
+impl Worker {
+    /// Reads once; blocks (in `poll`) when `block` and nothing is there. Registers new cancellations.
+    fn fill(&mut self, block: bool) -> Result<(), Stop> {
+        loop {
+            match self.reader.read_from(&mut self.input) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(_) => {
+                    self.last_read = Instant::now();
+                    let (skip, next) = (&mut self.skip, self.next_seq);
+                    self.reader.scan_new(|body| {
+                        if let Ok(ToWorker::Cancel { seq }) = wire::parse_to_worker(body) {
+                            if seq >= next {
+                                skip.insert(seq);
+                            }
+                        }
+                    });
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.last_read = Instant::now();
+                    if !block {
+                        return Ok(());
+                    }
+                    let mut pfd = libc::pollfd { fd: WORKER_IN_FD, events: libc::POLLIN, revents: 0 };
+                    // SAFETY: one valid pollfd.
+                    unsafe { libc::poll(&mut pfd, 1, -1) };
+                }
+                Err(e) => {
+                    return Err(Stop::loud(EXIT_PROTOCOL, format!("reading from the pool failed: {e}")));
+                }
+            }
+        }
+    }
+
+    fn send(&mut self) -> Result<(), Stop> {
+        // The pool is gone if this fails; there is nobody left to tell.
+        self.output.write_all(&self.out).map_err(|_| Stop::quiet(EXIT_ORPHAN))
+    }
+
+    fn handshake(&mut self, token: &[u8; 16]) -> Result<(), Stop> {
+        let body = loop {
+            match self.reader.next_frame() {
+                Ok(Some(b)) => break b.to_vec(),
+                Ok(None) if self.eof => return Err(Stop::quiet(EXIT_ORPHAN)),
+                Ok(None) => self.fill(true)?,
+                Err(e) => return Err(Stop::loud(EXIT_HANDSHAKE, format!("bad handshake frame: {e}"))),
+            }
+        };
+        let refusal = match wire::parse_to_worker(&body) {
+            Ok(ToWorker::Hello { token: theirs, fingerprint, max_frame }) => {
+                if theirs != *token {
+                    Some(
+                        "the pool's handshake token does not match the one this worker was started with"
+                            .to_string(),
+                    )
+                } else if let Some(why) = spawn::fingerprint().mismatch(&fingerprint) {
+                    Some(why)
+                } else {
+                    self.max_frame = max_frame as usize;
+                    None
+                }
+            }
+            Ok(_) => Some("the pool sent work before the handshake".to_string()),
+            Err(e) => Some(format!("bad handshake frame: {e}")),
+        };
+        self.out.clear();
+        if let Some(why) = refusal {
+            wire::encode_refused(&mut self.out, &why);
+            let _ = self.send();
+            return Err(Stop::loud(EXIT_HANDSHAKE, format!("handshake refused: {why}")));
+        }
+        wire::encode_ready(&mut self.out, token, std::process::id());
+        self.send()?;
+        self.reader.set_max(self.max_frame);
+        Ok(())
+    }
+
+    fn run(&mut self) -> Result<(), Stop> {
+        // When the last task ended: saves a clock read per task in the read-ahead check.
+        let mut task_end: Option<Instant> = None;
+        loop {
+            let now = task_end.take().unwrap_or_else(Instant::now);
+            if !self.eof && now.saturating_duration_since(self.last_read) >= READ_AHEAD {
+                self.fill(false)?;
+            }
+            let body = match self.reader.next_frame() {
+                Ok(Some(body)) => body,
+                Ok(None) if self.eof => return Ok(()),
+                Ok(None) => {
+                    self.fill(true)?;
+                    continue;
+                }
+                Err(e) => return Err(Stop::loud(EXIT_PROTOCOL, format!("bad frame from the pool: {e}"))),
+            };
+            self.out.clear();
+            match wire::parse_to_worker(body) {
+                Ok(ToWorker::Task { id, fn_off, tramp_off, args }) => {
+                    let seq = self.next_seq;
+                    self.next_seq += 1;
+                    if self.skip.remove(&seq) {
+                        let at = wire::begin_result(&mut self.out, id, 0, wire::STATUS_SKIPPED);
+                        let _ = wire::end_frame(&mut self.out, at, self.max_frame);
+                    } else {
+                        if let Some(page) = &self.page {
+                            page.set_started(seq);
+                        }
+                        task_end = run_task(&mut self.out, id, fn_off, tramp_off, args, self.max_frame);
+                    }
+                }
+                Ok(ToWorker::Cancel { seq }) => {
+                    if seq >= self.next_seq {
+                        self.skip.insert(seq);
+                    }
+                    continue;
+                }
+                Ok(ToWorker::Hello { .. }) => {
+                    return Err(Stop::loud(EXIT_PROTOCOL, "the pool repeated the handshake"));
+                }
+                Err(e) => return Err(Stop::loud(EXIT_PROTOCOL, format!("bad frame from the pool: {e}"))),
+            }
+            self.send()?;
+        }
+    }
+}
+
+/// Runs one task and leaves its complete `Result` frame in `out`; returns when the task ended.
+fn run_task(
+    out: &mut Vec<u8>,
+    id: u64,
+    fn_off: i64,
+    tramp_off: i64,
+    args: &[u8],
+    max_frame: usize,
+) -> Option<Instant> {
+    let at = wire::begin_result(out, id, 0, wire::STATUS_VALUE);
+    let status_at = at + RESULT_HEADER - 1;
+    let ns_at = status_at - 8;
+    let room = max_frame.saturating_sub(RESULT_HEADER - PREFIX);
+    let mut ended = None;
+    let (status, message) = match code::address_of(fn_off).and_then(|f| Ok((f, code::address_of(tramp_off)?)))
+    {
+        Err(why) => (wire::STATUS_REJECTED, why),
+        Ok((f, t)) => {
+            // SAFETY: `t` lies in the program's code and the pool sent it as the trampoline paired
+            // with `f`; the handshake established that the pool runs this same program.
+            let tramp = unsafe { std::mem::transmute::<usize, Trampoline>(t) };
+            let started = Instant::now();
+            // SAFETY: `f` is the `fn(A) -> R` that `tramp` was instantiated for (see `Trampoline`).
+            let outcome = unsafe { tramp(f, args, out, room) };
+            let end = Instant::now();
+            ended = Some(end);
+            let ns = end.duration_since(started).as_nanos().min(u64::MAX as u128) as u64;
+            out[ns_at..ns_at + 8].copy_from_slice(&ns.to_le_bytes());
+            match outcome {
+                Outcome::Value => (wire::STATUS_VALUE, String::new()),
+                Outcome::Panicked(m) => (wire::STATUS_PANICKED, m),
+                Outcome::Codec(m) => (wire::STATUS_CODEC, m),
+            }
+        }
+    };
+    out[status_at] = status;
+    if status != wire::STATUS_VALUE {
+        out.truncate(at + RESULT_HEADER);
+        let mut cut = message.len().min(room);
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.extend_from_slice(&message.as_bytes()[..cut]);
+    }
+    // The payload was bounded by `room`, so the frame fits.
+    let _ = wire::end_frame(out, at, max_frame);
+    ended
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_value_round_trips() {
+        let token = [0xab; 16];
+        let v = env_value(&token) + ":3";
+        let (ppid, t, flags) = parse_env(OsStr::new(&v)).ok().unwrap();
+        assert_eq!(ppid as u32, std::process::id());
+        assert_eq!(t, token);
+        assert_eq!(flags, spawn::FLAG_PAGE | spawn::FLAG_CLEAN);
+        assert!(parse_env(OsStr::new("1:2:zz")).is_err());
+        assert!(parse_env(OsStr::new("9:2:abababababababababababababababab:0")).is_err());
+        assert!(parse_env(OsStr::new("1:2:abababababababababababababababab:7")).is_err());
+    }
+}
