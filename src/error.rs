@@ -56,6 +56,9 @@ pub enum JobError {
     Codec(String),
     /// The result was already taken from this future (by `wait_timeout` or an earlier poll).
     ResultTaken,
+    /// The pool's initializer failed on a worker thread, so the pool is broken and the job never ran;
+    /// the text is the initializer's error.
+    Initializer(String),
 }
 
 impl fmt::Display for JobError {
@@ -72,6 +75,9 @@ impl fmt::Display for JobError {
             ),
             JobError::Codec(msg) => write!(f, "encoding or decoding failed: {msg}"),
             JobError::ResultTaken => f.write_str("the result of this future was already taken"),
+            JobError::Initializer(msg) => {
+                write!(f, "the pool's initializer failed, so the job never ran: {msg}")
+            }
         }
     }
 }
@@ -85,7 +91,7 @@ impl std::error::Error for JobError {}
 /// ```
 /// let lp = tulip::EventLoop::new().unwrap();
 /// let handle = lp.handle();
-/// lp.close();
+/// lp.close().unwrap();
 /// assert_eq!(handle.call_soon_threadsafe(|| ()), Err(tulip::LoopClosed));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +117,7 @@ impl From<LoopClosed> for JobError {
 ///
 /// ```
 /// let lp = tulip::EventLoop::new().unwrap();
-/// lp.close();
+/// lp.close().unwrap();
 /// assert_eq!(lp.run_until_complete(async { 1 }), Err(tulip::RunError::Closed));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +129,8 @@ pub enum RunError {
     AlreadyRunning,
     /// Another loop is running on this thread; loops do not nest.
     NestedLoop,
+    /// `stop()` was called before the future given to `run_until_complete` completed.
+    Stopped,
 }
 
 impl fmt::Display for RunError {
@@ -131,6 +139,7 @@ impl fmt::Display for RunError {
             RunError::Closed => "the event loop is closed",
             RunError::AlreadyRunning => "the event loop is already running",
             RunError::NestedLoop => "cannot run an event loop while another loop is running on this thread",
+            RunError::Stopped => "the event loop stopped before the future completed",
         })
     }
 }
@@ -218,8 +227,11 @@ pub enum PoolError {
     ShutDown,
     /// A builder setting is out of range; the text says which.
     InvalidConfig(String),
-    /// The pool's initializer failed; the text is its error.
+    /// The pool's initializer failed on a worker thread, so the pool is broken and takes no jobs; the
+    /// text is the initializer's error.
     Initializer(String),
+    /// The pool's bounded queue is full (from `try_submit`).
+    QueueFull,
     /// Starting a worker (thread or process) failed.
     Spawn(std::io::Error),
     /// The arguments of a process-pool task could not be encoded.
@@ -234,6 +246,7 @@ impl fmt::Display for PoolError {
             PoolError::ShutDown => f.write_str("the pool is shut down"),
             PoolError::InvalidConfig(msg) => write!(f, "invalid pool configuration: {msg}"),
             PoolError::Initializer(msg) => write!(f, "pool initializer failed: {msg}"),
+            PoolError::QueueFull => f.write_str("the pool's queue is full"),
             PoolError::Spawn(e) => write!(f, "could not start a worker: {e}"),
             PoolError::Encode(msg) => write!(f, "could not encode the task's arguments: {msg}"),
             PoolError::Handshake(msg) => write!(f, "worker handshake failed: {msg}"),

@@ -10,15 +10,21 @@
 //! One `Mutex` guards the state machine, one `Condvar` serves blocking waiters:
 //!
 //! ```text
-//!   Queued ──start()──▶ Running ──complete()──▶ Done ──take──▶ Taken
+//!   Queued ──start()──▶ Running ──complete()──▶ [Completing] ──▶ Done ──take──▶ Taken
 //!     │                    │
-//!     └─cancel()/drop──────┴─(canceller)──────▶ Done(Err(Cancelled))
+//!     └─cancel()/drop──────┴─(canceller)─────────────────────▶ Done(Err(Cancelled))
 //! ```
 //!
 //! `cancel()` wins only in `Queued` (the job never runs) unless the producer installed a canceller for the
 //! running state (a loop task that can be dropped, a process that can be killed, a job that polls its
-//! [`CancelToken`]). The condvar is signalled only when a thread is actually blocked in `wait`, so the
-//! common path of a completion awaited by a task costs one lock and one wake.
+//! [`CancelToken`]). When a canceller accepts, the future is marked so that whatever the job returns
+//! afterwards, it reports `Err(Cancelled)`: `cancel()` returning `true` always means "no value". The
+//! condvar is signalled only when a thread is actually blocked in `wait`, so the common path of a
+//! completion awaited by a task costs one lock and one wake.
+//!
+//! `Completing` is the short window in which done-callbacks run outside the lock: the outcome is decided
+//! (nothing can cancel it any more) but not yet visible, so waiters keep waiting and a callback added
+//! meanwhile is queued and run by the same completing thread.
 
 use std::fmt;
 use std::future::Future;
@@ -32,13 +38,17 @@ use crate::handle::LoopHandle;
 use crate::sync::{lock, Arc, AtomicBool, Condvar, Mutex, MutexGuard};
 
 type DoneCallback<T> = Box<dyn FnOnce(&Result<T, JobError>) + Send>;
-type Canceller = Box<dyn Fn() -> bool + Send + Sync>;
+/// Stops a running job; `true` if it will stop (see [`Options::canceller`]).
+pub type Canceller = Box<dyn Fn() -> bool + Send + Sync>;
 
 enum State<T> {
     /// Created, not yet picked up by a worker; `cancel()` succeeds here.
     Queued,
     /// A worker is running the job; only the canceller (if any) can stop it.
     Running,
+    /// The outcome is decided and done-callbacks are running on the completing thread (outside the
+    /// lock); the outcome is stored as `Done` when they return.
+    Completing,
     /// The outcome, not yet taken.
     Done(Result<T, JobError>),
     /// The outcome was moved out to a consumer.
@@ -56,6 +66,9 @@ struct Inner<T> {
     abandoned: bool,
     /// Threads blocked in `wait`/`wait_timeout`; the condvar is signalled only when this is non-zero.
     blocked: usize,
+    /// A canceller accepted a `cancel()` while the job was running: whatever the job returns, the
+    /// outcome is `Err(Cancelled)` (an error it returns instead is reported, not lost).
+    cancel_accepted: bool,
 }
 
 struct Shared<T> {
@@ -75,11 +88,19 @@ struct Shared<T> {
 }
 
 /// How a [`Promise`]/[`ConcurrentFuture`] pair behaves; set by the producer that creates it.
-pub(crate) struct Options {
-    pub(crate) canceller: Option<Canceller>,
-    pub(crate) needs_loop: Option<u64>,
-    pub(crate) running: bool,
-    pub(crate) drop_error: JobError,
+///
+/// (`pub` only so that the `loom` model can build pairs; the module is private.)
+#[allow(missing_debug_implementations)]
+pub struct Options {
+    /// Called by `cancel()` while the job runs; returns `true` if the job will stop. Once it has
+    /// accepted, the future reports `Err(Cancelled)` whatever the job returns.
+    pub canceller: Option<Canceller>,
+    /// The id of the loop that must run for the job to finish (deadlock guard of `wait`).
+    pub needs_loop: Option<u64>,
+    /// Start in `Running` (the job is already under way, e.g. a task on a loop).
+    pub running: bool,
+    /// The outcome a consumer sees if the promise is dropped without completing.
+    pub drop_error: JobError,
 }
 
 impl Default for Options {
@@ -120,7 +141,8 @@ pub struct ConcurrentFuture<T> {
 ///
 /// Dropping it without [`complete`](Self::complete) completes the future with the pair's drop error, so
 /// a consumer never waits for a producer that is gone.
-pub(crate) struct Promise<T> {
+#[allow(missing_debug_implementations)]
+pub struct Promise<T> {
     shared: Option<Arc<Shared<T>>>,
 }
 
@@ -145,17 +167,9 @@ pub(crate) struct Promise<T> {
 /// assert_eq!(fut.wait(), Err(tulip::JobError::Cancelled));
 /// ```
 pub struct CancelToken {
-    flag: Arc<dyn TokenFlag>,
-}
-
-trait TokenFlag: Send + Sync {
-    fn get(&self) -> bool;
-}
-
-impl<T: Send> TokenFlag for Shared<T> {
-    fn get(&self) -> bool {
-        self.cancel_requested.load(Ordering::Acquire)
-    }
+    /// Reads the job's `cancel_requested` flag. A closure over the job's `Arc<Shared<T>>` rather than an
+    /// `Arc<dyn ..>`, because `loom`'s `Arc` cannot be coerced to a trait object.
+    flag: Box<dyn Fn() -> bool + Send + Sync>,
 }
 
 impl CancelToken {
@@ -169,7 +183,7 @@ impl CancelToken {
     /// assert_eq!(fut.wait(), Ok(false));
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        self.flag.get()
+        (self.flag)()
     }
 }
 
@@ -180,7 +194,7 @@ impl fmt::Debug for CancelToken {
 }
 
 /// Creates a connected pair with the given behaviour.
-pub(crate) fn pair<T: Send + 'static>(opts: Options) -> (Promise<T>, ConcurrentFuture<T>) {
+pub fn pair<T: Send + 'static>(opts: Options) -> (Promise<T>, ConcurrentFuture<T>) {
     let shared = Arc::new(Shared {
         inner: Mutex::new(Inner {
             state: if opts.running { State::Running } else { State::Queued },
@@ -188,6 +202,7 @@ pub(crate) fn pair<T: Send + 'static>(opts: Options) -> (Promise<T>, ConcurrentF
             callbacks: Vec::new(),
             abandoned: false,
             blocked: 0,
+            cancel_accepted: false,
         }),
         cond: Condvar::new(),
         cancel_requested: AtomicBool::new(false),
@@ -210,15 +225,75 @@ fn report_target() -> Option<LoopHandle> {
 }
 
 impl<T> Shared<T> {
-    /// Stores the outcome and notifies everyone, unless an outcome is already there.
+    /// Stores the outcome and notifies everyone, unless an outcome is already decided.
     ///
     /// Returns `false` if the future was already done (it was cancelled first).
     fn finish(&self, result: Result<T, JobError>) -> bool {
         self.finish_locked(lock(&self.inner), result)
     }
 
-    /// Stores the outcome, then wakes the task and the threads waiting for it.
-    fn store_done<'a>(&'a self, mut inner: MutexGuard<'a, Inner<T>>, result: Result<T, JobError>) {
+    /// Cancels the job if it is still queued; `true` if it will not run.
+    fn revoke(&self) -> bool {
+        let inner = lock(&self.inner);
+        match inner.state {
+            State::Queued => {
+                self.cancel_requested.store(true, Ordering::Release);
+                self.finish_locked(inner, Err(JobError::Cancelled))
+            }
+            _ => false,
+        }
+    }
+
+    /// `finish` with the lock already held, so a state check and the transition are one step.
+    fn finish_locked<'a>(&'a self, inner: MutexGuard<'a, Inner<T>>, result: Result<T, JobError>) -> bool {
+        if matches!(inner.state, State::Completing | State::Done(_) | State::Taken) {
+            return false;
+        }
+        // An error nobody will see: the consumer dropped its future while the job ran, or cancelled it
+        // (and was promised `Cancelled`), and no done-callback is there to receive it.
+        let (result, unseen_error) = match result {
+            Ok(v) if inner.cancel_accepted => {
+                drop(v);
+                (Err(JobError::Cancelled), None)
+            }
+            Err(e) if inner.cancel_accepted && e != JobError::Cancelled => {
+                let note = format!("a job cancelled while running failed: {e}");
+                (Err(JobError::Cancelled), Some(note))
+            }
+            Err(e) if inner.abandoned && inner.callbacks.is_empty() && e != JobError::Cancelled => {
+                let note = format!("a job whose future was dropped failed: {e}");
+                (Err(e), Some(note))
+            }
+            other => (other, None),
+        };
+        self.settle(inner, result);
+        if let Some(message) = unseen_error {
+            match &self.report_to {
+                Some(handle) => handle.report_error_threadsafe(message),
+                None => log::error!("tulip: {message}"),
+            }
+        }
+        true
+    }
+
+    /// Runs the pending done-callbacks outside the lock, then stores the outcome and wakes the task and
+    /// the threads waiting for it.
+    ///
+    /// The state reads `Completing` while callbacks run, so `cancel` cannot slip in and waiters keep
+    /// waiting; a callback added meanwhile is picked up by the next round of the loop.
+    fn settle<'a>(&'a self, mut inner: MutexGuard<'a, Inner<T>>, result: Result<T, JobError>) {
+        loop {
+            let callbacks = std::mem::take(&mut inner.callbacks);
+            if callbacks.is_empty() {
+                break;
+            }
+            inner.state = State::Completing;
+            drop(inner);
+            for cb in callbacks {
+                run_callback(cb, &result);
+            }
+            inner = lock(&self.inner);
+        }
         inner.state = State::Done(result);
         let waker = inner.waker.take();
         let blocked = inner.blocked > 0;
@@ -229,37 +304,6 @@ impl<T> Shared<T> {
         if let Some(w) = waker {
             w.wake();
         }
-    }
-
-    /// `finish` with the lock already held, so a state check and the transition are one step.
-    fn finish_locked<'a>(&'a self, mut inner: MutexGuard<'a, Inner<T>>, result: Result<T, JobError>) -> bool {
-        if matches!(inner.state, State::Done(_) | State::Taken) {
-            return false;
-        }
-        let callbacks = std::mem::take(&mut inner.callbacks);
-        let orphaned_error = match (&result, inner.abandoned) {
-            (Err(e), true) if *e != JobError::Cancelled => Some(e.clone()),
-            _ => None,
-        };
-        if !callbacks.is_empty() {
-            // Callbacks run outside the lock (they may touch this future); the state says "running"
-            // meanwhile, so `cancel` cannot slip in, and the outcome is stored right after.
-            inner.state = State::Running;
-            drop(inner);
-            for cb in callbacks {
-                run_callback(cb, &result);
-            }
-            inner = lock(&self.inner);
-        }
-        self.store_done(inner, result);
-        if let Some(err) = orphaned_error {
-            let message = format!("a job whose future was dropped failed: {err}");
-            match &self.report_to {
-                Some(handle) => handle.report_error_threadsafe(message),
-                None => log::error!("tulip: {message}"),
-            }
-        }
-        true
     }
 }
 
@@ -273,7 +317,7 @@ fn run_callback<T>(cb: DoneCallback<T>, result: &Result<T, JobError>) {
 
 impl<T: Send + 'static> Promise<T> {
     /// Moves the job from queued to running; `false` means it was cancelled and must not run.
-    pub(crate) fn start(&self) -> bool {
+    pub fn start(&self) -> bool {
         let Some(shared) = &self.shared else { return false };
         let mut inner = lock(&shared.inner);
         match inner.state {
@@ -282,27 +326,41 @@ impl<T: Send + 'static> Promise<T> {
                 true
             }
             State::Running => true,
-            State::Done(_) | State::Taken => false,
+            State::Completing | State::Done(_) | State::Taken => false,
         }
     }
 
     /// Whether the consumer cancelled or dropped the future.
-    pub(crate) fn is_cancelled(&self) -> bool {
+    // For producers that poll instead of taking a token (the process-pool driver, loop tasks).
+    #[allow(dead_code)]
+    pub fn is_cancelled(&self) -> bool {
         self.shared.as_ref().is_some_and(|s| s.cancel_requested.load(Ordering::Acquire))
     }
 
     /// A token that reads this job's cancellation flag.
-    pub(crate) fn token(&self) -> Option<CancelToken> {
-        self.shared.as_ref().map(|s| CancelToken { flag: s.clone() as Arc<dyn TokenFlag> })
+    pub fn token(&self) -> CancelToken {
+        match self.shared.clone() {
+            Some(shared) => {
+                CancelToken { flag: Box::new(move || shared.cancel_requested.load(Ordering::Acquire)) }
+            }
+            // Only a completed promise has no shared state; its job is not wanted any more.
+            None => CancelToken { flag: Box::new(|| true) },
+        }
     }
 
     /// Whether the outcome is already decided (cancelled while queued, or completed).
-    pub(crate) fn is_done(&self) -> bool {
-        self.shared.as_ref().is_none_or(|s| matches!(lock(&s.inner).state, State::Done(_) | State::Taken))
+    #[allow(dead_code)]
+    pub fn is_done(&self) -> bool {
+        self.shared
+            .as_ref()
+            .is_none_or(|s| matches!(lock(&s.inner).state, State::Completing | State::Done(_) | State::Taken))
     }
 
     /// Completes the future; `false` if it was already done (cancelled first).
-    pub(crate) fn complete(mut self, result: Result<T, JobError>) -> bool {
+    ///
+    /// If a canceller accepted a `cancel()` while the job ran, the future reports `Err(Cancelled)`
+    /// instead of `result` (an error in `result` is then reported to the exception handler).
+    pub fn complete(mut self, result: Result<T, JobError>) -> bool {
         match self.shared.take() {
             Some(shared) => shared.finish(result),
             None => false,
@@ -371,10 +429,12 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// assert_eq!(fut.wait_timeout(Duration::from_secs(10)), Some(Ok(())));
     /// ```
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<Result<T, JobError>> {
-        self.wait_inner(Some(Instant::now() + timeout))
+        // A deadline too far to represent is no deadline.
+        self.wait_inner(Some(Instant::now().checked_add(timeout)))
     }
 
-    fn wait_inner(&mut self, deadline: Option<Instant>) -> Option<Result<T, JobError>> {
+    /// `deadline`: `None` waits forever; `Some(None)` is a deadline too far away to represent.
+    fn wait_inner(&mut self, deadline: Option<Option<Instant>>) -> Option<Result<T, JobError>> {
         let shared = &*self.shared;
         let mut inner = lock(&shared.inner);
         if matches!(inner.state, State::Queued | State::Running) {
@@ -392,8 +452,8 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
             }
             inner.blocked += 1;
             let (guard, timed_out) = match deadline {
-                None => (shared.cond.wait(inner).unwrap_or_else(|e| e.into_inner()), false),
-                Some(d) => {
+                None | Some(None) => (shared.cond.wait(inner).unwrap_or_else(|e| e.into_inner()), false),
+                Some(Some(d)) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         inner.blocked -= 1;
@@ -405,7 +465,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
             };
             inner = guard;
             inner.blocked -= 1;
-            if timed_out && matches!(inner.state, State::Queued | State::Running) {
+            if timed_out && matches!(inner.state, State::Queued | State::Running | State::Completing) {
                 return None;
             }
         }
@@ -417,6 +477,9 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// possible: a process-pool task has its worker killed, a task on a loop is cancelled there (and the
     /// future reports `Cancelled` once the task has really stopped), a job with a [`CancelToken`] sees
     /// its token set. A plain running thread-pool job cannot be stopped, and `cancel` returns `false`.
+    ///
+    /// When `cancel` returns `true` the future's outcome is `Err(JobError::Cancelled)`, even if the job
+    /// still returns a value; an error the job returns after that goes to the exception handler.
     ///
     /// # Examples
     ///
@@ -431,24 +494,52 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// ```
     pub fn cancel(&self) -> bool {
         let shared = &*self.shared;
-        let inner = lock(&shared.inner);
+        let mut inner = lock(&shared.inner);
         match inner.state {
             State::Queued => {
                 shared.cancel_requested.store(true, Ordering::Release);
                 shared.finish_locked(inner, Err(JobError::Cancelled))
             }
             State::Running => {
+                let Some(canceller) = &shared.canceller else { return false };
+                if inner.cancel_accepted {
+                    return true;
+                }
+                shared.cancel_requested.store(true, Ordering::Release);
+                // Accept first: the job may finish (because of this very cancel) before the canceller
+                // returns, and its outcome must then be `Cancelled`, so that `true` always means so.
+                inner.cancel_accepted = true;
+                // The canceller may be slow (killing a process) or touch this future: call it unlocked.
                 drop(inner);
-                match &shared.canceller {
-                    Some(canceller) => {
-                        shared.cancel_requested.store(true, Ordering::Release);
-                        canceller()
-                    }
-                    None => false,
+                if canceller() {
+                    return true;
+                }
+                // Refused: take the acceptance back if the job still runs; if it finished meanwhile,
+                // its outcome was already turned into `Cancelled`.
+                let mut inner = lock(&shared.inner);
+                if matches!(inner.state, State::Running) {
+                    inner.cancel_accepted = false;
+                    false
+                } else {
+                    true
                 }
             }
-            State::Done(_) | State::Taken => false,
+            State::Completing | State::Done(_) | State::Taken => false,
         }
+    }
+
+    /// Cancels the job only if it is still queued (never asks a canceller); `true` if it will not run.
+    ///
+    /// For a producer taking back a job it could not hand over (a pool that shut down meanwhile).
+    pub(crate) fn revoke(&self) -> bool {
+        self.shared.revoke()
+    }
+
+    /// `revoke` as a detached closure, for a producer that keeps the job after handing the future
+    /// out (a job waiting for room in a bounded queue).
+    pub(crate) fn revoker(&self) -> Box<dyn Fn() -> bool + Send + Sync> {
+        let shared = self.shared.clone();
+        Box::new(move || shared.revoke())
     }
 
     /// Whether the job is done (completed, failed or cancelled).
@@ -467,7 +558,8 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// otherwise on the thread that completes it.
     ///
     /// The callback must be quick: it runs on a pool worker or a loop. A panic in it is logged and does
-    /// not harm the job or the worker.
+    /// not harm the job or the worker. Added after the outcome was taken (by `wait_timeout` or a
+    /// poll), it receives `Err(JobError::ResultTaken)`.
     ///
     /// # Examples
     ///
@@ -483,29 +575,17 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         F: FnOnce(&Result<T, JobError>) + Send + 'static,
     {
         let mut inner = lock(&self.shared.inner);
-        match &inner.state {
-            State::Queued | State::Running => inner.callbacks.push(Box::new(f)),
-            State::Done(r) => {
-                // Run outside the lock: the callback may use this future.
-                let r = match r {
-                    Ok(_) => None,
-                    Err(e) => Some(e.clone()),
+        match inner.state {
+            // The completing thread runs every callback queued before it stores the outcome.
+            State::Queued | State::Running | State::Completing => inner.callbacks.push(Box::new(f)),
+            State::Done(_) => {
+                // Run it here, outside the lock (it may use this future), with the outcome borrowed in
+                // place: `settle` moves the state through `Completing` and back to `Done`.
+                let State::Done(result) = std::mem::replace(&mut inner.state, State::Completing) else {
+                    return;
                 };
-                match r {
-                    None => {
-                        // Borrow the value in place; the callback gets a reference, not a copy.
-                        let State::Done(ok) = std::mem::replace(&mut inner.state, State::Running) else {
-                            return;
-                        };
-                        drop(inner);
-                        run_callback(Box::new(f), &ok);
-                        self.shared.store_done(lock(&self.shared.inner), ok);
-                    }
-                    Some(e) => {
-                        drop(inner);
-                        run_callback(Box::new(f), &Err(e));
-                    }
-                }
+                inner.callbacks.push(Box::new(f));
+                self.shared.settle(inner, result);
             }
             State::Taken => {
                 drop(inner);
@@ -550,7 +630,8 @@ impl<T> Drop for ConcurrentFuture<T> {
                 inner.abandoned = true;
                 inner.waker = None;
             }
-            State::Done(_) | State::Taken => {}
+            // The outcome is decided; done-callbacks (if any) receive it.
+            State::Completing | State::Done(_) | State::Taken => {}
         }
     }
 }
@@ -559,7 +640,7 @@ impl<T> fmt::Debug for ConcurrentFuture<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match lock(&self.shared.inner).state {
             State::Queued => "queued",
-            State::Running => "running",
+            State::Running | State::Completing => "running",
             State::Done(Ok(_)) => "done",
             State::Done(Err(_)) => "failed",
             State::Taken => "taken",

@@ -1,14 +1,322 @@
-//! STUB, replaced by the reactor commit.
-use crate::sync::Arc;
+//! [`LoopHandle`]: the thread-safe way into a loop, and the inbox behind it.
+//!
+//! An [`EventLoop`](crate::EventLoop) is `!Send`: only its own thread touches its queues. Every other
+//! thread reaches it through the inbox owned here: `call_soon_threadsafe`, `spawn_threadsafe`, `stop`,
+//! wakeups of tasks from foreign threads, and errors of abandoned jobs all enter the same queue.
+//!
+//! # Implementation
+//!
+//! The inbox is a `Vec` behind a mutex; the loop swaps it for an empty one in O(1), so producers never
+//! wait behind a long drain, and callbacks from one producer run in the order they were posted.
+//!
+//! Wakeups are coalesced. Before the loop blocks it publishes how it will sleep (in the poller, or
+//! parked on its thread when it has no fd and no timer to wait for) and looks at the inbox once more;
+//! a producer pushes, then looks at the sleep state. Both sides put a `SeqCst` fence between their
+//! write and their read (the Dekker pattern), so at least one of them sees the other: either the loop
+//! finds the item and does not block, or the producer finds the loop asleep and wakes it, with
+//! `Poller::notify` or `Thread::unpark` as the state says. The producer first swaps the state to
+//! `NOTIFIED` with a compare-and-swap from the mode it saw, so there is one wakeup per sleep however
+//! many producers race (a burst of ten thousand posts costs one syscall, not ten thousand), and a
+//! producer that saw an earlier sleep's mode cannot suppress the wakeup a later sleep needs.
+//!
+//! Parking instead of polling matters for the latency of a loop that only serves other threads: a
+//! `polling` wait re-arms its timer and notifier on every call (five syscalls per sleep on Linux), a
+//! park is one futex wait. Timed sleeps stay in the poller, whose timerfd is precise to the
+//! microsecond. The park token is the thread's own, shared with whatever else parks on the loop's
+//! thread (std's channels, for one): a stray `unpark` at most makes one of them wake spuriously, which
+//! they, like the loop, tolerate.
 
-/// STUB
-#[derive(Clone, Debug)]
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_task::Runnable;
+use polling::Poller;
+
+use crate::error::{JobError, LoopClosed};
+use crate::future::{self, ConcurrentFuture, Options};
+use crate::sync::lock;
+
+/// `Shared::sleep_state`: the loop is running (or about to check the inbox and not block).
+const AWAKE: u8 = 0;
+/// The loop blocks (or is about to) in `Poller::wait`: wake it with `Poller::notify`.
+const POLLING: u8 = 1;
+/// The loop blocks (or is about to) in `thread::park`: wake it with `Thread::unpark`.
+const PARKED: u8 = 2;
+/// A producer has woken the current sleep; later producers need not.
+const NOTIFIED: u8 = 3;
+
+/// What other threads hand to the loop.
+pub(crate) enum Inbound {
+    /// A `call_soon_threadsafe` callback (also `stop`, error reports, `spawn_threadsafe`).
+    Call(Box<dyn FnOnce() + Send>),
+    /// A task woken on another thread.
+    Run(Runnable<u64>),
+}
+
+pub(crate) struct Inbox {
+    pub(crate) items: Vec<Inbound>,
+    /// Set once by `close()`; from then on every push fails and the loop no longer drains.
+    pub(crate) closed: bool,
+}
+
+/// The part of a loop that other threads may touch.
+pub(crate) struct Shared {
+    /// Unique per loop in this process; the deadlock guard compares it with the loops of a thread.
+    pub(crate) id: u64,
+    pub(crate) inbox: Mutex<Inbox>,
+    /// How the loop sleeps: one of `AWAKE`, `POLLING`, `PARKED` (written by the loop thread before and
+    /// after each sleep) or `NOTIFIED` (written by the producer that wakes it, by a compare-and-swap
+    /// from the mode it saw).
+    sleep_state: AtomicU8,
+    /// The loop's thread, for `unpark` (an `EventLoop` is `!Send`: it runs where it was created).
+    loop_thread: std::thread::Thread,
+    /// Set by `stop()` from any thread; the loop takes it after its current iteration.
+    pub(crate) stop_requested: AtomicBool,
+    pub(crate) poller: Poller,
+}
+
+impl Shared {
+    pub(crate) fn new(poller: Poller) -> Shared {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Shared {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            inbox: Mutex::new(Inbox { items: Vec::new(), closed: false }),
+            sleep_state: AtomicU8::new(AWAKE),
+            loop_thread: std::thread::current(),
+            stop_requested: AtomicBool::new(false),
+            poller,
+        }
+    }
+
+    /// Queues `item` for the loop and wakes it if it may be sleeping.
+    ///
+    /// On a closed loop the item comes back, so the caller can drop it where that is safe.
+    pub(crate) fn push(&self, item: Inbound) -> Result<(), Inbound> {
+        {
+            let mut inbox = lock(&self.inbox);
+            if inbox.closed {
+                return Err(item);
+            }
+            inbox.items.push(item);
+        }
+        self.wake();
+        Ok(())
+    }
+
+    /// Wakes the loop if it may be sleeping; at most one wakeup per sleep.
+    pub(crate) fn wake(&self) {
+        fence(Ordering::SeqCst);
+        let mode = self.sleep_state.load(Ordering::Relaxed);
+        if (mode == POLLING || mode == PARKED)
+            && self.sleep_state.compare_exchange(mode, NOTIFIED, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        {
+            if mode == POLLING {
+                // A failed notify leaves the loop to its timeout; nothing better can be done here.
+                let _ = self.poller.notify();
+            } else {
+                self.loop_thread.unpark();
+            }
+        }
+    }
+
+    /// Called by the loop before it blocks, `parked` telling how; returns whether the inbox is empty,
+    /// in which case the loop may block (any later push will wake it).
+    pub(crate) fn prepare_sleep(&self, parked: bool) -> bool {
+        self.sleep_state.store(if parked { PARKED } else { POLLING }, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        lock(&self.inbox).items.is_empty()
+    }
+
+    /// Called by the loop once it is awake again (or decided not to block after all).
+    pub(crate) fn after_sleep(&self) {
+        self.sleep_state.store(AWAKE, Ordering::Relaxed);
+    }
+
+    /// Moves every queued item into `out` (which the loop keeps empty between drains).
+    pub(crate) fn drain_into(&self, out: &mut Vec<Inbound>) {
+        let mut inbox = lock(&self.inbox);
+        if !inbox.items.is_empty() {
+            std::mem::swap(&mut inbox.items, out);
+        }
+    }
+}
+
+/// A `Send + Sync` handle to an [`EventLoop`](crate::EventLoop), for other threads.
+///
+/// Get it with [`EventLoop::handle`](crate::EventLoop::handle). It is cheap to clone and keeps only
+/// the loop's inbox alive, not the loop.
+///
+/// # Examples
+///
+/// ```
+/// let lp = tulip::EventLoop::new().unwrap();
+/// let handle = lp.handle();
+/// std::thread::spawn(move || {
+///     handle.call_soon_threadsafe(|| println!("on the loop")).unwrap();
+///     handle.stop();
+/// });
+/// lp.run_forever().unwrap();
+/// ```
+#[derive(Clone)]
 pub struct LoopHandle {
-    _shared: Arc<()>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for LoopHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoopHandle").field("id", &self.shared.id).finish()
+    }
 }
 
 impl LoopHandle {
+    /// Schedules `f` to run on the loop's thread, soon.
+    ///
+    /// Callbacks posted from one thread run in the order posted. Wakes the loop if it sleeps.
+    ///
+    /// Returns `Err(LoopClosed)` once the loop is closed. A callback accepted before `close()` either
+    /// runs or is dropped by `close()` (its captured values are dropped then, which a caller can
+    /// observe, for instance through a channel sender it captured).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulip::EventLoop::new().unwrap();
+    /// let h = lp.handle();
+    /// let h2 = h.clone();
+    /// h.call_soon_threadsafe(move || h2.stop()).unwrap();
+    /// lp.run_forever().unwrap();
+    /// ```
+    pub fn call_soon_threadsafe<F>(&self, f: F) -> Result<(), LoopClosed>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        self.shared.push(Inbound::Call(Box::new(f))).map_err(|_| LoopClosed)
+    }
+
+    /// Stops the loop after its current iteration, waking it if it sleeps.
+    ///
+    /// Unlike asyncio's `loop.stop()` called from another thread, this works: the loop is woken.
+    /// Stopping a loop that is not running makes its next `run_forever` return after one iteration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulip::EventLoop::new().unwrap();
+    /// let h = lp.handle();
+    /// let t = std::thread::spawn(move || h.stop());
+    /// lp.run_forever().unwrap();
+    /// t.join().unwrap();
+    /// ```
+    pub fn stop(&self) {
+        self.shared.stop_requested.store(true, Ordering::Release);
+        // An empty call wakes a sleeping loop through the ordinary, race-free inbox path.
+        let _ = self.shared.push(Inbound::Call(Box::new(|| {})));
+    }
+
+    /// Whether the loop was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulip::EventLoop::new().unwrap();
+    /// let h = lp.handle();
+    /// assert!(!h.is_closed());
+    /// lp.close().unwrap();
+    /// assert!(h.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        lock(&self.shared.inbox).closed
+    }
+
+    /// Runs `fut` as a task on the loop, from any thread (asyncio's `run_coroutine_threadsafe`).
+    ///
+    /// The returned [`ConcurrentFuture`] can be awaited on any runtime or waited on from blocking code.
+    /// Its [`cancel`](ConcurrentFuture::cancel) cancels the task on the loop, and it reports
+    /// `Cancelled` only once the task has really stopped (its future was dropped). Closing the loop
+    /// fails it with [`JobError::LoopClosed`]. Waiting on it from the loop's own thread fails at once
+    /// with [`JobError::WouldDeadlock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulip::EventLoop::new().unwrap();
+    /// let h = lp.handle();
+    /// let t = std::thread::spawn(move || {
+    ///     let v = h.spawn_threadsafe(async { 40 + 2 }).wait();
+    ///     h.stop();
+    ///     v
+    /// });
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(t.join().unwrap(), Ok(42));
+    /// ```
+    #[track_caller]
+    pub fn spawn_threadsafe<F>(&self, fut: F) -> ConcurrentFuture<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_threadsafe_with(move || fut)
+    }
+
+    /// Like [`spawn_threadsafe`](Self::spawn_threadsafe), but `make` builds the future on the loop's
+    /// thread, so the future itself need not be `Send`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let lp = tulip::EventLoop::new().unwrap();
+    /// let h = lp.handle();
+    /// let t = std::thread::spawn(move || {
+    ///     // Rc is !Send: the future is built on the loop thread.
+    ///     let v = h.spawn_threadsafe_with(|| async { *Rc::new(5) }).wait();
+    ///     h.stop();
+    ///     v
+    /// });
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(t.join().unwrap(), Ok(5));
+    /// ```
+    #[track_caller]
+    pub fn spawn_threadsafe_with<M, F>(&self, make: M) -> ConcurrentFuture<F::Output>
+    where
+        M: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        let cancel = Arc::new(crate::reactor::task::CancelSignal::default());
+        let canceller = cancel.clone();
+        let (promise, fut) = future::pair(Options {
+            canceller: Some(Box::new(move || canceller.cancel())),
+            needs_loop: Some(self.shared.id),
+            running: true,
+            drop_error: JobError::LoopClosed,
+        });
+        // Debug mode reports the task where the user called, not where the loop spawns it.
+        let location = std::panic::Location::caller();
+        let posted = self.call_soon_threadsafe(move || {
+            crate::reactor::task::spawn_for_promise(make, promise, cancel, location);
+        });
+        // On a closed loop the callback (and with it the promise) was dropped: the future already
+        // reports LoopClosed.
+        let _ = posted;
+        fut
+    }
+
+    /// Sends an error report to the loop's exception handler from any thread; logs it if the loop is
+    /// closed.
     pub(crate) fn report_error_threadsafe(&self, message: String) {
-        log::error!("{message}");
+        let msg = message.clone();
+        let posted = self.call_soon_threadsafe(move || {
+            if let Some(lp) = crate::reactor::try_get_running_loop() {
+                lp.call_exception_handler(crate::ExceptionContext::new(msg));
+            } else {
+                log::error!("tulip: {msg}");
+            }
+        });
+        if posted.is_err() {
+            log::error!("tulip: {message}");
+        }
     }
 }

@@ -1,20 +1,91 @@
-//! tulip: asyncio for Rust (crate docs are written with the reactor).
+//! tulip: blocking code and async code in one program, the asyncio way.
+//!
+//! tulip is Python's asyncio done in Rust: one single-threaded reactor that runs callbacks, timers,
+//! tasks and I/O readiness, pools of threads and of processes that it hands blocking or CPU-heavy work
+//! to, and thread-safe ways back in. Its names are asyncio's, so a user who knows `asyncio.run`,
+//! `loop.call_soon_threadsafe` or `run_in_executor` finds them here.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let answer = tulip::run(async {
+//!     let lp = tulip::get_running_loop();
+//!     lp.call_soon(|| println!("soon"));
+//!     let task = lp.spawn(async { 7 });
+//!     tulip::sleep(Duration::from_millis(1)).await;
+//!     task.await.unwrap()
+//! });
+//! assert_eq!(answer, 7);
+//! ```
+//!
+//! # The model
+//!
+//! - An [`EventLoop`] belongs to one thread (`!Send`). Everything scheduled on it runs there, one
+//!   callback or task step at a time; a step that blocks stalls the whole loop, which is why blocking
+//!   work goes to a pool.
+//! - Other threads reach a loop through its [`LoopHandle`] (`Send + Sync`):
+//!   [`call_soon_threadsafe`](LoopHandle::call_soon_threadsafe),
+//!   [`spawn_threadsafe`](LoopHandle::spawn_threadsafe), [`stop`](LoopHandle::stop).
+//! - Every job that runs elsewhere completes one [`ConcurrentFuture`]: the loop awaits it, any other
+//!   runtime awaits it, blocking code `wait()`s on it.
+//! - Blocking code that needs async code uses a [`BlockingPortal`]: a loop on its own thread that it
+//!   can call into.
+//!
+//! # Implementation
+//!
+//! Each pass of the loop follows asyncio's `_run_once`: poll the OS (`polling`: epoll, kqueue, ...)
+//! with a zero timeout when work is ready and until the next timer otherwise, queue I/O callbacks,
+//! cross-thread posts and due timers, then run exactly the callbacks that were ready when the pass
+//! began. Cross-thread posts go through one inbox whose wakeups are coalesced: the producer calls
+//! `notify()` only when the loop may be sleeping, once per sleep. Tasks are allocated by `async-task`.
+//! See the module docs of each part for its own implementation notes.
+//!
+//! # Caveats
+//!
+//! - Failures are never silent, but they are not always where you look: a panic in a callback, or the
+//!   error of a job whose future was dropped, goes to the loop's exception handler
+//!   ([`EventLoop::set_exception_handler`]), which by default logs it with the `log` crate. Install a
+//!   logger to see it.
+//! - Cancellation is honest: a queued job is removed, a running thread job cannot be killed (its slot
+//!   stays counted until it ends), a task is cancelled by dropping its future at its next turn.
+//! - A blocking wait on a loop's own thread for work that needs that loop fails at once with
+//!   [`JobError::WouldDeadlock`] instead of hanging.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+pub mod dns;
 mod error;
+mod executor;
 mod future;
 mod handle;
+pub mod net;
+mod portal;
 #[cfg(unix)]
 mod process_pool;
 mod reactor;
 mod sync;
+mod thread_pool;
 
+pub use dns::{AddrInfo, DnsError};
 pub use error::{Elapsed, JobError, LoopClosed, PoolError, RunError, TaskError};
+pub use executor::{to_thread, RUN_EXECUTOR_SHUTDOWN_TIMEOUT};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
+pub use portal::BlockingPortal;
 #[cfg(unix)]
 pub use process_pool::process;
 #[cfg(unix)]
 pub use process_pool::{ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessPoolStats};
-pub use reactor::{try_get_running_loop, EventLoop};
+pub use reactor::io::Readiness;
+pub use reactor::{
+    get_running_loop, run, sleep, timeout, try_get_running_loop, Async, EventLoop, ExceptionContext, Handle,
+    Sleep, Task, Timeout, TimerHandle,
+};
+pub use thread_pool::{PoolMap, PoolStats, SubmitFuture, ThreadPool, ThreadPoolBuilder};
+
+/// The producer side of `ConcurrentFuture`, exposed only to the `loom` model in `tests/loom_future.rs`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::future::{pair, Options, Promise};
+}

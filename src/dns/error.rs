@@ -1,0 +1,303 @@
+//! [`DnsError`] and [`EaiCode`]: every way a lookup can fail, typed.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::{JobError, PoolError};
+
+/// Which `EAI_*` code the resolver returned.
+///
+/// The names follow POSIX (`EAI_AGAIN` is [`Again`](Self::Again), and so on); codes a platform adds
+/// beyond POSIX, or that this enum does not know, arrive as [`Other`](Self::Other) with the raw value.
+///
+/// # Examples
+///
+/// ```
+/// use tulip::dns::EaiCode;
+/// assert_eq!(EaiCode::from_raw(libc::EAI_NONAME), EaiCode::NoName);
+/// assert_eq!(EaiCode::NoName.raw(), libc::EAI_NONAME);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EaiCode {
+    /// `EAI_AGAIN`: a temporary failure (the name server did not answer in time); retrying may work.
+    Again,
+    /// `EAI_BADFLAGS`: the flags are invalid.
+    BadFlags,
+    /// `EAI_FAIL`: a permanent failure of the name server.
+    Fail,
+    /// `EAI_FAMILY`: the address family is not supported.
+    Family,
+    /// `EAI_MEMORY`: the resolver ran out of memory.
+    Memory,
+    /// `EAI_NONAME`: the name is unknown (or, for numeric-only requests, not numeric).
+    NoName,
+    /// `EAI_NODATA` (glibc, musl): the name exists but has no address.
+    NoData,
+    /// `EAI_ADDRFAMILY` (glibc): the name has no address of the requested family.
+    AddrFamily,
+    /// `EAI_SERVICE`: the service is not available for the socket type.
+    Service,
+    /// `EAI_SOCKTYPE`: the socket type is not supported.
+    SockType,
+    /// `EAI_SYSTEM`: a system error; [`DnsError::errno`] holds `errno`.
+    System,
+    /// `EAI_OVERFLOW`: a result buffer was too small.
+    Overflow,
+    /// A code this enum does not name.
+    Other(i32),
+}
+
+/// glibc's `EAI_NODATA` and `EAI_ADDRFAMILY`: GNU extensions the `libc` crate does not export for
+/// Linux; musl uses the same values. Other platforms report these cases as `EAI_NONAME`.
+#[cfg(target_os = "linux")]
+const EAI_NODATA: i32 = -5;
+#[cfg(target_os = "linux")]
+const EAI_ADDRFAMILY: i32 = -9;
+
+impl EaiCode {
+    /// The code for the raw value `getaddrinfo`/`getnameinfo` returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip::dns::EaiCode;
+    /// assert_eq!(EaiCode::from_raw(libc::EAI_AGAIN), EaiCode::Again);
+    /// assert_eq!(EaiCode::from_raw(12345), EaiCode::Other(12345));
+    /// ```
+    pub fn from_raw(code: i32) -> EaiCode {
+        match code {
+            libc::EAI_AGAIN => EaiCode::Again,
+            libc::EAI_BADFLAGS => EaiCode::BadFlags,
+            libc::EAI_FAIL => EaiCode::Fail,
+            libc::EAI_FAMILY => EaiCode::Family,
+            libc::EAI_MEMORY => EaiCode::Memory,
+            libc::EAI_NONAME => EaiCode::NoName,
+            libc::EAI_SERVICE => EaiCode::Service,
+            libc::EAI_SOCKTYPE => EaiCode::SockType,
+            libc::EAI_SYSTEM => EaiCode::System,
+            libc::EAI_OVERFLOW => EaiCode::Overflow,
+            #[cfg(target_os = "linux")]
+            EAI_NODATA => EaiCode::NoData,
+            #[cfg(target_os = "linux")]
+            EAI_ADDRFAMILY => EaiCode::AddrFamily,
+            other => EaiCode::Other(other),
+        }
+    }
+
+    /// The raw value of this code on this platform (`0` for a code the platform does not have).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(tulip::dns::EaiCode::System.raw(), libc::EAI_SYSTEM);
+    /// ```
+    pub fn raw(self) -> i32 {
+        match self {
+            EaiCode::Again => libc::EAI_AGAIN,
+            EaiCode::BadFlags => libc::EAI_BADFLAGS,
+            EaiCode::Fail => libc::EAI_FAIL,
+            EaiCode::Family => libc::EAI_FAMILY,
+            EaiCode::Memory => libc::EAI_MEMORY,
+            EaiCode::NoName => libc::EAI_NONAME,
+            EaiCode::Service => libc::EAI_SERVICE,
+            EaiCode::SockType => libc::EAI_SOCKTYPE,
+            EaiCode::System => libc::EAI_SYSTEM,
+            EaiCode::Overflow => libc::EAI_OVERFLOW,
+            #[cfg(target_os = "linux")]
+            EaiCode::NoData => EAI_NODATA,
+            #[cfg(target_os = "linux")]
+            EaiCode::AddrFamily => EAI_ADDRFAMILY,
+            #[cfg(not(target_os = "linux"))]
+            EaiCode::NoData | EaiCode::AddrFamily => 0,
+            EaiCode::Other(raw) => raw,
+        }
+    }
+
+    /// The symbolic name (`"EAI_NONAME"`), or `"EAI_?"` for an unnamed code.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(tulip::dns::EaiCode::NoName.name(), "EAI_NONAME");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            EaiCode::Again => "EAI_AGAIN",
+            EaiCode::BadFlags => "EAI_BADFLAGS",
+            EaiCode::Fail => "EAI_FAIL",
+            EaiCode::Family => "EAI_FAMILY",
+            EaiCode::Memory => "EAI_MEMORY",
+            EaiCode::NoName => "EAI_NONAME",
+            EaiCode::NoData => "EAI_NODATA",
+            EaiCode::AddrFamily => "EAI_ADDRFAMILY",
+            EaiCode::Service => "EAI_SERVICE",
+            EaiCode::SockType => "EAI_SOCKTYPE",
+            EaiCode::System => "EAI_SYSTEM",
+            EaiCode::Overflow => "EAI_OVERFLOW",
+            EaiCode::Other(_) => "EAI_?",
+        }
+    }
+}
+
+/// Why a lookup produced no answer.
+///
+/// It is `Clone` because one resolver call may answer many callers (identical lookups in flight share
+/// one call). It converts into [`std::io::Error`] (with a fitting [`ErrorKind`](std::io::ErrorKind)
+/// and itself as the inner error), which is what [`net::TcpStream::connect`](crate::net::TcpStream::connect)
+/// returns.
+///
+/// # Examples
+///
+/// ```
+/// use tulip::{dns, DnsError};
+/// let err = dns::getaddrinfo("bad\0host", 80, Default::default()).wait().unwrap().unwrap_err();
+/// assert!(matches!(err, DnsError::InvalidHost { .. }));
+/// println!("{err}"); // invalid host name "bad\0host": it contains a NUL byte
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DnsError {
+    /// The resolver returned an `EAI_*` code.
+    Resolver {
+        /// Which code.
+        code: EaiCode,
+        /// `gai_strerror`'s text for the code (for `EAI_SYSTEM`, followed by the OS error's text).
+        message: String,
+        /// `errno` at the time of the failure, for `EAI_SYSTEM` only.
+        errno: Option<i32>,
+    },
+    /// The host name cannot be looked up at all (checked before any resolver call).
+    InvalidHost {
+        /// The host as given (lossy, for the message).
+        host: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The hints or flags are invalid (unknown bits, an unsupported family, a combination the
+    /// resolver rejects); checked before any resolver call.
+    InvalidArgument(String),
+    /// The per-call timeout ran out; the resolver call itself goes on and its answer is dropped.
+    TimedOut(Duration),
+    /// The lookup was cancelled through its [`ConcurrentFuture`](crate::ConcurrentFuture).
+    Cancelled,
+    /// The DNS lane could not run the lookup (it could not start a thread, or it is shut down).
+    Lane(String),
+}
+
+impl DnsError {
+    /// `errno` of an `EAI_SYSTEM` failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = tulip::DnsError::Cancelled;
+    /// assert_eq!(e.errno(), None);
+    /// ```
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            DnsError::Resolver { errno, .. } => *errno,
+            _ => None,
+        }
+    }
+
+    /// The `EAI_*` code of a resolver failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = tulip::dns::getaddrinfo("name.invalid", 80, Default::default()).wait().unwrap().unwrap_err();
+    /// assert!(err.code().is_some());
+    /// ```
+    pub fn code(&self) -> Option<EaiCode> {
+        match self {
+            DnsError::Resolver { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// Whether the name does not exist or has no address (`EAI_NONAME`, `EAI_NODATA`,
+    /// `EAI_ADDRFAMILY`), as opposed to a failure that retrying might cure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = tulip::dns::getaddrinfo("name.invalid", 80, Default::default()).wait().unwrap().unwrap_err();
+    /// // A resolver without network access may answer EAI_AGAIN instead of EAI_NONAME.
+    /// println!("not found: {}", err.is_not_found());
+    /// ```
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.code(), Some(EaiCode::NoName | EaiCode::NoData | EaiCode::AddrFamily))
+    }
+
+    /// The error of resolver code `code` (non-zero), with `gai_strerror`'s text and, for
+    /// `EAI_SYSTEM`, `errno` (which the caller read right after the failing call).
+    pub(crate) fn from_gai(code: i32, errno: Option<i32>) -> DnsError {
+        // SAFETY: gai_strerror returns a pointer to a static, NUL-terminated string (or NULL on some
+        // platforms for unknown codes), which is only read here.
+        let text = unsafe {
+            let p = libc::gai_strerror(code);
+            if p.is_null() {
+                format!("unknown resolver error {code}")
+            } else {
+                std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        };
+        let code = EaiCode::from_raw(code);
+        let errno = if code == EaiCode::System { errno } else { None };
+        let message = match errno {
+            Some(e) => format!("{text}: {}", std::io::Error::from_raw_os_error(e)),
+            None => text,
+        };
+        DnsError::Resolver { code, message, errno }
+    }
+}
+
+impl fmt::Display for DnsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DnsError::Resolver { code, message, .. } => write!(f, "{message} ({})", code.name()),
+            DnsError::InvalidHost { host, reason } => write!(f, "invalid host name {host:?}: {reason}"),
+            DnsError::InvalidArgument(msg) => write!(f, "invalid lookup argument: {msg}"),
+            DnsError::TimedOut(d) => write!(f, "name resolution timed out after {d:?}"),
+            DnsError::Cancelled => f.write_str("name resolution was cancelled"),
+            DnsError::Lane(msg) => write!(f, "the DNS lane could not run the lookup: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for DnsError {}
+
+impl From<JobError> for DnsError {
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::Cancelled => DnsError::Cancelled,
+            other => DnsError::Lane(other.to_string()),
+        }
+    }
+}
+
+impl From<PoolError> for DnsError {
+    fn from(e: PoolError) -> Self {
+        DnsError::Lane(e.to_string())
+    }
+}
+
+impl From<DnsError> for std::io::Error {
+    fn from(e: DnsError) -> Self {
+        use std::io::ErrorKind;
+        let kind = match &e {
+            DnsError::Resolver { errno: Some(n), .. } => std::io::Error::from_raw_os_error(*n).kind(),
+            DnsError::Resolver { code, .. } if e.is_not_found() || *code == EaiCode::Fail => {
+                ErrorKind::NotFound
+            }
+            DnsError::Resolver { code: EaiCode::Memory, .. } => ErrorKind::OutOfMemory,
+            DnsError::Resolver { .. } => ErrorKind::Other,
+            DnsError::InvalidHost { .. } | DnsError::InvalidArgument(_) => ErrorKind::InvalidInput,
+            DnsError::TimedOut(_) => ErrorKind::TimedOut,
+            DnsError::Cancelled => ErrorKind::Interrupted,
+            DnsError::Lane(_) => ErrorKind::Other,
+        };
+        std::io::Error::new(kind, e)
+    }
+}

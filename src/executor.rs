@@ -1,0 +1,330 @@
+//! Executors on the loop: [`EventLoop::run_in_executor`], [`to_thread`], and each loop's default
+//! executor ([`EventLoop::set_default_executor`], [`EventLoop::shutdown_default_executor`]).
+//!
+//! This module owns the bridge from the loop to thread pools: which pool a job goes to, how a job gets
+//! into a full bounded pool without blocking the loop, and how the default executor ends with the loop.
+//! The pool itself is [`ThreadPool`]; the completion object is the job's [`ConcurrentFuture`], the
+//! same one a worker completes and a task awaits (no second future chained behind it).
+//!
+//! ```
+//! let n = tulip::run(async {
+//!     let lp = tulip::get_running_loop();
+//!     let a = lp.run_in_executor(None, || 20).await?;          // the loop's default executor
+//!     let b = tulip::to_thread(|| 20).await?;                   // the same, asyncio's to_thread
+//!     let db = tulip::ThreadPool::builder().max_workers(1).thread_name_prefix("db").build()?;
+//!     let c = lp.run_in_executor(Some(&db), || 2).await?;      // a pool of your own
+//!     Ok::<_, Box<dyn std::error::Error>>(a + b + c)
+//! });
+//! assert_eq!(n.unwrap(), 42);
+//! ```
+//!
+//! # Implementation
+//!
+//! The default executor is a [`ThreadPool`] with the default settings (threads named
+//! `tulip-executor-N`), created on the first `run_in_executor(None, ..)` and kept in the loop's
+//! extension slots, so a loop that never runs blocking work never starts a thread. Submitting from the
+//! loop never blocks it: if a bounded pool's queue is full, the job waits for room in a task on the
+//! loop (its future is handed out at once, and cancelling it still removes the job). Completions reach
+//! the loop through its inbox, which coalesces wakeups: a burst of jobs finishing costs one wakeup of
+//! a sleeping loop, not one per job.
+//!
+//! # Caveats
+//!
+//! - [`tulip::run`](crate::run) waits at most [`RUN_EXECUTOR_SHUTDOWN_TIMEOUT`] for the jobs still
+//!   running in the default executor, then logs how many it left behind (a thread cannot be killed);
+//!   call [`EventLoop::shutdown_default_executor`] yourself for another bound.
+//! - Closing or dropping a loop shuts its default executor down without waiting, like asyncio's
+//!   `loop.close()`: queued jobs still run, threads exit when they are done.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::error::{JobError, PoolError};
+use crate::future::{pair, ConcurrentFuture, Options};
+use crate::reactor::{try_get_running_loop, EventLoop};
+use crate::thread_pool::{refusal, Submitted, ThreadPool};
+
+/// How long [`tulip::run`](crate::run) waits for jobs still running in the default executor before it
+/// gives up on them (and logs how many).
+pub const RUN_EXECUTOR_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A loop's default executor, kept in the loop's extension slots.
+struct DefaultExecutor {
+    /// `None` until the first job (or after `shutdown_default_executor`).
+    pool: Option<ThreadPool>,
+    /// `shutdown_default_executor` was called: `run_in_executor(None, ..)` fails from then on instead
+    /// of quietly starting a new pool (asyncio raises `RuntimeError` there).
+    shut_down: bool,
+}
+
+impl Drop for DefaultExecutor {
+    fn drop(&mut self) {
+        // The loop is closing or going away: no new jobs, no waiting (asyncio's `loop.close()`).
+        if let Some(pool) = self.pool.take() {
+            pool.shutdown(false, false);
+        }
+    }
+}
+
+/// Runs `f` on the loop's `DefaultExecutor`, creating the slot if needed.
+fn with_default<R>(lp: &EventLoop, f: impl FnOnce(&mut DefaultExecutor) -> R) -> R {
+    let mut exts = lp.inner.extensions.borrow_mut();
+    let pos = exts.iter().position(|e| e.is::<DefaultExecutor>());
+    let i = match pos {
+        Some(i) => i,
+        None => {
+            exts.push(Box::new(DefaultExecutor { pool: None, shut_down: false }));
+            exts.len() - 1
+        }
+    };
+    match exts[i].downcast_mut::<DefaultExecutor>() {
+        Some(d) => f(d),
+        // `position` found this very slot by its type.
+        None => f(&mut DefaultExecutor { pool: None, shut_down: true }),
+    }
+}
+
+fn new_default_pool(prefix: &str) -> Result<ThreadPool, PoolError> {
+    ThreadPool::builder().thread_name_prefix(prefix).build()
+}
+
+impl EventLoop {
+    /// Runs the blocking function `f` on a thread pool and returns its future (asyncio's
+    /// `loop.run_in_executor`).
+    ///
+    /// `None` uses the loop's default executor (created on first use, see
+    /// [`set_default_executor`](Self::set_default_executor)); `Some(&pool)` uses `pool`. The
+    /// [`ConcurrentFuture`] is what a task on this loop awaits; dropping it while the job is queued
+    /// removes the job, dropping it while the job runs abandons the job, and an error the job then
+    /// returns goes to this loop's exception handler.
+    ///
+    /// Never blocks the loop: if the pool has a bounded queue that is full, the job waits for room in
+    /// a task on this loop. If the pool refuses the job (shut down, or broken by a failed
+    /// initializer), the future is already complete with `JobError::ShutDown` (or
+    /// `JobError::Initializer`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let lp = tulip::get_running_loop();
+    ///     let len = lp.run_in_executor(None, || std::fs::read("Cargo.toml").map(|b| b.len())).await;
+    ///     assert!(len.unwrap().unwrap() > 0);
+    ///     let boom = lp.run_in_executor(None, || -> u32 { panic!("boom") }).await;
+    ///     assert_eq!(boom, Err(tulip::JobError::Panicked("boom".into())));
+    /// });
+    /// ```
+    pub fn run_in_executor<F, T>(&self, executor: Option<&ThreadPool>, f: F) -> ConcurrentFuture<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = match executor {
+            Some(p) => p.clone(),
+            None => match self.default_executor() {
+                Ok(p) => p,
+                Err(e) => return ConcurrentFuture::ready(Err(refusal(e))),
+            },
+        };
+        let (fut, submitted) = pool.submit_nowait(f);
+        if let Submitted::MustWait(admission) = submitted {
+            // Waits for room without blocking the loop. A refusal meanwhile has already completed the
+            // job's future (cancelled, or ShutDown when the job is dropped), so the result can go.
+            drop(self.spawn(async move {
+                let _ = admission.await;
+            }));
+        }
+        fut
+    }
+
+    /// The loop's default executor, created (with the default settings) if it does not exist yet.
+    ///
+    /// Fails with [`PoolError::ShutDown`] after
+    /// [`shutdown_default_executor`](Self::shutdown_default_executor).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulip::EventLoop::new().unwrap();
+    /// let pool = lp.default_executor().unwrap();
+    /// assert_eq!(pool.max_workers(), (num_cpus::get() + 4).min(32));
+    /// ```
+    pub fn default_executor(&self) -> Result<ThreadPool, PoolError> {
+        with_default(self, |d| {
+            if d.shut_down {
+                return Err(PoolError::ShutDown);
+            }
+            match &d.pool {
+                Some(p) => Ok(p.clone()),
+                None => {
+                    let p = new_default_pool("tulip-executor")?;
+                    d.pool = Some(p.clone());
+                    Ok(p)
+                }
+            }
+        })
+    }
+
+    /// Makes `pool` the executor of `run_in_executor(None, ..)` and [`to_thread`] on this loop
+    /// (asyncio's `loop.set_default_executor`).
+    ///
+    /// The previous default executor, if the loop had created one, is shut down without waiting (its
+    /// queued jobs still run). The loop shuts `pool` down when it closes, as its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulip::EventLoop::new().unwrap();
+    /// let pool = tulip::ThreadPool::builder().max_workers(2).thread_name_prefix("mine").build().unwrap();
+    /// lp.set_default_executor(pool);
+    /// let name = lp.run_until_complete(async {
+    ///     tulip::to_thread(|| std::thread::current().name().map(String::from)).await
+    /// });
+    /// assert_eq!(name.unwrap().unwrap().as_deref(), Some("mine-0"));
+    /// ```
+    pub fn set_default_executor(&self, pool: ThreadPool) {
+        let previous = with_default(self, |d| {
+            d.shut_down = false;
+            d.pool.replace(pool)
+        });
+        if let Some(old) = previous {
+            old.shutdown(false, false);
+        }
+    }
+
+    /// Shuts the default executor down (asyncio's `loop.shutdown_default_executor`): it takes no new
+    /// jobs, the queued ones still run, and the returned future resolves once all have ended or
+    /// `timeout` has passed, with the number of jobs still running then (0: all done).
+    ///
+    /// The waiting happens on a thread of its own, so the loop keeps running meanwhile. When the
+    /// timeout runs out, the count is also logged at warning level. Afterwards
+    /// `run_in_executor(None, ..)` fails with `JobError::ShutDown` (until `set_default_executor`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// tulip::run(async {
+    ///     let lp = tulip::get_running_loop();
+    ///     let job = lp.run_in_executor(None, || std::thread::sleep(Duration::from_millis(20)));
+    ///     assert_eq!(lp.shutdown_default_executor(Some(Duration::from_secs(10))).await, Ok(0));
+    ///     assert!(job.is_done());
+    ///     assert_eq!(tulip::to_thread(|| 1).await, Err(tulip::JobError::ShutDown));
+    /// });
+    /// ```
+    pub fn shutdown_default_executor(&self, timeout: Option<Duration>) -> ConcurrentFuture<usize> {
+        let pool = with_default(self, |d| {
+            d.shut_down = true;
+            d.pool.take()
+        });
+        let Some(pool) = pool else { return ConcurrentFuture::ready(Ok(0)) };
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let (promise, fut) = pair(Options { running: true, ..Options::default() });
+        let fallback = pool.clone();
+        let waiter = move || {
+            let left = pool.shutdown_until(deadline);
+            if left > 0 {
+                log::warn!(
+                    "tulip: the default executor still had {left} job(s) running after {timeout:?}; \
+                     their threads are left to finish on their own"
+                );
+            }
+            promise.complete(Ok(left));
+        };
+        match std::thread::Builder::new().name("tulip-executor-shutdown".into()).spawn(waiter) {
+            Ok(_) => fut,
+            Err(e) => {
+                // No thread to wait on: shut down without waiting and report what is still running.
+                log::warn!("tulip: could not start a thread to wait for the default executor: {e}");
+                drop(fut);
+                fallback.shutdown(false, false);
+                ConcurrentFuture::ready(Ok(fallback.stats().active))
+            }
+        }
+    }
+}
+
+/// End of [`tulip::run`](crate::run): shuts the default executor down, failing the queued jobs and
+/// waiting at most [`RUN_EXECUTOR_SHUTDOWN_TIMEOUT`] for the running ones; logs what it left behind.
+pub(crate) fn shutdown_for_run(lp: &EventLoop) {
+    shutdown_default_with(lp, RUN_EXECUTOR_SHUTDOWN_TIMEOUT);
+}
+
+/// `shutdown_for_run` with its bound as a parameter; returns how many jobs it left running.
+fn shutdown_default_with(lp: &EventLoop, bound: Duration) -> usize {
+    let pool = with_default(lp, |d| {
+        d.shut_down = true;
+        d.pool.take()
+    });
+    let Some(pool) = pool else { return 0 };
+    let left = pool.shutdown_timeout(bound);
+    if left > 0 {
+        log::warn!(
+            "tulip::run: {left} job(s) of the default executor were still running after {bound:?}; \
+             their threads are left to finish on their own"
+        );
+    }
+    left
+}
+
+/// Runs the blocking function `f` on a thread and returns its future (asyncio's `asyncio.to_thread`).
+///
+/// Called on a running tulip loop, this is `run_in_executor(None, f)` on that loop. Anywhere else (a
+/// tokio or smol task, plain blocking code) it uses a process-wide pool with the default settings
+/// (threads named `tulip-to-thread-N`, created on first use; idle threads exit after 10 s), so the
+/// future can be awaited on any runtime. With the `tracing` feature, the span current here is entered
+/// around `f`.
+///
+/// # Caveats
+///
+/// Unlike asyncio's coroutine, the job is submitted when `to_thread` is called, not when its future is
+/// first polled: `lp.run_until_complete(tulip::to_thread(f))` runs `f` on the process-wide pool, since
+/// no loop is running at the call. Call it inside the loop's future
+/// (`lp.run_until_complete(async { tulip::to_thread(f).await })`) to use the loop's executor.
+///
+/// # Examples
+///
+/// ```
+/// let v = tulip::run(async { tulip::to_thread(|| 2 + 2).await });
+/// assert_eq!(v, Ok(4));
+///
+/// // No loop needed: any runtime can await it, and blocking code can wait on it.
+/// assert_eq!(futures_lite::future::block_on(tulip::to_thread(|| "any runtime")), Ok("any runtime"));
+/// assert_eq!(tulip::to_thread(|| 3).wait(), Ok(3));
+/// ```
+pub fn to_thread<F, T>(f: F) -> ConcurrentFuture<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    if let Some(lp) = try_get_running_loop() {
+        return lp.run_in_executor(None, f);
+    }
+    static FALLBACK: OnceLock<Result<ThreadPool, String>> = OnceLock::new();
+    match FALLBACK.get_or_init(|| new_default_pool("tulip-to-thread").map_err(|e| e.to_string())) {
+        // Unbounded queue: the job is queued or refused, never left waiting for room.
+        Ok(pool) => pool.submit_nowait(f).0,
+        Err(msg) => ConcurrentFuture::ready(Err(JobError::WorkerDied(msg.clone()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_shutdown_gives_up_after_its_bound_and_counts_what_is_left() {
+        let lp = EventLoop::new().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let stuck = lp.run_in_executor(None, move || rx.recv().unwrap());
+        let pool = lp.default_executor().unwrap();
+        while pool.stats().active == 0 {
+            std::thread::yield_now();
+        }
+        assert_eq!(shutdown_default_with(&lp, Duration::from_millis(20)), 1);
+        assert!(matches!(lp.default_executor(), Err(PoolError::ShutDown)));
+        tx.send(()).unwrap();
+        assert_eq!(stuck.wait(), Ok(()));
+        lp.close().unwrap();
+    }
+}

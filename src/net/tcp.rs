@@ -1,0 +1,394 @@
+//! [`TcpStream`] and [`TcpListener`].
+
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener as StdTcpListener, TcpStream as StdTcpStream};
+use std::os::fd::{AsRawFd, RawFd};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::happy::{self, HAPPY_EYEBALLS_DELAY};
+use crate::dns::{self, Hints};
+use crate::{Async, EventLoop};
+
+/// The running loop, or an error naming the operation that needs one.
+fn running_loop(what: &str) -> io::Result<EventLoop> {
+    crate::try_get_running_loop().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::NotFound, format!("{what} needs a running tulip event loop"))
+    })
+}
+
+/// Resolves `host:port` for TCP on the DNS lane.
+async fn resolve(host: &str, port: u16, flags: i32) -> io::Result<Vec<SocketAddr>> {
+    let hints = Hints::default().socktype(dns::SOCK_STREAM).flags(flags);
+    let answers = dns::getaddrinfo(host, port, hints).await.map_err(dns::DnsError::from)??;
+    Ok(answers.into_iter().map(|a| a.addr).collect())
+}
+
+/// A TCP connection registered with a loop.
+///
+/// It implements `futures-io`'s `AsyncRead` and `AsyncWrite`; closing it (`poll_close`) shuts the
+/// write half down, so the peer reads end of file.
+///
+/// # Examples
+///
+/// ```
+/// use futures_lite::AsyncWriteExt;
+/// tulip::run(async {
+///     let listener = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+///     let addr = listener.local_addr().unwrap();
+///     let mut stream = tulip::net::TcpStream::connect_addr(addr).await.unwrap();
+///     stream.write_all(b"hi").await.unwrap();
+///     assert_eq!(stream.peer_addr().unwrap(), addr);
+/// });
+/// ```
+pub struct TcpStream {
+    inner: Async<StdTcpStream>,
+}
+
+impl TcpStream {
+    /// Resolves `host` on the DNS lane and connects to one of its addresses, with Happy Eyeballs
+    /// (RFC 8305) when there are several; see the [module docs](crate::net).
+    ///
+    /// Neither step blocks the loop. Resolution failures come back as an [`io::Error`] whose inner
+    /// error is the [`DnsError`](crate::DnsError) (`e.get_ref()` and downcast); connection failures as
+    /// the OS reports them (`ConnectionRefused` for a closed port), with the address in the message.
+    ///
+    /// Fails with `NotFound` when no tulip loop runs on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let listener = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+    ///     let port = listener.local_addr().unwrap().port();
+    ///     let stream = tulip::net::TcpStream::connect("localhost", port).await.unwrap();
+    ///     assert_eq!(stream.peer_addr().unwrap().port(), port);
+    /// });
+    /// ```
+    pub async fn connect(host: &str, port: u16) -> io::Result<TcpStream> {
+        let lp = running_loop("tulip::net::TcpStream::connect")?;
+        let addrs = happy::interleave(resolve(host, port, 0).await?);
+        let what = format!("connecting to {host}:{port}");
+        let inner = happy::race(&lp, &what, addrs, HAPPY_EYEBALLS_DELAY).await?;
+        Ok(TcpStream { inner })
+    }
+
+    /// Connects to `addr` without resolving anything.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     // Port 1 on loopback is closed in any sane test environment.
+    ///     let err = tulip::net::TcpStream::connect_addr("127.0.0.1:1".parse().unwrap()).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    /// });
+    /// ```
+    pub async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        let lp = running_loop("tulip::net::TcpStream::connect_addr")?;
+        let inner = happy::connect_addr(lp, addr).await?;
+        Ok(TcpStream { inner })
+    }
+
+    /// Registers a connected std stream with the running loop (putting it in non-blocking mode).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let s = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let s = tulip::net::TcpStream::from_std(s).unwrap();
+    ///     assert!(s.local_addr().is_ok());
+    /// });
+    /// ```
+    pub fn from_std(stream: StdTcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream { inner: Async::new(stream)? })
+    }
+
+    /// The local address of the connection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+    ///     let s = tulip::net::TcpStream::connect_addr(l.local_addr().unwrap()).await.unwrap();
+    ///     assert!(s.local_addr().unwrap().ip().is_loopback());
+    /// });
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The address of the peer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+    ///     let s = tulip::net::TcpStream::connect_addr(l.local_addr().unwrap()).await.unwrap();
+    ///     assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
+    /// });
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (Nagle's algorithm off when `true`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+    ///     let s = tulip::net::TcpStream::connect_addr(l.local_addr().unwrap()).await.unwrap();
+    ///     s.set_nodelay(true).unwrap();
+    ///     assert!(s.nodelay().unwrap());
+    /// });
+    /// ```
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.inner.get_ref().set_nodelay(on)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+    ///     let s = tulip::net::TcpStream::connect_addr(l.local_addr().unwrap()).await.unwrap();
+    ///     let _ = s.nodelay().unwrap();
+    /// });
+    /// ```
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.get_ref().nodelay()
+    }
+
+    /// Shuts the read half, the write half, or both down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+    ///     let s = tulip::net::TcpStream::connect_addr(l.local_addr().unwrap()).await.unwrap();
+    ///     s.shutdown(std::net::Shutdown::Write).unwrap();
+    /// });
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.get_ref().shutdown(how)
+    }
+
+    /// The std stream inside (in non-blocking mode).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+    ///     let s = tulip::net::TcpStream::connect_addr(l.local_addr().unwrap()).await.unwrap();
+    ///     s.get_ref().set_ttl(32).unwrap();
+    /// });
+    /// ```
+    pub fn get_ref(&self) -> &StdTcpStream {
+        self.inner.get_ref()
+    }
+
+    /// Deregisters the stream from its loop and returns the std stream (still non-blocking).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+    ///     let s = tulip::net::TcpStream::connect_addr(l.local_addr().unwrap()).await.unwrap();
+    ///     let std_stream: std::net::TcpStream = s.into_std();
+    /// });
+    /// ```
+    pub fn into_std(self) -> StdTcpStream {
+        self.inner.into_inner()
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl futures_io::AsyncRead for TcpStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for TcpStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // TCP writes are not buffered here, so closing is shutting the write half down: the peer
+        // reads end of file. A peer that is already gone is not an error for a close.
+        match self.inner.get_ref().shutdown(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
+            r => Poll::Ready(r),
+        }
+    }
+}
+
+/// A TCP listening socket registered with a loop.
+///
+/// # Examples
+///
+/// ```
+/// tulip::run(async {
+///     let listener = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+///     let addr = listener.local_addr().unwrap();
+///     let client = tulip::get_running_loop().spawn(tulip::net::TcpStream::connect_addr(addr));
+///     let (_conn, peer) = listener.accept().await.unwrap();
+///     assert_eq!(peer, client.await.unwrap().unwrap().local_addr().unwrap());
+/// });
+/// ```
+pub struct TcpListener {
+    inner: Async<StdTcpListener>,
+}
+
+impl TcpListener {
+    /// Resolves `host` (with `AI_PASSIVE`; an empty host means every local address) and listens on
+    /// the first address that can be bound. Port 0 picks a free port ([`local_addr`](Self::local_addr)
+    /// tells which).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = tulip::net::TcpListener::bind("localhost", 0).await.unwrap();
+    ///     assert!(l.local_addr().unwrap().ip().is_loopback());
+    /// });
+    /// ```
+    pub async fn bind(host: &str, port: u16) -> io::Result<TcpListener> {
+        running_loop("tulip::net::TcpListener::bind")?;
+        let addrs = resolve(host, port, dns::AI_PASSIVE).await?;
+        let mut last = None;
+        for addr in addrs {
+            match TcpListener::bind_addr(addr) {
+                Ok(l) => return Ok(l),
+                Err(e) => last = Some((addr, e)),
+            }
+        }
+        Err(match last {
+            Some((addr, e)) => io::Error::new(e.kind(), format!("binding {host}:{port}: {addr}: {e}")),
+            None => io::Error::new(io::ErrorKind::NotFound, format!("binding {host}:{port}: no TCP address")),
+        })
+    }
+
+    /// Listens on `addr` without resolving anything.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = tulip::net::TcpListener::bind_addr("127.0.0.1:0".parse().unwrap()).unwrap();
+    ///     assert_ne!(l.local_addr().unwrap().port(), 0);
+    /// });
+    /// ```
+    pub fn bind_addr(addr: SocketAddr) -> io::Result<TcpListener> {
+        running_loop("tulip::net::TcpListener::bind_addr")?;
+        TcpListener::from_std(StdTcpListener::bind(addr)?)
+    }
+
+    /// Registers a std listener with the running loop (putting it in non-blocking mode).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let l = tulip::net::TcpListener::from_std(l).unwrap();
+    /// });
+    /// ```
+    pub fn from_std(listener: StdTcpListener) -> io::Result<TcpListener> {
+        Ok(TcpListener { inner: Async::new(listener)? })
+    }
+
+    /// Waits for the next connection and returns it with the peer's address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+    ///     let _c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let (conn, peer) = l.accept().await.unwrap();
+    ///     assert_eq!(conn.peer_addr().unwrap(), peer);
+    /// });
+    /// ```
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, peer) = self.inner.read_with(|l| l.accept()).await?;
+        // Registered with the loop this runs on: the one the listener belongs to.
+        let inner = Async::new(stream)?;
+        Ok((TcpStream { inner }, peer))
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+    ///     assert!(l.local_addr().unwrap().ip().is_loopback());
+    /// });
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The std listener inside (in non-blocking mode).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+    ///     l.get_ref().set_ttl(64).unwrap();
+    /// });
+    /// ```
+    pub fn get_ref(&self) -> &StdTcpListener {
+        self.inner.get_ref()
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("local", &self.local_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}

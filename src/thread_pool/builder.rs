@@ -1,0 +1,258 @@
+//! [`ThreadPoolBuilder`]: a pool's settings, checked once by `build`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::core::{Config, Initializer, Shared};
+use super::ThreadPool;
+use crate::error::PoolError;
+
+/// How long an idle worker busy-waits for the next job before it parks, by default.
+///
+/// Long enough to cover a loop's turn between receiving one result and submitting the next job (a few
+/// microseconds), short enough that an idle pool costs nothing measurable.
+pub(super) const DEFAULT_IDLE_SPIN: Duration = Duration::from_micros(50);
+
+/// How long an idle worker stays before it exits, by default.
+pub(super) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// Settings for a [`ThreadPool`]; made by [`ThreadPool::builder`].
+///
+/// Every setting has a default, so `ThreadPool::builder().build()` is a working pool:
+///
+/// | setting | default |
+/// |---|---|
+/// | [`max_workers`](Self::max_workers) | `min(32, number of CPUs + 4)` (Python's `ThreadPoolExecutor`) |
+/// | [`thread_name_prefix`](Self::thread_name_prefix) | `"tulip-worker"` (threads are `tulip-worker-0`, `-1`, ...) |
+/// | [`stack_size`](Self::stack_size) | the standard library's (2 MiB, or `RUST_MIN_STACK`) |
+/// | [`initializer`](Self::initializer) | none |
+/// | [`keep_alive`](Self::keep_alive) | 10 s |
+/// | [`queue_capacity`](Self::queue_capacity) | unbounded |
+/// | [`idle_spin`](Self::idle_spin) | 50 µs |
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let pool = tulip::ThreadPool::builder()
+///     .max_workers(4)
+///     .thread_name_prefix("db")
+///     .keep_alive(Duration::from_secs(30))
+///     .queue_capacity(1000)
+///     .build()
+///     .unwrap();
+/// assert_eq!(pool.max_workers(), 4);
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ThreadPoolBuilder {
+    max_workers: Option<usize>,
+    thread_name_prefix: String,
+    stack_size: Option<usize>,
+    initializer: Option<Initializer>,
+    keep_alive: Duration,
+    queue_capacity: Option<usize>,
+    idle_spin: Duration,
+}
+
+impl ThreadPoolBuilder {
+    pub(super) fn new() -> Self {
+        ThreadPoolBuilder {
+            max_workers: None,
+            thread_name_prefix: "tulip-worker".to_string(),
+            stack_size: None,
+            initializer: None,
+            keep_alive: DEFAULT_KEEP_ALIVE,
+            queue_capacity: None,
+            idle_spin: DEFAULT_IDLE_SPIN,
+        }
+    }
+
+    /// The most threads the pool runs at once (at least 1). Threads start only when jobs need them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tulip::ThreadPool::builder().max_workers(2).build().unwrap();
+    /// assert_eq!(pool.max_workers(), 2);
+    /// assert!(tulip::ThreadPool::builder().max_workers(0).build().is_err());
+    /// ```
+    pub fn max_workers(mut self, n: usize) -> Self {
+        self.max_workers = Some(n);
+        self
+    }
+
+    /// The prefix of worker thread names: workers are named `{prefix}-{n}`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tulip::ThreadPool::builder().thread_name_prefix("db").build().unwrap();
+    /// let name = pool.submit(|| std::thread::current().name().map(String::from)).unwrap().wait();
+    /// assert_eq!(name.unwrap().as_deref(), Some("db-0"));
+    /// ```
+    pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.thread_name_prefix = prefix.into();
+        self
+    }
+
+    /// The stack size of worker threads, in bytes (not 0).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tulip::ThreadPool::builder().stack_size(256 * 1024).build().unwrap();
+    /// assert_eq!(pool.submit(|| 1).unwrap().wait(), Ok(1));
+    /// ```
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// A function each new worker thread runs once, before its first job (open a per-thread
+    /// connection, set thread-local state).
+    ///
+    /// If it fails (returns `Err`, or panics), the pool is **broken**, as with Python's
+    /// `BrokenThreadPool`: the jobs still queued fail with [`JobError::Initializer`], later submits
+    /// fail with [`PoolError::Initializer`], and jobs already running on other workers finish
+    /// normally. Since threads start lazily, `build` cannot run it, so the failure shows up at the
+    /// first job.
+    ///
+    /// [`JobError::Initializer`]: crate::JobError::Initializer
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip::{JobError, PoolError, ThreadPool};
+    ///
+    /// let pool = ThreadPool::builder().initializer(|| Err("no database")).build().unwrap();
+    /// let first = pool.submit(|| 1).unwrap();
+    /// assert!(matches!(first.wait(), Err(JobError::Initializer(m)) if m == "no database"));
+    /// // The pool is now broken.
+    /// assert!(matches!(pool.submit(|| 2), Err(PoolError::Initializer(_))));
+    /// ```
+    pub fn initializer<F, E>(mut self, f: F) -> Self
+    where
+        F: Fn() -> Result<(), E> + Send + Sync + 'static,
+        E: fmt::Display,
+    {
+        self.initializer = Some(Arc::new(move || f().map_err(|e| e.to_string())));
+        self
+    }
+
+    /// How long a worker waits idle for a job before its thread exits (default 10 s).
+    ///
+    /// Idle workers are woken most-recent-first, so under a light load the same few threads take all
+    /// the jobs and the rest reach their keep-alive and exit. `Duration::MAX` keeps threads forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = tulip::ThreadPool::builder().keep_alive(Duration::from_millis(10)).build().unwrap();
+    /// pool.submit(|| ()).unwrap().wait().unwrap();
+    /// while pool.stats().workers > 0 {
+    ///     std::thread::sleep(Duration::from_millis(5));
+    /// }
+    /// ```
+    pub fn keep_alive(mut self, idle: Duration) -> Self {
+        self.keep_alive = idle;
+        self
+    }
+
+    /// Bounds the queue of jobs waiting for a thread (at least 1), for backpressure.
+    ///
+    /// When it is full, [`ThreadPool::submit`] blocks until a worker takes a job,
+    /// [`ThreadPool::try_submit`] fails at once with [`PoolError::QueueFull`], and
+    /// [`ThreadPool::submit_async`] waits without blocking its thread. Without a bound (the default,
+    /// like `concurrent.futures` and tokio's blocking pool) the queue grows as needed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tulip::ThreadPool::builder().max_workers(1).queue_capacity(1).build().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let running = pool.submit(move || rx.recv().unwrap()).unwrap();
+    /// while pool.stats().active == 0 { std::thread::yield_now(); }
+    /// let queued = pool.submit(|| 1).unwrap();
+    /// assert!(matches!(pool.try_submit(|| 2), Err(tulip::PoolError::QueueFull)));
+    /// tx.send(()).unwrap();
+    /// running.wait().unwrap();
+    /// assert_eq!(queued.wait(), Ok(1));
+    /// ```
+    pub fn queue_capacity(mut self, jobs: usize) -> Self {
+        self.queue_capacity = Some(jobs);
+        self
+    }
+
+    /// How long a worker that ran out of jobs busy-waits for the next one before it parks (default
+    /// 50 µs; zero disables it).
+    ///
+    /// At most one worker spins at a time. Spinning makes a job submitted shortly after the previous
+    /// one finished start without a wakeup syscall or a context switch (the loop's
+    /// one-job-after-another pattern), at the price of up to this much CPU time per idle period.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = tulip::ThreadPool::builder().idle_spin(Duration::ZERO).build().unwrap();
+    /// assert_eq!(pool.submit(|| 3).unwrap().wait(), Ok(3));
+    /// ```
+    pub fn idle_spin(mut self, spin: Duration) -> Self {
+        self.idle_spin = spin;
+        self
+    }
+
+    /// Checks the settings and makes the pool. No thread starts until the first job.
+    ///
+    /// Fails with [`PoolError::InvalidConfig`] for `max_workers(0)`, `stack_size(0)`,
+    /// `queue_capacity(0)` or a thread name prefix containing a NUL byte.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = tulip::ThreadPool::builder().queue_capacity(0).build().unwrap_err();
+    /// assert!(err.to_string().contains("queue_capacity"));
+    /// ```
+    pub fn build(self) -> Result<ThreadPool, PoolError> {
+        let max_workers = self.max_workers.unwrap_or_else(|| (num_cpus::get() + 4).min(32));
+        if max_workers == 0 {
+            return Err(PoolError::InvalidConfig("max_workers must be at least 1".into()));
+        }
+        if self.stack_size == Some(0) {
+            return Err(PoolError::InvalidConfig("stack_size must not be 0".into()));
+        }
+        if self.queue_capacity == Some(0) {
+            return Err(PoolError::InvalidConfig("queue_capacity must be at least 1".into()));
+        }
+        if self.thread_name_prefix.contains('\0') {
+            return Err(PoolError::InvalidConfig("thread_name_prefix must not contain a NUL byte".into()));
+        }
+        let config = Config {
+            max_workers,
+            thread_name_prefix: self.thread_name_prefix,
+            stack_size: self.stack_size,
+            initializer: self.initializer,
+            keep_alive: (self.keep_alive != Duration::MAX).then_some(self.keep_alive),
+            queue_capacity: self.queue_capacity,
+            idle_spin: self.idle_spin,
+        };
+        Ok(ThreadPool::from_shared(Shared::new(config)))
+    }
+}
+
+impl fmt::Debug for ThreadPoolBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadPoolBuilder")
+            .field("max_workers", &self.max_workers)
+            .field("thread_name_prefix", &self.thread_name_prefix)
+            .field("stack_size", &self.stack_size)
+            .field("initializer", &self.initializer.is_some())
+            .field("keep_alive", &self.keep_alive)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("idle_spin", &self.idle_spin)
+            .finish()
+    }
+}

@@ -1,0 +1,742 @@
+//! The pool's machinery: the shared state, the worker loop, parking and waking, the job type.
+//!
+//! Nothing here is public; `mod.rs` wraps it in the [`ThreadPool`](super::ThreadPool) API.
+
+use std::cell::Cell;
+use std::io;
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::Waker;
+use std::thread::{self, JoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use crate::error::{panic_message, JobError, PoolError};
+use crate::future::Promise;
+
+/// Locks `m`, ignoring poisoning (no user code runs under these locks). The pool uses `std`'s
+/// primitives even under `cfg(loom)`: only the future's state machine is modelled.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A fallible per-thread initializer, with its error already turned into text.
+pub(super) type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// The settings a pool was built with; fixed for its lifetime.
+pub(super) struct Config {
+    pub(super) max_workers: usize,
+    pub(super) thread_name_prefix: String,
+    pub(super) stack_size: Option<usize>,
+    pub(super) initializer: Option<Initializer>,
+    /// `None`: idle threads never retire.
+    pub(super) keep_alive: Option<Duration>,
+    pub(super) queue_capacity: Option<usize>,
+    pub(super) idle_spin: Duration,
+}
+
+thread_local! {
+    /// The address of the pool whose worker this thread is (0 elsewhere): lets `shutdown(wait)` called
+    /// from one of the pool's own jobs wait for the others instead of for itself.
+    static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
+}
+
+/// A job in the queue: the user's closure with the promise it completes.
+pub(super) type Job = Box<dyn Runnable>;
+
+/// What a worker can do with a queued job.
+pub(super) trait Runnable: Send {
+    /// Runs the job on this worker (or skips it if its future was cancelled meanwhile), counting it in
+    /// the worker's counters. `spinner`: whether this worker holds the spinning role, which it tries to
+    /// take just before completing the job (see `Shared::claim_spinning`).
+    fn run(self: Box<Self>, pool: &Shared, counters: &WorkerCounters, spinner: &mut bool);
+    /// Completes the job's future with `err` without running it; `true` if it was still wanted.
+    fn reject(self: Box<Self>, err: JobError) -> bool;
+}
+
+/// A closure and the promise of its result.
+pub(super) struct Task<T, F> {
+    pub(super) promise: Promise<T>,
+    pub(super) f: F,
+    pub(super) enqueued: Instant,
+    /// The span current at submit time, entered around the job (`asyncio.to_thread` carries
+    /// context the same way).
+    #[cfg(feature = "tracing")]
+    pub(super) span: tracing::Span,
+}
+
+impl<T, F> Runnable for Task<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    fn run(self: Box<Self>, pool: &Shared, counters: &WorkerCounters, spinner: &mut bool) {
+        let task = *self;
+        if !task.promise.start() {
+            // Cancelled or dropped while queued: it never runs.
+            WorkerCounters::bump(&counters.cancelled);
+            return;
+        }
+        counters.record_wait(task.enqueued.elapsed());
+        counters.active.store(1, Relaxed);
+        let f = task.f;
+        let outcome = {
+            #[cfg(feature = "tracing")]
+            let _entered = task.span.enter();
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        };
+        // Counters first: whoever sees the outcome (through the future's lock) also sees it counted.
+        WorkerCounters::bump(&counters.completed);
+        counters.active.store(0, Relaxed);
+        let result = match outcome {
+            Ok(value) => Ok(value),
+            Err(payload) => {
+                WorkerCounters::bump(&counters.panicked);
+                let message = panic_message(&*payload);
+                // The payload may itself panic when dropped; that must not take the worker down.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)));
+                Err(JobError::Panicked(message))
+            }
+        };
+        pool.claim_spinning(spinner);
+        task.promise.complete(result);
+    }
+
+    fn reject(self: Box<Self>, err: JobError) -> bool {
+        self.promise.complete(Err(err))
+    }
+}
+
+/// One worker's counters behind [`PoolStats`](super::PoolStats).
+///
+/// Only its worker writes them, with a plain load and store (no read-modify-write on a cache line the
+/// other workers also write); `stats()` sums them. Aligned to its own cache lines for the same reason.
+#[derive(Default)]
+#[repr(align(128))]
+pub(super) struct WorkerCounters {
+    /// 1 while the worker runs a job.
+    active: AtomicU64,
+    completed: AtomicU64,
+    panicked: AtomicU64,
+    cancelled: AtomicU64,
+    wait_total_ns: AtomicU64,
+    wait_max_ns: AtomicU64,
+}
+
+impl WorkerCounters {
+    /// Adds one; only the owning worker calls this.
+    fn bump(counter: &AtomicU64) {
+        counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+
+    fn record_wait(&self, waited: Duration) {
+        let ns = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.wait_total_ns.store(self.wait_total_ns.load(Relaxed).saturating_add(ns), Relaxed);
+        if ns > self.wait_max_ns.load(Relaxed) {
+            self.wait_max_ns.store(ns, Relaxed);
+        }
+    }
+
+    fn add_to(&self, t: &mut Totals) {
+        t.active += self.active.load(Relaxed) as usize;
+        t.completed += self.completed.load(Relaxed);
+        t.panicked += self.panicked.load(Relaxed);
+        t.cancelled += self.cancelled.load(Relaxed);
+        t.wait_total_ns = t.wait_total_ns.saturating_add(self.wait_total_ns.load(Relaxed));
+        t.wait_max_ns = t.wait_max_ns.max(self.wait_max_ns.load(Relaxed));
+    }
+}
+
+/// Counter sums: of the workers that have exited (kept in `State`), or of the whole pool (`stats()`).
+#[derive(Default, Clone, Copy)]
+pub(super) struct Totals {
+    pub(super) active: usize,
+    pub(super) completed: u64,
+    pub(super) panicked: u64,
+    pub(super) cancelled: u64,
+    pub(super) wait_total_ns: u64,
+    pub(super) wait_max_ns: u64,
+}
+
+/// How a parked worker is woken: a flag plus the thread to unpark.
+pub(super) struct Parker {
+    thread: Thread,
+    /// Set by whoever popped this parker from the idle stack; read by the parked worker.
+    notified: AtomicBool,
+}
+
+impl Parker {
+    fn notify(&self) {
+        self.notified.store(true, Release);
+        // Costs a syscall only if the thread really sleeps in `park`.
+        self.thread.unpark();
+    }
+}
+
+/// The part of the state that needs the lock (all of it off the per-job path).
+pub(super) struct State {
+    /// Parked workers, most recently parked last: waking pops from the end, so hot threads stay hot
+    /// and the ones at the bottom run into their keep-alive and retire.
+    idle: Vec<Arc<Parker>>,
+    /// Handles of live workers and of those that left because the pool closed (joined by
+    /// `shutdown(wait)`); a worker that retires on keep-alive removes (detaches) its own.
+    handles: Vec<JoinHandle<()>>,
+    /// Numbers worker threads for their names.
+    next_id: u64,
+    /// Set when a worker's initializer failed: the pool is broken, with this message.
+    broken: Option<String>,
+    /// Tasks waiting for room in a bounded queue (`submit_async`).
+    space_wakers: Vec<Waker>,
+    /// The counters of the live workers.
+    counters: Vec<Arc<WorkerCounters>>,
+    /// The sums of the counters of the workers that have exited.
+    retired: Totals,
+}
+
+/// Everything the workers and the pool handles share.
+pub(super) struct Shared {
+    pub(super) config: Config,
+    tx: Sender<Job>,
+    rx: Receiver<Job>,
+    /// Set (`SeqCst`) by shutdown or a failed initializer. A submitter checks it again after pushing, so
+    /// a job either is refused or reaches a worker; never both, never neither.
+    closed: AtomicBool,
+    /// Workers spinning for a job (at most one); a submitter that sees one wakes nobody.
+    spinning: AtomicUsize,
+    /// Length of `State::idle`, readable without the lock.
+    sleeping: AtomicUsize,
+    /// Live worker threads, including those reserved but not yet started; never above `max_workers`.
+    workers: AtomicUsize,
+    /// Submitters blocked or suspended on a full bounded queue.
+    space_waiters: AtomicUsize,
+    /// Queued jobs failed by a shutdown or a broken initializer (counted where no worker is involved).
+    rejected: AtomicU64,
+    state: Mutex<State>,
+    /// Signalled when a worker exits (for `shutdown(wait)`).
+    exited: Condvar,
+    /// Signalled when room appears in a bounded queue, or on close (for blocked submitters).
+    space: Condvar,
+}
+
+/// The outcome of parking.
+enum Parked {
+    /// Notified, or found work while getting ready to sleep.
+    Woken,
+    /// Idle for `keep_alive`: the thread leaves.
+    Retire,
+}
+
+impl Shared {
+    pub(super) fn new(config: Config) -> Shared {
+        let (tx, rx) = match config.queue_capacity {
+            Some(cap) => crossbeam_channel::bounded(cap),
+            None => crossbeam_channel::unbounded(),
+        };
+        Shared {
+            config,
+            tx,
+            rx,
+            closed: AtomicBool::new(false),
+            spinning: AtomicUsize::new(0),
+            sleeping: AtomicUsize::new(0),
+            workers: AtomicUsize::new(0),
+            space_waiters: AtomicUsize::new(0),
+            rejected: AtomicU64::new(0),
+            state: Mutex::new(State {
+                idle: Vec::new(),
+                handles: Vec::new(),
+                next_id: 0,
+                broken: None,
+                space_wakers: Vec::new(),
+                counters: Vec::new(),
+                retired: Totals::default(),
+            }),
+            exited: Condvar::new(),
+            space: Condvar::new(),
+        }
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.closed.load(Acquire)
+    }
+
+    /// The error a closed pool gives a submitter.
+    pub(super) fn closed_error(&self) -> PoolError {
+        match &lock(&self.state).broken {
+            Some(msg) => PoolError::Initializer(msg.clone()),
+            None => PoolError::ShutDown,
+        }
+    }
+
+    pub(super) fn workers(&self) -> usize {
+        self.workers.load(Relaxed)
+    }
+
+    pub(super) fn idle(&self) -> usize {
+        self.sleeping.load(Relaxed) + self.spinning.load(Relaxed)
+    }
+
+    /// The pool's counters: the exited workers' sums plus each live worker's.
+    pub(super) fn totals(&self) -> Totals {
+        let st = lock(&self.state);
+        let mut t = st.retired;
+        t.active = 0;
+        for c in &st.counters {
+            c.add_to(&mut t);
+        }
+        drop(st);
+        t.cancelled += self.rejected.load(Relaxed);
+        t
+    }
+
+    pub(super) fn queued(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Puts `job` in the queue. A full bounded queue gives the job back.
+    pub(super) fn try_push(&self, job: Job) -> Result<(), Job> {
+        match self.tx.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => Err(job),
+        }
+    }
+
+    /// Puts `job` in the queue, blocking while a bounded queue is full. Gives the job back if the pool
+    /// closes meanwhile.
+    pub(super) fn push_blocking(&self, job: Job) -> Result<(), Job> {
+        let job = match self.try_push(job) {
+            Ok(()) => return Ok(()),
+            Err(job) => job,
+        };
+        let mut job = Some(job);
+        let mut st = lock(&self.state);
+        self.space_waiters.fetch_add(1, SeqCst);
+        let result = loop {
+            // Registered first, then retried: a worker that pops after our failed attempt sees the
+            // registration and signals `space` (under the lock we hold until `wait`).
+            let Some(j) = job.take() else { break Ok(()) };
+            if self.closed.load(SeqCst) {
+                break Err(j);
+            }
+            match self.try_push(j) {
+                Ok(()) => break Ok(()),
+                Err(j) => job = Some(j),
+            }
+            st = self.space.wait(st).unwrap_or_else(|e| e.into_inner());
+        };
+        self.space_waiters.fetch_sub(1, SeqCst);
+        drop(st);
+        result
+    }
+
+    /// Registers `waker` for room in a bounded queue, then retries: `Ok` if the job went in.
+    pub(super) fn push_or_register(&self, job: Job, waker: &Waker, registered: &mut bool) -> Result<(), Job> {
+        let job = match self.try_push(job) {
+            Ok(()) => return Ok(()),
+            Err(job) => job,
+        };
+        let mut st = lock(&self.state);
+        if !*registered {
+            self.space_waiters.fetch_add(1, SeqCst);
+            *registered = true;
+        }
+        if !st.space_wakers.iter().any(|w| w.will_wake(waker)) {
+            st.space_wakers.push(waker.clone());
+        }
+        let r = self.try_push(job);
+        if r.is_ok() {
+            self.space_waiters.fetch_sub(1, SeqCst);
+            *registered = false;
+        }
+        r
+    }
+
+    /// Forgets a registration made by `push_or_register` (its future is done or dropped).
+    pub(super) fn unregister_space_waiter(&self) {
+        self.space_waiters.fetch_sub(1, SeqCst);
+    }
+
+    /// After a job was pushed: makes sure a worker will take it, or takes it back if the pool closed
+    /// meanwhile. `revoke` cancels the job's future if it is still queued (`true`: it will not run);
+    /// `Err` means the job will not run and its future was cancelled.
+    pub(super) fn after_push(self: &Arc<Self>, revoke: &dyn Fn() -> bool) -> Result<(), PoolError> {
+        // Pairs with the fences in `park`, `retire` and `close`: either they see this job, or we see
+        // their registration / decrement / closing.
+        fence(SeqCst);
+        if self.closed.load(SeqCst) {
+            // Raced with shutdown: refuse it if no worker has started it yet. A job the shutdown already
+            // rejected keeps that outcome (`revoke` fails on a done future).
+            if revoke() {
+                return Err(self.closed_error());
+            }
+            return Ok(());
+        }
+        if let Err(e) = self.wake_one() {
+            if self.workers.load(SeqCst) == 0 && revoke() {
+                // Nobody could ever run it.
+                return Err(PoolError::Spawn(e));
+            }
+            log::warn!("tulip: could not start another pool thread (the job waits for a busy one): {e}");
+        }
+        Ok(())
+    }
+
+    /// Gets one worker to look at the queue: nothing if one is spinning, else the most recently parked,
+    /// else a new thread if the pool is below `max_workers`. All busy: the job waits its turn.
+    fn wake_one(self: &Arc<Self>) -> io::Result<()> {
+        // An empty queue means a worker already took the job (typically the spinner, within
+        // nanoseconds): waking another would only rotate the hot thread out.
+        if self.spinning.load(SeqCst) > 0 || self.rx.is_empty() {
+            return Ok(());
+        }
+        if self.sleeping.load(SeqCst) > 0 {
+            let parker = {
+                let mut st = lock(&self.state);
+                let p = st.idle.pop();
+                if p.is_some() {
+                    self.sleeping.fetch_sub(1, SeqCst);
+                }
+                p
+            };
+            if let Some(p) = parker {
+                p.notify();
+                return Ok(());
+            }
+        }
+        self.spawn_worker()
+    }
+
+    /// Starts a worker thread if the pool is below `max_workers`.
+    fn spawn_worker(self: &Arc<Self>) -> io::Result<()> {
+        let max = self.config.max_workers;
+        if self.workers.fetch_update(SeqCst, SeqCst, |w| (w < max).then_some(w + 1)).is_err() {
+            return Ok(());
+        }
+        // Spawning under the lock means the handle is stored before the thread can look for it.
+        let mut st = lock(&self.state);
+        let id = st.next_id;
+        st.next_id += 1;
+        let mut builder = thread::Builder::new().name(format!("{}-{id}", self.config.thread_name_prefix));
+        if let Some(size) = self.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let shared = Arc::clone(self);
+        match builder.spawn(move || worker_main(shared)) {
+            Ok(handle) => {
+                st.handles.push(handle);
+                Ok(())
+            }
+            Err(e) => {
+                self.workers.fetch_sub(1, SeqCst);
+                self.exited.notify_all();
+                Err(e)
+            }
+        }
+    }
+
+    /// Called after every pop: a bounded queue now has room for one blocked submitter.
+    fn popped(&self) {
+        if self.config.queue_capacity.is_none() {
+            return;
+        }
+        fence(SeqCst);
+        if self.space_waiters.load(SeqCst) > 0 {
+            self.signal_space();
+        }
+    }
+
+    fn signal_space(&self) {
+        let wakers = {
+            let mut st = lock(&self.state);
+            self.space.notify_all();
+            std::mem::take(&mut st.space_wakers)
+        };
+        for w in wakers {
+            w.wake();
+        }
+    }
+
+    /// Takes no new jobs from now on; wakes every parked worker (they drain the queue and leave) and
+    /// every blocked submitter (they fail). `broken`: why, if an initializer failed.
+    pub(super) fn close(&self, broken: Option<String>) {
+        let parked = {
+            let mut st = lock(&self.state);
+            if st.broken.is_none() {
+                st.broken = broken;
+            }
+            self.closed.store(true, SeqCst);
+            self.sleeping.store(0, SeqCst);
+            std::mem::take(&mut st.idle)
+        };
+        for p in parked {
+            p.notify();
+        }
+        self.signal_space();
+    }
+
+    /// Fails every job still queued with `err` (those already cancelled keep that outcome); returns
+    /// how many were still wanted.
+    pub(super) fn reject_queued(&self, err: &JobError) -> usize {
+        let (mut wanted, mut all) = (0, 0);
+        while let Ok(job) = self.rx.try_recv() {
+            all += 1;
+            if job.reject(err.clone()) {
+                wanted += 1;
+            }
+        }
+        if all > 0 {
+            self.rejected.fetch_add(all, Relaxed);
+            self.popped();
+        }
+        wanted
+    }
+
+    /// Waits until every worker except the caller (if it is one of ours) has left, or `deadline`
+    /// passes; joins those that left. Returns how many are still there (each running a job).
+    pub(super) fn wait_workers(&self, deadline: Option<Instant>) -> usize {
+        let me = thread::current().id();
+        let own = CURRENT_POOL.with(|c| c.get()) == self as *const Shared as usize;
+        let floor = usize::from(own);
+        let mut st = lock(&self.state);
+        while self.workers.load(SeqCst) > floor {
+            st = match deadline {
+                None => self.exited.wait(st).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    self.exited.wait_timeout(st, left).unwrap_or_else(|e| e.into_inner()).0
+                }
+            };
+        }
+        let left = self.workers.load(SeqCst).saturating_sub(floor);
+        // Threads that left their loop finish within microseconds; join them so "shut down" means gone.
+        let (done, keep): (Vec<_>, Vec<_>) =
+            st.handles.drain(..).partition(|h| h.thread().id() != me && (left == 0 || h.is_finished()));
+        st.handles = keep;
+        drop(st);
+        for h in done {
+            let _ = h.join();
+        }
+        left
+    }
+
+    /// A worker leaves: count it out, then re-check the queue, because a submitter that saw this worker
+    /// still counted may have left its job to it.
+    fn retire(self: &Arc<Self>, detach: bool, counters: &Arc<WorkerCounters>) {
+        {
+            let mut st = lock(&self.state);
+            if let Some(i) = st.counters.iter().position(|c| Arc::ptr_eq(c, counters)) {
+                st.counters.swap_remove(i);
+                let mut retired = st.retired;
+                counters.add_to(&mut retired);
+                retired.active = 0;
+                st.retired = retired;
+            }
+            self.workers.fetch_sub(1, SeqCst);
+            if detach {
+                let me = thread::current().id();
+                st.handles.retain(|h| h.thread().id() != me);
+            }
+            self.exited.notify_all();
+        }
+        fence(SeqCst);
+        if !self.rx.is_empty() {
+            if let Err(e) = self.wake_one() {
+                log::error!("tulip: a pool thread left and none could replace it: {e}");
+            }
+        }
+    }
+
+    /// Takes the spinning role, if free, for a worker about to complete a job.
+    ///
+    /// Taken *before* the completion is visible: the submitter woken by this completion (a loop
+    /// awaiting one job after another) then finds a spinner and wakes or spawns nobody. Taken after, it
+    /// would find this worker neither spinning nor parked, and start another thread for a job this one
+    /// takes a moment later.
+    fn claim_spinning(&self, spinner: &mut bool) {
+        if !*spinner && !self.config.idle_spin.is_zero() {
+            *spinner = self.spinning.compare_exchange(0, 1, SeqCst, Relaxed).is_ok();
+        }
+    }
+
+    /// Busy-waits up to `idle_spin` for a job, so that a submitter that follows closely (a loop awaiting
+    /// one job after another) finds a worker awake and pays no wakeup syscall.
+    fn spin(&self) -> Option<Job> {
+        let limit = self.config.idle_spin;
+        if limit.is_zero() {
+            return None;
+        }
+        let start = Instant::now();
+        let mut round: u32 = 0;
+        loop {
+            if let Ok(job) = self.rx.try_recv() {
+                return Some(job);
+            }
+            if self.closed.load(Relaxed) {
+                return None;
+            }
+            round = round.wrapping_add(1);
+            if round % 16 == 0 {
+                if start.elapsed() >= limit {
+                    return None;
+                }
+                // Give the core away every few looks: on a busy machine the thread we wait for (the
+                // submitter) may be queued behind us on this very core. On an idle one this costs a
+                // short syscall. (Measured on 2 cores under load: every 16 looks roughly halves the
+                // round trip compared with every 1024.)
+                thread::yield_now();
+            }
+            // One pause per look: the queue check is a read of a shared cache line, and reacting
+            // within a fraction of a microsecond is what lets the job finish before its submitter
+            // goes to sleep.
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Sleeps on the idle stack until notified or `keep_alive` passes.
+    fn park(&self, me: &Arc<Parker>, was_spinning: bool) -> Parked {
+        me.notified.store(false, Relaxed);
+        {
+            let mut st = lock(&self.state);
+            if self.closed.load(SeqCst) {
+                drop(st);
+                if was_spinning {
+                    self.spinning.store(0, SeqCst);
+                }
+                return Parked::Woken;
+            }
+            st.idle.push(Arc::clone(me));
+            self.sleeping.fetch_add(1, SeqCst);
+        }
+        if was_spinning {
+            self.spinning.store(0, SeqCst);
+        }
+        // A submitter that saw us spinning, or not yet sleeping, woke nobody: look once more.
+        fence(SeqCst);
+        if !self.rx.is_empty() && self.unpark_self(me) {
+            return Parked::Woken;
+        }
+        let deadline = self.config.keep_alive.and_then(|k| Instant::now().checked_add(k));
+        loop {
+            if me.notified.load(Acquire) {
+                return Parked::Woken;
+            }
+            match deadline {
+                None => thread::park(),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        if self.unpark_self(me) {
+                            return Parked::Retire;
+                        }
+                        // Someone popped us just now; their notification is on its way.
+                        thread::park_timeout(Duration::from_millis(1));
+                    } else {
+                        thread::park_timeout(d - now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes `me` off the idle stack; `false` if someone already did (and will notify it).
+    fn unpark_self(&self, me: &Arc<Parker>) -> bool {
+        let mut st = lock(&self.state);
+        match st.idle.iter().rposition(|p| Arc::ptr_eq(p, me)) {
+            Some(i) => {
+                st.idle.remove(i);
+                self.sleeping.fetch_sub(1, SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Counts the worker out however its thread ends, even by a bug that panics outside a job.
+struct RetireGuard<'a> {
+    shared: &'a Arc<Shared>,
+    counters: Arc<WorkerCounters>,
+    /// Keep-alive retirement detaches the thread; leaving because the pool closed keeps the handle
+    /// for `shutdown(wait)` to join.
+    detach: bool,
+}
+
+impl Drop for RetireGuard<'_> {
+    fn drop(&mut self) {
+        self.shared.retire(self.detach, &self.counters);
+    }
+}
+
+fn worker_main(shared: Arc<Shared>) {
+    CURRENT_POOL.with(|c| c.set(Arc::as_ptr(&shared) as usize));
+    let counters = Arc::new(WorkerCounters::default());
+    lock(&shared.state).counters.push(Arc::clone(&counters));
+    let mut guard = RetireGuard { shared: &shared, counters: Arc::clone(&counters), detach: false };
+    if let Some(init) = &shared.config.initializer {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| init()));
+        let failure = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(msg)) => Some(msg),
+            Err(payload) => Some(format!("panicked: {}", panic_message(&*payload))),
+        };
+        if let Some(msg) = failure {
+            log::error!("tulip: pool initializer failed, the pool is broken: {msg}");
+            shared.close(Some(msg.clone()));
+            shared.reject_queued(&JobError::Initializer(msg));
+            return;
+        }
+    }
+    let me = Arc::new(Parker { thread: thread::current(), notified: AtomicBool::new(false) });
+    // Whether this worker holds the spinning role. Only a worker that just ran a job takes it (in
+    // `claim_spinning`). One woken for nothing (a submitter raced with another worker for the same job)
+    // parks again at once: if it spun, the next job would go to it and the hot thread would rotate
+    // out, defeating most-recent-first reuse.
+    let mut spinner = false;
+    loop {
+        let job = match shared.rx.try_recv() {
+            Ok(job) => Some(job),
+            Err(_) if spinner => shared.spin(),
+            Err(_) => None,
+        };
+        if let Some(job) = job {
+            if spinner {
+                spinner = false;
+                shared.spinning.store(0, SeqCst);
+                // More work behind this job: hand the spinning role on, so a burst fans out.
+                fence(SeqCst);
+                if !shared.rx.is_empty() {
+                    if let Err(e) = shared.wake_one() {
+                        log::warn!("tulip: could not start another pool thread: {e}");
+                    }
+                }
+            }
+            shared.popped();
+            job.run(&shared, &counters, &mut spinner);
+            continue;
+        }
+        if shared.closed.load(SeqCst) {
+            if spinner {
+                spinner = false;
+                shared.spinning.store(0, SeqCst);
+            }
+            fence(SeqCst);
+            if shared.rx.is_empty() {
+                return;
+            }
+            continue;
+        }
+        let parked = shared.park(&me, spinner);
+        spinner = false;
+        match parked {
+            Parked::Woken => {}
+            Parked::Retire => {
+                guard.detach = true;
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! [`PoolMap`]: the ordered, bounded iterator behind [`ThreadPool::map`](super::ThreadPool::map).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+
+use super::ThreadPool;
+use crate::error::{JobError, PoolError};
+use crate::future::ConcurrentFuture;
+
+/// The results of [`ThreadPool::map`], in the order of the items.
+///
+/// Each `next()` submits items until `in_flight` jobs are outstanding, then waits for the oldest. A
+/// job that failed yields its error in its place; an item the pool refused (it was shut down, or is
+/// broken) yields `Err(JobError::ShutDown)` (or `Err(JobError::Initializer)`). Dropping the iterator
+/// cancels the jobs that have not started.
+///
+/// # Examples
+///
+/// ```
+/// let pool = tulip::ThreadPool::builder().max_workers(2).build().unwrap();
+/// let mut it = pool.map_with_limit(|x: i32| x * 2, vec![1, 2, 3], 2);
+/// assert_eq!(it.next(), Some(Ok(2)));
+/// assert_eq!(it.collect::<Vec<_>>(), [Ok(4), Ok(6)]);
+/// ```
+pub struct PoolMap<I, F, R> {
+    pool: ThreadPool,
+    f: Arc<F>,
+    items: I,
+    /// Submitted and not yet yielded, oldest first; never longer than `limit`.
+    in_flight: VecDeque<ConcurrentFuture<R>>,
+    limit: usize,
+}
+
+impl<I, F, R> PoolMap<I, F, R> {
+    pub(super) fn new(pool: ThreadPool, f: Arc<F>, items: I, limit: usize) -> Self {
+        PoolMap { pool, f, items, in_flight: VecDeque::with_capacity(limit.min(1024)), limit }
+    }
+}
+
+/// What an item the pool refused yields.
+fn refused<R: Send + 'static>(e: PoolError) -> ConcurrentFuture<R> {
+    ConcurrentFuture::ready(Err(super::refusal(e)))
+}
+
+impl<I, F, R> Iterator for PoolMap<I, F, R>
+where
+    I: Iterator,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> R + Send + Sync + 'static,
+    R: Send + 'static,
+{
+    type Item = Result<R, JobError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.in_flight.len() < self.limit {
+            let Some(item) = self.items.next() else { break };
+            let f = Arc::clone(&self.f);
+            let fut = self.pool.submit(move || f(item)).unwrap_or_else(refused);
+            self.in_flight.push_back(fut);
+        }
+        self.in_flight.pop_front().map(ConcurrentFuture::wait)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let (lo, hi) = self.items.size_hint();
+        let n = self.in_flight.len();
+        (lo.saturating_add(n), hi.and_then(|h| h.checked_add(n)))
+    }
+}
+
+impl<I, F, R> fmt::Debug for PoolMap<I, F, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolMap")
+            .field("in_flight", &self.in_flight.len())
+            .field("limit", &self.limit)
+            .finish()
+    }
+}

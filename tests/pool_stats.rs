@@ -1,0 +1,64 @@
+//! `stats()` reports workers, idle, active, queued, completed, panicked, cancelled and queue waits.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tulip::ThreadPool;
+
+#[test]
+fn stats_follow_the_jobs() {
+    let pool = ThreadPool::builder().max_workers(2).keep_alive(Duration::from_secs(3600)).build().unwrap();
+    let s = pool.stats();
+    assert_eq!((s.max_workers, s.workers, s.idle, s.active, s.queued, s.completed), (2, 0, 0, 0, 0, 0));
+
+    let (tx1, rx1) = mpsc::channel::<()>();
+    let (tx2, rx2) = mpsc::channel::<()>();
+    let a = pool.submit(move || rx1.recv().unwrap()).unwrap();
+    let b = pool.submit(move || rx2.recv().unwrap()).unwrap();
+    while pool.stats().active < 2 {
+        std::thread::yield_now();
+    }
+    let queued: Vec<_> = (0..3).map(|i| pool.submit(move || i).unwrap()).collect();
+    let s = pool.stats();
+    assert_eq!((s.workers, s.active, s.queued, s.idle), (2, 2, 3, 0));
+
+    std::thread::sleep(Duration::from_millis(20));
+    tx1.send(()).unwrap();
+    tx2.send(()).unwrap();
+    a.wait().unwrap();
+    b.wait().unwrap();
+    for q in queued {
+        q.wait().unwrap();
+    }
+    pool.submit(|| panic!("counted")).unwrap().wait().unwrap_err();
+    drop(pool.submit(|| ()).unwrap().wait());
+
+    // Workers go idle after their last job; give them a moment (liveness bound only).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pool.stats().idle < 2 && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    let s = pool.stats();
+    assert_eq!((s.workers, s.idle, s.active, s.queued), (2, 2, 0, 0));
+    assert_eq!((s.completed, s.panicked, s.cancelled), (7, 1, 0));
+    assert!(s.queue_wait_max >= Duration::from_millis(20), "the queued jobs waited at least 20 ms");
+    assert!(s.queue_wait_total >= s.queue_wait_max);
+}
+
+#[test]
+fn cancelled_jobs_are_counted() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let a = pool.submit(move || rx.recv().unwrap()).unwrap();
+    while pool.stats().active == 0 {
+        std::thread::yield_now();
+    }
+    let c = pool.submit(|| ()).unwrap();
+    c.cancel();
+    drop(pool.submit(|| ()).unwrap());
+    tx.send(()).unwrap();
+    a.wait().unwrap();
+    pool.shutdown(true, false);
+    let s = pool.stats();
+    assert_eq!((s.completed, s.cancelled, s.queued), (1, 2, 0));
+}
