@@ -83,6 +83,15 @@ fn futures_are_awaitable_on_any_runtime() {
     assert_eq!(rt.block_on(f), Ok(3));
     let f = pool.submit(add_one, 3).unwrap();
     assert_eq!(smol::block_on(f), Ok(4));
+    // And on tulip's own loop, next to other tasks.
+    let sum = tulip::run(async {
+        let lp = tulip::get_running_loop();
+        let other = lp.spawn(async { 10 });
+        let a = pool.submit(add_one, 4).unwrap().await.unwrap();
+        let b = pool.submit(add_one, 5).unwrap().await.unwrap();
+        a + b + other.await.unwrap()
+    });
+    assert_eq!(sum, 5 + 6 + 10);
 }
 
 fn panicky(x: i32) -> i32 {
@@ -101,7 +110,8 @@ fn panic_fails_its_task_and_the_worker_lives() {
     );
     assert_eq!(pool.submit(panicky, 5).unwrap().wait(), Ok(5));
     assert_eq!(pool.submit(pid, ()).unwrap().wait().unwrap(), before, "the worker was replaced");
-    assert_eq!(pool.stats().worker_deaths, 0);
+    let s = pool.stats();
+    assert_eq!((s.worker_deaths, s.panicked, s.completed), (0, 1, 4));
 }
 
 /// Serializes to an error, deserializes to an error.

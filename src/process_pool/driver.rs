@@ -112,7 +112,7 @@ impl Worker {
     /// Whether the task with sequence number `seq` has started, as far as can be known: exactly with
     /// a status page (read it while the worker is stopped or dead), else assumed.
     fn has_started(&self, seq: u64) -> bool {
-        self.page.as_ref().map_or(true, |p| p.started() > seq)
+        self.page.as_ref().is_none_or(|p| p.started() > seq)
     }
 
     /// Queues a `Cancel` frame for the task with sequence number `seq`.
@@ -178,10 +178,9 @@ impl Tally {
     }
 
     fn queue_wait(&self, d: Duration) {
-        self.shared
-            .counters
-            .queue_wait_ns
-            .fetch_add(d.as_nanos().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+        let ns = d.as_nanos().min(u64::MAX as u128) as u64;
+        self.shared.counters.queue_wait_ns.fetch_add(ns, Ordering::Relaxed);
+        self.shared.counters.queue_wait_max_ns.fetch_max(ns, Ordering::Relaxed);
     }
 }
 
@@ -204,6 +203,9 @@ fn settle(mut job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
     };
     if let Some(counter) = counter {
         counter.fetch_add(1, Ordering::Release);
+    }
+    if let Err(JobError::Panicked(_)) = &outcome {
+        c.panicked.fetch_add(1, Ordering::Release);
     }
     job.sink.resolve(outcome);
     tally.done.push(job);
@@ -587,9 +589,8 @@ impl Driver {
                 let registered = unsafe {
                     poller.add_with_mode(&s.from_worker, Event::readable(2 * slot), PollMode::Level).and_then(
                         |()| {
-                            poller.add(&s.to_worker, Event::none(2 * slot + 1)).map_err(|e| {
+                            poller.add(&s.to_worker, Event::none(2 * slot + 1)).inspect_err(|_| {
                                 let _ = poller.delete(&s.from_worker);
-                                e
                             })
                         },
                     )

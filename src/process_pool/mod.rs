@@ -353,9 +353,11 @@ pub(crate) struct Counters {
     pub(crate) completed: AtomicU64,
     pub(crate) cancelled: AtomicU64,
     pub(crate) timed_out: AtomicU64,
+    pub(crate) panicked: AtomicU64,
     pub(crate) worker_deaths: AtomicU64,
     pub(crate) workers_started: AtomicU64,
     pub(crate) queue_wait_ns: AtomicU64,
+    pub(crate) queue_wait_max_ns: AtomicU64,
 }
 
 /// What the pool's users hand to the driver.
@@ -488,6 +490,8 @@ pub struct ProcessPoolStats {
     pub in_flight: usize,
     /// Tasks a worker ran to the end (with a value, a panic or a codec error).
     pub completed: u64,
+    /// Tasks that panicked (counted in `completed` too).
+    pub panicked: u64,
     /// Tasks that ended cancelled.
     pub cancelled: u64,
     /// Tasks killed by `task_timeout`.
@@ -496,8 +500,10 @@ pub struct ProcessPoolStats {
     pub worker_deaths: u64,
     /// Worker processes started since the pool was built.
     pub workers_started: u64,
-    /// Total time tasks spent waiting between `submit` and the moment they started in a worker.
-    pub queue_wait: Duration,
+    /// Total time tasks waited between `submit` and the moment they started in a worker.
+    pub queue_wait_total: Duration,
+    /// The longest time one task waited between `submit` and its start in a worker.
+    pub queue_wait_max: Duration,
 }
 
 /// A pool of worker processes that run plain functions: real parallelism for CPU work, crash
@@ -803,9 +809,11 @@ impl ProcessPool {
         s.completed = c.completed.load(Ordering::Acquire);
         s.cancelled = c.cancelled.load(Ordering::Acquire);
         s.timed_out = c.timed_out.load(Ordering::Acquire);
+        s.panicked = c.panicked.load(Ordering::Acquire);
         s.worker_deaths = c.worker_deaths.load(Ordering::Acquire);
         s.workers_started = c.workers_started.load(Ordering::Acquire);
-        s.queue_wait = Duration::from_nanos(c.queue_wait_ns.load(Ordering::Acquire));
+        s.queue_wait_total = Duration::from_nanos(c.queue_wait_ns.load(Ordering::Acquire));
+        s.queue_wait_max = Duration::from_nanos(c.queue_wait_max_ns.load(Ordering::Acquire));
         s.max_workers = self.shared.config.max_workers;
         s.queued = lock(&self.shared.inbox).queue.len();
         s

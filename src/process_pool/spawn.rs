@@ -143,7 +143,7 @@ impl StatusPage {
     fn create() -> io::Result<(StatusPage, OwnedFd)> {
         // SAFETY: a NUL-terminated name and valid flags.
         let fd = unsafe {
-            libc::syscall(libc::SYS_memfd_create, b"tulip-worker-status\0".as_ptr(), libc::MFD_CLOEXEC)
+            libc::syscall(libc::SYS_memfd_create, c"tulip-worker-status".as_ptr(), libc::MFD_CLOEXEC)
         };
         if fd < 0 {
             return Err(io::Error::last_os_error());
@@ -320,8 +320,7 @@ fn addclosefrom() -> Option<AddCloseFrom> {
     let addr = *FN.get_or_init(|| {
         // SAFETY: dlsym with a NUL-terminated name; a null result means "not available".
         unsafe {
-            libc::dlsym(libc::RTLD_DEFAULT, b"posix_spawn_file_actions_addclosefrom_np\0".as_ptr().cast())
-                as usize
+            libc::dlsym(libc::RTLD_DEFAULT, c"posix_spawn_file_actions_addclosefrom_np".as_ptr()) as usize
         }
     });
     // SAFETY: a non-null address of that symbol is a function of this type.
@@ -397,13 +396,7 @@ fn start(program: &std::path::Path, env_prefix: &str, fds: [c_int; 3]) -> io::Re
         } else {
             WORKER_PAGE_FD
         };
-        check(libc::posix_spawn_file_actions_addopen(
-            a,
-            0,
-            b"/dev/null\0".as_ptr().cast(),
-            libc::O_RDONLY,
-            0,
-        ))?;
+        check(libc::posix_spawn_file_actions_addopen(a, 0, c"/dev/null".as_ptr(), libc::O_RDONLY, 0))?;
         if let Some(closefrom) = closefrom {
             check(closefrom(a, first_stray))?;
         }
