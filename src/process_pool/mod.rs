@@ -93,7 +93,7 @@ fn try_lock<T>(m: &Mutex<T>) -> Option<std::sync::MutexGuard<'_, T>> {
 ///         .max_frame_size(16 << 20)
 ///         .build()
 ///         .unwrap();
-///     assert_eq!(pool.submit(cube, -3).unwrap().wait(), Ok(-27));
+///     assert_eq!(pool.try_submit(cube, -3).unwrap().wait(), Ok(-27));
 /// }
 /// ```
 #[derive(Debug, Clone)]
@@ -467,7 +467,7 @@ impl<R: DeserializeOwned + Send + 'static> Sink for TypedSink<R> {
 /// fn main() {
 ///     tulip::process::init();
 ///     let pool = tulip::ProcessPool::builder().max_workers(1).build().unwrap();
-///     pool.submit(one, ()).unwrap().wait().unwrap();
+///     pool.try_submit(one, ()).unwrap().wait().unwrap();
 ///     let s = pool.stats();
 ///     assert_eq!(s.completed, 1);
 ///     assert_eq!(s.max_workers, 1);
@@ -524,12 +524,12 @@ pub struct ProcessPoolStats {
 ///
 ///     let pool = tulip::ProcessPool::builder().max_workers(2).build().unwrap();
 ///     // From blocking code...
-///     assert_eq!(pool.submit(fib, 20).unwrap().wait(), Ok(6765));
+///     assert_eq!(pool.try_submit(fib, 20).unwrap().wait(), Ok(6765));
 ///     // ...or from any async runtime.
-///     let f = pool.submit(|s: String| s.len(), "tulip".to_string()).unwrap();
+///     let f = pool.try_submit(|s: String| s.len(), "tulip".to_string()).unwrap();
 ///     assert_eq!(futures_lite::future::block_on(f), Ok(5));
 ///     // A panic fails only its own task.
-///     let bad = pool.submit(|x: u32| if x > 1 { panic!("too big: {x}") } else { x }, 9).unwrap();
+///     let bad = pool.try_submit(|x: u32| if x > 1 { panic!("too big: {x}") } else { x }, 9).unwrap();
 ///     assert_eq!(bad.wait(), Err(tulip::JobError::Panicked("too big: 9".into())));
 ///     pool.shutdown(true, false);
 /// }
@@ -559,6 +559,42 @@ impl ProcessPool {
         ProcessPoolBuilder::default()
     }
 
+    /// Runs `f(args)` in a worker process (the shape of the design's contract:
+    /// `procs.submit(fib, 30).await?`).
+    ///
+    /// `f` is a plain `fn` or a non-capturing closure; `args` and the result travel with serde. A
+    /// failure to accept the task is already in the returned future, which is then complete before
+    /// anything was sent: [`JobError::ShutDown`] after a shutdown, [`JobError::Codec`] when the arguments
+    /// cannot be encoded or exceed `max_frame_size`. Use [`try_submit`](Self::try_submit) to get those
+    /// as a [`PoolError`] instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn fib(n: u64) -> u64 {
+    ///     if n < 2 { n } else { fib(n - 1) + fib(n - 2) }
+    /// }
+    ///
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     tulip::process::init();
+    ///     let procs = tulip::ProcessPool::builder().max_workers(2).build()?;
+    ///     let f = tulip::run(async { procs.submit(fib, 20u64).await })?;
+    ///     assert_eq!(f, 6765);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn submit<A, R>(&self, f: fn(A) -> R, args: A) -> ConcurrentFuture<R>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        match self.try_submit(f, args) {
+            Ok(fut) => fut,
+            Err(PoolError::ShutDown) => ConcurrentFuture::ready(Err(JobError::ShutDown)),
+            Err(e) => ConcurrentFuture::ready(Err(JobError::Codec(e.to_string()))),
+        }
+    }
+
     /// Runs `f(args)` in a worker process.
     ///
     /// `f` is a plain function or a closure that captures nothing. The arguments are encoded here, on
@@ -579,11 +615,11 @@ impl ProcessPool {
     /// fn main() {
     ///     tulip::process::init();
     ///     let pool = tulip::ProcessPool::builder().max_workers(1).build().unwrap();
-    ///     let fut = pool.submit(add, (40, 2)).unwrap();
+    ///     let fut = pool.try_submit(add, (40, 2)).unwrap();
     ///     assert_eq!(fut.wait(), Ok(42));
     /// }
     /// ```
-    pub fn submit<A, R>(&self, f: fn(A) -> R, args: A) -> Result<ConcurrentFuture<R>, PoolError>
+    pub fn try_submit<A, R>(&self, f: fn(A) -> R, args: A) -> Result<ConcurrentFuture<R>, PoolError>
     where
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned + Send + 'static,
@@ -744,13 +780,13 @@ impl ProcessPool {
     /// fn main() {
     ///     tulip::process::init();
     ///     let pool = tulip::ProcessPool::builder().max_workers(1).build().unwrap();
-    ///     let first = pool.submit(slow, 50).unwrap();
+    ///     let first = pool.try_submit(slow, 50).unwrap();
     ///     while pool.stats().active == 0 { std::thread::yield_now(); }
-    ///     let second = pool.submit(slow, 50).unwrap();
+    ///     let second = pool.try_submit(slow, 50).unwrap();
     ///     pool.shutdown(true, true);
     ///     assert_eq!(first.wait(), Ok(50));
     ///     assert_eq!(second.wait(), Err(tulip::JobError::ShutDown));
-    ///     assert!(matches!(pool.submit(slow, 1), Err(tulip::PoolError::ShutDown)));
+    ///     assert!(matches!(pool.try_submit(slow, 1), Err(tulip::PoolError::ShutDown)));
     /// }
     /// ```
     pub fn shutdown(&self, wait: bool, cancel_pending: bool) {
@@ -778,7 +814,7 @@ impl ProcessPool {
     /// fn main() {
     ///     tulip::process::init();
     ///     let pool = tulip::ProcessPool::builder().max_workers(1).build().unwrap();
-    ///     let stuck = pool.submit(sleep_ms, 60_000).unwrap();
+    ///     let stuck = pool.try_submit(sleep_ms, 60_000).unwrap();
     ///     assert!(!pool.shutdown_timeout(Duration::from_millis(100)));
     ///     assert_eq!(stuck.wait(), Err(tulip::JobError::ShutDown));
     /// }

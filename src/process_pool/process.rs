@@ -14,7 +14,7 @@
 //!     tulip::process::init(); // a worker process enters here and never comes back
 //!
 //!     let pool = tulip::ProcessPool::builder().max_workers(2).build().unwrap();
-//!     let futs: Vec<_> = (20..24).map(|n| pool.submit(fib, n).unwrap()).collect();
+//!     let futs: Vec<_> = (20..24).map(|n| pool.try_submit(fib, n).unwrap()).collect();
 //!     let out: Vec<u64> = futs.into_iter().map(|f| f.wait().unwrap()).collect();
 //!     assert_eq!(out, [6765, 10946, 17711, 28657]);
 //! }
@@ -193,7 +193,7 @@ pub fn init() {
 /// fn main() {
 ///     tulip::process::init();
 ///     let pool = tulip::ProcessPool::builder().max_workers(1).build().unwrap();
-///     assert!(pool.submit(where_am_i, ()).unwrap().wait().unwrap());
+///     assert!(pool.try_submit(where_am_i, ()).unwrap().wait().unwrap());
 ///     assert!(!where_am_i(()));
 /// }
 /// ```
