@@ -28,17 +28,17 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use async_task::Runnable;
 use polling::Poller;
 
 use crate::error::{JobError, LoopClosed};
 use crate::future::{self, ConcurrentFuture, Options};
-use crate::sync::lock;
+use crate::sync::{fence, lock, AtomicU8, Mutex};
 
-/// `Shared::sleep_state`: the loop is running (or about to check the inbox and not block).
+/// `Wakeup::state`: the loop is running (or about to check the inbox and not block).
 const AWAKE: u8 = 0;
 /// The loop blocks (or is about to) in `Poller::wait`: wake it with `Poller::notify`.
 const POLLING: u8 = 1;
@@ -46,6 +46,79 @@ const POLLING: u8 = 1;
 const PARKED: u8 = 2;
 /// A producer has woken the current sleep; later producers need not.
 const NOTIFIED: u8 = 3;
+
+/// How the loop sleeps, and so how a producer must wake it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sleep {
+    /// Blocked in `Poller::wait`: woken by `Poller::notify`.
+    Poller,
+    /// Parked on its thread: woken by `Thread::unpark`.
+    Park,
+}
+
+/// The sleep half of the wakeup protocol: one atomic saying how the loop sleeps, claimed by the one
+/// producer that wakes it.
+///
+/// It makes no system call itself: [`claim`](Self::claim) says which wakeup the caller must deliver,
+/// so the same code runs in the loop and in the `loom` model (`tests/loom_inbox.rs`), where parking
+/// and the poller are modelled.
+pub struct Wakeup {
+    /// One of `AWAKE`, `POLLING`, `PARKED` (written by the loop thread before and after each sleep)
+    /// or `NOTIFIED` (written by the producer that wakes it, by a compare-and-swap from the mode it
+    /// saw).
+    state: AtomicU8,
+}
+
+impl fmt::Debug for Wakeup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wakeup").finish_non_exhaustive()
+    }
+}
+
+impl Wakeup {
+    fn new() -> Wakeup {
+        Wakeup { state: AtomicU8::new(AWAKE) }
+    }
+
+    /// Producer side, once its item is visible to the loop: the wakeup to deliver, if the loop may
+    /// be sleeping and nobody has woken this sleep yet.
+    #[inline]
+    pub fn claim(&self) -> Option<Sleep> {
+        // Orders the caller's push before the read of the state (the Dekker pattern, with the fence
+        // in `announce`).
+        fence(Ordering::SeqCst);
+        let mode = self.state.load(Ordering::Relaxed);
+        if (mode == POLLING || mode == PARKED)
+            && self.state.compare_exchange(mode, NOTIFIED, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        {
+            Some(if mode == POLLING { Sleep::Poller } else { Sleep::Park })
+        } else {
+            None
+        }
+    }
+
+    /// Loop side, before it looks at its queue a last time and blocks: publishes how it will sleep.
+    #[inline]
+    pub fn announce(&self, how: Sleep) {
+        self.state.store(if how == Sleep::Park { PARKED } else { POLLING }, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+    }
+
+    /// Loop side, once awake again (or after deciding not to block).
+    #[inline]
+    pub fn awake(&self) {
+        #[cfg(not(loom))]
+        self.state.store(AWAKE, Ordering::Relaxed);
+        // The same effect in the C++ memory model, spelled so that loom sees it: a producer's
+        // compare-and-swap that took `POLLING`/`PARKED` immediately follows that value in the
+        // modification order, so this later store of the loop's comes after it. loom tracks the
+        // order of a plain store only against the stores its thread has seen, so it would let a
+        // producer read `NOTIFIED` after the next announcement and report a lost wakeup that cannot
+        // happen; a swap is ordered after every write it could race with, in loom as on hardware.
+        #[cfg(loom)]
+        self.state.swap(AWAKE, Ordering::Relaxed);
+    }
+}
 
 /// What other threads hand to the loop.
 pub(crate) enum Inbound {
@@ -55,21 +128,99 @@ pub(crate) enum Inbound {
     Run(Runnable<u64>),
 }
 
-pub(crate) struct Inbox {
-    pub(crate) items: Vec<Inbound>,
+/// The queue behind a [`Mutex`].
+struct Queue<T> {
+    items: Vec<T>,
     /// Set once by `close()`; from then on every push fails and the loop no longer drains.
-    pub(crate) closed: bool,
+    closed: bool,
+}
+
+/// The thread-safe inbox of a loop: a queue and the [`Wakeup`] that goes with it.
+///
+/// Generic over the item so that the `loom` model can run this very code with items of its own.
+pub struct Inbox<T> {
+    queue: Mutex<Queue<T>>,
+    wakeup: Wakeup,
+}
+
+impl<T> Inbox<T> {
+    /// An empty, open inbox; the loop is awake.
+    pub fn new() -> Inbox<T> {
+        Inbox { queue: Mutex::new(Queue { items: Vec::new(), closed: false }), wakeup: Wakeup::new() }
+    }
+
+    /// Queues `item`; returns the wakeup the caller must deliver, or the item if the inbox is closed.
+    #[inline]
+    pub fn push(&self, item: T) -> Result<Option<Sleep>, T> {
+        {
+            let mut q = lock(&self.queue);
+            if q.closed {
+                return Err(item);
+            }
+            q.items.push(item);
+        }
+        Ok(self.wakeup.claim())
+    }
+
+    /// The wakeup to deliver for a change other than a push (a waker's flag), if the loop sleeps.
+    #[inline]
+    pub fn claim_wakeup(&self) -> Option<Sleep> {
+        self.wakeup.claim()
+    }
+
+    /// Loop side, before it blocks `how`: returns whether the inbox is empty, in which case the loop
+    /// may block (any later push will claim a wakeup).
+    #[inline]
+    pub fn prepare_sleep(&self, how: Sleep) -> bool {
+        self.wakeup.announce(how);
+        lock(&self.queue).items.is_empty()
+    }
+
+    /// Loop side, once awake again (or after deciding not to block).
+    #[inline]
+    pub fn after_sleep(&self) {
+        self.wakeup.awake();
+    }
+
+    /// Moves every queued item into `out` (which the loop keeps empty between drains).
+    #[inline]
+    pub fn drain_into(&self, out: &mut Vec<T>) {
+        let mut q = lock(&self.queue);
+        if !q.items.is_empty() {
+            std::mem::swap(&mut q.items, out);
+        }
+    }
+
+    /// Refuses every later push and returns what was queued.
+    pub fn close(&self) -> Vec<T> {
+        let mut q = lock(&self.queue);
+        q.closed = true;
+        std::mem::take(&mut q.items)
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        lock(&self.queue).closed
+    }
+}
+
+impl<T> Default for Inbox<T> {
+    fn default() -> Self {
+        Inbox::new()
+    }
+}
+
+impl<T> fmt::Debug for Inbox<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inbox").finish_non_exhaustive()
+    }
 }
 
 /// The part of a loop that other threads may touch.
 pub(crate) struct Shared {
     /// Unique per loop in this process; the deadlock guard compares it with the loops of a thread.
     pub(crate) id: u64,
-    pub(crate) inbox: Mutex<Inbox>,
-    /// How the loop sleeps: one of `AWAKE`, `POLLING`, `PARKED` (written by the loop thread before and
-    /// after each sleep) or `NOTIFIED` (written by the producer that wakes it, by a compare-and-swap
-    /// from the mode it saw).
-    sleep_state: AtomicU8,
+    pub(crate) inbox: Inbox<Inbound>,
     /// The loop's thread, for `unpark` (an `EventLoop` is `!Send`: it runs where it was created).
     loop_thread: std::thread::Thread,
     /// Set by `stop()` from any thread; the loop takes it after its current iteration.
@@ -82,8 +233,7 @@ impl Shared {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            inbox: Mutex::new(Inbox { items: Vec::new(), closed: false }),
-            sleep_state: AtomicU8::new(AWAKE),
+            inbox: Inbox::new(),
             loop_thread: std::thread::current(),
             stop_requested: AtomicBool::new(false),
             poller,
@@ -94,52 +244,42 @@ impl Shared {
     ///
     /// On a closed loop the item comes back, so the caller can drop it where that is safe.
     pub(crate) fn push(&self, item: Inbound) -> Result<(), Inbound> {
-        {
-            let mut inbox = lock(&self.inbox);
-            if inbox.closed {
-                return Err(item);
-            }
-            inbox.items.push(item);
-        }
-        self.wake();
+        let wakeup = self.inbox.push(item)?;
+        self.deliver(wakeup);
         Ok(())
     }
 
     /// Wakes the loop if it may be sleeping; at most one wakeup per sleep.
     pub(crate) fn wake(&self) {
-        fence(Ordering::SeqCst);
-        let mode = self.sleep_state.load(Ordering::Relaxed);
-        if (mode == POLLING || mode == PARKED)
-            && self.sleep_state.compare_exchange(mode, NOTIFIED, Ordering::AcqRel, Ordering::Relaxed).is_ok()
-        {
-            if mode == POLLING {
-                // A failed notify leaves the loop to its timeout; nothing better can be done here.
+        self.deliver(self.inbox.claim_wakeup());
+    }
+
+    #[inline]
+    fn deliver(&self, wakeup: Option<Sleep>) {
+        match wakeup {
+            None => {}
+            // A failed notify leaves the loop to its timeout; nothing better can be done here.
+            Some(Sleep::Poller) => {
                 let _ = self.poller.notify();
-            } else {
-                self.loop_thread.unpark();
             }
+            Some(Sleep::Park) => self.loop_thread.unpark(),
         }
     }
 
     /// Called by the loop before it blocks, `parked` telling how; returns whether the inbox is empty,
     /// in which case the loop may block (any later push will wake it).
     pub(crate) fn prepare_sleep(&self, parked: bool) -> bool {
-        self.sleep_state.store(if parked { PARKED } else { POLLING }, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
-        lock(&self.inbox).items.is_empty()
+        self.inbox.prepare_sleep(if parked { Sleep::Park } else { Sleep::Poller })
     }
 
     /// Called by the loop once it is awake again (or decided not to block after all).
     pub(crate) fn after_sleep(&self) {
-        self.sleep_state.store(AWAKE, Ordering::Relaxed);
+        self.inbox.after_sleep();
     }
 
     /// Moves every queued item into `out` (which the loop keeps empty between drains).
     pub(crate) fn drain_into(&self, out: &mut Vec<Inbound>) {
-        let mut inbox = lock(&self.inbox);
-        if !inbox.items.is_empty() {
-            std::mem::swap(&mut inbox.items, out);
-        }
+        self.inbox.drain_into(out);
     }
 }
 
@@ -227,7 +367,7 @@ impl LoopHandle {
     /// assert!(h.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        lock(&self.shared.inbox).closed
+        self.shared.inbox.is_closed()
     }
 
     /// Runs `fut` as a task on the loop, from any thread (asyncio's `run_coroutine_threadsafe`).

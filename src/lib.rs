@@ -83,9 +83,11 @@ pub use reactor::{
 };
 pub use thread_pool::{PoolMap, PoolStats, SubmitFuture, ThreadPool, ThreadPoolBuilder};
 
-/// The producer side of `ConcurrentFuture`, exposed only to the `loom` model in `tests/loom_future.rs`.
+/// Internals exposed only to the `loom` models: the producer side of `ConcurrentFuture`
+/// (`tests/loom_future.rs`) and the loop's inbox and wakeup protocol (`tests/loom_inbox.rs`).
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod __loom {
     pub use crate::future::{pair, Options, Promise};
+    pub use crate::handle::{Inbox, Sleep, Wakeup};
 }

@@ -932,11 +932,7 @@ impl LoopInner {
         let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
         drop(tasks);
         // Refuse new posts, then drop what was posted (spawn_threadsafe promises report LoopClosed).
-        let posted = {
-            let mut inbox = crate::sync::lock(&self.shared.inbox);
-            inbox.closed = true;
-            std::mem::take(&mut inbox.items)
-        };
+        let posted = self.shared.inbox.close();
         drop(posted);
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
         for item in &ready {

@@ -1,0 +1,240 @@
+//! Chaos: 10,000 process-pool tasks while another thread `SIGKILL`s a random worker every few
+//! milliseconds. Every task ends exactly once, with its value or `WorkerDied`; none is lost, none runs
+//! twice (each task appends its id to a side file with `O_APPEND` before it returns, so a second run
+//! would show); the pool's counters agree with what the tasks saw, and the pool is back at full size
+//! afterwards and serves again.
+//!
+//! The victims are workers that have run a task (their pid is in the side file), so every kill hits
+//! a worker in service, usually in the middle of a task. With `TULIP_CHAOS_KILL_STARTING=1` the
+//! killer also picks workers still in their handshake; see the README's Reliability section for what
+//! that does today.
+
+#[path = "support/process_harness.rs"]
+mod harness;
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use harness::Case;
+use tulip::{JobError, ProcessPool};
+
+const TASKS: u32 = 10_000;
+const WORKERS: usize = 2;
+
+fn main() {
+    tulip::process::init();
+    harness::run(&[Case {
+        name: "every_task_ends_exactly_once_while_workers_are_killed",
+        run: every_task_ends_exactly_once_while_workers_are_killed,
+    }]);
+}
+
+/// The task: note that it ran, and where (one `write` on an `O_APPEND` file is atomic with respect
+/// to the other workers' writes), spin a little so that kills land on running tasks, return the id.
+fn record((id, path): (u32, PathBuf)) -> u32 {
+    let mut f = std::fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path).unwrap();
+    f.write_all(format!("{id} {}\n", std::process::id()).as_bytes()).unwrap();
+    let until = Instant::now() + Duration::from_micros(50);
+    while Instant::now() < until {
+        std::hint::spin_loop();
+    }
+    id
+}
+
+/// Reads what was appended to a file since the last call, line by line.
+#[derive(Default)]
+struct Tail {
+    file: Option<std::fs::File>,
+    partial: String,
+}
+
+impl Tail {
+    fn read_new(&mut self, path: &std::path::Path, mut line: impl FnMut(&str)) {
+        if self.file.is_none() {
+            self.file = std::fs::File::open(path).ok();
+        }
+        let Some(f) = self.file.as_mut() else { return };
+        let mut buf = String::new();
+        if f.read_to_string(&mut buf).is_err() {
+            return;
+        }
+        self.partial.push_str(&buf);
+        while let Some(at) = self.partial.find('\n') {
+            let l: String = self.partial.drain(..=at).collect();
+            line(l.trim_end());
+        }
+    }
+}
+
+/// Pids of this process's children that are still running (not zombies).
+fn live_children() -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.filter_map(|e| {
+        let pid: i32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name (which may contain spaces): state, ppid, ...
+        let mut rest = stat.rsplit_once(") ")?.1.split(' ');
+        let state = rest.next()?;
+        let ppid: i32 = rest.next()?.parse().ok()?;
+        (ppid == me && state != "Z" && state != "X").then_some(pid)
+    })
+    .collect()
+}
+
+/// All children of this process, zombies included.
+fn children_and_zombies() -> usize {
+    let me = std::process::id().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    dir.filter_map(|e| {
+        let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let ppid = stat.rsplit_once(") ")?.1.split(' ').nth(1)?.to_string();
+        (ppid == me).then_some(())
+    })
+    .count()
+}
+
+fn every_task_ends_exactly_once_while_workers_are_killed() {
+    let side = std::env::temp_dir().join(format!("tulip-chaos-{}", std::process::id()));
+    let _ = std::fs::remove_file(&side);
+    let pool = ProcessPool::builder().max_workers(WORKERS).min_workers(WORKERS).build().unwrap();
+
+    // Every completion counted as it happens, independently of the values waited for below.
+    let endings: Arc<Vec<AtomicUsize>> = Arc::new((0..TASKS).map(|_| AtomicUsize::new(0)).collect());
+    let futures: Vec<_> = (0..TASKS)
+        .map(|id| {
+            let fut = pool.try_submit(record, (id, side.clone())).unwrap();
+            let endings = endings.clone();
+            fut.add_done_callback(move |_| {
+                endings[id as usize].fetch_add(1, Ordering::SeqCst);
+            });
+            fut
+        })
+        .collect();
+
+    // The killer: a random worker in service every 3 ms until every task has ended.
+    let stop = Arc::new(AtomicBool::new(false));
+    let kills = Arc::new(AtomicU64::new(0));
+    let kill_starting = std::env::var_os("TULIP_CHAOS_KILL_STARTING").is_some_and(|v| v == "1");
+    let killer = {
+        let (stop, kills, side) = (stop.clone(), kills.clone(), side.clone());
+        std::thread::spawn(move || {
+            let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+            let mut in_service = HashSet::new();
+            let mut log = Tail::default();
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(3));
+                log.read_new(&side, |line| {
+                    if let Some(pid) = line.split(' ').nth(1).and_then(|p| p.parse::<i32>().ok()) {
+                        in_service.insert(pid);
+                    }
+                });
+                let mut pids = live_children();
+                if !kill_starting {
+                    pids.retain(|p| in_service.contains(p));
+                }
+                if pids.is_empty() {
+                    continue;
+                }
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let victim = pids[(seed % pids.len() as u64) as usize];
+                // SAFETY: a signal to a child of ours, read from /proc a moment ago.
+                if unsafe { libc::kill(victim, libc::SIGKILL) } == 0 {
+                    kills.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        })
+    };
+
+    // Liveness bound only: on 2 cores the run takes a few seconds.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut outcomes = Vec::with_capacity(TASKS as usize);
+    for (id, mut fut) in futures.into_iter().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match fut.wait_timeout(left) {
+            Some(r) => outcomes.push(r),
+            None => panic!("task {id} was lost: no outcome within the liveness bound"),
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    killer.join().unwrap();
+    let kills = kills.load(Ordering::SeqCst);
+
+    // What ran, from the side file.
+    let mut runs = vec![0u32; TASKS as usize];
+    for line in std::fs::read_to_string(&side).unwrap_or_default().lines() {
+        let id = line.split(' ').next().and_then(|id| id.parse::<usize>().ok());
+        let id = id.unwrap_or_else(|| panic!("torn side-file line {line:?}"));
+        runs[id] += 1;
+    }
+    let _ = std::fs::remove_file(&side);
+
+    let (mut ok, mut died) = (0u64, 0u64);
+    for (id, outcome) in outcomes.iter().enumerate() {
+        match outcome {
+            Ok(v) => {
+                assert_eq!(*v as usize, id, "task {id} got another task's value");
+                assert_eq!(runs[id], 1, "task {id} succeeded but ran {} times", runs[id]);
+                ok += 1;
+            }
+            Err(JobError::WorkerDied(how)) => {
+                assert!(how.contains("SIGKILL") || how.contains("signal 9"), "task {id}: {how}");
+                assert!(runs[id] <= 1, "task {id} failed but ran {} times", runs[id]);
+                died += 1;
+            }
+            Err(e) => panic!("task {id}: unexpected error {e:?}"),
+        }
+    }
+    for (id, n) in endings.iter().enumerate() {
+        assert_eq!(n.load(Ordering::SeqCst), 1, "task {id} ended {} times", n.load(Ordering::SeqCst));
+    }
+    assert_eq!(ok + died, u64::from(TASKS));
+
+    let mut kinds = std::collections::BTreeMap::new();
+    for o in &outcomes {
+        if let Err(e) = o {
+            *kinds.entry(e.to_string()).or_insert(0u32) += 1;
+        }
+    }
+    for (k, n) in &kinds {
+        println!("  {n:>6} x {k}");
+    }
+    let stats = pool.stats();
+    println!(
+        "chaos: {TASKS} tasks, {kills} kills: {ok} ok, {died} WorkerDied; stats: {} deaths, {} workers started",
+        stats.worker_deaths, stats.workers_started
+    );
+    assert!(kills >= 20, "the killer hardly ran ({kills} kills): the test proved little");
+    assert!(died > 0, "no kill landed on a running task in {kills} kills");
+    // Each death fails at most the one task its worker was running; each kill makes at most one
+    // death; every task a worker ran to the end is counted once.
+    assert!(died <= stats.worker_deaths, "{died} tasks failed but {} workers died", stats.worker_deaths);
+    assert!(stats.worker_deaths <= kills, "{} deaths from {kills} kills", stats.worker_deaths);
+    assert_eq!(stats.completed, ok, "completed counter vs tasks that returned a value");
+
+    // Back at full size, and serving.
+    harness::eventually(Duration::from_secs(10), "the pool is back at full size", || {
+        let s = pool.stats();
+        s.workers == WORKERS && s.idle == WORKERS
+    });
+    assert_eq!(live_children().len(), WORKERS);
+    let stats = pool.stats();
+    assert_eq!(stats.workers_started, WORKERS as u64 + stats.worker_deaths, "one replacement per death");
+    let side2 = side.with_extension("after");
+    let after: Vec<_> = (0..100).map(|id| pool.try_submit(record, (id, side2.clone())).unwrap()).collect();
+    for (id, f) in after.into_iter().enumerate() {
+        assert_eq!(f.wait(), Ok(id as u32));
+    }
+    let _ = std::fs::remove_file(&side2);
+
+    drop(pool);
+    assert_eq!(children_and_zombies(), 0, "a worker outlived its pool, or was not reaped");
+}

@@ -1,0 +1,79 @@
+//! 200 cycles of create / use / shut down of process pools return open fds, threads, child
+//! processes and zombies to the baseline: every worker is reaped, every pipe closed, the driver and
+//! spawner threads gone, whichever way the pool ends (graceful shutdown, shutdown with a deadline,
+//! drop) and whatever its workers did (returned, panicked, crashed).
+
+#[path = "support/census.rs"]
+mod census;
+#[path = "support/process_harness.rs"]
+mod harness;
+
+use std::time::Duration;
+
+use harness::Case;
+use tulip::{JobError, PoolError, ProcessPool};
+
+const CYCLES: u32 = 200;
+
+fn main() {
+    tulip::process::init();
+    harness::run(&[Case {
+        name: "process_pool_cycles_leak_no_fds_threads_children_or_zombies",
+        run: process_pool_cycles_leak_no_fds_threads_children_or_zombies,
+    }]);
+}
+
+fn double(x: u32) -> u32 {
+    x * 2
+}
+
+/// Panics without running the panic hook, so the test's output stays readable.
+fn boom(_: ()) -> u32 {
+    std::panic::resume_unwind(Box::new("boom"))
+}
+
+fn crash(_: ()) -> u32 {
+    std::process::abort()
+}
+
+fn process_pool_cycles_leak_no_fds_threads_children_or_zombies() {
+    let baseline = census::take();
+    for i in 0..CYCLES {
+        match i % 4 {
+            // Plain use and a panicking task, graceful shutdown.
+            0 => {
+                let pool = ProcessPool::builder().max_workers(2).build().unwrap();
+                let a = pool.try_submit(double, i).unwrap();
+                let b = pool.try_submit(boom, ()).unwrap();
+                assert_eq!(a.wait(), Ok(i * 2));
+                assert!(matches!(b.wait(), Err(JobError::Panicked(_))));
+                pool.shutdown(true, false);
+                assert!(matches!(pool.try_submit(double, 1), Err(PoolError::ShutDown)));
+            }
+            // Warm workers, dropped without a shutdown: killed and reaped by drop.
+            1 => {
+                let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
+                assert_eq!(pool.try_submit(double, i).unwrap().wait(), Ok(i * 2));
+                drop(pool);
+            }
+            // A worker that crashes, then a shutdown with a deadline.
+            2 => {
+                let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+                assert!(matches!(pool.try_submit(crash, ()).unwrap().wait(), Err(JobError::WorkerDied(_))));
+                assert_eq!(pool.try_submit(double, i).unwrap().wait(), Ok(i * 2));
+                assert!(pool.shutdown_timeout(Duration::from_secs(10)));
+            }
+            // map, then a shutdown that cancels what is pending.
+            _ => {
+                let pool = ProcessPool::builder().max_workers(2).build().unwrap();
+                let out: Result<Vec<u32>, _> = pool.map(double, 0..10, 3).unwrap().collect();
+                assert_eq!(out.unwrap(), (0..10).map(|x| x * 2).collect::<Vec<_>>());
+                pool.shutdown(true, true);
+            }
+        }
+        if i == CYCLES / 2 - 1 {
+            census::settles("process pools, halfway", baseline);
+        }
+    }
+    census::settles("process pools, at the end", baseline);
+}

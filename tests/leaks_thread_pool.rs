@@ -1,0 +1,84 @@
+//! 200 cycles of create / use / shut down of thread pools (and of loops' default executors) return
+//! open fds and threads to the baseline.
+//!
+//! One test function on purpose: the harness runs tests of a file in parallel threads, which would
+//! make thread counts meaningless.
+
+#[path = "support/census.rs"]
+mod census;
+
+use std::time::Duration;
+
+use tulip::{JobError, PoolError, ThreadPool};
+
+#[test]
+#[cfg(target_os = "linux")]
+fn thread_pool_cycles_leak_no_fds_or_threads() {
+    std::panic::set_hook(Box::new(|_| {}));
+    let baseline = census::take();
+    for i in 0..200u64 {
+        match i % 5 {
+            // Plain use, one panicking job, graceful shutdown.
+            0 => {
+                let pool = ThreadPool::builder().max_workers(4).build().unwrap();
+                let futs: Vec<_> = (0..8u64).map(|j| pool.submit(move || j * i).unwrap()).collect();
+                let boom = pool.submit(|| -> u64 { panic!("boom") }).unwrap();
+                for (j, f) in futs.into_iter().enumerate() {
+                    assert_eq!(f.wait(), Ok(j as u64 * i));
+                }
+                assert!(matches!(boom.wait(), Err(JobError::Panicked(_))));
+                pool.shutdown(true, false);
+                assert!(matches!(pool.submit(|| 0), Err(PoolError::ShutDown)));
+            }
+            // An initializer, and a pool that is only dropped (its threads leave on their own).
+            1 => {
+                let pool = ThreadPool::builder()
+                    .max_workers(2)
+                    .thread_name_prefix("leak")
+                    .initializer(|| Ok::<_, String>(()))
+                    .build()
+                    .unwrap();
+                assert_eq!(pool.submit(|| 2).unwrap().wait(), Ok(2));
+                drop(pool);
+            }
+            // Shutdown with a deadline while a job is queued behind a running one.
+            2 => {
+                let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+                let (tx, rx) = std::sync::mpsc::channel::<()>();
+                let running = pool.submit(move || rx.recv().is_ok()).unwrap();
+                let queued = pool.submit(|| 1).unwrap();
+                while pool.stats().active == 0 {
+                    std::thread::yield_now();
+                }
+                assert_eq!(pool.shutdown_timeout(Duration::from_millis(1)), 1);
+                assert_eq!(queued.wait(), Err(JobError::ShutDown));
+                tx.send(()).unwrap();
+                assert_eq!(running.wait(), Ok(true));
+                assert_eq!(pool.shutdown_timeout(Duration::from_secs(10)), 0);
+            }
+            // map, a bounded queue and try_submit.
+            3 => {
+                let pool = ThreadPool::builder().max_workers(3).queue_capacity(4).build().unwrap();
+                let squares: Result<Vec<u64>, _> = pool.map(|x: u64| x * x, 0..20).collect();
+                assert_eq!(squares.unwrap().len(), 20);
+                let _ = pool.try_submit(|| ());
+                pool.shutdown(true, true);
+            }
+            // A loop's default executor, created by to_thread and shut down by tulip::run.
+            _ => {
+                let n = tulip::run(async move {
+                    let a = tulip::to_thread(move || i).await.unwrap();
+                    let lp = tulip::get_running_loop();
+                    let b = lp.run_in_executor(None, || 1).await.unwrap();
+                    a + b
+                });
+                assert_eq!(n, i + 1);
+            }
+        }
+        if i == 99 {
+            census::settles("thread pools, after 100 cycles", baseline);
+        }
+    }
+    census::settles("thread pools, after 200 cycles", baseline);
+    let _ = std::panic::take_hook();
+}
