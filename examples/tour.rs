@@ -8,7 +8,21 @@ fn step(title: &str) {
     println!("\n== {title}");
 }
 
+fn fib(n: u64) -> u64 {
+    if n < 2 {
+        n
+    } else {
+        fib(n - 1) + fib(n - 2)
+    }
+}
+
+fn crash(code: i32) -> i32 {
+    std::process::exit(code)
+}
+
 fn main() {
+    // First line: a re-executed worker process of the ProcessPool below starts serving here.
+    tulip::process::init();
     let t0 = Instant::now();
     // The tour panics on purpose in a job; print one line instead of a backtrace.
     std::panic::set_hook(Box::new(|info| eprintln!("  (panic hook) {info}")));
@@ -121,6 +135,25 @@ fn main() {
             std::str::from_utf8(&buf),
             t.elapsed()
         );
+    });
+
+    step("a process pool: CPU work in worker processes that can crash and be killed");
+    tulip::run(async {
+        let t = Instant::now();
+        let procs = tulip::ProcessPool::builder().max_workers(2).build().expect("process pool");
+        let f = procs.submit(fib, 30u64).await.expect("fib in a worker");
+        println!("fib(30) = {f} in a worker process, pool start included: {:?}", t.elapsed());
+        let died = procs.submit(crash, 3).await;
+        println!("a task whose worker exits: {died:?}");
+        let again = procs.submit(fib, 20u64).await;
+        println!("the pool replaced the worker and goes on: fib(20) = {again:?}");
+        let t = Instant::now();
+        let futs: Vec<_> = (0..1000u64).map(|i| procs.submit(fib, i % 10)).collect();
+        for f in futs {
+            f.await.expect("small task");
+        }
+        println!("1,000 small tasks through 2 workers in {:?}", t.elapsed());
+        procs.shutdown(true, false);
     });
 
     step("the portal: blocking code calls async code");

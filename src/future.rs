@@ -509,20 +509,22 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
                     return true;
                 }
                 shared.cancel_requested.store(true, Ordering::Release);
-                // The canceller may be slow (killing a process) or touch this future: call it unlocked,
-                // then accept only if the job has not finished meanwhile, so that `true` always means
-                // the outcome is `Cancelled`.
+                // Accept first: the job may finish (because of this very cancel) before the canceller
+                // returns, and its outcome must then be `Cancelled`, so that `true` always means so.
+                inner.cancel_accepted = true;
+                // The canceller may be slow (killing a process) or touch this future: call it unlocked.
                 drop(inner);
-                if !canceller() {
-                    return false;
+                if canceller() {
+                    return true;
                 }
-                inner = lock(&shared.inner);
-                match inner.state {
-                    State::Running => {
-                        inner.cancel_accepted = true;
-                        true
-                    }
-                    _ => false,
+                // Refused: take the acceptance back if the job still runs; if it finished meanwhile,
+                // its outcome was already turned into `Cancelled`.
+                let mut inner = lock(&shared.inner);
+                if matches!(inner.state, State::Running) {
+                    inner.cancel_accepted = false;
+                    false
+                } else {
+                    true
                 }
             }
             State::Completing | State::Done(_) | State::Taken => false,

@@ -72,6 +72,10 @@ pub use executor::{to_thread, RUN_EXECUTOR_SHUTDOWN_TIMEOUT};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
 pub use portal::BlockingPortal;
+#[cfg(unix)]
+pub use process_pool::process;
+#[cfg(unix)]
+pub use process_pool::{ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessPoolStats};
 pub use reactor::io::Readiness;
 pub use reactor::{
     get_running_loop, run, sleep, timeout, try_get_running_loop, Async, EventLoop, ExceptionContext, Handle,
@@ -87,7 +91,3 @@ pub mod __loom {
     pub use crate::future::{pair, Options, Promise};
     pub use crate::handle::{Inbox, Sleep, Wakeup};
 }
-#[cfg(unix)]
-pub use process_pool::process;
-#[cfg(unix)]
-pub use process_pool::{ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessPoolStats};

@@ -109,7 +109,7 @@ fn every_task_ends_exactly_once_while_workers_are_killed() {
     let endings: Arc<Vec<AtomicUsize>> = Arc::new((0..TASKS).map(|_| AtomicUsize::new(0)).collect());
     let futures: Vec<_> = (0..TASKS)
         .map(|id| {
-            let fut = pool.submit(record, (id, side.clone())).unwrap();
+            let fut = pool.try_submit(record, (id, side.clone())).unwrap();
             let endings = endings.clone();
             fut.add_done_callback(move |_| {
                 endings[id as usize].fetch_add(1, Ordering::SeqCst);
@@ -229,7 +229,7 @@ fn every_task_ends_exactly_once_while_workers_are_killed() {
     let stats = pool.stats();
     assert_eq!(stats.workers_started, WORKERS as u64 + stats.worker_deaths, "one replacement per death");
     let side2 = side.with_extension("after");
-    let after: Vec<_> = (0..100).map(|id| pool.submit(record, (id, side2.clone())).unwrap()).collect();
+    let after: Vec<_> = (0..100).map(|id| pool.try_submit(record, (id, side2.clone())).unwrap()).collect();
     for (id, f) in after.into_iter().enumerate() {
         assert_eq!(f.wait(), Ok(id as u32));
     }

@@ -64,7 +64,7 @@ fn assert_reaped(pids: impl IntoIterator<Item = u32>) {
 
 fn workers_are_recycled_after_max_tasks() {
     let pool = ProcessPool::builder().max_workers(1).max_tasks_per_child(3).build().unwrap();
-    let pids: Vec<u32> = (0..9).map(|_| pool.submit(pid, ()).unwrap().wait().unwrap()).collect();
+    let pids: Vec<u32> = (0..9).map(|_| pool.try_submit(pid, ()).unwrap().wait().unwrap()).collect();
     for group in pids.chunks(3) {
         assert!(group.iter().all(|p| *p == group[0]), "{pids:?}");
     }
@@ -78,11 +78,11 @@ fn workers_are_recycled_after_max_tasks() {
 fn idle_workers_are_pruned() {
     let pool =
         ProcessPool::builder().max_workers(2).idle_timeout(Duration::from_millis(100)).build().unwrap();
-    let first = pool.submit(pid, ()).unwrap().wait().unwrap();
+    let first = pool.try_submit(pid, ()).unwrap().wait().unwrap();
     harness::eventually(Duration::from_secs(5), "the idle worker exits", || pool.stats().workers == 0);
     assert_reaped([first]);
     // A new worker starts on demand.
-    let second = pool.submit(pid, ()).unwrap().wait().unwrap();
+    let second = pool.try_submit(pid, ()).unwrap().wait().unwrap();
     assert_ne!(first, second);
 }
 
@@ -102,19 +102,19 @@ fn min_workers_stay_warm() {
 
 fn shutdown_wait_finishes_work_and_reaps() {
     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
-    let futs: Vec<_> = (0..6).map(|_| pool.submit(nap_pid, 30).unwrap()).collect();
+    let futs: Vec<_> = (0..6).map(|_| pool.try_submit(nap_pid, 30).unwrap()).collect();
     pool.shutdown(true, false);
     let pids: Vec<u32> = futs.into_iter().map(|f| f.wait().unwrap()).collect();
     assert_reaped(pids);
     assert_eq!(pool.stats().workers, 0);
-    assert!(matches!(pool.submit(pid, ()), Err(PoolError::ShutDown)));
+    assert!(matches!(pool.try_submit(pid, ()), Err(PoolError::ShutDown)));
 }
 
 fn shutdown_cancel_pending_skips_queued_tasks() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let m = marker("cancel-pending");
-    let running = pool.submit(mark_then_nap, (m.clone(), 200)).unwrap();
-    let queued: Vec<_> = (0..5).map(|_| pool.submit(nap_pid, 0).unwrap()).collect();
+    let running = pool.try_submit(mark_then_nap, (m.clone(), 200)).unwrap();
+    let queued: Vec<_> = (0..5).map(|_| pool.try_submit(nap_pid, 0).unwrap()).collect();
     harness::eventually(Duration::from_secs(5), "the first task starts", || m.exists());
     pool.shutdown(true, true);
     let worker = running.wait().unwrap();
@@ -127,21 +127,21 @@ fn shutdown_cancel_pending_skips_queued_tasks() {
 
 fn shutdown_timeout_kills_after_the_deadline() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
-    let stuck = pool.submit(nap_pid, 60_000).unwrap();
+    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap();
+    let stuck = pool.try_submit(nap_pid, 60_000).unwrap();
     assert!(!pool.shutdown_timeout(Duration::from_millis(200)));
     assert_eq!(stuck.wait(), Err(JobError::ShutDown));
     assert_reaped([worker]);
     // A pool with nothing left to do shuts down in time.
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let f = pool.submit(nap_pid, 10).unwrap();
+    let f = pool.try_submit(nap_pid, 10).unwrap();
     assert!(pool.shutdown_timeout(Duration::from_secs(10)));
     assert_reaped([f.wait().unwrap()]);
 }
 
 fn shutdown_without_wait_finishes_in_background() {
     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
-    let futs: Vec<_> = (0..4).map(|_| pool.submit(nap_pid, 50).unwrap()).collect();
+    let futs: Vec<_> = (0..4).map(|_| pool.try_submit(nap_pid, 50).unwrap()).collect();
     pool.shutdown(false, false);
     drop(pool);
     let pids: Vec<u32> = futs.into_iter().map(|f| f.wait().unwrap()).collect();
@@ -152,10 +152,10 @@ fn shutdown_without_wait_finishes_in_background() {
 
 fn drop_kills_and_reaps() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
+    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap();
     let m = marker("drop");
-    let fut = pool.submit(mark_then_nap, (m.clone(), 60_000)).unwrap();
-    let queued = pool.submit(nap_pid, 0).unwrap();
+    let fut = pool.try_submit(mark_then_nap, (m.clone(), 60_000)).unwrap();
+    let queued = pool.try_submit(nap_pid, 0).unwrap();
     harness::eventually(Duration::from_secs(5), "the task starts", || m.exists());
     drop(pool);
     // Drop returns once the worker is killed and reaped.

@@ -3,7 +3,7 @@
 //!
 //! # Implementation
 //!
-//! Each round of the loop waits on the pool's [`Poller`] (worker pipes, plus `notify()` from
+//! Each round of the loop waits on the pool's [`Poller`](polling::Poller) (worker pipes, plus `notify()` from
 //! `submit`, cancellers and shutdown), then, in this order: reads every readable worker and settles
 //! the results; applies cancellations; stops tasks that ran out of time or were cancelled while
 //! running; dispatches queued tasks; writes what each worker has pending in one `write` per worker;
@@ -15,8 +15,8 @@
 //! task that runs (or is about to); `head_since` is when it started, as seen from here: when the
 //! previous result arrived, or when the head's frame was completely written if the worker was idle.
 //!
-//! Workers are started by a companion [`Spawner`] thread, so the wait for a child's `exec` never
-//! stalls the driver; that thread lives exactly as long as the driver, because on Linux the
+//! Workers are started by one process-wide [`spawner`] thread, so the wait for a child's `exec`
+//! never stalls a driver; that thread lives as long as the process, because on Linux the
 //! parent-death signal fires when the *thread* that spawned the child exits.
 
 use std::collections::{HashSet, VecDeque};
@@ -24,18 +24,18 @@ use std::ffi::c_int;
 use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use polling::{Event, Events, PollMode};
 
+use super::lock;
 use super::spawn::{self, StatusPage, Waited};
 use super::wire::{self, FrameReader, Status, ToParent};
 use super::{
     Closing, Job, ProcessPoolStats, Shared, CANCEL_NONE, CANCEL_SHUTDOWN, CANCEL_USER, HANDSHAKE_TIMEOUT,
 };
 use crate::error::{JobError, PoolError};
-use crate::sync::lock;
 
 /// After a cancel frame was sent for the task at the head, how long the worker gets to skip it (if it
 /// had not started) before the driver concludes it runs and kills it.
@@ -52,6 +52,10 @@ const OUT_HIGH_WATER: usize = 1 << 20;
 
 /// Reads per readable worker per round, so one chatty worker cannot starve the others.
 const READS_PER_ROUND: usize = 32;
+
+/// How often the driver checks, with `waitpid`, that workers with tasks in flight still live. Their
+/// end is normally seen at once as EOF on their pipe, unless a task forked a child that holds it.
+const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 
 /// Spawn failures in a row after which tasks waiting for a worker (with none alive) are failed.
 const SPAWN_FAILURES_BEFORE_GIVING_UP: u32 = 3;
@@ -108,7 +112,7 @@ impl Worker {
     /// Whether the task with sequence number `seq` has started, as far as can be known: exactly with
     /// a status page (read it while the worker is stopped or dead), else assumed.
     fn has_started(&self, seq: u64) -> bool {
-        self.page.as_ref().map_or(true, |p| p.started() > seq)
+        self.page.as_ref().is_none_or(|p| p.started() > seq)
     }
 
     /// Queues a `Cancel` frame for the task with sequence number `seq`.
@@ -164,25 +168,28 @@ struct Tally {
     /// Execution times reported by workers, for the pipelining depth.
     exec_ns: Vec<u64>,
     became_ready: bool,
+    /// Jobs whose outcome is decided; their futures are completed once the driver's lock is released.
+    done: Vec<Job>,
 }
 
 impl Tally {
     fn new(shared: &Arc<Shared>) -> Self {
-        Tally { shared: shared.clone(), exec_ns: Vec::new(), became_ready: false }
+        Tally { shared: shared.clone(), exec_ns: Vec::new(), became_ready: false, done: Vec::new() }
     }
 
     fn queue_wait(&self, d: Duration) {
-        self.shared
-            .counters
-            .queue_wait_ns
-            .fetch_add(d.as_nanos().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+        let ns = d.as_nanos().min(u64::MAX as u128) as u64;
+        self.shared.counters.queue_wait_ns.fetch_add(ns, Ordering::Relaxed);
+        self.shared.counters.queue_wait_max_ns.fetch_max(ns, Ordering::Relaxed);
     }
 }
 
-/// Completes a job: a user's cancel wins over whatever else happened, since `cancel()` said so.
+/// Decides a job's outcome: a user's cancel wins over whatever else happened, since `cancel()` said
+/// so. The result is decoded now (its bytes live in a read buffer); the future is completed later,
+/// outside the driver's lock, so that code woken by it can submit straight to a worker.
 ///
 /// The job is counted before its future completes, so whoever sees the result sees it counted.
-fn settle(job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
+fn settle(mut job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
     let outcome = match job.ctl.cancel.load(Ordering::Acquire) {
         CANCEL_USER => Err(JobError::Cancelled),
         _ => outcome,
@@ -197,7 +204,11 @@ fn settle(job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
     if let Some(counter) = counter {
         counter.fetch_add(1, Ordering::Release);
     }
-    job.sink.finish(outcome);
+    if let Err(JobError::Panicked(_)) = &outcome {
+        c.panicked.fetch_add(1, Ordering::Release);
+    }
+    job.sink.resolve(outcome);
+    tally.done.push(job);
 }
 
 /// What reading a worker found besides results.
@@ -215,12 +226,14 @@ enum ReadEnd {
 pub(crate) struct Driver {
     shared: Arc<Shared>,
     token: [u8; 16],
-    env_value: String,
     /// The pre-encoded `Hello` frame every new worker gets first.
     hello: Vec<u8>,
     /// Slab of workers; poll keys are `2 * slot` (read end) and `2 * slot + 1` (write end).
     workers: Vec<Option<Worker>>,
-    events: Events,
+    /// Jobs settled in this round, completed after the lock is released.
+    done: Vec<Job>,
+    /// `finish` has run.
+    finished: bool,
     /// Where `build` waits for the first handshake.
     startup: Option<crossbeam_channel::Sender<Result<(), PoolError>>>,
     closing: Option<Closing>,
@@ -231,79 +244,85 @@ pub(crate) struct Driver {
     ewma_ns: f64,
     spawn_failures: u32,
     spawn_retry_at: Option<Instant>,
-    /// Starts worker processes off this thread (see [`Spawner`]); `None` only before `run`.
-    spawner: Option<Spawner>,
+    /// The value of the worker marker variable (see [`spawn::ENV`]).
+    env_value: String,
+    /// Where the [`spawner`] thread sends this pool's new workers.
+    spawned_tx: crossbeam_channel::Sender<io::Result<spawn::Spawned>>,
+    spawned_rx: crossbeam_channel::Receiver<io::Result<spawn::Spawned>>,
     /// Spawns requested whose result has not been taken yet.
     pending_spawns: usize,
+    /// When busy workers were last checked with `waitpid` (see [`LIVENESS_CHECK`]).
+    last_liveness_check: Instant,
     stats: ProcessPoolStats,
 }
 
-/// The thread that starts a pool's worker processes.
+/// Whether the calling thread is the process's main thread, whose end is the end of the process.
+#[cfg(target_os = "linux")]
+fn on_main_thread() -> bool {
+    // SAFETY: gettid and getpid have no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) == libc::getpid() as libc::c_long }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn on_main_thread() -> bool {
+    false
+}
+
+/// A request to the process-wide spawner thread.
+struct SpawnRequest {
+    env_value: String,
+    reply: crossbeam_channel::Sender<io::Result<spawn::Spawned>>,
+    /// The pool to wake when the worker is there.
+    wake: Weak<Shared>,
+}
+
+/// The thread that starts every pool's worker processes, created on first use.
 ///
 /// `posix_spawn` returns only once the child has called `exec`, which takes a while (longer on a
-/// loaded machine); on its own thread that wait never delays the driver's I/O. It also lives exactly
-/// as long as the driver, which matters on Linux: a worker's parent-death signal fires when the
-/// *thread* that spawned it exits.
-struct Spawner {
-    /// One message per worker wanted; dropping it ends the thread.
-    requests: Option<crossbeam_channel::Sender<()>>,
-    results: crossbeam_channel::Receiver<io::Result<spawn::Spawned>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Spawner {
-    fn start(shared: &Arc<Shared>, env_value: String) -> io::Result<Spawner> {
-        let (req_tx, req_rx) = crossbeam_channel::unbounded::<()>();
-        let (res_tx, res_rx) = crossbeam_channel::unbounded();
-        let shared = shared.clone();
-        let thread = std::thread::Builder::new().name("tulip-process-spawn".into()).spawn(move || {
-            for () in req_rx {
-                let r = spawn::spawn_worker(&env_value);
-                if let Err(crossbeam_channel::SendError(Ok(orphan))) = res_tx.send(r) {
-                    // The driver is gone: nobody will manage this one.
-                    spawn::kill(orphan.pid, libc::SIGKILL);
-                    spawn::wait_blocking(orphan.pid);
-                }
+/// loaded machine); on its own thread that wait never delays a driver's I/O, and creating a pool
+/// does not pay for a new thread. It lives as long as the process, which is what the parent-death
+/// signal needs on Linux: it fires when the *thread* that spawned the worker exits.
+fn spawner() -> io::Result<crossbeam_channel::Sender<SpawnRequest>> {
+    static SPAWNER: Mutex<Option<crossbeam_channel::Sender<SpawnRequest>>> = Mutex::new(None);
+    let mut slot = lock(&SPAWNER);
+    if let Some(tx) = slot.as_ref() {
+        return Ok(tx.clone());
+    }
+    let (tx, rx) = crossbeam_channel::unbounded::<SpawnRequest>();
+    std::thread::Builder::new().name("tulip-process-spawn".into()).spawn(move || {
+        for req in rx {
+            let r = spawn::spawn_worker(&req.env_value);
+            if let Err(crossbeam_channel::SendError(Ok(orphan))) = req.reply.send(r) {
+                // Its pool is gone: nobody else will kill and reap it.
+                spawn::kill(orphan.pid, libc::SIGKILL);
+                spawn::wait_blocking(orphan.pid);
+            }
+            if let Some(shared) = req.wake.upgrade() {
                 let _ = shared.poller.notify();
             }
-        })?;
-        Ok(Spawner { requests: Some(req_tx), results: res_rx, thread: Some(thread) })
-    }
-
-    fn request(&self) -> bool {
-        self.requests.as_ref().is_some_and(|r| r.send(()).is_ok())
-    }
-}
-
-impl Drop for Spawner {
-    /// Stops the thread and kills whatever it started that was never taken.
-    fn drop(&mut self) {
-        self.requests = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
-        for s in self.results.try_iter().flatten() {
-            spawn::kill(s.pid, libc::SIGKILL);
-            spawn::wait_blocking(s.pid);
-        }
-    }
+    })?;
+    *slot = Some(tx.clone());
+    Ok(tx)
 }
 
 impl Driver {
+    /// A driver whose first workers are already being started.
     pub(crate) fn new(
         shared: Arc<Shared>,
         token: [u8; 16],
         startup: crossbeam_channel::Sender<Result<(), PoolError>>,
-    ) -> Driver {
+    ) -> io::Result<Driver> {
         let mut hello = Vec::new();
         wire::encode_hello(&mut hello, &token, &spawn::fingerprint(), shared.config.max_frame_size as u32);
-        Driver {
-            env_value: super::worker::env_value(&token),
+        let (spawned_tx, spawned_rx) = crossbeam_channel::unbounded();
+        let mut d = Driver {
             token,
             hello,
             shared,
             workers: Vec::new(),
-            events: Events::new(),
+            done: Vec::new(),
+            finished: false,
             startup: Some(startup),
             closing: None,
             cancel_pending_done: false,
@@ -311,55 +330,181 @@ impl Driver {
             ewma_ns: 0.0,
             spawn_failures: 0,
             spawn_retry_at: None,
-            spawner: None,
+            env_value: super::worker::env_value(&token),
+            spawned_tx,
+            spawned_rx,
             pending_spawns: 0,
+            last_liveness_check: Instant::now(),
             stats: ProcessPoolStats::default(),
+        };
+        let requests = spawner()?;
+        let mut wanted = d.shared.config.min_workers.max(1);
+        // On the main thread the first worker is spawned right here, one hand-off less before its
+        // handshake. The parent-death signal is tied to the spawning thread, and the main thread
+        // lives as long as the process, like the spawner thread.
+        let here = on_main_thread();
+        if here {
+            wanted -= 1;
         }
+        for _ in 0..wanted {
+            d.request_spawn_with(&requests);
+        }
+        if here {
+            let first = spawn::spawn_worker(&d.env_value);
+            d.register(first, Instant::now());
+        }
+        Ok(d)
     }
 
-    pub(crate) fn run(mut self) {
-        match Spawner::start(&self.shared, self.env_value.clone()) {
-            Ok(sp) => self.spawner = Some(sp),
-            Err(e) => {
-                if let Some(tx) = self.startup.take() {
-                    let _ = tx.send(Err(PoolError::Spawn(e)));
-                }
-                return;
-            }
-        }
-        for _ in 0..self.shared.config.min_workers.max(1) {
-            self.request_spawn();
-        }
-        loop {
-            self.flush_all(Instant::now());
-            let deadline = self.next_deadline();
-            self.events.clear();
-            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if let Err(e) = self.shared.poller.wait(&mut self.events, timeout) {
+    /// Runs rounds until the first worker has passed its handshake or failed (the answer goes to
+    /// the `startup` channel). Called by `build`, on its own thread, before the driver thread exists.
+    pub(crate) fn start_up(&mut self) {
+        let mut events = Events::new();
+        while self.startup.is_some() {
+            let timeout = self.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+            events.clear();
+            if let Err(e) = self.shared.poller.wait(&mut events, timeout) {
                 log::error!("tulip: the process pool's poller failed: {e}");
                 std::thread::sleep(Duration::from_millis(10));
             }
-            let (cancels, closing) = {
-                let mut inbox = lock(&self.shared.inbox);
-                (std::mem::take(&mut inbox.cancels), inbox.closing)
-            };
-            if closing.is_some() {
-                self.closing = closing;
-            }
             let now = Instant::now();
             self.take_spawned(now);
-            self.on_events(now);
-            self.apply_cancels(cancels, now);
-            self.check_heads(Instant::now());
+            self.on_events(&events, now);
             self.check_startups(Instant::now());
-            if self.on_closing(Instant::now()) {
-                break;
-            }
-            self.dispatch(Instant::now());
-            self.maintain(Instant::now());
-            self.publish_stats();
+            self.flush_all(Instant::now());
         }
         self.publish_stats();
+    }
+
+    /// One round, after the poller woke: everything but the wait. Returns `true` when the driver
+    /// is done.
+    fn round(&mut self, events: &Events) -> bool {
+        let (cancels, closing) = {
+            let mut inbox = lock(&self.shared.inbox);
+            (std::mem::take(&mut inbox.cancels), inbox.closing)
+        };
+        if closing.is_some() {
+            self.closing = closing;
+        }
+        let now = Instant::now();
+        self.take_spawned(now);
+        self.on_events(events, now);
+        self.apply_cancels(cancels, now);
+        self.check_heads(Instant::now());
+        self.check_startups(Instant::now());
+        self.check_liveness(Instant::now());
+        if self.on_closing(Instant::now()) {
+            return true;
+        }
+        self.dispatch();
+        self.maintain(Instant::now());
+        self.flush_all(Instant::now());
+        self.publish_stats();
+        false
+    }
+
+    /// Sends `job` straight to an idle worker, from the submitting thread, if that keeps the order
+    /// of submission (nothing queued) and the driver is not busy (the caller only try-locks). One
+    /// wake-up less on the way to the worker: the driver is not involved until the result arrives.
+    pub(crate) fn try_direct(&mut self, job: Job) -> Result<(), Job> {
+        if self.finished || self.closing.is_some() || self.startup.is_some() {
+            return Err(job);
+        }
+        {
+            let inbox = lock(&self.shared.inbox);
+            if inbox.closing.is_some() || !inbox.queue.is_empty() {
+                return Err(job);
+            }
+        }
+        let idle = self.workers.iter().position(|w| {
+            w.as_ref().is_some_and(|w| {
+                w.phase == Phase::Ready
+                    && !w.retiring
+                    && w.to_worker.is_some()
+                    && w.fifo.is_empty()
+                    && w.pending_out() == 0
+                    && !w.write_armed
+            })
+        });
+        let Some(slot) = idle else { return Err(job) };
+        if !job.sink.start() {
+            // Cancelled before it was even sent (its future is complete).
+            return Ok(());
+        }
+        let now = Instant::now();
+        self.send_to(slot, job);
+        let Some(w) = self.workers[slot].as_mut() else { return Ok(()) };
+        let mut need_driver = self.shared.config.task_timeout.is_some();
+        if let Some(pipe) = w.to_worker.as_mut() {
+            // Blocked or broken: what is left is the driver's to flush (or to find broken).
+            if let Ok(n) = pipe.write(&w.out[w.out_pos..]) {
+                w.out_pos += n;
+                w.written_bytes += n as u64;
+            }
+            if w.out_pos == w.out.len() {
+                w.out.clear();
+                w.out_pos = 0;
+            } else {
+                need_driver = true;
+            }
+        }
+        if let Some(wait) = w.update_head(now) {
+            Tally::new(&self.shared).queue_wait(wait);
+        }
+        if need_driver {
+            let _ = self.shared.poller.notify();
+        }
+        self.publish_stats();
+        Ok(())
+    }
+
+    /// Stops the pool for good: kills and reaps every worker, joins the spawner, settles every job
+    /// left, and releases whoever waits for the shutdown. Runs once, whatever ended the driver.
+    fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        for slot in 0..self.workers.len() {
+            if self.workers[slot].is_some() {
+                self.kill_worker(slot, Cause::Shutdown);
+            }
+        }
+        // Workers still being spawned for this pool are killed as they arrive.
+        while self.pending_spawns > 0 {
+            match self.spawned_rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(r) => {
+                    self.pending_spawns -= 1;
+                    if let Ok(s) = r {
+                        spawn::kill(s.pid, libc::SIGKILL);
+                        spawn::wait_blocking(s.pid);
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let leftovers: Vec<Job> = {
+            let mut inbox = lock(&self.shared.inbox);
+            if inbox.closing.is_none() {
+                inbox.closing = Some(Closing { cancel_pending: true, deadline: None, kill: true });
+            }
+            self.shared.closed.store(true, Ordering::Release);
+            inbox.queue.drain(..).collect()
+        };
+        let mut tally = Tally::new(&self.shared);
+        for job in leftovers {
+            settle(job, Err(JobError::ShutDown), &mut tally);
+        }
+        self.absorb(tally);
+        for job in self.done.drain(..) {
+            job.sink.complete();
+        }
+        if let Some(tx) = self.startup.take() {
+            let _ = tx.send(Err(PoolError::ShutDown));
+        }
+        self.publish_stats();
+        *lock(&self.shared.finished) = Some(self.forced);
+        self.shared.finished_cv.notify_all();
     }
 
     fn live(&self) -> usize {
@@ -379,7 +524,8 @@ impl Driver {
         }
     }
 
-    fn absorb(&mut self, t: Tally) {
+    fn absorb(&mut self, mut t: Tally) {
+        self.done.append(&mut t.done);
         for ns in t.exec_ns {
             self.ewma_ns = if self.ewma_ns <= 0.0 { ns as f64 } else { 0.8 * self.ewma_ns + 0.2 * ns as f64 };
         }
@@ -396,9 +542,21 @@ impl Driver {
 
     /// Asks the spawner thread for one more worker.
     fn request_spawn(&mut self) {
-        match &self.spawner {
-            Some(sp) if sp.request() => self.pending_spawns += 1,
-            _ => self.start_failed(
+        match spawner() {
+            Ok(requests) => self.request_spawn_with(&requests),
+            Err(e) => self.start_failed(Instant::now(), PoolError::Spawn(e)),
+        }
+    }
+
+    fn request_spawn_with(&mut self, requests: &crossbeam_channel::Sender<SpawnRequest>) {
+        let req = SpawnRequest {
+            env_value: self.env_value.clone(),
+            reply: self.spawned_tx.clone(),
+            wake: Arc::downgrade(&self.shared),
+        };
+        match requests.send(req) {
+            Ok(()) => self.pending_spawns += 1,
+            Err(_) => self.start_failed(
                 Instant::now(),
                 PoolError::Spawn(io::Error::other("the spawner thread is gone")),
             ),
@@ -408,7 +566,7 @@ impl Driver {
     /// Takes the workers the spawner has started since the last round.
     fn take_spawned(&mut self, now: Instant) {
         loop {
-            let Some(r) = self.spawner.as_ref().and_then(|sp| sp.results.try_recv().ok()) else { return };
+            let Ok(r) = self.spawned_rx.try_recv() else { return };
             self.pending_spawns -= 1;
             self.register(r, now);
         }
@@ -431,9 +589,8 @@ impl Driver {
                 let registered = unsafe {
                     poller.add_with_mode(&s.from_worker, Event::readable(2 * slot), PollMode::Level).and_then(
                         |()| {
-                            poller.add(&s.to_worker, Event::none(2 * slot + 1)).map_err(|e| {
+                            poller.add(&s.to_worker, Event::none(2 * slot + 1)).inspect_err(|_| {
                                 let _ = poller.delete(&s.from_worker);
-                                e
                             })
                         },
                     )
@@ -491,6 +648,22 @@ impl Driver {
         }
     }
 
+    /// Reaps busy workers that died without their pipe closing (a child they forked holds it).
+    fn check_liveness(&mut self, now: Instant) {
+        if now < self.last_liveness_check + LIVENESS_CHECK {
+            return;
+        }
+        self.last_liveness_check = now;
+        for slot in 0..self.workers.len() {
+            let Some(pid) = self.workers[slot].as_ref().filter(|w| !w.fifo.is_empty()).map(|w| w.pid) else {
+                continue;
+            };
+            if let Waited::Gone(status) = spawn::try_wait(pid, false) {
+                self.remove(slot, Some(status), Cause::Ended);
+            }
+        }
+    }
+
     fn check_startups(&mut self, now: Instant) {
         for slot in 0..self.workers.len() {
             let late = matches!(&self.workers[slot], Some(w) if matches!(w.phase, Phase::Starting { deadline } if now >= deadline));
@@ -502,8 +675,8 @@ impl Driver {
 
     // ----- reading ----------------------------------------------------------------------------
 
-    fn on_events(&mut self, now: Instant) {
-        let keys: Vec<usize> = self.events.iter().map(|e| e.key).collect();
+    fn on_events(&mut self, events: &Events, now: Instant) {
+        let keys: Vec<usize> = events.iter().map(|e| e.key).collect();
         for key in keys {
             let slot = key / 2;
             if key % 2 == 1 {
@@ -790,7 +963,7 @@ impl Driver {
 
     // ----- dispatching and writing ------------------------------------------------------------
 
-    fn dispatch(&mut self, now: Instant) {
+    fn dispatch(&mut self) {
         if self.closing.is_some_and(|c| c.kill) {
             return;
         }
@@ -818,7 +991,6 @@ impl Driver {
         if jobs.is_empty() {
             return;
         }
-        let max_tasks = self.shared.config.max_tasks_per_child;
         let mut tally = Tally::new(&self.shared);
         let mut leftovers = Vec::new();
         for job in jobs {
@@ -840,16 +1012,7 @@ impl Driver {
                 leftovers.push(job);
                 continue;
             };
-            let Some(w) = self.workers[slot].as_mut() else { continue };
-            w.out.extend_from_slice(&job.frame);
-            w.queued_bytes += job.frame.len() as u64;
-            let seq = w.next_seq;
-            w.next_seq += 1;
-            w.fifo.push_back(InFlight { job, seq, end: w.queued_bytes, cancel_sent: None });
-            w.tasks_sent += 1;
-            if max_tasks.is_some_and(|m| w.tasks_sent >= m) {
-                w.retiring = true;
-            }
+            self.send_to(slot, job);
         }
         if !leftovers.is_empty() {
             let mut inbox = lock(&self.shared.inbox);
@@ -858,7 +1021,21 @@ impl Driver {
             }
         }
         self.absorb(tally);
-        let _ = now;
+    }
+
+    /// Queues `job` for worker `slot` (written by the next flush).
+    fn send_to(&mut self, slot: usize, job: Job) {
+        let max_tasks = self.shared.config.max_tasks_per_child;
+        let Some(w) = self.workers[slot].as_mut() else { return };
+        w.out.extend_from_slice(&job.frame);
+        w.queued_bytes += job.frame.len() as u64;
+        let seq = w.next_seq;
+        w.next_seq += 1;
+        w.fifo.push_back(InFlight { job, seq, end: w.queued_bytes, cancel_sent: None });
+        w.tasks_sent += 1;
+        if max_tasks.is_some_and(|m| w.tasks_sent >= m) {
+            w.retiring = true;
+        }
     }
 
     fn flush_all(&mut self, now: Instant) {
@@ -1064,6 +1241,9 @@ impl Driver {
                 }
             }
         }
+        if self.workers.iter().flatten().any(|w| !w.fifo.is_empty()) {
+            at(self.last_liveness_check + LIVENESS_CHECK);
+        }
         if let Some(c) = self.closing {
             if let Some(d) = c.deadline {
                 at(d);
@@ -1091,32 +1271,47 @@ impl Driver {
 }
 
 impl Drop for Driver {
-    /// Whatever ends the driver (normally, or a bug that panics), no worker survives it unreaped, no
-    /// future is left pending, and waiters are released.
+    /// A driver that never ran (its thread could not start) still leaves nothing behind.
     fn drop(&mut self) {
-        for slot in 0..self.workers.len() {
-            if let Some(w) = self.workers[slot].take() {
-                spawn::kill(w.pid, libc::SIGKILL);
-                spawn::wait_blocking(w.pid);
-                // Dropping the jobs completes their futures with `ShutDown`.
-            }
+        self.finish();
+    }
+}
+
+/// Runs a pool's driver: waits on the poller without the lock, runs each round with it, and
+/// completes the round's futures after releasing it.
+pub(crate) fn run(core: Arc<Mutex<Driver>>) {
+    /// Finishes the driver however the loop ends, a panic included, so that workers are reaped and
+    /// whoever waits for the shutdown is released.
+    struct FinishOnExit<'a>(&'a Mutex<Driver>);
+    impl Drop for FinishOnExit<'_> {
+        fn drop(&mut self) {
+            lock(self.0).finish();
         }
-        // Joins the spawner and kills what it started last.
-        drop(self.spawner.take());
-        let leftovers: Vec<Job> = {
-            let mut inbox = lock(&self.shared.inbox);
-            if inbox.closing.is_none() {
-                inbox.closing = Some(Closing { cancel_pending: true, deadline: None, kill: true });
-            }
-            self.shared.closed.store(true, Ordering::Release);
-            inbox.queue.drain(..).collect()
+    }
+    let _finish = FinishOnExit(&core);
+    let shared = lock(&core).shared.clone();
+    let mut events = Events::new();
+    let mut done = Vec::new();
+    loop {
+        let deadline = lock(&core).next_deadline();
+        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        events.clear();
+        if let Err(e) = shared.poller.wait(&mut events, timeout) {
+            log::error!("tulip: the process pool's poller failed: {e}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let finished = {
+            let mut d = lock(&core);
+            let finished = d.round(&events);
+            std::mem::swap(&mut done, &mut d.done);
+            finished
         };
-        drop(leftovers);
-        if let Some(tx) = self.startup.take() {
-            let _ = tx.send(Err(PoolError::ShutDown));
+        for job in done.drain(..) {
+            job.sink.complete();
         }
-        *lock(&self.shared.finished) = Some(self.forced);
-        self.shared.finished_cv.notify_all();
+        if finished {
+            return;
+        }
     }
 }
 

@@ -1,80 +1,26 @@
-//! [`ProcessPool`]: CPU work in worker processes, with crash isolation and tasks that can really be
-//! killed.
+//! [`ProcessPool`]: the parent's side of process pools: the pool, its builder, statistics and `map`.
 //!
-//! This module owns the pool (its builder, statistics and `map`), the worker side (the
-//! [`process`](crate::process) module and its [`init`](crate::process::init)), the wire format
-//! between them, and the one driver thread that moves frames between the pool and its workers.
+//! The user-facing story (the model, what each failure does, `init` and tests, the implementation,
+//! the caveats) is in the public [`process`] module. This module owns the pieces:
 //!
-//! # The model
-//!
-//! A task is a plain function `fn(A) -> R` (a named `fn` or a closure that captures nothing) and an
-//! argument `A`; `A` and `R` travel with serde (postcard encoding). [`ProcessPool::submit`] returns
-//! the same [`ConcurrentFuture`] the thread pools return: await it on any runtime, `wait()` for it in
-//! blocking code, cancel it.
-//!
-//! Workers are this very program started again (never a `fork()` of a process that has threads):
-//! [`process::init`](crate::process::init), the first line of `main`, turns such a copy into a worker.
-//! A function reference crosses the process boundary as its distance from a fixed symbol of the
-//! program, which is the same in every copy whatever address space layout randomization does. A
-//! secret token and a comparison of the executable (file identity, size, modification time, code
-//! layout) guard the handshake; a worker runs nothing it received before that handshake passed.
-//!
-//! What each kind of failure does, always to the one task concerned:
-//!
-//! | what happens | the task's future | the worker |
-//! |---|---|---|
-//! | the function panics | `Err(JobError::Panicked(message))` | lives on |
-//! | the result cannot be encoded or decoded | `Err(JobError::Codec(..))` | lives on |
-//! | the worker dies (`abort`, segfault, `exit`, `SIGKILL` from outside) | `Err(JobError::WorkerDied("killed by signal 6 (SIGABRT)"))` | replaced |
-//! | the task runs past `task_timeout` | `Err(JobError::TimedOut)` | killed, replaced |
-//! | [`cancel()`](ConcurrentFuture::cancel) while it runs | `Err(JobError::Cancelled)` | killed, replaced |
-//! | `cancel()` before it started | `Err(JobError::Cancelled)`, it never runs | untouched |
-//! | the worker sends a malformed or over-size frame | `Err(JobError::WorkerDied(..))` | killed, replaced |
-//!
-//! The other tasks a dead worker had received but not started are sent to another worker; there is
-//! no broken-pool state. Arguments that cannot be encoded, a closed pool, and a function that does
-//! not live in the program's own code are errors of `submit` itself ([`PoolError`]).
-//!
-//! Workers never outlive the program: on Linux each one has `PR_SET_PDEATHSIG` armed (checked with
-//! `getppid()` right after) and every worker exits when its input pipe closes. They inherit stdin as
-//! `/dev/null`, stdout and stderr as they are, their two pipes, and no other file descriptor.
+//! - `mod.rs` (here): [`ProcessPool`], [`ProcessPoolBuilder`], [`ProcessPoolStats`], [`ProcessMap`],
+//!   and the state shared between the pool handle, the futures' cancellers and the driver;
+//! - `driver.rs`: the driver thread (all parent-side I/O, dispatch, timeouts, kills, reaping) and
+//!   the process-wide spawner thread;
+//! - `worker.rs`: what a re-executed program does as a worker;
+//! - `process.rs`: the public entry point, `init`;
+//! - `wire.rs`: the frames on the pipes and their decoder;
+//! - `code.rs`: function references as offsets, and the trampolines that call them;
+//! - `spawn.rs`: starting, signalling and reaping worker processes, the status page.
 //!
 //! # Implementation
 //!
-//! One driver thread per pool does all the parent-side I/O with [`polling`], over two
-//! non-blocking pipes per worker (no thread and no file descriptor per task, so 10,000 tasks
-//! submitted at once are 10,000 entries in a queue). `submit` encodes the task frame on the caller's
-//! thread, pushes it on the queue and wakes the driver (a coalesced notification). The driver sends
-//! each worker several tasks ahead, written in one batch: as many as about two milliseconds of work
-//! at the recently measured execution time (between 2 and 512; one at a time for tasks of a
-//! millisecond or more, so a long task never holds short ones behind it while another worker idles).
-//!
-//! A worker runs its tasks in order and writes each result before it starts the next task. So after
-//! a worker dies, the first task without a result is the one it was running, and the tasks behind it
-//! provably never started and can go to another worker. Before killing a worker for a timeout or a
-//! cancel, the driver stops it (`SIGSTOP`), reads what it wrote, and only kills if the task is still
-//! the one running; otherwise it lets the worker continue (`SIGCONT`). The driver reaps every worker
-//! it starts (`waitpid`), so no zombie remains.
-//!
-//! Workers start lazily (the first at `build`, which reports a failed handshake as an error), up to
-//! `max_workers` when tasks wait; above `min_workers` they exit after `idle_timeout` without work,
-//! and after `max_tasks_per_child` tasks a worker is replaced by a fresh one.
-//!
-//! # Caveats
-//!
-//! - `process::init()` must be the first statement of `main`, and code that uses a pool in tests
-//!   needs a `harness = false` test target; see [`process`](crate::process).
-//! - Functions must be defined in the executable itself, not in a shared library (`submit` refuses
-//!   them with [`PoolError::Encode`]). A worker starts with a fresh copy of the program's statics:
-//!   state set up in `main` of the parent is not there.
-//! - Tasks run with the parent's environment and working directory as they were when the worker
-//!   started, with `argv[0]` only.
-//! - Workers are in the parent's process group: Ctrl-C in a terminal reaches them too, and the tasks
-//!   they were running fail with `WorkerDied("killed by signal 2 (SIGINT)")`.
-//! - A task that `fork`s without `exec` leaves a child that holds the worker's pipes; the pool then
-//!   only learns of the worker's death through `task_timeout` or shutdown.
-//! - A result is held in the parent as encoded bytes until its frame is complete, so `max_frame_size`
-//!   (default 64 MiB) bounds the memory one task can make the parent allocate.
+//! A task is a [`Job`]: its encoded frame (kept until the task is settled, so it can be re-sent to
+//! another worker), a [`JobCtl`] shared with its future's canceller, and a [`Sink`] that owns the
+//! typed promise. Jobs wait in [`Inbox::queue`] until the driver (or `submit`, for an idle worker)
+//! sends them. The driver's state is behind a mutex it releases while it sleeps; `submit` only ever
+//! try-locks it, so neither side can block the other for long and a done-callback that submits
+//! cannot deadlock.
 
 mod code;
 mod driver;
@@ -97,7 +43,6 @@ use serde::Serialize;
 
 use crate::error::{JobError, PoolError};
 use crate::future::{self, ConcurrentFuture, Options, Promise};
-use crate::sync::lock;
 
 use code::Trampoline;
 
@@ -106,6 +51,25 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Smallest accepted `max_frame_size`: room for the handshake frames and any error message.
 const MIN_FRAME_SIZE: usize = wire::HANDSHAKE_MAX;
+
+/// Locks `m`, ignoring poisoning.
+///
+/// The process pool uses `std` locks even under `cfg(loom)` (its cross-process behaviour is tested
+/// with real processes, not loom models), so it has its own helper rather than `crate::sync::lock`.
+/// No tulip lock is held while user code runs except a user's `Deserialize` during a round, which
+/// leaves the driver's state consistent if it panics (the panic is caught).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Locks `m` if nobody holds it (ignoring poisoning, like [`lock`]).
+fn try_lock<T>(m: &Mutex<T>) -> Option<std::sync::MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(g) => Some(g),
+        Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
+}
 
 /// Builds a [`ProcessPool`].
 ///
@@ -129,7 +93,7 @@ const MIN_FRAME_SIZE: usize = wire::HANDSHAKE_MAX;
 ///         .max_frame_size(16 << 20)
 ///         .build()
 ///         .unwrap();
-///     assert_eq!(pool.submit(cube, -3).unwrap().wait(), Ok(-27));
+///     assert_eq!(pool.try_submit(cube, -3).unwrap().wait(), Ok(-27));
 /// }
 /// ```
 #[derive(Debug, Clone)]
@@ -294,7 +258,7 @@ impl ProcessPoolBuilder {
     /// # Errors
     ///
     /// - [`PoolError::InvalidConfig`] for a setting out of range;
-    /// - [`PoolError::Handshake`] when [`process::init`](crate::process::init) was not called in this
+    /// - [`PoolError::Handshake`] when [`process::init`] was not called in this
     ///   program, or the first worker failed the handshake (the message says why);
     /// - [`PoolError::Spawn`] when no worker process could be started.
     ///
@@ -337,21 +301,29 @@ impl ProcessPoolBuilder {
             finished_cv: Condvar::new(),
         });
         let (tx, rx) = crossbeam_channel::bounded(1);
-        let driver = driver::Driver::new(shared.clone(), token, tx);
-        let handle = std::thread::Builder::new()
-            .name("tulip-process-pool".into())
-            .spawn(move || driver.run())
-            .map_err(PoolError::Spawn)?;
-        let pool =
-            ProcessPool { driver_thread: handle.thread().id(), driver: Mutex::new(Some(handle)), shared };
-        match rx.recv() {
-            Ok(Ok(())) => Ok(pool),
-            // Dropping the pool kills whatever was started and joins the driver.
-            Ok(Err(e)) => Err(e),
-            Err(_) => {
-                Err(PoolError::Spawn(std::io::Error::other("the process pool's driver thread stopped")))
-            }
+        let mut driver = driver::Driver::new(shared.clone(), token, tx).map_err(PoolError::Spawn)?;
+        // The first rounds run here: the worker's handshake reply wakes this thread directly.
+        driver.start_up();
+        match rx.try_recv() {
+            Ok(Ok(())) => {}
+            // Dropping the driver kills and reaps whatever was started.
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(PoolError::Spawn(std::io::Error::other("the process pool did not start"))),
         }
+        let core = Arc::new(Mutex::new(driver));
+        let handle = {
+            let core = core.clone();
+            std::thread::Builder::new()
+                .name("tulip-process-pool".into())
+                .spawn(move || driver::run(core))
+                .map_err(PoolError::Spawn)?
+        };
+        Ok(ProcessPool {
+            driver_thread: handle.thread().id(),
+            driver: Mutex::new(Some(handle)),
+            core,
+            shared,
+        })
     }
 }
 
@@ -381,9 +353,11 @@ pub(crate) struct Counters {
     pub(crate) completed: AtomicU64,
     pub(crate) cancelled: AtomicU64,
     pub(crate) timed_out: AtomicU64,
+    pub(crate) panicked: AtomicU64,
     pub(crate) worker_deaths: AtomicU64,
     pub(crate) workers_started: AtomicU64,
     pub(crate) queue_wait_ns: AtomicU64,
+    pub(crate) queue_wait_max_ns: AtomicU64,
 }
 
 /// What the pool's users hand to the driver.
@@ -441,12 +415,16 @@ pub(crate) struct Job {
 pub(crate) trait Sink: Send {
     /// Marks the future running; `false` if it was cancelled or dropped while queued.
     fn start(&self) -> bool;
-    /// Decodes `outcome` and completes the future.
-    fn finish(self: Box<Self>, outcome: Result<&[u8], JobError>);
+    /// Decodes `outcome` and keeps it for [`complete`](Self::complete).
+    fn resolve(&mut self, outcome: Result<&[u8], JobError>);
+    /// Completes the future with what `resolve` kept.
+    fn complete(self: Box<Self>);
 }
 
 struct TypedSink<R> {
     promise: Promise<R>,
+    /// Set by `resolve`; a sink completed without one reports the promise's drop error.
+    result: Option<Result<R, JobError>>,
 }
 
 impl<R: DeserializeOwned + Send + 'static> Sink for TypedSink<R> {
@@ -454,7 +432,7 @@ impl<R: DeserializeOwned + Send + 'static> Sink for TypedSink<R> {
         self.promise.start()
     }
 
-    fn finish(self: Box<Self>, outcome: Result<&[u8], JobError>) {
+    fn resolve(&mut self, outcome: Result<&[u8], JobError>) {
         let result = outcome.and_then(|bytes| {
             // A user's Deserialize impl may panic; it must not take the driver down.
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| code::decode_exact::<R>(bytes))) {
@@ -466,7 +444,14 @@ impl<R: DeserializeOwned + Send + 'static> Sink for TypedSink<R> {
                 ))),
             }
         });
-        self.promise.complete(result);
+        self.result = Some(result);
+    }
+
+    fn complete(self: Box<Self>) {
+        let TypedSink { promise, result } = *self;
+        if let Some(result) = result {
+            promise.complete(result);
+        }
     }
 }
 
@@ -482,7 +467,7 @@ impl<R: DeserializeOwned + Send + 'static> Sink for TypedSink<R> {
 /// fn main() {
 ///     tulip::process::init();
 ///     let pool = tulip::ProcessPool::builder().max_workers(1).build().unwrap();
-///     pool.submit(one, ()).unwrap().wait().unwrap();
+///     pool.try_submit(one, ()).unwrap().wait().unwrap();
 ///     let s = pool.stats();
 ///     assert_eq!(s.completed, 1);
 ///     assert_eq!(s.max_workers, 1);
@@ -505,6 +490,8 @@ pub struct ProcessPoolStats {
     pub in_flight: usize,
     /// Tasks a worker ran to the end (with a value, a panic or a codec error).
     pub completed: u64,
+    /// Tasks that panicked (counted in `completed` too).
+    pub panicked: u64,
     /// Tasks that ended cancelled.
     pub cancelled: u64,
     /// Tasks killed by `task_timeout`.
@@ -513,14 +500,16 @@ pub struct ProcessPoolStats {
     pub worker_deaths: u64,
     /// Worker processes started since the pool was built.
     pub workers_started: u64,
-    /// Total time tasks spent waiting between `submit` and the moment they started in a worker.
-    pub queue_wait: Duration,
+    /// Total time tasks waited between `submit` and the moment they started in a worker.
+    pub queue_wait_total: Duration,
+    /// The longest time one task waited between `submit` and its start in a worker.
+    pub queue_wait_max: Duration,
 }
 
 /// A pool of worker processes that run plain functions: real parallelism for CPU work, crash
 /// isolation, and tasks that can be killed.
 ///
-/// See the [module documentation](self) for the model and what each failure does. The pool is
+/// See the [`process`] module for the model and what each failure does. The pool is
 /// `Send + Sync`; share it by reference or in an `Arc`.
 ///
 /// # Examples
@@ -535,18 +524,20 @@ pub struct ProcessPoolStats {
 ///
 ///     let pool = tulip::ProcessPool::builder().max_workers(2).build().unwrap();
 ///     // From blocking code...
-///     assert_eq!(pool.submit(fib, 20).unwrap().wait(), Ok(6765));
+///     assert_eq!(pool.try_submit(fib, 20).unwrap().wait(), Ok(6765));
 ///     // ...or from any async runtime.
-///     let f = pool.submit(|s: String| s.len(), "tulip".to_string()).unwrap();
+///     let f = pool.try_submit(|s: String| s.len(), "tulip".to_string()).unwrap();
 ///     assert_eq!(futures_lite::future::block_on(f), Ok(5));
 ///     // A panic fails only its own task.
-///     let bad = pool.submit(|x: u32| if x > 1 { panic!("too big: {x}") } else { x }, 9).unwrap();
+///     let bad = pool.try_submit(|x: u32| if x > 1 { panic!("too big: {x}") } else { x }, 9).unwrap();
 ///     assert_eq!(bad.wait(), Err(tulip::JobError::Panicked("too big: 9".into())));
 ///     pool.shutdown(true, false);
 /// }
 /// ```
 pub struct ProcessPool {
     shared: Arc<Shared>,
+    /// The driver's state; `submit` try-locks it to send straight to an idle worker.
+    core: Arc<Mutex<driver::Driver>>,
     /// Taken by whoever joins the driver first.
     driver: Mutex<Option<JoinHandle<()>>>,
     /// Waiting for the driver from its own thread (a done-callback) would never end.
@@ -566,6 +557,42 @@ impl ProcessPool {
     /// ```
     pub fn builder() -> ProcessPoolBuilder {
         ProcessPoolBuilder::default()
+    }
+
+    /// Runs `f(args)` in a worker process (the shape of the design's contract:
+    /// `procs.submit(fib, 30).await?`).
+    ///
+    /// `f` is a plain `fn` or a non-capturing closure; `args` and the result travel with serde. A
+    /// failure to accept the task is already in the returned future, which is then complete before
+    /// anything was sent: [`JobError::ShutDown`] after a shutdown, [`JobError::Codec`] when the arguments
+    /// cannot be encoded or exceed `max_frame_size`. Use [`try_submit`](Self::try_submit) to get those
+    /// as a [`PoolError`] instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn fib(n: u64) -> u64 {
+    ///     if n < 2 { n } else { fib(n - 1) + fib(n - 2) }
+    /// }
+    ///
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     tulip::process::init();
+    ///     let procs = tulip::ProcessPool::builder().max_workers(2).build()?;
+    ///     let f = tulip::run(async { procs.submit(fib, 20u64).await })?;
+    ///     assert_eq!(f, 6765);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn submit<A, R>(&self, f: fn(A) -> R, args: A) -> ConcurrentFuture<R>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        match self.try_submit(f, args) {
+            Ok(fut) => fut,
+            Err(PoolError::ShutDown) => ConcurrentFuture::ready(Err(JobError::ShutDown)),
+            Err(e) => ConcurrentFuture::ready(Err(JobError::Codec(e.to_string()))),
+        }
     }
 
     /// Runs `f(args)` in a worker process.
@@ -588,11 +615,11 @@ impl ProcessPool {
     /// fn main() {
     ///     tulip::process::init();
     ///     let pool = tulip::ProcessPool::builder().max_workers(1).build().unwrap();
-    ///     let fut = pool.submit(add, (40, 2)).unwrap();
+    ///     let fut = pool.try_submit(add, (40, 2)).unwrap();
     ///     assert_eq!(fut.wait(), Ok(42));
     /// }
     /// ```
-    pub fn submit<A, R>(&self, f: fn(A) -> R, args: A) -> Result<ConcurrentFuture<R>, PoolError>
+    pub fn try_submit<A, R>(&self, f: fn(A) -> R, args: A) -> Result<ConcurrentFuture<R>, PoolError>
     where
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned + Send + 'static,
@@ -651,7 +678,20 @@ impl ProcessPool {
             running: false,
             drop_error: JobError::ShutDown,
         });
-        let job = Job { id, frame, submitted: Instant::now(), ctl, sink: Box::new(TypedSink { promise }) };
+        let job = Job {
+            id,
+            frame,
+            submitted: Instant::now(),
+            ctl,
+            sink: Box::new(TypedSink { promise, result: None }),
+        };
+        let job = match try_lock(&self.core) {
+            Some(mut core) => match core.try_direct(job) {
+                Ok(()) => return Ok(fut),
+                Err(job) => job,
+            },
+            None => job,
+        };
         {
             let mut inbox = lock(&self.shared.inbox);
             if inbox.closing.is_some() {
@@ -740,13 +780,13 @@ impl ProcessPool {
     /// fn main() {
     ///     tulip::process::init();
     ///     let pool = tulip::ProcessPool::builder().max_workers(1).build().unwrap();
-    ///     let first = pool.submit(slow, 50).unwrap();
+    ///     let first = pool.try_submit(slow, 50).unwrap();
     ///     while pool.stats().active == 0 { std::thread::yield_now(); }
-    ///     let second = pool.submit(slow, 50).unwrap();
+    ///     let second = pool.try_submit(slow, 50).unwrap();
     ///     pool.shutdown(true, true);
     ///     assert_eq!(first.wait(), Ok(50));
     ///     assert_eq!(second.wait(), Err(tulip::JobError::ShutDown));
-    ///     assert!(matches!(pool.submit(slow, 1), Err(tulip::PoolError::ShutDown)));
+    ///     assert!(matches!(pool.try_submit(slow, 1), Err(tulip::PoolError::ShutDown)));
     /// }
     /// ```
     pub fn shutdown(&self, wait: bool, cancel_pending: bool) {
@@ -774,7 +814,7 @@ impl ProcessPool {
     /// fn main() {
     ///     tulip::process::init();
     ///     let pool = tulip::ProcessPool::builder().max_workers(1).build().unwrap();
-    ///     let stuck = pool.submit(sleep_ms, 60_000).unwrap();
+    ///     let stuck = pool.try_submit(sleep_ms, 60_000).unwrap();
     ///     assert!(!pool.shutdown_timeout(Duration::from_millis(100)));
     ///     assert_eq!(stuck.wait(), Err(tulip::JobError::ShutDown));
     /// }
@@ -805,9 +845,11 @@ impl ProcessPool {
         s.completed = c.completed.load(Ordering::Acquire);
         s.cancelled = c.cancelled.load(Ordering::Acquire);
         s.timed_out = c.timed_out.load(Ordering::Acquire);
+        s.panicked = c.panicked.load(Ordering::Acquire);
         s.worker_deaths = c.worker_deaths.load(Ordering::Acquire);
         s.workers_started = c.workers_started.load(Ordering::Acquire);
-        s.queue_wait = Duration::from_nanos(c.queue_wait_ns.load(Ordering::Acquire));
+        s.queue_wait_total = Duration::from_nanos(c.queue_wait_ns.load(Ordering::Acquire));
+        s.queue_wait_max = Duration::from_nanos(c.queue_wait_max_ns.load(Ordering::Acquire));
         s.max_workers = self.shared.config.max_workers;
         s.queued = lock(&self.shared.inbox).queue.len();
         s
@@ -933,7 +975,11 @@ where
             );
             self.window.push_back(match submitted {
                 Ok(fut) => Chunk::Running(fut, n),
-                Err(PoolError::ShutDown) => Chunk::Failed(JobError::ShutDown, n),
+                Err(PoolError::ShutDown) => {
+                    // Nothing more will run: stop consuming the input (it may be endless).
+                    self.items = None;
+                    Chunk::Failed(JobError::ShutDown, n)
+                }
                 Err(e) => Chunk::Failed(JobError::Codec(e.to_string()), n),
             });
         }

@@ -1,53 +1,161 @@
-//! The worker-process entry point: [`init`], the first line of `main` in every program that uses a
-//! [`ProcessPool`](crate::ProcessPool).
+//! Process pools: CPU work in worker processes, with crash isolation and tasks that can really be
+//! killed.
 //!
-//! A process-pool worker is not a `fork()` of the running program (forking a process that has
-//! threads leaves locks held by threads that no longer exist). It is the program's own executable,
-//! started again with a marker in its environment. When that copy reaches `init()`, `init` turns it
-//! into a worker: it takes the pool's pipes, completes the handshake, runs tasks until the pool lets
-//! it go, and exits. It never returns there, so the rest of `main` never runs in a worker. In the
-//! program itself (no marker), `init()` only records that it was called and returns at once.
+//! This module holds the worker side of [`ProcessPool`]: [`init`], the first line of `main` in every
+//! program that uses a pool, and [`is_worker`]. Its documentation is also the pool's: the model,
+//! how it is implemented, and what may surprise.
 //!
-//! ```no_run
-//! fn square(x: u64) -> u64 {
-//!     x * x
+//! ```
+//! fn fib(n: u64) -> u64 {
+//!     if n < 2 { n } else { fib(n - 1) + fib(n - 2) }
 //! }
 //!
 //! fn main() {
-//!     tulip::process::init(); // a worker stops here for good
+//!     tulip::process::init(); // a worker process enters here and never comes back
 //!
 //!     let pool = tulip::ProcessPool::builder().max_workers(2).build().unwrap();
-//!     assert_eq!(pool.submit(square, 12).unwrap().wait(), Ok(144));
+//!     let futs: Vec<_> = (20..24).map(|n| pool.try_submit(fib, n).unwrap()).collect();
+//!     let out: Vec<u64> = futs.into_iter().map(|f| f.wait().unwrap()).collect();
+//!     assert_eq!(out, [6765, 10946, 17711, 28657]);
 //! }
 //! ```
 //!
+//! # The model
+//!
+//! A task is a plain function `fn(A) -> R` (a named `fn`, or a closure that captures nothing) and
+//! an argument `A`; `A` and `R` travel with serde, encoded with postcard. [`ProcessPool::submit`]
+//! returns the same [`ConcurrentFuture`] the thread pools return: `.await` it on any runtime,
+//! `wait()` for it in blocking code, `cancel()` it. [`ProcessPool::map`] runs a function over an
+//! iterator in chunks, lazily, with a bounded number of chunks in flight.
+//!
+//! Workers are this very program started again, never a `fork()` of a process that has threads.
+//! When such a copy reaches [`init`], it becomes a worker: it takes the pool's pipes, passes the
+//! handshake, runs tasks until the pool lets it go, and exits without ever returning to `main`. A
+//! function reference crosses the process boundary as its distance from a fixed symbol of the
+//! program, which is the same in every copy whatever address randomization does. A secret token and
+//! a comparison of the executable (file identity, size, modification time, code layout) guard the
+//! handshake, and a worker runs nothing it received before the handshake passed.
+//!
+//! Every failure stays with the task concerned; there is no broken-pool state:
+//!
+//! | what happens | the task's future | the worker |
+//! |---|---|---|
+//! | the function panics | `Err(JobError::Panicked(message))` | lives on |
+//! | the result cannot be encoded or decoded | `Err(JobError::Codec(..))` | lives on |
+//! | the worker dies (`abort`, segfault, `exit`, `SIGKILL` from outside) | `Err(JobError::WorkerDied("killed by signal 6 (SIGABRT)"))`, `WorkerDied("exited with status 3")` | replaced |
+//! | the task runs past `task_timeout` | `Err(JobError::TimedOut)` | killed, replaced |
+//! | `cancel()` while it runs | `Err(JobError::Cancelled)` | killed, replaced |
+//! | `cancel()` before it started | `Err(JobError::Cancelled)`; it never runs | untouched |
+//! | the worker writes a malformed or over-size frame | `Err(JobError::WorkerDied(..))` | killed, replaced |
+//! | the pool is dropped, or its shutdown deadline passes | `Err(JobError::ShutDown)` | killed |
+//!
+//! Tasks a dead worker had received but not started go to another worker. Arguments that cannot be
+//! encoded, a closed pool, and a function that is not part of the program's own code are errors of
+//! `submit` itself ([`PoolError`]).
+//!
+//! Workers never outlive the program: on Linux each has `PR_SET_PDEATHSIG` armed (and checks
+//! `getppid()` right after), and every worker exits when its input pipe closes. A worker inherits
+//! stdin as `/dev/null`, stdout and stderr as they are (a `println!` in a task shows up where the
+//! program's does), its two pipes, and no other file descriptor. Every worker is reaped: no zombie
+//! is left behind, whether it exits, crashes or is killed.
+//!
+//! # `init`, tests and doctests
+//!
+//! Everything `main` does before [`init`] is done again in every worker, so make it the first
+//! statement. A pool refuses to start in a program where `init` was never called
+//! ([`ProcessPoolBuilder::build`] fails with [`PoolError::Handshake`]) rather than starting copies
+//! of the program that would run its `main` a second time. If a worker still does not reach `init`
+//! (it is called conditionally, or after something that exits), the worker exits or stays silent
+//! and `build` fails with a `Handshake` error that says so, after at most ten seconds; a worker
+//! that reaches a pool's `build` before `init` gets the same error, so pools never start pools
+//! recursively.
+//!
+//! Cargo's default test harness has its own `main`, which never calls `init`. Put tests that use a
+//! process pool in a test target with `harness = false`, whose `main` calls
+//! `tulip::process::init()` first and then runs the checks (see this crate's
+//! `tests/process_pool_*.rs` and `tests/support/process_harness.rs` for a small runner):
+//!
+//! ```toml
+//! [[test]]
+//! name = "my_pool_tests"
+//! harness = false
+//! ```
+//!
+//! Doctests work the same way: make `tulip::process::init();` the example's first statement, or the
+//! first of its explicit `fn main`.
+//!
+//! # Implementation
+//!
+//! **Parent side.** One driver thread per pool does all the I/O, with `polling`, over two
+//! non-blocking pipes per worker: no thread and no file descriptor per task, so 10,000 tasks
+//! submitted at once are 10,000 entries in a queue. `submit` encodes the task frame (a length
+//! prefix, the task id, the two function offsets, the postcard arguments) on the caller's thread.
+//! If nothing is queued and a worker is idle, it writes the frame to that worker itself, without
+//! involving the driver; otherwise it queues the frame and wakes the driver with a coalesced
+//! notification. The driver sends each worker several tasks ahead, written in one batch: about two
+//! milliseconds of work at the recently measured execution time (between 2 and 512 tasks; one at a
+//! time for tasks of a millisecond or more, so a long task never holds short ones behind it while
+//! another worker idles). Results are read in batches, decoded, and their futures completed once
+//! the driver has released its lock, so that code woken by a result can submit straight away.
+//!
+//! **Worker side.** A worker runs its tasks one after the other, in arrival order, and writes each
+//! result before it starts the next. On Linux it also records in a page of memory shared with the
+//! pool which task it has started. So when a worker dies, the pool knows exactly which task was
+//! running (it fails) and which tasks never started (they go to another worker). Before killing a
+//! worker for a timeout or a cancel, the driver freezes it (`SIGSTOP`), reads what it already wrote,
+//! and kills only if the task still runs; otherwise the worker goes on (`SIGCONT`). A task
+//! cancelled before it started is skipped through a `Cancel` frame, which the worker sees even when
+//! it sits behind hundreds of queued tasks.
+//!
+//! **Starting workers.** One process-wide thread starts every worker, so that the wait for a
+//! child's `exec` never stalls a driver, and lives as long as the process (on Linux the
+//! parent-death signal fires when the *thread* that spawned the child exits); a pool built on the
+//! main thread spawns its first worker right there, which saves a hand-off. On Linux it uses
+//! `posix_spawn`, whose cost does not grow with the parent's memory the way `fork` does, and places
+//! the pipes on fds 3 and 4 (and the status page on 5, which the worker maps and closes) with file
+//! actions that also close every other descriptor; elsewhere it uses `fork` and `exec` with the
+//! same steps in between. The first worker starts in `build`, which waits for its handshake and
+//! reports a failure as an error; more start when tasks wait, up to `max_workers`. Above
+//! `min_workers`, a worker exits after `idle_timeout` without work, and after
+//! `max_tasks_per_child` tasks it is replaced by a fresh one.
+//!
 //! # Caveats
 //!
-//! - **Call it first.** Everything `main` does before `init()` is done again in every worker (parsing
-//!   arguments, opening files, printing a banner). Workers are started with the program's `argv[0]`
-//!   and no other argument.
-//! - **A pool refuses to start without it.** [`ProcessPoolBuilder::build`] fails with
-//!   [`PoolError::Handshake`] when `init()` was never called in the process, instead of starting
-//!   copies of the program that would run its `main` a second time. If a worker still does not reach
-//!   `init()` (it is called conditionally, or after something that exits), the worker exits or stays
-//!   silent, and `build` fails with a `Handshake` error that says so, after at most ten seconds.
-//!   A worker that reaches a pool's `build` before `init()` (a program that skips `init` in some
-//!   runs) gets the same error, so pools never start pools recursively.
-//! - **Tests.** Cargo's default test harness has its own `main`, which never calls `init()`. Put
-//!   tests that use a process pool in a test target with `harness = false` whose `main` calls
-//!   `tulip::process::init()` first and then runs the checks:
+//! - **Functions must live in the executable itself**, not in a shared library (`submit` refuses
+//!   them with [`PoolError::Encode`]). A worker starts with a fresh copy of the program's statics:
+//!   whatever `main` set up in the parent is not there.
+//! - Workers start with the program's `argv[0]` only, and the environment and working directory
+//!   the parent had when each worker started.
+//! - A pool built on the main thread has its first worker spawned by that thread: if the main
+//!   thread ends with `pthread_exit` while the process goes on, that worker is killed (its running
+//!   task fails with `WorkerDied`) and replaced.
+//! - Workers are in the parent's process group: Ctrl-C in a terminal reaches them too, and the tasks
+//!   they were running fail with `WorkerDied("killed by signal 2 (SIGINT)")`.
+//! - Timeouts count from the moment the task starts in its worker, not from `submit`, and are
+//!   enforced within a few milliseconds.
+//! - Dropping a pool kills its workers; call [`ProcessPool::shutdown`] first to let work finish.
+//!   Done-callbacks ([`ConcurrentFuture::add_done_callback`]) run on the driver thread: keep them
+//!   short.
+//! - A worker's death is normally seen at once (its pipe closes); if a task forked a child that
+//!   still holds the pipe, the pool notices within a second (it checks busy workers with
+//!   `waitpid`).
+//! - The parent holds a result's encoded bytes until its frame is complete: `max_frame_size`
+//!   (default 64 MiB) bounds the memory one task can make the parent allocate.
+//! - Outside Linux there is no parent-death signal (a worker whose parent died exits when it next
+//!   waits for input, so a running task finishes first) and no shared status page (cancelling a
+//!   task that was sent but not started may kill its worker instead of skipping the task, and a
+//!   worker that dies between two tasks fails the next one instead of re-sending it).
 //!
-//!   ```toml
-//!   [[test]]
-//!   name = "my_pool_tests"
-//!   harness = false
-//!   ```
-//!
-//!   Doctests work the same way: make `tulip::process::init();` the example's first statement (or
-//!   the first of its explicit `fn main`).
-//!
+//! [`ProcessPool`]: crate::ProcessPool
+//! [`ProcessPool::submit`]: crate::ProcessPool::submit
+//! [`ProcessPool::map`]: crate::ProcessPool::map
+//! [`ProcessPool::shutdown`]: crate::ProcessPool::shutdown
 //! [`ProcessPoolBuilder::build`]: crate::ProcessPoolBuilder::build
+//! [`ConcurrentFuture`]: crate::ConcurrentFuture
+//! [`ConcurrentFuture::add_done_callback`]: crate::ConcurrentFuture::add_done_callback
+//! [`PoolError`]: crate::PoolError
 //! [`PoolError::Handshake`]: crate::PoolError::Handshake
+//! [`PoolError::Encode`]: crate::PoolError::Encode
 
 use std::sync::atomic::Ordering;
 
@@ -85,7 +193,7 @@ pub fn init() {
 /// fn main() {
 ///     tulip::process::init();
 ///     let pool = tulip::ProcessPool::builder().max_workers(1).build().unwrap();
-///     assert!(pool.submit(where_am_i, ()).unwrap().wait().unwrap());
+///     assert!(pool.try_submit(where_am_i, ()).unwrap().wait().unwrap());
 ///     assert!(!where_am_i(()));
 /// }
 /// ```

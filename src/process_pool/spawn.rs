@@ -4,14 +4,21 @@
 //! # Implementation
 //!
 //! A worker is `/proc/self/exe` (the very file this process was started from, even if it was since
-//! replaced on disk; [`std::env::current_exe`] elsewhere) started with `std::process::Command`. Its
-//! two pipe ends are created close-on-exec in the parent, so no other spawn can leak them, and are
-//! moved onto fds 3 and 4 in the child between `fork` and `exec` (and, on Linux, the worker's status
-//! page onto fd 5, which the worker maps and closes at once). In the same window every other fd
-//! from 6 up is marked close-on-exec (one `close_range` call on Linux 5.11+, a loop elsewhere), so
-//! whatever the parent holds without `O_CLOEXEC` (a library's file, a socket inherited from a shell)
-//! stays out of the worker, and `PR_SET_PDEATHSIG` is armed on Linux. Only async-signal-safe calls
-//! run in that window: the parent may be multi-threaded.
+//! replaced on disk; [`std::env::current_exe`] elsewhere). Its pipe ends (and, on Linux, the memfd of
+//! its [`StatusPage`]) are created close-on-exec in the parent, so no other spawn can leak them, and
+//! sit at fd numbers of 6 or more so that placing one cannot overwrite another.
+//!
+//! On Linux the worker is started with `posix_spawn`: glibc clones with `CLONE_VM | CLONE_VFORK`,
+//! so the cost does not grow with the parent's memory (a `fork` copies the page tables: tens of
+//! milliseconds for a parent of a few hundred megabytes). File actions place the pipes on fds 3 and
+//! 4 and the status page on 5, open `/dev/null` as stdin, and close everything else from there up
+//! (`posix_spawn_file_actions_addclosefrom_np`, looked up at run time since it needs glibc 2.34;
+//! without it the worker closes the strays itself before anything else). The signal mask is
+//! cleared and `SIGPIPE` reset. The worker arms `PR_SET_PDEATHSIG` in `init`, then checks
+//! `getppid()`.
+//!
+//! Elsewhere the worker is started with `std::process::Command` and a `pre_exec` hook that does the
+//! same between `fork` and `exec` with async-signal-safe calls only (the parent may have threads).
 //!
 //! Stdout and stderr are inherited, not piped: a worker's `println!` shows up where the program's
 //! does, and a worker can never block on a pipe nobody drains. Stdin is `/dev/null`.
@@ -59,8 +66,13 @@ pub(crate) fn program() -> io::Result<PathBuf> {
     p.clone().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "cannot find this program's executable"))
 }
 
-/// What identifies this program, for the handshake.
+/// What identifies this program, for the handshake (computed once).
 pub(crate) fn fingerprint() -> Fingerprint {
+    static FINGERPRINT: OnceLock<Fingerprint> = OnceLock::new();
+    *FINGERPRINT.get_or_init(compute_fingerprint)
+}
+
+fn compute_fingerprint() -> Fingerprint {
     use std::os::unix::fs::MetadataExt;
     let meta = program().and_then(std::fs::metadata);
     let (dev, ino, len, mtime) = match &meta {
@@ -131,7 +143,7 @@ impl StatusPage {
     fn create() -> io::Result<(StatusPage, OwnedFd)> {
         // SAFETY: a NUL-terminated name and valid flags.
         let fd = unsafe {
-            libc::syscall(libc::SYS_memfd_create, b"tulip-worker-status\0".as_ptr(), libc::MFD_CLOEXEC)
+            libc::syscall(libc::SYS_memfd_create, c"tulip-worker-status".as_ptr(), libc::MFD_CLOEXEC)
         };
         if fd < 0 {
             return Err(io::Error::last_os_error());
@@ -308,8 +320,7 @@ fn addclosefrom() -> Option<AddCloseFrom> {
     let addr = *FN.get_or_init(|| {
         // SAFETY: dlsym with a NUL-terminated name; a null result means "not available".
         unsafe {
-            libc::dlsym(libc::RTLD_DEFAULT, b"posix_spawn_file_actions_addclosefrom_np\0".as_ptr().cast())
-                as usize
+            libc::dlsym(libc::RTLD_DEFAULT, c"posix_spawn_file_actions_addclosefrom_np".as_ptr()) as usize
         }
     });
     // SAFETY: a non-null address of that symbol is a function of this type.
@@ -385,13 +396,7 @@ fn start(program: &std::path::Path, env_prefix: &str, fds: [c_int; 3]) -> io::Re
         } else {
             WORKER_PAGE_FD
         };
-        check(libc::posix_spawn_file_actions_addopen(
-            a,
-            0,
-            b"/dev/null\0".as_ptr().cast(),
-            libc::O_RDONLY,
-            0,
-        ))?;
+        check(libc::posix_spawn_file_actions_addopen(a, 0, c"/dev/null".as_ptr(), libc::O_RDONLY, 0))?;
         if let Some(closefrom) = closefrom {
             check(closefrom(a, first_stray))?;
         }

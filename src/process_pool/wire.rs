@@ -584,7 +584,7 @@ mod tests {
         let max = 1 << 20;
         let mut out = Vec::new();
         let at = begin_result(&mut out, 1, 2, STATUS_VALUE);
-        out.extend(std::iter::repeat(7u8).take(max - 100));
+        out.extend(std::iter::repeat_n(7u8, max - 100));
         end_frame(&mut out, at, max).unwrap();
         let mut r = FrameReader::new(max);
         let mut src: &[u8] = &out;

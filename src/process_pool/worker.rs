@@ -130,8 +130,8 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
     let (ppid, token, flags) = parse_env(value)?;
     let has_page = flags & spawn::FLAG_PAGE != 0;
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    // SAFETY: arms the parent-death signal for this process (already armed before exec; repeating it
-    // is harmless and covers platforms' quirks).
+    // SAFETY: arms the parent-death signal for this process: SIGKILL when the thread that spawned
+    // it exits (the pool's spawner thread, which lives as long as the pool's process).
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
     }
@@ -304,8 +304,11 @@ impl Worker {
     }
 
     fn run(&mut self) -> Result<(), Stop> {
+        // When the last task ended: saves a clock read per task in the read-ahead check.
+        let mut task_end: Option<Instant> = None;
         loop {
-            if !self.eof && self.last_read.elapsed() >= READ_AHEAD {
+            let now = task_end.take().unwrap_or_else(Instant::now);
+            if !self.eof && now.saturating_duration_since(self.last_read) >= READ_AHEAD {
                 self.fill(false)?;
             }
             let body = match self.reader.next_frame() {
@@ -329,7 +332,7 @@ impl Worker {
                         if let Some(page) = &self.page {
                             page.set_started(seq);
                         }
-                        run_task(&mut self.out, id, fn_off, tramp_off, args, self.max_frame);
+                        task_end = run_task(&mut self.out, id, fn_off, tramp_off, args, self.max_frame);
                     }
                 }
                 Ok(ToWorker::Cancel { seq }) => {
@@ -348,12 +351,20 @@ impl Worker {
     }
 }
 
-/// Runs one task and leaves its complete `Result` frame in `out`.
-fn run_task(out: &mut Vec<u8>, id: u64, fn_off: i64, tramp_off: i64, args: &[u8], max_frame: usize) {
+/// Runs one task and leaves its complete `Result` frame in `out`; returns when the task ended.
+fn run_task(
+    out: &mut Vec<u8>,
+    id: u64,
+    fn_off: i64,
+    tramp_off: i64,
+    args: &[u8],
+    max_frame: usize,
+) -> Option<Instant> {
     let at = wire::begin_result(out, id, 0, wire::STATUS_VALUE);
     let status_at = at + RESULT_HEADER - 1;
     let ns_at = status_at - 8;
     let room = max_frame.saturating_sub(RESULT_HEADER - PREFIX);
+    let mut ended = None;
     let (status, message) = match code::address_of(fn_off).and_then(|f| Ok((f, code::address_of(tramp_off)?)))
     {
         Err(why) => (wire::STATUS_REJECTED, why),
@@ -364,7 +375,9 @@ fn run_task(out: &mut Vec<u8>, id: u64, fn_off: i64, tramp_off: i64, args: &[u8]
             let started = Instant::now();
             // SAFETY: `f` is the `fn(A) -> R` that `tramp` was instantiated for (see `Trampoline`).
             let outcome = unsafe { tramp(f, args, out, room) };
-            let ns = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+            let end = Instant::now();
+            ended = Some(end);
+            let ns = end.duration_since(started).as_nanos().min(u64::MAX as u128) as u64;
             out[ns_at..ns_at + 8].copy_from_slice(&ns.to_le_bytes());
             match outcome {
                 Outcome::Value => (wire::STATUS_VALUE, String::new()),
@@ -384,6 +397,7 @@ fn run_task(out: &mut Vec<u8>, id: u64, fn_off: i64, tramp_off: i64, args: &[u8]
     }
     // The payload was bounded by `room`, so the frame fits.
     let _ = wire::end_frame(out, at, max_frame);
+    ended
 }
 
 #[cfg(test)]

@@ -191,7 +191,9 @@ impl ThreadPoolBuilder {
     ///
     /// At most one worker spins at a time. Spinning makes a job submitted shortly after the previous
     /// one finished start without a wakeup syscall or a context switch (the loop's
-    /// one-job-after-another pattern), at the price of up to this much CPU time per idle period.
+    /// one-job-after-another pattern), at the price of up to this much CPU time per idle period. It is
+    /// adaptive: while the spinner's recent waits for a job were longer than this (jobs come slowly, or
+    /// the machine is too busy for the submitter to follow closely), the worker parks at once.
     ///
     /// # Examples
     ///

@@ -9,8 +9,11 @@
 //!
 //! # Implementation
 //!
-//! Jobs go through one `crossbeam-channel` queue (bounded if [`queue_capacity`] is set). Workers that
-//! find it empty first spin for [`idle_spin`] (at most one worker at a time), then park on a stack of
+//! Jobs go through one `crossbeam-channel` queue (bounded if [`queue_capacity`] is set). A worker that
+//! has just run a job and finds the queue empty spins for [`idle_spin`] (at most one worker at a time;
+//! it takes that role just before its job's completion becomes visible, so a submitter reacting to the
+//! completion already sees it; and only while its recent waits for a job fitted in that window, so a
+//! slow trickle of jobs or an overloaded machine does not pay for spinning), then parks on a stack of
 //! idle workers. A submit pushes the job, then wakes somebody only if needed: nobody if a worker is
 //! spinning (no syscall at all), else the most recently parked worker (LIFO: the hot threads stay hot,
 //! the cold ones at the bottom time out after [`keep_alive`] and exit), else a new thread if the pool is
@@ -32,7 +35,6 @@ mod map;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -499,18 +501,18 @@ impl ThreadPool {
     /// ```
     pub fn stats(&self) -> PoolStats {
         let shared = self.shared();
-        let c = &shared.stats;
+        let t = shared.totals();
         PoolStats {
             max_workers: shared.config.max_workers,
             workers: shared.workers(),
             idle: shared.idle(),
-            active: c.active.load(Relaxed),
+            active: t.active,
             queued: shared.queued(),
-            completed: c.completed.load(Relaxed),
-            panicked: c.panicked.load(Relaxed),
-            cancelled: c.cancelled.load(Relaxed),
-            queue_wait_total: Duration::from_nanos(c.wait_total_ns.load(Relaxed)),
-            queue_wait_max: Duration::from_nanos(c.wait_max_ns.load(Relaxed)),
+            completed: t.completed,
+            panicked: t.panicked,
+            cancelled: t.cancelled,
+            queue_wait_total: Duration::from_nanos(t.wait_total_ns),
+            queue_wait_max: Duration::from_nanos(t.wait_max_ns),
         }
     }
 }

@@ -17,11 +17,19 @@ pub struct Case {
 
 /// Runs the selected cases; exits with status 1 if one failed.
 pub fn run(cases: &[Case]) {
-    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
     let selected: Vec<&Case> = cases
         .iter()
         .filter(|c| filters.is_empty() || filters.iter().any(|f| c.name.contains(f.as_str())))
         .collect();
+    if args.iter().any(|a| a == "--list") {
+        // The listing format of libtest, for tools that ask for it.
+        for case in &selected {
+            println!("{}: test", case.name);
+        }
+        return;
+    }
     println!("\nrunning {} tests", selected.len());
     let started = Instant::now();
     let mut failed = Vec::new();
