@@ -167,7 +167,7 @@ fn main() {
         workers.push(std::thread::spawn(move || {
             let mut base = 0u64;
             while Instant::now() < end {
-                let futs: Vec<_> = (base..base + 128).map(|i| (i, procs.submit(mix, i))).collect();
+                let futs: Vec<_> = (base..base + 128).map(|i| (i, procs.try_submit(mix, i))).collect();
                 for (i, f) in futs {
                     match f.map(|f| f.wait()) {
                         Ok(Ok(v)) if v == mix(i) => {

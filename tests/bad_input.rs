@@ -375,13 +375,14 @@ fn process_pool_after_shutdown() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     pool.shutdown(true, false);
     pool.shutdown(true, true); // idempotent
-    assert!(matches!(pool.submit(pid, ()), Err(PoolError::ShutDown)));
+    assert!(matches!(pool.try_submit(pid, ()), Err(PoolError::ShutDown)));
+    assert_eq!(pool.submit(pid, ()).wait(), Err(JobError::ShutDown));
     assert!(matches!(pool.map(pid, [()], 1), Err(PoolError::ShutDown)));
     assert!(pool.shutdown_timeout(Duration::from_secs(1)));
     assert_eq!(pool.stats().workers, 0);
     // Futures of a pool dropped before they ran.
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let slow: Vec<_> = (0..3).map(|_| pool.submit(echo, vec![0; 10]).unwrap()).collect();
+    let slow: Vec<_> = (0..3).map(|_| pool.try_submit(echo, vec![0; 10]).unwrap()).collect();
     drop(pool);
     for f in slow {
         assert!(matches!(f.wait(), Ok(10) | Err(JobError::ShutDown)));
@@ -404,17 +405,19 @@ fn process_pool_bad_settings() {
 
 fn process_pool_unencodable_arguments() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    match pool.submit(take_unencodable, Unencodable) {
+    match pool.try_submit(take_unencodable, Unencodable) {
         // postcard keeps the kind of a serde error, not its text.
         Err(e @ PoolError::Encode(_)) => {
             assert!(e.to_string().contains("could not encode the arguments"), "{e}")
         }
         other => panic!("expected PoolError::Encode, got {other:?}"),
     }
+    let r = pool.submit(take_unencodable, Unencodable).wait();
+    assert!(matches!(&r, Err(JobError::Codec(m)) if m.contains("could not encode the arguments")), "{r:?}");
     // A Serialize that panics unwinds into the caller, like any panic of the caller's own code,
     // and leaves the pool as it was.
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        pool.submit(take_panicking, PanicsWhenEncoded).map(|_| ())
+        pool.try_submit(take_panicking, PanicsWhenEncoded).map(|_| ())
     }));
     assert!(caught.is_err());
     // In map, items that cannot be encoded fail in their places.
@@ -426,47 +429,49 @@ fn process_pool_unencodable_arguments() {
         "{out:?}"
     );
     assert_eq!(pool.stats().queued, 0);
-    assert_eq!(pool.submit(echo, vec![1, 2, 3]).unwrap().wait(), Ok(3));
+    assert_eq!(pool.try_submit(echo, vec![1, 2, 3]).unwrap().wait(), Ok(3));
 }
 
 fn process_pool_unencodable_result() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
-    let r = pool.submit(make_unencodable, ()).unwrap().wait();
+    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap();
+    let r = pool.try_submit(make_unencodable, ()).unwrap().wait();
     assert!(matches!(&r, Err(JobError::Codec(m)) if m.contains("could not encode the result")), "{r:?}");
-    let r = pool.submit(make_panicking, ()).unwrap().wait();
+    let r = pool.try_submit(make_panicking, ()).unwrap().wait();
     assert!(matches!(&r, Err(JobError::Codec(m)) if m.contains("Serialize panicked")), "{r:?}");
     // The worker lives on.
-    assert_eq!(pool.submit(pid, ()).unwrap().wait(), Ok(worker));
+    assert_eq!(pool.try_submit(pid, ()).unwrap().wait(), Ok(worker));
     assert_eq!(pool.stats().worker_deaths, 0);
 }
 
 fn process_pool_undecodable_result() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
-    let r = pool.submit(make_undecodable, ()).unwrap().wait();
+    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap();
+    let r = pool.try_submit(make_undecodable, ()).unwrap().wait();
     assert!(matches!(&r, Err(JobError::Codec(m)) if m.contains("could not decode the result")), "{r:?}");
-    assert_eq!(pool.submit(pid, ()).unwrap().wait(), Ok(worker));
+    assert_eq!(pool.try_submit(pid, ()).unwrap().wait(), Ok(worker));
 }
 
 fn process_pool_oversize_frames() {
     let pool = ProcessPool::builder().max_workers(1).max_frame_size(4096).build().unwrap();
-    let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
+    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap();
     // Arguments: refused by submit, before anything is sent.
-    match pool.submit(echo, vec![0u8; 10_000]) {
+    match pool.try_submit(echo, vec![0u8; 10_000]) {
         Err(e @ PoolError::Encode(_)) => assert!(e.to_string().contains("max_frame_size"), "{e}"),
         other => panic!("expected PoolError::Encode, got {other:?}"),
     }
+    let r = pool.submit(echo, vec![0u8; 10_000]).wait();
+    assert!(matches!(&r, Err(JobError::Codec(m)) if m.contains("max_frame_size")), "{r:?}");
     // In map, the over-size chunk fails its own items only.
     let out: Vec<_> = pool.map(echo, [vec![0u8; 10], vec![0u8; 10_000], vec![0u8; 20]], 1).unwrap().collect();
     assert_eq!(out[0], Ok(10));
     assert!(matches!(&out[1], Err(JobError::Codec(m)) if m.contains("max_frame_size")), "{out:?}");
     assert_eq!(out[2], Ok(20));
     // A result: refused by the worker, which lives on.
-    let r = pool.submit(bytes, 10_000).unwrap().wait();
+    let r = pool.try_submit(bytes, 10_000).unwrap().wait();
     assert!(matches!(&r, Err(JobError::Codec(m)) if m.contains("max_frame_size")), "{r:?}");
-    assert_eq!(pool.submit(bytes, 100).unwrap().wait().map(|v| v.len()), Ok(100));
-    assert_eq!(pool.submit(pid, ()).unwrap().wait(), Ok(worker));
+    assert_eq!(pool.try_submit(bytes, 100).unwrap().wait().map(|v| v.len()), Ok(100));
+    assert_eq!(pool.try_submit(pid, ()).unwrap().wait(), Ok(worker));
 }
 
 // ----- names ------------------------------------------------------------------------------------
