@@ -37,70 +37,26 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn w4a(report: &mut crate::Report) {
-    let n = report.scale(1_000, 10);
-    let reps = 5;
-
-    let tulip_runs: Vec<f64> = (0..=reps)
-        .map(|_| {
-            tulip::run(async {
-                let lp = tulip::get_running_loop();
-                let start = Instant::now();
-                let lookups: Vec<_> = (0..n).map(|_| lp.getaddrinfo(HOST, PORT, Hints::default())).collect();
-                for l in lookups {
-                    assert!(!l.await.expect("tulip lookup").is_empty());
-                }
-                ms(start.elapsed())
-            })
-        })
-        .skip(1)
-        .collect();
-    report.emit("tulip", "W4a", crate::median(tulip_runs), "ms", n);
-
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
-    let tokio_runs: Vec<f64> = (0..=reps)
-        .map(|_| {
-            rt.block_on(async {
-                let start = Instant::now();
-                let lookups: Vec<_> =
-                    (0..n).map(|_| tokio::spawn(tokio::net::lookup_host((HOST, PORT)))).collect();
-                for l in lookups {
-                    assert!(l.await.expect("join").expect("tokio lookup").next().is_some());
-                }
-                ms(start.elapsed())
-            })
-        })
-        .skip(1)
-        .collect();
-    drop(rt);
-    report.emit("tokio", "W4a", crate::median(tokio_runs), "ms", n);
-
-    let smol_runs: Vec<f64> = (0..=reps)
-        .map(|_| {
-            smol::block_on(async {
-                let start = Instant::now();
-                let lookups: Vec<_> = (0..n).map(|_| smol::spawn(async_net::resolve((HOST, PORT)))).collect();
-                for l in lookups {
-                    assert!(!l.await.expect("smol lookup").is_empty());
-                }
-                ms(start.elapsed())
-            })
-        })
-        .skip(1)
-        .collect();
-    report.emit("smol", "W4a", crate::median(smol_runs), "ms", n);
+    concurrent_lookups(report, "W4a", |_| PORT);
 }
 
 fn w4a_distinct(report: &mut crate::Report) {
+    // Port i + 1 for lookup i: 1,000 different questions, so no two calls can be shared.
+    concurrent_lookups(report, "W4a-distinct", |i| (i + 1) as u16);
+}
+
+/// N concurrent lookups of (HOST, port(i)) on each system; the median of 5 runs after a warm-up.
+fn concurrent_lookups(report: &mut crate::Report, workload: &str, port: fn(usize) -> u16) {
     let n = report.scale(1_000, 10);
-    let ports = || (1..=n).map(|p| p as u16);
     let reps = 5;
+
     let tulip_runs: Vec<f64> = (0..=reps)
         .map(|_| {
             tulip::run(async {
                 let lp = tulip::get_running_loop();
                 let start = Instant::now();
-                let lookups: Vec<_> = ports().map(|p| lp.getaddrinfo(HOST, p, Hints::default())).collect();
+                let lookups: Vec<_> =
+                    (0..n).map(|i| lp.getaddrinfo(HOST, port(i), Hints::default())).collect();
                 for l in lookups {
                     assert!(!l.await.expect("tulip lookup").is_empty());
                 }
@@ -109,7 +65,7 @@ fn w4a_distinct(report: &mut crate::Report) {
         })
         .skip(1)
         .collect();
-    report.emit("tulip", "W4a-distinct", crate::median(tulip_runs), "ms", n);
+    report.emit("tulip", workload, crate::median(tulip_runs), "ms", n);
 
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
@@ -118,7 +74,7 @@ fn w4a_distinct(report: &mut crate::Report) {
             rt.block_on(async {
                 let start = Instant::now();
                 let lookups: Vec<_> =
-                    ports().map(|p| tokio::spawn(tokio::net::lookup_host((HOST, p)))).collect();
+                    (0..n).map(|i| tokio::spawn(tokio::net::lookup_host((HOST, port(i))))).collect();
                 for l in lookups {
                     assert!(l.await.expect("join").expect("tokio lookup").next().is_some());
                 }
@@ -128,13 +84,14 @@ fn w4a_distinct(report: &mut crate::Report) {
         .skip(1)
         .collect();
     drop(rt);
-    report.emit("tokio", "W4a-distinct", crate::median(tokio_runs), "ms", n);
+    report.emit("tokio", workload, crate::median(tokio_runs), "ms", n);
 
     let smol_runs: Vec<f64> = (0..=reps)
         .map(|_| {
             smol::block_on(async {
                 let start = Instant::now();
-                let lookups: Vec<_> = ports().map(|p| smol::spawn(async_net::resolve((HOST, p)))).collect();
+                let lookups: Vec<_> =
+                    (0..n).map(|i| smol::spawn(async_net::resolve((HOST, port(i))))).collect();
                 for l in lookups {
                     assert!(!l.await.expect("smol lookup").is_empty());
                 }
@@ -143,7 +100,7 @@ fn w4a_distinct(report: &mut crate::Report) {
         })
         .skip(1)
         .collect();
-    report.emit("smol", "W4a-distinct", crate::median(smol_runs), "ms", n);
+    report.emit("smol", workload, crate::median(smol_runs), "ms", n);
 }
 
 fn w4b(report: &mut crate::Report) {
