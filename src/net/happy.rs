@@ -21,23 +21,9 @@ fn new_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
         SocketAddr::V4(_) => libc::AF_INET,
         SocketAddr::V6(_) => libc::AF_INET6,
     };
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd"
-    ))]
+    #[cfg(atomic_cloexec)]
     let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd"
-    )))]
+    #[cfg(not(atomic_cloexec))]
     let ty = libc::SOCK_STREAM;
 
     // SAFETY: socket(2) with constant arguments; the result is checked before use.
@@ -48,14 +34,7 @@ fn new_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
     // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
 
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd"
-    )))]
+    #[cfg(not(atomic_cloexec))]
     // SAFETY: fcntl/setsockopt on the fd owned above, with integer arguments.
     unsafe {
         // No atomic flags here: set them right away (a fork in between could leak the fd; the
