@@ -60,6 +60,15 @@ const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 /// Spawn failures in a row after which tasks waiting for a worker (with none alive) are failed.
 const SPAWN_FAILURES_BEFORE_GIVING_UP: u32 = 3;
 
+/// New workers killed by `SIGKILL` from outside (the OOM killer, an operator, a chaos test) during
+/// their handshake, in a row, that are taken as bad luck rather than as the program failing to start
+/// as a worker: each is replaced without counting as a spawn failure.
+const STARTUP_KILLS_TOLERATED: u32 = 32;
+
+/// How long the driver waits before replacing a worker killed during its handshake, so that
+/// whatever kills new workers does not meet a spawn loop.
+const STARTUP_KILL_PAUSE: Duration = Duration::from_millis(10);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Spawned, handshake not answered yet.
@@ -243,6 +252,8 @@ pub(crate) struct Driver {
     /// Moving average of task execution time in ns (0 = no sample yet).
     ewma_ns: f64,
     spawn_failures: u32,
+    /// New workers killed by `SIGKILL` during their handshake since one last passed it.
+    startup_kills: u32,
     spawn_retry_at: Option<Instant>,
     /// The value of the worker marker variable (see [`spawn::ENV`]).
     env_value: String,
@@ -329,6 +340,7 @@ impl Driver {
             forced: false,
             ewma_ns: 0.0,
             spawn_failures: 0,
+            startup_kills: 0,
             spawn_retry_at: None,
             env_value: super::worker::env_value(&token),
             spawned_tx,
@@ -531,6 +543,7 @@ impl Driver {
         }
         if t.became_ready {
             self.spawn_failures = 0;
+            self.startup_kills = 0;
             self.spawn_retry_at = None;
             if let Some(tx) = self.startup.take() {
                 let _ = tx.send(Ok(()));
@@ -646,6 +659,52 @@ impl Driver {
             }
             self.absorb(tally);
         }
+    }
+
+    /// A worker died before it passed its handshake: says why, as precisely as the exit status
+    /// allows, and decides whether that counts as a failure to start.
+    fn start_ended(&mut self, now: Instant, status: Option<c_int>, how: &str, cause: &Cause) {
+        let signal = status.filter(|&s| libc::WIFSIGNALED(s)).map(|s| libc::WTERMSIG(s));
+        let why = match cause {
+            // The pool's own shutdown: nothing failed.
+            Cause::Shutdown => return,
+            // A `SIGKILL` that the pool did not send comes from outside, and says nothing about the
+            // program: replace the worker, a few dozen times in a row before giving up.
+            Cause::Ended if signal == Some(libc::SIGKILL) && self.startup_kills < STARTUP_KILLS_TOLERATED => {
+                self.startup_kills += 1;
+                log::warn!(
+                    "tulip: a new process-pool worker was {how} during its handshake; starting another"
+                );
+                self.spawn_retry_at = Some(now + STARTUP_KILL_PAUSE);
+                if self.startup.is_some() {
+                    // `build` is waiting for a first worker, and nothing else starts one meanwhile.
+                    self.request_spawn();
+                }
+                return;
+            }
+            Cause::Refused(msg) => format!("the worker refused the handshake: {msg}"),
+            Cause::HandshakeTimeout => format!(
+                "the worker did not answer the handshake within {} s; make sure \
+                 `tulip::process::init();` is the first statement of main",
+                HANDSHAKE_TIMEOUT.as_secs()
+            ),
+            Cause::Protocol(msg) => {
+                format!("the worker answered the handshake with an invalid frame ({msg})")
+            }
+            _ if signal == Some(libc::SIGKILL) => {
+                format!("{} new workers in a row were {how} during their handshake", self.startup_kills + 1)
+            }
+            // Killed by a fault of its own: the program crashes before or while it becomes a worker.
+            _ if signal.is_some() => {
+                format!("the worker {how} before completing the handshake (see the worker's stderr)")
+            }
+            // It exited: most likely `main` ran to its end without ever becoming a worker.
+            _ => format!(
+                "the worker {how} before completing the handshake; make sure \
+                 `tulip::process::init();` is the first statement of main (see the worker's stderr)"
+            ),
+        };
+        self.start_failed(now, PoolError::Handshake(why));
     }
 
     /// Reaps busy workers that died without their pipe closing (a child they forked holds it).
@@ -775,31 +834,26 @@ impl Driver {
         }
 
         if let Phase::Starting { .. } = w.phase {
-            let why = match &cause {
-                Cause::Refused(msg) => format!("the worker refused the handshake: {msg}"),
-                Cause::HandshakeTimeout => format!(
-                    "the worker did not answer the handshake within {} s; make sure \
-                     `tulip::process::init();` is the first statement of main",
-                    HANDSHAKE_TIMEOUT.as_secs()
-                ),
-                Cause::Protocol(msg) => {
-                    format!("the worker answered the handshake with an invalid frame ({msg})")
-                }
-                Cause::Shutdown => how.clone(),
-                _ => format!(
-                    "the worker {how} before completing the handshake; make sure \
-                     `tulip::process::init();` is the first statement of main (see the worker's stderr)"
-                ),
-            };
-            if !matches!(cause, Cause::Shutdown) {
-                self.start_failed(now, PoolError::Handshake(why));
-            }
+            self.start_ended(now, status, &how, &cause);
         }
 
         let mut fifo = std::mem::take(&mut w.fifo);
         // A head that provably never started is no victim: it goes back to the queue like the rest.
         let head_ran = fifo.front().is_some_and(|h| w.has_started(h.seq));
         let victim = if head_ran || matches!(cause, Cause::Shutdown) { fifo.pop_front() } else { None };
+        // A head that never started but was next in line when its worker died once too often: it
+        // may be what kills them (nothing the pool sends should, but a frame the worker cannot take
+        // would), so it stops here rather than take down one worker after another.
+        if victim.is_none() {
+            if let Some(n) = fifo.front_mut().and_then(|head| head.job.died_at_head()) {
+                if let Some(head) = fifo.pop_front() {
+                    let e = JobError::WorkerDied(format!(
+                        "{n} workers died with this task next in line, before starting it (the last one {how})"
+                    ));
+                    settle(head.job, Err(e), &mut tally);
+                }
+            }
+        }
         if let Some(head) = victim {
             let err = match &cause {
                 Cause::Cancel(id) if *id == head.job.id => JobError::Cancelled,

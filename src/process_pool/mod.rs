@@ -409,6 +409,22 @@ pub(crate) struct Job {
     pub(crate) submitted: Instant,
     pub(crate) ctl: Arc<JobCtl>,
     pub(crate) sink: Box<dyn Sink>,
+    /// Workers that died while this task was next in line but had not started it. A task that kills
+    /// every worker it reaches before it starts is failed after a few, instead of going round forever.
+    pub(crate) deaths_at_head: u32,
+}
+
+/// Deaths of workers that had a task next in line but had not started it, after which that task
+/// fails instead of going back to the queue once more (see [`Job::died_at_head`]).
+const DEATHS_AT_HEAD_BEFORE_FAILING: u32 = 3;
+
+impl Job {
+    /// Notes that the worker holding this task as its next one died before starting it. Returns
+    /// how many such deaths there were, if that is enough to fail the task rather than re-queue it.
+    pub(crate) fn died_at_head(&mut self) -> Option<u32> {
+        self.deaths_at_head += 1;
+        (self.deaths_at_head >= DEATHS_AT_HEAD_BEFORE_FAILING).then_some(self.deaths_at_head)
+    }
 }
 
 /// The typed end of a job: its promise, and how to decode its result.
@@ -684,6 +700,7 @@ impl ProcessPool {
             submitted: Instant::now(),
             ctl,
             sink: Box::new(TypedSink { promise, result: None }),
+            deaths_at_head: 0,
         };
         let job = match try_lock(&self.core) {
             Some(mut core) => match core.try_direct(job) {
@@ -1026,5 +1043,38 @@ impl<A, R, I> fmt::Debug for ProcessMap<'_, A, R, I> {
             .field("chunks_in_flight", &self.window.len())
             .field("exhausted", &self.items.is_none())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sink that only remembers that nothing completed it.
+    struct Unused;
+
+    impl Sink for Unused {
+        fn start(&self) -> bool {
+            true
+        }
+        fn resolve(&mut self, _: Result<&[u8], JobError>) {}
+        fn complete(self: Box<Self>) {}
+    }
+
+    #[test]
+    fn a_task_next_in_line_at_every_worker_death_fails_after_a_few() {
+        let mut job = Job {
+            id: 1,
+            frame: Vec::new(),
+            submitted: Instant::now(),
+            ctl: Arc::new(JobCtl { cancel: AtomicU8::new(CANCEL_NONE) }),
+            sink: Box::new(Unused),
+            deaths_at_head: 0,
+        };
+        // Bad luck once or twice: back to the queue.
+        assert_eq!(job.died_at_head(), None);
+        assert_eq!(job.died_at_head(), None);
+        // A pattern: it is failed, and the count goes into its error.
+        assert_eq!(job.died_at_head(), Some(DEATHS_AT_HEAD_BEFORE_FAILING));
     }
 }
