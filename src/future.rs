@@ -87,6 +87,10 @@ struct Shared<T> {
     report_to: Option<LoopHandle>,
     /// What a consumer sees when the promise is dropped without completing.
     drop_error: JobError,
+    /// Set once `state` is `Done`: what a spinning `wait` looks at without locking. (Not in the
+    /// `loom` model, where `wait` does not spin.)
+    #[cfg(not(loom))]
+    done: std::sync::atomic::AtomicBool,
 }
 
 /// How a [`Promise`]/[`ConcurrentFuture`] pair behaves; set by the producer that creates it.
@@ -195,6 +199,10 @@ impl fmt::Debug for CancelToken {
     }
 }
 
+/// The spin of blocking waits, shared by all of them: a hint of how soon outcomes come lately.
+#[cfg(not(loom))]
+static WAIT_SPIN: crate::spin::AdaptiveSpin = crate::spin::AdaptiveSpin::new(Duration::from_micros(50));
+
 /// Creates a connected pair with the given behaviour.
 pub fn pair<T: Send + 'static>(opts: Options) -> (Promise<T>, ConcurrentFuture<T>) {
     let shared = Arc::new(Shared {
@@ -212,6 +220,8 @@ pub fn pair<T: Send + 'static>(opts: Options) -> (Promise<T>, ConcurrentFuture<T
         canceller: opts.canceller,
         report_to: report_target(),
         drop_error: opts.drop_error,
+        #[cfg(not(loom))]
+        done: std::sync::atomic::AtomicBool::new(false),
     });
     (Promise { shared: Some(shared.clone()) }, ConcurrentFuture { shared })
 }
@@ -297,6 +307,8 @@ impl<T> Shared<T> {
             inner = lock(&self.inner);
         }
         inner.state = State::Done(result);
+        #[cfg(not(loom))]
+        self.done.store(true, std::sync::atomic::Ordering::Release);
         let waker = inner.waker.take();
         let blocked = inner.blocked > 0;
         drop(inner);
@@ -439,14 +451,45 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// `deadline`: `None` waits forever; `Some(None)` is a deadline too far away to represent.
     fn wait_inner(&mut self, deadline: Option<Option<Instant>>) -> Option<Result<T, JobError>> {
         let shared = &*self.shared;
-        let mut inner = lock(&shared.inner);
-        if matches!(inner.state, State::Queued | State::Running) {
-            if let Some(id) = inner.needs_loop {
-                if crate::reactor::loop_lives_on_this_thread(id) {
-                    return Some(Err(JobError::WouldDeadlock));
+        {
+            let inner = lock(&shared.inner);
+            if matches!(inner.state, State::Queued | State::Running) {
+                if let Some(id) = inner.needs_loop {
+                    if crate::reactor::loop_lives_on_this_thread(id) {
+                        return Some(Err(JobError::WouldDeadlock));
+                    }
                 }
             }
+            if !matches!(inner.state, State::Queued | State::Running | State::Completing) {
+                drop(inner);
+                return self.wait_locked(deadline);
+            }
         }
+        // Pending: spin a little before blocking, so that a job ending within microseconds is found
+        // without a wakeup (see `crate::spin`), unless the deadline is nearer than a spin.
+        #[cfg(not(loom))]
+        {
+            let since = Instant::now();
+            let room = match deadline {
+                Some(Some(d)) => d.saturating_duration_since(since) > WAIT_SPIN.limit(),
+                _ => true,
+            };
+            if room {
+                let done = || shared.done.load(std::sync::atomic::Ordering::Acquire).then_some(());
+                WAIT_SPIN.spin(done);
+            }
+            let outcome = self.wait_locked(deadline);
+            WAIT_SPIN.record(since.elapsed());
+            outcome
+        }
+        #[cfg(loom)]
+        self.wait_locked(deadline)
+    }
+
+    /// Blocks on the condvar until the outcome is there or `deadline` passes.
+    fn wait_locked(&mut self, deadline: Option<Option<Instant>>) -> Option<Result<T, JobError>> {
+        let shared = &*self.shared;
+        let mut inner = lock(&shared.inner);
         loop {
             match std::mem::replace(&mut inner.state, State::Taken) {
                 State::Done(r) => return Some(r),

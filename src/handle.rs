@@ -41,7 +41,7 @@ use polling::Poller;
 
 use crate::error::{JobError, LoopClosed};
 use crate::future::{self, ConcurrentFuture, Options};
-use crate::sync::{fence, lock, AtomicU8, Mutex};
+use crate::sync::{fence, lock, try_lock, AtomicU8, Mutex};
 
 /// `Wakeup::state`: the loop is running (or about to check the inbox and not block).
 const AWAKE: u8 = 0;
@@ -187,6 +187,14 @@ impl<T> Inbox<T> {
         self.wakeup.awake();
     }
 
+    /// Whether something may be queued: a hint for a loop that spins before it blocks, which then
+    /// goes through [`prepare_sleep`](Self::prepare_sleep) anyway. A queue locked at the moment (a
+    /// producer pushing) counts as non-empty.
+    #[inline]
+    pub fn looks_nonempty(&self) -> bool {
+        try_lock(&self.queue).is_none_or(|q| !q.items.is_empty())
+    }
+
     /// Moves every queued item into `out` (which the loop keeps empty between drains).
     #[inline]
     pub fn drain_into(&self, out: &mut Vec<T>) {
@@ -269,6 +277,11 @@ impl Shared {
             }
             Some(Sleep::Park) => self.loop_thread.unpark(),
         }
+    }
+
+    /// Whether other threads may have queued something (see [`Inbox::looks_nonempty`]).
+    pub(crate) fn inbox_looks_nonempty(&self) -> bool {
+        self.inbox.looks_nonempty()
     }
 
     /// Called by the loop before it blocks, `parked` telling how; returns whether the inbox is empty,

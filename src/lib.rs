@@ -63,6 +63,7 @@ mod portal;
 #[cfg(unix)]
 mod process_pool;
 mod reactor;
+mod spin;
 mod sync;
 mod thread_pool;
 

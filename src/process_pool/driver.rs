@@ -131,6 +131,19 @@ impl Worker {
         self.queued_bytes += (self.out.len() - before) as u64;
     }
 
+    /// Writes what is pending in `out` to the worker, with one `write`; accounts for what went and
+    /// tells the worker, which may be spinning for input (see [`StatusPage`]).
+    fn write_out(&mut self) -> io::Result<usize> {
+        let pipe = self.to_worker.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
+        let n = pipe.write(&self.out[self.out_pos..])?;
+        self.out_pos += n;
+        self.written_bytes += n as u64;
+        if let Some(page) = &self.page {
+            page.note_input_write();
+        }
+        Ok(n)
+    }
+
     fn pending_out(&self) -> usize {
         self.out.len() - self.out_pos
     }
@@ -447,12 +460,9 @@ impl Driver {
         self.send_to(slot, job);
         let Some(w) = self.workers[slot].as_mut() else { return Ok(()) };
         let mut need_driver = self.shared.config.task_timeout.is_some();
-        if let Some(pipe) = w.to_worker.as_mut() {
+        if w.to_worker.is_some() {
             // Blocked or broken: what is left is the driver's to flush (or to find broken).
-            if let Ok(n) = pipe.write(&w.out[w.out_pos..]) {
-                w.out_pos += n;
-                w.written_bytes += n as u64;
-            }
+            let _ = w.write_out();
             if w.out_pos == w.out.len() {
                 w.out.clear();
                 w.out_pos = 0;
@@ -1103,23 +1113,24 @@ impl Driver {
     /// Writes what is pending for worker `slot`, as far as the pipe takes it.
     fn flush(&mut self, slot: usize, now: Instant) {
         let Some(w) = self.workers.get_mut(slot).and_then(Option::as_mut) else { return };
-        let Some(pipe) = w.to_worker.as_mut() else {
+        if w.to_worker.is_none() {
             w.out.clear();
             w.out_pos = 0;
             return;
-        };
+        }
         let mut broken = false;
         while w.out_pos < w.out.len() {
-            match pipe.write(&w.out[w.out_pos..]) {
-                Ok(n) => {
-                    w.out_pos += n;
-                    w.written_bytes += n as u64;
-                }
+            match w.write_out() {
+                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if !w.write_armed {
                         w.write_armed = true;
-                        if let Err(e) = self.shared.poller.modify(&*pipe, Event::writable(2 * slot + 1)) {
+                        let watched = w
+                            .to_worker
+                            .as_ref()
+                            .map(|pipe| self.shared.poller.modify(pipe, Event::writable(2 * slot + 1)));
+                        if let Some(Err(e)) = watched {
                             log::error!("tulip: could not watch a worker's pipe: {e}");
                         }
                     }

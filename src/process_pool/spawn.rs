@@ -120,17 +120,29 @@ pub(crate) struct Spawned {
     pub(crate) page: Option<StatusPage>,
 }
 
-/// One page of memory shared by the pool and one worker, in which the worker records the sequence
-/// number (plus one) of the task it has started. Read while the worker is stopped or dead, it tells
-/// exactly whether the task at the head of its queue had started: the difference between killing a
-/// running task and letting a worker skip a cancelled one, and between failing a task and re-sending
-/// one that never ran.
+/// One page of memory shared by the pool and one worker, with two counters.
 ///
-/// Linux only (a `memfd`); elsewhere the pool works without it and decides by timing instead.
+/// In the first the worker records the sequence number (plus one) of the task it has started. Read
+/// while the worker is stopped or dead, it tells exactly whether the task at the head of its queue
+/// had started: the difference between killing a running task and letting a worker skip a
+/// cancelled one, and between failing a task and re-sending one that never ran.
+///
+/// In the second, on its own cache line, the pool counts its writes to the worker's input pipe: a
+/// worker out of tasks spins on it for a moment before it blocks in `poll` (see `crate::spin`), so
+/// that a task sent right after the previous result is found without a wakeup.
+///
+/// Linux only (a `memfd`); elsewhere the pool works without it, decides by timing instead, and the
+/// worker blocks at once.
 pub(crate) struct StatusPage {
-    /// Points to a page-aligned, page-sized shared mapping that lives until `drop`.
-    started: *const AtomicU64,
+    /// Points to a page-aligned, page-sized shared mapping that lives until `drop`: `[STARTED]` and
+    /// `[INPUT_WRITES]` are the counters.
+    base: *const AtomicU64,
 }
+
+/// Index of the started-task counter in the page.
+const STARTED: usize = 0;
+/// Index of the input-writes counter: 64 bytes on, so that the two writers do not share a line.
+const INPUT_WRITES: usize = 8;
 
 // SAFETY: the pointer is to a shared mapping only accessed through an atomic.
 unsafe impl Send for StatusPage {}
@@ -173,29 +185,40 @@ impl StatusPage {
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(StatusPage { started: ptr as *const AtomicU64 })
+        Ok(StatusPage { base: ptr as *const AtomicU64 })
     }
 
-    fn get(&self) -> &AtomicU64 {
-        // SAFETY: the mapping is page-aligned, zero-initialized and alive while `self` is.
-        unsafe { &*self.started }
+    fn get(&self, index: usize) -> &AtomicU64 {
+        // SAFETY: the mapping is page-aligned, zero-initialized and alive while `self` is, and both
+        // indices lie well within its first 4096 bytes.
+        unsafe { &*self.base.add(index) }
     }
 
     /// One more than the sequence number of the last task the worker started (0: none yet).
     pub(crate) fn started(&self) -> u64 {
-        self.get().load(Ordering::Acquire)
+        self.get(STARTED).load(Ordering::Acquire)
     }
 
     /// Records that the worker starts task `seq`.
     pub(crate) fn set_started(&self, seq: u64) {
-        self.get().store(seq + 1, Ordering::Release);
+        self.get(STARTED).store(seq + 1, Ordering::Release);
+    }
+
+    /// How many writes the pool has made to the worker's input so far.
+    pub(crate) fn input_writes(&self) -> u64 {
+        self.get(INPUT_WRITES).load(Ordering::Acquire)
+    }
+
+    /// Records one more write to the worker's input (after it is made).
+    pub(crate) fn note_input_write(&self) {
+        self.get(INPUT_WRITES).fetch_add(1, Ordering::Release);
     }
 }
 
 impl Drop for StatusPage {
     fn drop(&mut self) {
         // SAFETY: unmaps the mapping made in `map`, which nothing references any more.
-        unsafe { libc::munmap(self.started as *mut libc::c_void, PAGE) };
+        unsafe { libc::munmap(self.base as *mut libc::c_void, PAGE) };
     }
 }
 

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use super::code::{self, Outcome, Trampoline};
 use super::spawn::{self, StatusPage, ENV, WORKER_IN_FD, WORKER_OUT_FD, WORKER_PAGE_FD};
 use super::wire::{self, FrameReader, ToWorker, HANDSHAKE_MAX, PREFIX, RESULT_HEADER};
+use crate::spin::AdaptiveSpin;
 
 /// Set by `init` in every process; the pool refuses to start without it (see the module docs of
 /// [`process`](super::process)).
@@ -36,6 +37,9 @@ pub(crate) static IS_WORKER: AtomicBool = AtomicBool::new(false);
 
 /// Between two tasks, look for new input (cancellations) if the last read is older than this.
 const READ_AHEAD: Duration = Duration::from_micros(200);
+
+/// The spin of a worker out of tasks, before it blocks for the next (see `crate::spin`).
+static INPUT_SPIN: AdaptiveSpin = AdaptiveSpin::new(Duration::from_micros(50));
 
 /// Exit status of a worker that failed the handshake.
 pub(crate) const EXIT_HANDSHAKE: i32 = 121;
@@ -225,7 +229,11 @@ struct Worker {
 impl Worker {
     /// Reads once; blocks (in `poll`) when `block` and nothing is there. Registers new cancellations.
     fn fill(&mut self, block: bool) -> Result<(), Stop> {
+        // Since when this call has been waiting for input, once it found none.
+        let mut waiting_since: Option<Instant> = None;
         loop {
+            // Taken before the read, so that a write the read missed shows as a change below.
+            let writes = self.page.as_ref().map(StatusPage::input_writes);
             match self.reader.read_from(&mut self.input) {
                 Ok(0) => {
                     self.eof = true;
@@ -233,6 +241,9 @@ impl Worker {
                 }
                 Ok(_) => {
                     self.last_read = Instant::now();
+                    if let Some(since) = waiting_since {
+                        INPUT_SPIN.record(self.last_read.saturating_duration_since(since));
+                    }
                     let (skip, next) = (&mut self.skip, self.next_seq);
                     self.reader.scan_new(|body| {
                         if let Ok(ToWorker::Cancel { seq }) = wire::parse_to_worker(body) {
@@ -248,6 +259,13 @@ impl Worker {
                     self.last_read = Instant::now();
                     if !block {
                         return Ok(());
+                    }
+                    // Out of tasks: spin a little for the next before blocking (see `crate::spin`).
+                    if let (Some(page), Some(seen), None) = (&self.page, writes, waiting_since) {
+                        waiting_since = Some(Instant::now());
+                        if INPUT_SPIN.spin(|| (page.input_writes() != seen).then_some(())).is_some() {
+                            continue;
+                        }
                     }
                     let mut pfd = libc::pollfd { fd: WORKER_IN_FD, events: libc::POLLIN, revents: 0 };
                     // SAFETY: one valid pollfd.

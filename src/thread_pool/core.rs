@@ -14,6 +14,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::error::{panic_message, JobError, PoolError};
 use crate::future::Promise;
+use crate::spin::AdaptiveSpin;
 
 /// Locks `m`, ignoring poisoning (no user code runs under these locks). The pool uses `std`'s
 /// primitives even under `cfg(loom)`: only the future's state machine is modelled.
@@ -204,9 +205,8 @@ pub(super) struct Shared {
     closed: AtomicBool,
     /// Workers spinning for a job (at most one); a submitter that sees one wakes nobody.
     spinning: AtomicUsize,
-    /// Moving average of how long the spinning worker waited for its next job (ns): spinning pays
-    /// only while that is within `idle_spin`. Written by the spinner only.
-    idle_gap_ns: AtomicU64,
+    /// The spinning worker's waits for its next job, and whether spinning pays.
+    spin: AdaptiveSpin,
     /// Length of `State::idle`, readable without the lock.
     sleeping: AtomicUsize,
     /// Live worker threads, including those reserved but not yet started; never above `max_workers`.
@@ -237,12 +237,12 @@ impl Shared {
             None => crossbeam_channel::unbounded(),
         };
         Shared {
+            spin: AdaptiveSpin::new(config.idle_spin),
             config,
             tx,
             rx,
             closed: AtomicBool::new(false),
             spinning: AtomicUsize::new(0),
-            idle_gap_ns: AtomicU64::new(0),
             sleeping: AtomicUsize::new(0),
             workers: AtomicUsize::new(0),
             space_waiters: AtomicUsize::new(0),
@@ -554,16 +554,6 @@ impl Shared {
         }
     }
 
-    /// Feeds the spinner's wait for its next job into the moving average `spin` looks at.
-    fn record_idle_gap(&self, gap: Duration) {
-        // Clamped, so one long idle period switches spinning off for a few jobs, not for hundreds.
-        let cap = u64::try_from(self.config.idle_spin.as_nanos()).unwrap_or(u64::MAX).saturating_mul(4);
-        let gap = u64::try_from(gap.as_nanos()).unwrap_or(u64::MAX).min(cap);
-        let avg = self.idle_gap_ns.load(Relaxed);
-        let next = if gap >= avg { avg + (gap - avg) / 4 } else { avg - (avg - gap) / 4 };
-        self.idle_gap_ns.store(next, Relaxed);
-    }
-
     /// Takes the spinning role, if free, for a worker about to complete a job.
     ///
     /// Taken *before* the completion is visible: the submitter woken by this completion (a loop
@@ -577,43 +567,16 @@ impl Shared {
     }
 
     /// Busy-waits up to `idle_spin` for a job, so that a submitter that follows closely (a loop awaiting
-    /// one job after another) finds a worker awake and pays no wakeup syscall.
-    ///
-    /// Adaptive: when the recent waits of the spinner were longer than `idle_spin` (jobs come slowly,
-    /// or the machine is so busy that the submitter rarely gets a core), spinning would only burn the
-    /// CPU the submitter needs, and the worker parks at once instead. The next waits, measured from the
-    /// parked side, bring spinning back when jobs follow closely again.
+    /// one job after another) finds a worker awake and pays no wakeup syscall. Adaptive (see
+    /// [`AdaptiveSpin`]): when jobs come slowly, or the machine is so busy that the submitter rarely
+    /// gets a core, the worker parks at once instead.
     fn spin(&self) -> Option<Job> {
-        let limit = self.config.idle_spin;
-        let limit_ns = u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX);
-        if limit.is_zero() || self.idle_gap_ns.load(Relaxed) > limit_ns {
-            return None;
-        }
-        let start = Instant::now();
-        let mut round: u32 = 0;
-        loop {
-            if let Ok(job) = self.rx.try_recv() {
-                return Some(job);
-            }
-            if self.closed.load(Relaxed) {
-                return None;
-            }
-            round = round.wrapping_add(1);
-            if round % 16 == 0 {
-                if start.elapsed() >= limit {
-                    return None;
-                }
-                // Give the core away every few looks: on a busy machine the thread we wait for (the
-                // submitter) may be queued behind us on this very core. On an idle one this costs a
-                // short syscall. (Measured on 2 cores under load: every 16 looks roughly halves the
-                // round trip compared with every 1024.)
-                thread::yield_now();
-            }
-            // One pause per look: the queue check is a read of a shared cache line, and reacting
-            // within a fraction of a microsecond is what lets the job finish before its submitter
-            // goes to sleep.
-            std::hint::spin_loop();
-        }
+        let found = self.spin.spin(|| match self.rx.try_recv() {
+            Ok(job) => Some(Some(job)),
+            Err(_) if self.closed.load(Relaxed) => Some(None),
+            Err(_) => None,
+        });
+        found.flatten()
     }
 
     /// Sleeps on the idle stack until notified or `keep_alive` passes.
@@ -732,7 +695,7 @@ fn worker_main(shared: Arc<Shared>) {
         };
         if let Some(job) = job {
             if let Some(since) = idle_since.take() {
-                shared.record_idle_gap(since.elapsed());
+                shared.spin.record(since.elapsed());
             }
             if spinner {
                 spinner = false;
