@@ -201,7 +201,7 @@ impl fmt::Debug for CancelToken {
 
 /// The spin of blocking waits, shared by all of them: a hint of how soon outcomes come lately.
 #[cfg(not(loom))]
-static WAIT_SPIN: crate::spin::AdaptiveSpin = crate::spin::AdaptiveSpin::new(Duration::from_micros(50));
+static WAIT_SPIN: crate::spin::AdaptiveSpin = crate::spin::AdaptiveSpin::new(crate::spin::DEFAULT_LIMIT);
 
 /// Creates a connected pair with the given behaviour.
 pub fn pair<T: Send + 'static>(opts: Options) -> (Promise<T>, ConcurrentFuture<T>) {

@@ -11,21 +11,24 @@
 //! # Implementation
 //!
 //! One moving average of how long recent waits lasted, each sample clamped to four times the limit.
-//! A thread spins only while that average is within the limit; otherwise it blocks at once, and the
-//! waits it measures from the blocked side (wakeup latency included, so they err on the long side)
-//! bring spinning back when items follow closely again. The clamp keeps one long idle period from
-//! switching spinning off for hundreds of waits.
+//! A thread spins only while that average is within the limit; otherwise it blocks at once, except
+//! for one wait in [`PROBE_EVERY`], which spins anyway: waits measured from the blocked side include
+//! the wakeup a spin would save (tens of microseconds on some machines), so they alone might never
+//! come back under the limit. The clamp keeps one long idle period from switching spinning off for
+//! hundreds of waits.
 //!
 //! Spinning is for an idle core. On Linux the spinner first asks the kernel how many threads are
 //! runnable right now (`/proc/loadavg`, read at most every [`SAMPLE_EVERY`]) and does not spin when
-//! that exceeds the cores the process may use. Between samples, and elsewhere, a crowded machine is
-//! told apart by the spin itself: the spinner
-//! gives its core away every few looks (`yield_now`), and when that, or a preemption, costs it more
-//! than a few microseconds, other threads wanted the core. Spinning on would then cost the producer
-//! its CPU, and the spinner its place in the run queue (a thread that blocks is favoured when it
-//! wakes; one that spins is not). So the spin ends there, and the next spins are skipped, twice as
-//! many after each crowded spin in a row (up to [`MAX_SKIP`]), until a spin finds the core free again.
-//!
+//! that is more than twice the cores the process may use. (Not more than the cores: the threads of
+//! one pipeline spin for each other by design; a caller, the process pool's driver and a worker
+//! make three on two cores.) Between samples, and elsewhere, a crowded machine is told apart by the
+//! spin itself: the spinner gives its core away every few looks (`yield_now`), and when that, or a
+//! preemption, costs it more than a few microseconds, other threads wanted the core. Spinning on
+//! would then cost the producer its CPU, and the spinner its place in the run queue (a thread that
+//! blocks is favoured when it wakes; one that spins is not). So the spin ends there, and the next
+//! spins are skipped, twice as many after each crowded spin in a row (up to [`MAX_SKIP`]), until a
+//! spin finds the core free again.
+
 //! # Caveats
 //!
 //! Spinning burns the core it runs on, up to the limit per wait, while it pays. Skipped spins after a
@@ -42,12 +45,22 @@ use std::time::{Duration, Instant};
 /// roughly halves a pool round trip compared with every 1024.)
 const LOOKS_PER_YIELD: u32 = 16;
 
+/// The spin limit of the loop, the thread pools' workers, blocking waits and process-pool workers,
+/// unless set otherwise: long enough to cover a wakeup on the other side (a spin must be able to pay
+/// even while the thread it waits for is still blocked, or adaptivity switches both off for good),
+/// short enough to cost little when it does not pay.
+pub(crate) const DEFAULT_LIMIT: Duration = Duration::from_micros(100);
+
 /// A gap between two checks of the clock in a spin (16 looks and a yield, normally a microsecond or
 /// two) longer than this means another thread had the core meanwhile: the machine is crowded.
 const CROWDED: Duration = Duration::from_micros(20);
 
 /// How old a reading of the number of runnable threads may be.
 const SAMPLE_EVERY: Duration = Duration::from_millis(5);
+
+/// While recent waits were over the limit, one wait in this many spins anyway, to find out whether
+/// spinning would shorten them (see [`AdaptiveSpin::pays`]).
+const PROBE_EVERY: u32 = 8;
 
 /// Most spins skipped after crowded spins in a row.
 const MAX_SKIP: u32 = 1024;
@@ -65,6 +78,8 @@ pub(crate) struct AdaptiveSpin {
     skip: AtomicU32,
     /// Crowded spins in a row; the skip after one is `2^crowded`, capped at `MAX_SKIP`.
     crowded: AtomicU32,
+    /// Waits that did not spin because recent ones were too long; every `PROBE_EVERY`th spins anyway.
+    passes: AtomicU32,
 }
 
 impl AdaptiveSpin {
@@ -77,6 +92,7 @@ impl AdaptiveSpin {
             wait_ns: AtomicU64::new(0),
             skip: AtomicU32::new(0),
             crowded: AtomicU32::new(0),
+            passes: AtomicU32::new(0),
         }
     }
 
@@ -107,13 +123,20 @@ impl AdaptiveSpin {
     /// do not because a recent spin found the machine crowded.
     fn pays(&self) -> bool {
         let limit_ns = self.limit_ns.load(Relaxed);
-        if limit_ns == 0 || self.wait_ns.load(Relaxed) > limit_ns {
+        if limit_ns == 0 {
             return false;
         }
         let skip = self.skip.load(Relaxed);
         if skip > 0 {
             self.skip.store(skip - 1, Relaxed);
             return false;
+        }
+        if self.wait_ns.load(Relaxed) > limit_ns {
+            // Waits measured while blocked include the wakeup they would save, so they may stay over
+            // the limit although a spin would end them: try one now and then.
+            let passes = self.passes.load(Relaxed).wrapping_add(1);
+            self.passes.store(passes, Relaxed);
+            return passes % PROBE_EVERY == 0;
         }
         true
     }
@@ -157,7 +180,8 @@ impl AdaptiveSpin {
     }
 }
 
-/// Whether more threads are runnable on the machine than the process has cores, as of a reading
+/// Whether more than twice as many threads are runnable on the machine as the process has cores, as
+/// of a reading
 /// at most [`SAMPLE_EVERY`] old.
 #[cfg(target_os = "linux")]
 fn crowded_machine(now: Instant) -> bool {
@@ -196,7 +220,7 @@ fn crowded_machine(now: Instant) -> bool {
         let text = std::str::from_utf8(&buf[..n]).ok()?;
         text.split_ascii_whitespace().nth(3)?.split('/').next()?.parse::<usize>().ok()
     });
-    let crowded = runnable.is_some_and(|r| r > s.cores);
+    let crowded = runnable.is_some_and(|r| r > 2 * s.cores);
     s.crowded.store(crowded, Relaxed);
     crowded
 }
@@ -222,6 +246,9 @@ mod tests {
             spin.record(Duration::from_secs(1));
         }
         assert!(!spin.pays(), "recent waits were far over the limit");
+        // But one wait in PROBE_EVERY spins anyway, to find out whether that would shorten them.
+        let probes = (1..2 * PROBE_EVERY).filter(|_| spin.pays()).count();
+        assert_eq!(probes, 2);
         // Clamped samples: a handful of short waits is enough to come back.
         for _ in 0..12 {
             spin.record(Duration::from_micros(1));

@@ -121,16 +121,27 @@ fn many_posts_while_asleep_all_run() {
 }
 
 #[test]
-fn ping_pong_across_parked_and_polling_sleeps_never_loses_a_wakeup() {
-    // The loop blocks parked on its thread when it has no fd and no timer, and in the poller when it
-    // has a timer. The callbacks below flip between the two on every round trip, from two threads
-    // at once: a lost wakeup shows up as a reply that never comes.
+fn ping_pong_across_spins_parked_and_polling_sleeps_never_loses_a_wakeup() {
+    ping_pong_across_sleep_modes(EventLoop::new().unwrap().idle_spin());
+}
+
+#[test]
+fn ping_pong_across_parked_and_polling_sleeps_never_loses_a_wakeup_without_the_idle_spin() {
+    ping_pong_across_sleep_modes(Duration::ZERO);
+}
+
+/// The loop spins for a moment (unless `spin` is zero), then blocks parked on its thread when it has
+/// no fd and no timer, and in the poller when it has a timer. The callbacks below flip between the
+/// two on every round trip, from two threads at once: a lost wakeup shows up as a reply that never
+/// comes.
+fn ping_pong_across_sleep_modes(spin: Duration) {
     use std::cell::RefCell;
     const ROUNDS: usize = 5_000;
     thread_local! {
         static ARMED: RefCell<Option<tulip::TimerHandle>> = const { RefCell::new(None) };
     }
     let lp = EventLoop::new().unwrap();
+    lp.set_idle_spin(spin);
     let pingers: Vec<_> = (0..2)
         .map(|_| {
             let h = lp.handle();

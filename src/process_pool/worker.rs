@@ -39,7 +39,7 @@ pub(crate) static IS_WORKER: AtomicBool = AtomicBool::new(false);
 const READ_AHEAD: Duration = Duration::from_micros(200);
 
 /// The spin of a worker out of tasks, before it blocks for the next (see `crate::spin`).
-static INPUT_SPIN: AdaptiveSpin = AdaptiveSpin::new(Duration::from_micros(50));
+static INPUT_SPIN: AdaptiveSpin = AdaptiveSpin::new(crate::spin::DEFAULT_LIMIT);
 
 /// Exit status of a worker that failed the handshake.
 pub(crate) const EXIT_HANDSHAKE: i32 = 121;

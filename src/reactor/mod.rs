@@ -59,7 +59,7 @@ pub use timer::{Handle, TimerHandle};
 use timer::{Callback, CallbackCell, TimerEntry};
 
 /// Default longest spin of a loop before it blocks (see [`EventLoop::set_idle_spin`]).
-const DEFAULT_IDLE_SPIN: Duration = Duration::from_micros(50);
+const DEFAULT_IDLE_SPIN: Duration = crate::spin::DEFAULT_LIMIT;
 
 thread_local! {
     /// The loop running on this thread, if any.
@@ -694,7 +694,7 @@ impl EventLoop {
         self.inner.slow_callback.set(d);
     }
 
-    /// How long the loop may busy-wait for work from other threads before it blocks (default 50 µs;
+    /// How long the loop may busy-wait for work from other threads before it blocks (default 100 µs;
     /// zero switches it off).
     ///
     /// A loop that awaits one pool job after another (or answers one call from another thread after
@@ -729,7 +729,7 @@ impl EventLoop {
     ///
     /// ```
     /// let lp = tulip::EventLoop::new().unwrap();
-    /// assert_eq!(lp.idle_spin(), std::time::Duration::from_micros(50));
+    /// assert_eq!(lp.idle_spin(), std::time::Duration::from_micros(100));
     /// ```
     pub fn idle_spin(&self) -> Duration {
         self.inner.spin.limit()

@@ -12,7 +12,7 @@ use crate::error::PoolError;
 ///
 /// Long enough to cover a loop's turn between receiving one result and submitting the next job (a few
 /// microseconds), short enough that an idle pool costs nothing measurable.
-pub(super) const DEFAULT_IDLE_SPIN: Duration = Duration::from_micros(50);
+pub(super) const DEFAULT_IDLE_SPIN: Duration = crate::spin::DEFAULT_LIMIT;
 
 /// How long an idle worker stays before it exits, by default.
 pub(super) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
@@ -29,7 +29,7 @@ pub(super) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 /// | [`initializer`](Self::initializer) | none |
 /// | [`keep_alive`](Self::keep_alive) | 10 s |
 /// | [`queue_capacity`](Self::queue_capacity) | unbounded |
-/// | [`idle_spin`](Self::idle_spin) | 50 µs |
+/// | [`idle_spin`](Self::idle_spin) | 100 µs |
 ///
 /// # Examples
 ///
@@ -187,7 +187,7 @@ impl ThreadPoolBuilder {
     }
 
     /// How long a worker that ran out of jobs busy-waits for the next one before it parks (default
-    /// 50 µs; zero disables it).
+    /// 100 µs; zero disables it).
     ///
     /// At most one worker spins at a time. Spinning makes a job submitted shortly after the previous
     /// one finished start without a wakeup syscall or a context switch (the loop's
