@@ -130,6 +130,21 @@ pub(crate) fn env_value(token: &[u8; 16]) -> String {
     s
 }
 
+/// Gives the worker the program's name in `ps` and `top`: started from `/proc/self/exe`, it would
+/// otherwise be called `exe`. (Linux keeps 15 bytes of it, as it does for any program.)
+fn name_after_program() {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let Some(arg0) = std::env::args_os().next() else { return };
+        let Some(name) = std::path::Path::new(&arg0).file_name() else { return };
+        let bytes = &name.as_bytes()[..name.len().min(15)];
+        let Ok(name) = std::ffi::CString::new(bytes) else { return };
+        // SAFETY: a NUL-terminated string; PR_SET_NAME copies at most 16 bytes of it.
+        unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr() as libc::c_ulong, 0, 0, 0) };
+    }
+}
+
 fn serve(value: &OsStr) -> Result<(), Stop> {
     let (ppid, token, flags) = parse_env(value)?;
     let has_page = flags & spawn::FLAG_PAGE != 0;
@@ -144,6 +159,7 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
     if unsafe { libc::getppid() } != ppid {
         return Err(Stop::quiet(EXIT_ORPHAN));
     }
+    name_after_program();
     if flags & spawn::FLAG_CLEAN == 0 {
         close_strays(if has_page { WORKER_PAGE_FD + 1 } else { WORKER_PAGE_FD });
     }
