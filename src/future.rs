@@ -479,7 +479,11 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
                 WAIT_SPIN.spin(done);
             }
             let outcome = self.wait_locked(deadline);
-            WAIT_SPIN.record(since.elapsed());
+            // Only waits that could have spun and that ended with the outcome say how soon outcomes
+            // come: a poll with a zero timeout would drag the shared average to nothing.
+            if room && outcome.is_some() {
+                WAIT_SPIN.record(since.elapsed());
+            }
             outcome
         }
         #[cfg(loom)]

@@ -44,7 +44,7 @@
 //! some virtual machines more than the job itself). So whoever is about to block for the other side
 //! spins for a moment first: the loop (when it watches no fd), a blocking `wait()`, the thread
 //! pool's most recent worker, a process-pool worker. The spin is adaptive: it stops when recent
-//! waits were longer than it, and on a machine with more runnable threads than it has cores to spare.
+//! waits were longer than it, and on a machine with more than twice as many runnable threads as cores.
 //!
 //! # Caveats
 //!

@@ -33,6 +33,10 @@
 //!
 //! Spinning burns the core it runs on, up to the limit per wait, while it pays. Skipped spins after a
 //! crowded one mean that latency recovers only a few hundred waits after the machine becomes idle.
+//!
+//! The runnable count of `/proc/loadavg` is the machine's, while the cores compared with it are the
+//! process's (`available_parallelism`, which follows CPU affinity and cgroup quotas): in a container
+//! limited to a few cores on a busy host, spinning may stay off, and round trips cost their wakeups.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::thread;
@@ -71,8 +75,10 @@ pub(crate) struct AdaptiveSpin {
     /// Longest spin, in ns; zero disables spinning.
     limit_ns: AtomicU64,
     /// Moving average of recent waits in ns, each clamped to `4 * limit_ns`. Spinning pays while it
-    /// is at most `limit_ns`. Written by the one thread that spins at a time; `Relaxed` throughout,
-    /// since it is only a hint: a stale value costs one spin too many or too few, never correctness.
+    /// is at most `limit_ns`. Usually written by one thread at a time (the pool's one spinner, the
+    /// loop); blocking waits share one for the whole process, and their racing updates may lose a
+    /// sample. `Relaxed` throughout, since it is only a hint: a stale or lost value costs one spin
+    /// too many or too few, never correctness.
     wait_ns: AtomicU64,
     /// Spins still to skip since the last crowded one.
     skip: AtomicU32,

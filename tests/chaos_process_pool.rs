@@ -167,7 +167,7 @@ fn every_task_ends_exactly_once_while_workers_are_killed(kill_starting: bool) {
         let left = deadline.saturating_duration_since(Instant::now());
         match fut.wait_timeout(left) {
             Some(r) => outcomes.push(r),
-            None => panic!("task {id} was lost: no outcome within the liveness bound"),
+            None => panic!("task {id} was lost: no outcome within the liveness bound; {:?}", pool.stats()),
         }
     }
     stop.store(true, Ordering::SeqCst);
@@ -233,7 +233,7 @@ fn every_task_ends_exactly_once_while_workers_are_killed(kill_starting: bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let children = live_children().len();
-        let zombies = children_and_zombies() - children;
+        let zombies = children_and_zombies().saturating_sub(children);
         let s = pool.stats();
         let settled = s.workers == WORKERS
             && s.idle == WORKERS

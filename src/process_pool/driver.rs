@@ -66,7 +66,8 @@ const SPAWN_FAILURES_BEFORE_GIVING_UP: u32 = 3;
 const STARTUP_KILLS_TOLERATED: u32 = 32;
 
 /// How long the driver waits before replacing a worker killed during its handshake, so that
-/// whatever kills new workers does not meet a spawn loop.
+/// whatever kills new workers does not meet a spawn loop. (Not while `build` waits for its first
+/// worker: that replacement is requested at once, at most `STARTUP_KILLS_TOLERATED` times.)
 const STARTUP_KILL_PAUSE: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +168,8 @@ impl Worker {
 enum Cause {
     /// It ended by itself (its pipe closed or a write to it failed).
     Ended,
+    /// It closed its pipe but went on running, and the pool killed it.
+    Lingered,
     /// Killed to stop task `id`, which was cancelled.
     Cancel(u64),
     /// Killed to stop task `id`, which ran past its time limit.
@@ -685,7 +688,8 @@ impl Driver {
                 log::warn!(
                     "tulip: a new process-pool worker was {how} during its handshake; starting another"
                 );
-                self.spawn_retry_at = Some(now + STARTUP_KILL_PAUSE);
+                let pause = now + STARTUP_KILL_PAUSE;
+                self.spawn_retry_at = Some(self.spawn_retry_at.map_or(pause, |t| t.max(pause)));
                 if self.startup.is_some() {
                     // `build` is waiting for a first worker, and nothing else starts one meanwhile.
                     self.request_spawn();
@@ -778,14 +782,14 @@ impl Driver {
         let Some(pid) = self.workers[slot].as_ref().map(|w| w.pid) else { return };
         let started = Instant::now();
         let mut spins = 0u32;
-        let status = loop {
+        let (status, cause) = loop {
             match spawn::try_wait(pid, false) {
-                Waited::Gone(status) => break Some(status),
-                Waited::Unknown => break None,
+                Waited::Gone(status) => break (Some(status), Cause::Ended),
+                Waited::Unknown => break (None, Cause::Ended),
                 Waited::Running | Waited::Stopped if started.elapsed() >= EXIT_WAIT => {
                     // It closed its pipe but lives on: it cannot be talked to any more.
                     spawn::kill(pid, libc::SIGKILL);
-                    break spawn::wait_blocking(pid);
+                    break (spawn::wait_blocking(pid), Cause::Lingered);
                 }
                 _ => {
                     spins += 1;
@@ -797,7 +801,7 @@ impl Driver {
                 }
             }
         };
-        self.remove(slot, status, Cause::Ended);
+        self.remove(slot, status, cause);
     }
 
     /// Kills worker `slot` (`SIGKILL`), reaps it, and settles its tasks according to `cause`.
@@ -857,9 +861,13 @@ impl Driver {
         if victim.is_none() {
             if let Some(n) = fifo.front_mut().and_then(|head| head.job.died_at_head()) {
                 if let Some(head) = fifo.pop_front() {
-                    let e = JobError::WorkerDied(format!(
-                        "{n} workers died with this task next in line, before starting it (the last one {how})"
-                    ));
+                    let e = match head.job.ctl.cancel.load(Ordering::Acquire) {
+                        CANCEL_SHUTDOWN => JobError::ShutDown,
+                        _ => JobError::WorkerDied(format!(
+                            "{n} workers died with this task next in line, before starting it (the last \
+                             one {how})"
+                        )),
+                    };
                     settle(head.job, Err(e), &mut tally);
                 }
             }

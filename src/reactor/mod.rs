@@ -709,8 +709,9 @@ impl EventLoop {
     /// within the limit (I/O readiness is not watched during a spin, so a loop with sockets blocks in
     /// the poller at once), and only while its recent waits were within the limit: when work from
     /// other threads comes slowly, or the machine is so busy that the threads it waits for rarely get
-    /// a core, it blocks at once and burns nothing. While it does spin it keeps one core busy for up
-    /// to the limit per wait; set zero where that matters more than latency.
+    /// a core, it blocks at once, but for one wait in eight that spins to find out whether spinning
+    /// pays again. While it does spin it keeps one core busy for up to the limit per wait; set zero
+    /// where that matters more than latency.
     ///
     /// # Examples
     ///

@@ -193,7 +193,8 @@ impl ThreadPoolBuilder {
     /// one finished start without a wakeup syscall or a context switch (the loop's
     /// one-job-after-another pattern), at the price of up to this much CPU time per idle period. It is
     /// adaptive: while the spinner's recent waits for a job were longer than this (jobs come slowly, or
-    /// the machine is too busy for the submitter to follow closely), the worker parks at once.
+    /// the machine is too busy for the submitter to follow closely), the worker parks at once, but for
+    /// one idle period in eight that spins to find out whether spinning pays again.
     ///
     /// # Examples
     ///

@@ -680,7 +680,7 @@ fn worker_main(shared: Arc<Shared>) {
     // out, defeating most-recent-first reuse.
     let mut spinner = false;
     // When the spinning role's holder found the queue empty: its wait for the next job, spun or parked,
-    // is what tells whether spinning pays (`record_idle_gap`).
+    // is what tells whether spinning pays (`AdaptiveSpin::record`).
     let mut idle_since: Option<Instant> = None;
     loop {
         let job = match shared.rx.try_recv() {
