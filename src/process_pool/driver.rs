@@ -61,13 +61,14 @@ const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 const SPAWN_FAILURES_BEFORE_GIVING_UP: u32 = 3;
 
 /// New workers killed by `SIGKILL` from outside (the OOM killer, an operator, a chaos test) during
-/// their handshake, in a row, that are taken as bad luck rather than as the program failing to start
-/// as a worker: each is replaced without counting as a spawn failure.
+/// their handshake, in a row, after which `build` gives up. Once the pool is built such deaths are
+/// never failures to start: the pool replaces the worker, however often, and its queued tasks wait
+/// (failing them would turn a killer of workers into a killer of tasks).
 const STARTUP_KILLS_TOLERATED: u32 = 32;
 
-/// How long the driver waits before replacing a worker killed during its handshake, so that
-/// whatever kills new workers does not meet a spawn loop. (Not while `build` waits for its first
-/// worker: that replacement is requested at once, at most `STARTUP_KILLS_TOLERATED` times.)
+/// How long the driver waits before replacing a worker killed during its handshake, times the kills
+/// in a row (at most ten), so that whatever kills new workers does not meet a spawn loop. (Not while
+/// `build` waits for its first worker: that replacement is requested at once.)
 const STARTUP_KILL_PAUSE: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -682,13 +683,16 @@ impl Driver {
             // The pool's own shutdown: nothing failed.
             Cause::Shutdown => return,
             // A `SIGKILL` that the pool did not send comes from outside, and says nothing about the
-            // program: replace the worker, a few dozen times in a row before giving up.
-            Cause::Ended if signal == Some(libc::SIGKILL) && self.startup_kills < STARTUP_KILLS_TOLERATED => {
-                self.startup_kills += 1;
+            // program: replace the worker (in `build`, a few dozen times in a row before giving up).
+            Cause::Ended
+                if signal == Some(libc::SIGKILL)
+                    && (self.startup.is_none() || self.startup_kills < STARTUP_KILLS_TOLERATED) =>
+            {
+                self.startup_kills = self.startup_kills.saturating_add(1);
                 log::warn!(
                     "tulip: a new process-pool worker was {how} during its handshake; starting another"
                 );
-                let pause = now + STARTUP_KILL_PAUSE;
+                let pause = now + STARTUP_KILL_PAUSE * self.startup_kills.min(10);
                 self.spawn_retry_at = Some(self.spawn_retry_at.map_or(pause, |t| t.max(pause)));
                 if self.startup.is_some() {
                     // `build` is waiting for a first worker, and nothing else starts one meanwhile.
@@ -706,7 +710,10 @@ impl Driver {
                 format!("the worker answered the handshake with an invalid frame ({msg})")
             }
             _ if signal == Some(libc::SIGKILL) => {
-                format!("{} new workers in a row were {how} during their handshake", self.startup_kills + 1)
+                format!(
+                    "{} new workers in a row were {how} during their handshake while the pool was built",
+                    self.startup_kills + 1
+                )
             }
             // Killed by a fault of its own: the program crashes before or while it becomes a worker.
             _ if signal.is_some() => {
