@@ -709,6 +709,9 @@ impl Driver {
             Cause::Protocol(msg) => {
                 format!("the worker answered the handshake with an invalid frame ({msg})")
             }
+            Cause::Lingered => "the worker closed its pipes before completing the handshake but went on \
+                 running; make sure `tulip::process::init();` is the first statement of main"
+                .to_string(),
             _ if signal == Some(libc::SIGKILL) => {
                 format!(
                     "{} new workers in a row were {how} during their handshake while the pool was built",
