@@ -41,11 +41,18 @@ fn main() {
     ]);
 }
 
-/// The task: note that it ran, and where (one `write` on an `O_APPEND` file is atomic with respect
-/// to the other workers' writes), spin a little so that kills land on running tasks, return the id.
+/// Bytes per side-file record: a divisor of the page size, so no record straddles a page.
+const RECORD: usize = 32;
+
+/// The task: note that it ran, and where, spin a little so that kills land on running tasks, return
+/// the id. One `write` on an `O_APPEND` file is atomic with respect to the other workers' writes, and
+/// records of a fixed size that divides the page size never straddle a page, so a `SIGKILL` in the
+/// middle of the `write` cannot leave half a record either (the kernel stops a killed writer only
+/// between pages).
 fn record((id, path): (u32, PathBuf)) -> u32 {
     let mut f = std::fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path).unwrap();
-    f.write_all(format!("{id} {}\n", std::process::id()).as_bytes()).unwrap();
+    let line = format!("{id:>10} {:>10}", std::process::id());
+    f.write_all(format!("{line:<width$}\n", width = RECORD - 1).as_bytes()).unwrap();
     let until = Instant::now() + Duration::from_micros(50);
     while Instant::now() < until {
         std::hint::spin_loop();
@@ -137,7 +144,7 @@ fn every_task_ends_exactly_once_while_workers_are_killed(kill_starting: bool) {
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(3));
                 log.read_new(&side, |line| {
-                    if let Some(pid) = line.split(' ').nth(1).and_then(|p| p.parse::<i32>().ok()) {
+                    if let Some(pid) = line.split_whitespace().nth(1).and_then(|p| p.parse::<i32>().ok()) {
                         in_service.insert(pid);
                     }
                 });
@@ -177,7 +184,7 @@ fn every_task_ends_exactly_once_while_workers_are_killed(kill_starting: bool) {
     // What ran, from the side file.
     let mut runs = vec![0u32; TASKS as usize];
     for line in std::fs::read_to_string(&side).unwrap_or_default().lines() {
-        let id = line.split(' ').next().and_then(|id| id.parse::<usize>().ok());
+        let id = line.split_whitespace().next().and_then(|id| id.parse::<usize>().ok());
         let id = id.unwrap_or_else(|| panic!("torn side-file line {line:?}"));
         runs[id] += 1;
     }
