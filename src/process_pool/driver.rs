@@ -279,6 +279,10 @@ pub(crate) struct Driver {
     spawned_rx: crossbeam_channel::Receiver<io::Result<spawn::Spawned>>,
     /// Spawns requested whose result has not been taken yet.
     pending_spawns: usize,
+    /// A worker was removed since `maintain` last ran: the next round must come at once, or a
+    /// worker found dead by the writes at the end of a round (after `maintain`) would leave the pool
+    /// short, with nothing left to wake the driver.
+    resize_due: bool,
     /// When busy workers were last checked with `waitpid` (see [`LIVENESS_CHECK`]).
     last_liveness_check: Instant,
     stats: ProcessPoolStats,
@@ -363,6 +367,7 @@ impl Driver {
             spawned_tx,
             spawned_rx,
             pending_spawns: 0,
+            resize_due: false,
             last_liveness_check: Instant::now(),
             stats: ProcessPoolStats::default(),
         };
@@ -826,6 +831,7 @@ impl Driver {
     /// running, and sends the tasks it never started back to the queue.
     fn remove(&mut self, slot: usize, status: Option<c_int>, cause: Cause) {
         let Some(mut w) = self.workers[slot].take() else { return };
+        self.resize_due = true;
         let poller = &self.shared.poller;
         let _ = poller.delete(&w.from_worker);
         if let Some(f) = w.to_worker.take() {
@@ -1189,6 +1195,7 @@ impl Driver {
     }
 
     fn maintain(&mut self, now: Instant) {
+        self.resize_due = false;
         let cfg = &self.shared.config;
         let (min, max, idle_timeout) = (cfg.min_workers, cfg.max_workers, cfg.idle_timeout);
         let queue_len = lock(&self.shared.inbox).queue.len();
@@ -1334,6 +1341,10 @@ impl Driver {
         }
         if let Some(t) = self.spawn_retry_at {
             at(t);
+        }
+        // (`start_up` runs no `maintain`: it waits for the replacement it requested itself.)
+        if self.resize_due && self.startup.is_none() {
+            at(Instant::now());
         }
         next
     }
