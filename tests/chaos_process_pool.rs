@@ -10,6 +10,8 @@
 //! no task, and do not make the pool give up on starting workers (it once failed every queued task
 //! after three of them in a row).
 
+#[path = "support/census.rs"]
+mod census;
 #[path = "support/process_harness.rs"]
 mod harness;
 
@@ -85,35 +87,6 @@ impl Tail {
     }
 }
 
-/// Pids of this process's children that are still running (not zombies).
-fn live_children() -> Vec<i32> {
-    let me = std::process::id() as i32;
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
-    dir.filter_map(|e| {
-        let pid: i32 = e.ok()?.file_name().to_str()?.parse().ok()?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the command name (which may contain spaces): state, ppid, ...
-        let mut rest = stat.rsplit_once(") ")?.1.split(' ');
-        let state = rest.next()?;
-        let ppid: i32 = rest.next()?.parse().ok()?;
-        (ppid == me && state != "Z" && state != "X").then_some(pid)
-    })
-    .collect()
-}
-
-/// All children of this process, zombies included.
-fn children_and_zombies() -> usize {
-    let me = std::process::id().to_string();
-    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
-    dir.filter_map(|e| {
-        let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let ppid = stat.rsplit_once(") ")?.1.split(' ').nth(1)?.to_string();
-        (ppid == me).then_some(())
-    })
-    .count()
-}
-
 fn every_task_ends_exactly_once_while_workers_are_killed(kill_starting: bool) {
     let side = std::env::temp_dir().join(format!("tulip-chaos-{}", std::process::id()));
     let _ = std::fs::remove_file(&side);
@@ -148,7 +121,7 @@ fn every_task_ends_exactly_once_while_workers_are_killed(kill_starting: bool) {
                         in_service.insert(pid);
                     }
                 });
-                let mut pids = live_children();
+                let mut pids = census::live_children();
                 if !kill_starting {
                     pids.retain(|p| in_service.contains(p));
                 }
@@ -239,8 +212,7 @@ fn every_task_ends_exactly_once_while_workers_are_killed(kill_starting: bool) {
     // replacement per death.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let children = live_children().len();
-        let zombies = children_and_zombies().saturating_sub(children);
+        let (children, zombies) = census::children();
         let s = pool.stats();
         let settled = s.workers == WORKERS
             && s.idle == WORKERS
@@ -264,5 +236,5 @@ fn every_task_ends_exactly_once_while_workers_are_killed(kill_starting: bool) {
     let _ = std::fs::remove_file(&side2);
 
     drop(pool);
-    assert_eq!(children_and_zombies(), 0, "a worker outlived its pool, or was not reaped");
+    assert_eq!(census::children(), (0, 0), "a worker outlived its pool, or was not reaped");
 }

@@ -6,6 +6,8 @@
 //! started after the variable below is set sleeps before `main` (an `.init_array` constructor), so
 //! each new worker spends a long moment before it can answer, and the killer finds it there.
 
+#[path = "support/census.rs"]
+mod census;
 #[path = "support/process_harness.rs"]
 mod harness;
 
@@ -44,26 +46,11 @@ fn double(x: u32) -> u32 {
     2 * x
 }
 
-/// Live (not zombie) children of this process.
-fn live_children() -> Vec<i32> {
-    let me = std::process::id() as i32;
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
-    dir.filter_map(|e| {
-        let pid: i32 = e.ok()?.file_name().to_str()?.parse().ok()?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let mut rest = stat.rsplit_once(") ")?.1.split(' ');
-        let state = rest.next()?;
-        let ppid: i32 = rest.next()?.parse().ok()?;
-        (ppid == me && state != "Z" && state != "X").then_some(pid)
-    })
-    .collect()
-}
-
 /// Kills the next `n` new children of this process as soon as they appear; returns when done.
 fn kill_next_children(n: usize, seen: &mut HashSet<i32>) {
     let mut killed = 0;
     while killed < n {
-        for pid in live_children() {
+        for pid in census::live_children() {
             if killed < n && seen.insert(pid) {
                 // SAFETY: a signal to a child of ours, read from /proc a moment ago.
                 assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);

@@ -14,27 +14,32 @@ pub fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
 }
 
+/// The children of this process: pid, and whether it is a zombie (dead, not reaped yet).
+fn child_states() -> Vec<(i32, bool)> {
+    let me = std::process::id().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // After the command name (which may hold spaces and parentheses): state, ppid, ...
+            let mut fields = stat.rsplit_once(") ")?.1.split(' ');
+            let (state, ppid) = (fields.next()?, fields.next()?);
+            (ppid == me).then_some((pid, state == "Z" || state == "X"))
+        })
+        .collect()
+}
+
 /// `(running, zombies)` among the children of this process.
 pub fn children() -> (usize, usize) {
-    let me = std::process::id().to_string();
-    let (mut running, mut zombies) = (0, 0);
-    let Ok(dir) = std::fs::read_dir("/proc") else { return (0, 0) };
-    for e in dir.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        // After the command name (which may hold spaces and parentheses): state, ppid, ...
-        let Some((_, rest)) = stat.rsplit_once(") ") else { continue };
-        let mut fields = rest.split(' ');
-        let (Some(state), Some(ppid)) = (fields.next(), fields.next()) else { continue };
-        if ppid == me {
-            if state == "Z" || state == "X" {
-                zombies += 1;
-            } else {
-                running += 1;
-            }
-        }
-    }
-    (running, zombies)
+    let states = child_states();
+    let zombies = states.iter().filter(|(_, zombie)| *zombie).count();
+    (states.len() - zombies, zombies)
+}
+
+/// Pids of the children of this process that are still running (not zombies).
+pub fn live_children() -> Vec<i32> {
+    child_states().into_iter().filter(|(_, zombie)| !zombie).map(|(pid, _)| pid).collect()
 }
 
 /// Everything counted at once.
