@@ -147,3 +147,46 @@ fn a_spawn_threadsafe_task_is_reported_where_spawn_threadsafe_was_called() {
     assert!(logged[0].contains("still pending when the loop closed"), "{logged:?}");
     drop(fut);
 }
+
+#[test]
+fn a_task_cancelled_before_close_is_not_reported_as_pending() {
+    install();
+    let lp = EventLoop::new().unwrap();
+    lp.set_debug(true);
+    let line = line!() + 1;
+    let task = lp.spawn(std::future::pending::<()>());
+    lp.run_until_complete(async {}).unwrap();
+    assert!(task.cancel());
+    lp.close().unwrap();
+    let logged = records_with(&at(line));
+    assert!(logged.is_empty(), "a cancelled task was reported: {logged:?}");
+}
+
+#[test]
+fn a_slow_step_of_the_main_future_of_run_is_logged_with_where_run_was_called() {
+    install();
+    let line = line!() + 1;
+    tulip::run(async {
+        let lp = tulip::get_running_loop();
+        lp.set_debug(true);
+        lp.set_slow_callback_duration(Duration::from_millis(10));
+        tulip::sleep(Duration::from_millis(1)).await;
+        std::thread::sleep(Duration::from_millis(30));
+    });
+    let logged = records_with(&at(line));
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(logged[0].starts_with("WARN"), "{logged:?}");
+    assert!(logged[0].contains("main future"), "{logged:?}");
+}
+
+#[test]
+fn a_slow_step_of_the_main_future_of_run_until_complete_is_logged_too() {
+    install();
+    let lp = EventLoop::new().unwrap();
+    lp.set_debug(true);
+    lp.set_slow_callback_duration(Duration::from_millis(10));
+    let line = line!() + 1;
+    lp.run_until_complete(async { std::thread::sleep(Duration::from_millis(30)) }).unwrap();
+    assert_eq!(records_with(&at(line)).len(), 1);
+    lp.close().unwrap();
+}

@@ -111,8 +111,9 @@ pub fn try_get_running_loop() -> Option<EventLoop> {
 
 /// Runs `fut` on a new loop and returns its output (asyncio's `asyncio.run`).
 ///
-/// Afterwards it cancels the tasks still pending, shuts the default executor down with a bounded wait,
-/// and closes the loop; it does so as well when `fut` panics.
+/// Afterwards, in asyncio's order, it cancels the tasks still pending and runs the loop until they
+/// have stopped, shuts the default executor down with a bounded wait, and closes the loop. When `fut`
+/// panics it does the same, except that the tasks are dropped without running again.
 ///
 /// # Panics
 ///
@@ -482,7 +483,9 @@ impl EventLoop {
     /// let n = lp.run_until_complete(async { name.len() }).unwrap();
     /// assert_eq!(n, 8);
     /// ```
+    #[track_caller]
     pub fn run_until_complete<F: Future>(&self, fut: F) -> Result<F::Output, RunError> {
+        let called_at = Location::caller();
         let _guard = self.enter()?;
         let main = Arc::new(MainWaker { woken: AtomicBool::new(true), shared: self.inner.shared.clone() });
         let waker = Waker::from(main.clone());
@@ -493,7 +496,9 @@ impl EventLoop {
         loop {
             self.run_once(&main.woken);
             if main.woken.swap(false, Ordering::AcqRel) {
-                if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                // Timed like a task step in debug mode, as asyncio's task around the main coroutine.
+                let what = |_: &_| format!("a step of the main future (run at {called_at})");
+                if let Poll::Ready(v) = self.run_step(&mut cx, what, |cx| fut.as_mut().poll(cx)) {
                     return Ok(v);
                 }
             }
@@ -645,8 +650,10 @@ impl EventLoop {
     }
 
     /// Turns debug mode on or off: in debug mode every callback or task step slower than
-    /// [`slow_callback_duration`](Self::slow_callback_duration) is logged with where it was scheduled,
-    /// and `close()` logs the tasks still pending.
+    /// [`slow_callback_duration`](Self::slow_callback_duration) is logged with where it was scheduled
+    /// (a step of the future given to [`run_until_complete`](Self::run_until_complete) or
+    /// [`run`](crate::run) with where that was called), and `close()` logs the tasks still pending
+    /// (not those whose cancellation was requested).
     ///
     /// # Examples
     ///
@@ -847,21 +854,26 @@ impl EventLoop {
 
         // Run exactly what is ready now; anything scheduled meanwhile waits for the next pass.
         let ntodo = inner.ready.borrow().len();
-        let debug = inner.debug.get();
         for _ in 0..ntodo {
             let Some(item) = inner.ready.borrow_mut().pop_front() else { break };
-            if debug {
-                let start = Instant::now();
-                let what = self.describe(&item);
-                self.run_item(item);
-                let took = start.elapsed();
-                if took >= inner.slow_callback.get() {
-                    log::warn!("tulip: executing {what} took {:.3} seconds", took.as_secs_f64());
-                }
-            } else {
-                self.run_item(item);
-            }
+            self.run_step(item, |item| self.describe(item), |item| self.run_item(item));
         }
+    }
+
+    /// Runs `step` on `subject`; in debug mode, logs it as `what` says if it took the slow-callback
+    /// threshold or more.
+    fn run_step<S, R>(&self, subject: S, what: impl FnOnce(&S) -> String, step: impl FnOnce(S) -> R) -> R {
+        if !self.inner.debug.get() {
+            return step(subject);
+        }
+        let what = what(&subject);
+        let start = Instant::now();
+        let out = step(subject);
+        let took = start.elapsed();
+        if took >= self.inner.slow_callback.get() {
+            log::warn!("tulip: executing {what} took {:.3} seconds", took.as_secs_f64());
+        }
+        out
     }
 
     fn describe(&self, item: &Ready) -> String {
@@ -916,15 +928,46 @@ impl EventLoop {
         });
     }
 
-    /// End of [`run`]: shut down what the loop owns with bounded waits, then close.
+    /// End of [`run`] and of a portal's loop, in asyncio's order: cancel the tasks still pending and
+    /// let them stop, shut the default executor down with a bounded wait, then close.
+    ///
+    /// Tasks go first because they may own what a running executor job waits for (the sender of a
+    /// channel it reads): cancelled after the executor's shutdown, they would make it wait its full
+    /// bound.
     pub(crate) fn finish_run(&self) {
-        // The default executor gets a bounded wait (and says what it left running).
+        if std::thread::panicking() {
+            // Unwinding from the main future: running the loop now could panic twice (an abort),
+            // so the tasks are dropped without their turn.
+            self.inner.drop_tasks();
+        } else {
+            self.cancel_pending_tasks();
+        }
         crate::executor::shutdown_for_run(self);
-        // Dropping extensions (the default executor among them) lets them shut down with their own
-        // bounded waits before the loop goes away.
-        let exts = std::mem::take(&mut *self.inner.extensions.borrow_mut());
-        drop(exts);
         let _ = self.close();
+    }
+
+    /// Cancels every pending task and runs the loop until they have stopped (asyncio's
+    /// `_cancel_all_tasks`); they report the loop closed, as `close` would.
+    ///
+    /// A cancelled task stops at its next poll and `cancel` schedules it, so a pass finishes every
+    /// cancelled task it finds; a pass that finishes none means the rest cannot be reached, and
+    /// `close` drops them.
+    fn cancel_pending_tasks(&self) {
+        let Ok(_guard) = self.enter() else { return };
+        let signals: Vec<_> = self.inner.tasks.borrow().values().map(|e| e.signal.clone()).collect();
+        for s in &signals {
+            s.cancel_for_close();
+        }
+        let never_block = AtomicBool::new(true);
+        let mut left = self.inner.tasks.borrow().len();
+        while left > 0 {
+            self.run_once(&never_block);
+            let now = self.inner.tasks.borrow().len();
+            if now >= left {
+                break;
+            }
+            left = now;
+        }
     }
 }
 
@@ -985,17 +1028,15 @@ impl LoopInner {
     fn close_now(&self, log_pending: bool) {
         self.closed.set(true);
         if log_pending && self.debug.get() {
-            for entry in self.tasks.borrow().values() {
+            // A task whose cancellation was requested is on its way out, not pending.
+            for entry in self.tasks.borrow().values().filter(|e| !e.signal.is_requested()) {
                 log::warn!(
                     "tulip: task spawned at {} was still pending when the loop closed",
                     entry.location
                 );
             }
         }
-        // Cancel every task: dropping the handles drops the idle futures here, on the loop's thread,
-        // and marks the scheduled ones closed so they never run or reschedule.
-        let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
-        drop(tasks);
+        self.drop_tasks();
         // Refuse new posts, then drop what was posted (spawn_threadsafe promises report LoopClosed).
         let posted = self.shared.inbox.close();
         drop(posted);
@@ -1015,6 +1056,16 @@ impl LoopInner {
         drop(timers);
         self.cancelled_timers.set(0);
         self.io.close(&self.shared.poller);
+        // The default executor among them: shut down without waiting, as asyncio's `close()` does.
+        let extensions = std::mem::take(&mut *self.extensions.borrow_mut());
+        drop(extensions);
+    }
+
+    /// Cancels every task: dropping the handles drops the idle futures here, on the loop's thread,
+    /// and marks the scheduled ones closed so they never run or reschedule.
+    fn drop_tasks(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+        drop(tasks);
     }
 }
 

@@ -35,12 +35,16 @@ pub(crate) struct TaskEntry {
     /// Dropping it cancels the task; it is detached when the task completes.
     pub(crate) handle: async_task::Task<(), u64>,
     pub(crate) location: &'static Location<'static>,
+    /// The task's cancellation request: set means the task is on its way out, not pending.
+    pub(crate) signal: Arc<CancelSignal>,
 }
 
 /// Cancellation request for a task, settable from any thread.
 #[derive(Default)]
 pub(crate) struct CancelSignal {
     requested: AtomicBool,
+    /// The request comes from the loop's shutdown: the outcome is "loop closed", not "cancelled".
+    closing: AtomicBool,
     /// The task's waker from its last poll, so a request wakes an idle task.
     waker: AtomicWaker,
 }
@@ -53,7 +57,13 @@ impl CancelSignal {
         true
     }
 
-    fn is_requested(&self) -> bool {
+    /// Cancels the task because its loop shuts down (see [`Sink::closed`]).
+    pub(crate) fn cancel_for_close(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.cancel();
+    }
+
+    pub(crate) fn is_requested(&self) -> bool {
         self.requested.load(Ordering::Acquire)
     }
 }
@@ -112,6 +122,20 @@ where
     S: Sink<F::Output>,
 {
     fn finish(&mut self, result: Result<F::Output, TaskError>) {
+        self.finish_with(|sink| sink.done(result));
+    }
+
+    /// Finishes at a cancel request: one from the loop's shutdown reports the loop closed.
+    fn finish_cancelled(&mut self) {
+        if self.signal.closing.load(Ordering::Acquire) {
+            self.finish_with(S::closed);
+        } else {
+            self.finish(Err(TaskError::Cancelled));
+        }
+    }
+
+    /// Drops the future, forgets the task, then hands the outcome to the sink with `report`.
+    fn finish_with(&mut self, report: impl FnOnce(S)) {
         self.drop_future();
         if let Some(lp) = self.lp.upgrade() {
             if let Ok(mut tasks) = lp.tasks.try_borrow_mut() {
@@ -121,7 +145,7 @@ where
             }
         }
         if let Some(sink) = self.sink.take() {
-            sink.done(result);
+            report(sink);
         }
     }
 
@@ -158,7 +182,7 @@ where
             return Poll::Ready(());
         }
         if this.signal.is_requested() {
-            this.finish(Err(TaskError::Cancelled));
+            this.finish_cancelled();
             return Poll::Ready(());
         }
         this.signal.waker.register(cx.waker());
@@ -238,12 +262,13 @@ fn spawn_with_sink<F, S>(
     let inner = &lp.inner;
     let id = inner.next_task_id.get();
     inner.next_task_id.set(id + 1);
+    let entry_signal = signal.clone();
     let wrapped =
         TaskFuture { fut: Some(fut), sink: Some(sink), signal, id, lp: Rc::downgrade(inner), location };
     let shared = inner.shared.clone();
     let (runnable, handle) =
         async_task::Builder::new().metadata(id).spawn_local(move |_| wrapped, move |r| schedule(&shared, r));
-    inner.tasks.borrow_mut().insert(id, TaskEntry { handle, location });
+    inner.tasks.borrow_mut().insert(id, TaskEntry { handle, location, signal: entry_signal });
     // The first step goes straight onto the ready queue, as asyncio's `create_task` does with
     // `call_soon`: `schedule` would route it through the inbox while the loop is not running, and
     // the task would then run after callbacks scheduled after it.
