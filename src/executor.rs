@@ -68,6 +68,11 @@ impl Drop for DefaultExecutor {
 
 /// Runs `f` on the loop's `DefaultExecutor`, creating the slot if needed.
 fn with_default<R>(lp: &EventLoop, f: impl FnOnce(&mut DefaultExecutor) -> R) -> R {
+    if lp.is_closed() {
+        // `close` shut the executor down with the loop; what `f` leaves here is dropped (a pool set
+        // now is shut down at once).
+        return f(&mut DefaultExecutor { pool: None, shut_down: true });
+    }
     let mut exts = lp.inner.extensions.borrow_mut();
     let pos = exts.iter().position(|e| e.is::<DefaultExecutor>());
     let i = match pos {
@@ -102,7 +107,8 @@ impl EventLoop {
     /// a task on this loop (meanwhile a blocking `wait` for it on this loop's thread fails at once
     /// with `JobError::WouldDeadlock`, since that task could not run). If the pool refuses the job
     /// (shut down, or broken by a failed initializer), the future is already complete with
-    /// `JobError::ShutDown` (or `JobError::Initializer`).
+    /// `JobError::ShutDown` (or `JobError::Initializer`). On a closed loop nothing runs and the future
+    /// is already complete with `JobError::LoopClosed` (asyncio raises there).
     ///
     /// # Examples
     ///
@@ -120,6 +126,9 @@ impl EventLoop {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        if self.is_closed() {
+            return ConcurrentFuture::ready(Err(JobError::LoopClosed));
+        }
         let pool = match executor {
             Some(p) => p.clone(),
             None => match self.default_executor() {
@@ -146,7 +155,7 @@ impl EventLoop {
     /// The loop's default executor, created (with the default settings) if it does not exist yet.
     ///
     /// Fails with [`PoolError::ShutDown`] after
-    /// [`shutdown_default_executor`](Self::shutdown_default_executor).
+    /// [`shutdown_default_executor`](Self::shutdown_default_executor) and on a closed loop.
     ///
     /// # Examples
     ///
@@ -175,7 +184,8 @@ impl EventLoop {
     /// (asyncio's `loop.set_default_executor`).
     ///
     /// The previous default executor, if the loop had created one, is shut down without waiting (its
-    /// queued jobs still run). The loop shuts `pool` down when it closes, as its own.
+    /// queued jobs still run). The loop shuts `pool` down when it closes, as its own (at once, if it
+    /// is closed already).
     ///
     /// # Examples
     ///

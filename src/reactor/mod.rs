@@ -564,8 +564,10 @@ impl EventLoop {
     }
 
     /// Closes the loop: cancels pending tasks (dropping their futures here), drops pending callbacks
-    /// and timers, fails the futures of pending `spawn_threadsafe` calls with `LoopClosed`, and makes
-    /// later thread-safe calls fail with [`LoopClosed`](crate::LoopClosed).
+    /// and timers, fails the futures of pending `spawn_threadsafe` calls with `LoopClosed`, shuts the
+    /// default executor down without waiting (its queued jobs still run, as with asyncio's
+    /// `close()`), and makes later thread-safe calls fail with [`LoopClosed`](crate::LoopClosed) and
+    /// [`run_in_executor`](Self::run_in_executor) fail with `JobError::LoopClosed`.
     ///
     /// Idempotent. Fails with [`RunError::AlreadyRunning`] while the loop runs. In debug mode the
     /// tasks still pending are logged with where they were spawned.
