@@ -165,6 +165,12 @@ pub enum TaskError {
     Cancelled,
     /// The task panicked; the payload's message is kept.
     Panicked(String),
+    /// The task was awaited where its loop cannot run: under another loop, or under another
+    /// executor on the loop's thread. Waiting there could never end, so it fails at once (asyncio
+    /// refuses a future attached to a different loop).
+    WouldDeadlock,
+    /// The task's output was already taken (by an earlier poll that returned it).
+    ResultTaken,
 }
 
 impl fmt::Display for TaskError {
@@ -172,6 +178,11 @@ impl fmt::Display for TaskError {
         match self {
             TaskError::Cancelled => f.write_str("task was cancelled"),
             TaskError::Panicked(msg) => write!(f, "task panicked: {msg}"),
+            TaskError::WouldDeadlock => f.write_str(
+                "task awaited where its event loop cannot run (another loop or executor holds its thread): \
+                 it would never finish",
+            ),
+            TaskError::ResultTaken => f.write_str("the output of this task was already taken"),
         }
     }
 }
@@ -183,6 +194,8 @@ impl From<TaskError> for JobError {
         match e {
             TaskError::Cancelled => JobError::Cancelled,
             TaskError::Panicked(msg) => JobError::Panicked(msg),
+            TaskError::WouldDeadlock => JobError::WouldDeadlock,
+            TaskError::ResultTaken => JobError::ResultTaken,
         }
     }
 }

@@ -14,9 +14,9 @@
 //!
 //! # Caveats
 //!
-//! A call made on the portal's own loop thread (from inside a future the portal runs) would wait for
-//! the very loop it blocks; it fails at once with [`JobError::WouldDeadlock`]. Inside the portal, await
-//! instead of calling.
+//! A call made on a thread that runs an event loop (inside a future the portal runs, or inside any
+//! other loop) would block that loop, and wait forever if the future needs it; it fails at once with
+//! [`JobError::WouldDeadlock`]. Inside a loop, await [`BlockingPortal::spawn`]'s future instead.
 
 use std::fmt;
 use std::future::Future;
@@ -92,8 +92,9 @@ impl BlockingPortal {
     ///
     /// `make` runs on the loop thread, so the future may hold `!Send` values. Errors:
     /// [`JobError::Panicked`] if the future panicked, [`JobError::LoopClosed`] if the portal was
-    /// stopped before the future finished, [`JobError::WouldDeadlock`] if called on the portal's own
-    /// loop thread.
+    /// stopped before the future finished, [`JobError::WouldDeadlock`] if called on a thread that
+    /// runs an event loop (the portal's own loop thread among them: blocking there would stall that
+    /// loop, and hang if the future waits on it; await [`spawn`](Self::spawn)'s future instead).
     ///
     /// # Examples
     ///
@@ -117,7 +118,9 @@ impl BlockingPortal {
         F: Future + 'static,
         F::Output: Send + 'static,
     {
-        if thread::current().id() == self.loop_thread {
+        // Blocking a thread that runs a loop stalls that loop, and hangs for good when the future
+        // waits on it; the portal's own loop thread is one such thread.
+        if thread::current().id() == self.loop_thread || crate::reactor::try_get_running_loop().is_some() {
             return Err(JobError::WouldDeadlock);
         }
         self.handle.spawn_threadsafe_with(make).wait()

@@ -74,6 +74,11 @@ pub(crate) fn loop_lives_on_this_thread(id: u64) -> bool {
     LOOPS_HERE.try_with(|l| l.borrow().contains(&id)).unwrap_or(false)
 }
 
+/// The id of the loop running on this thread, if any.
+pub(crate) fn running_loop_id() -> Option<u64> {
+    CURRENT.try_with(|c| c.borrow().as_ref().map(|lp| lp.inner.shared.id)).ok().flatten()
+}
+
 /// The loop running on this thread.
 ///
 /// # Panics

@@ -86,7 +86,9 @@ impl<T> Sink<T> for Rc<Slot<T>> {
     fn done(self, result: Result<T, TaskError>) {
         *self.result.borrow_mut() = Some(result);
         self.finished.set(true);
-        if let Some(w) = self.joiner.borrow_mut().take() {
+        // Taken first: the borrow must end before `wake`, which may poll the task again.
+        let joiner = self.joiner.borrow_mut().take();
+        if let Some(w) = joiner {
             w.wake();
         }
     }
@@ -303,7 +305,10 @@ pub(crate) fn spawn_for_promise<M, F>(
 /// A future running on an [`EventLoop`], spawned with [`EventLoop::spawn`].
 ///
 /// The task runs whether or not this handle is awaited; dropping the handle detaches it. Awaiting it
-/// gives the output, or `Err` when it was cancelled or panicked.
+/// gives the output, or `Err` when it was cancelled or panicked. Awaited where its loop cannot run
+/// (under another loop, or another executor's `block_on` on its thread), an unfinished task gives
+/// `Err(TaskError::WouldDeadlock)` at once instead of hanging; polled again after it gave its output,
+/// `Err(TaskError::ResultTaken)`, as [`ConcurrentFuture`](crate::ConcurrentFuture) does.
 ///
 /// # Examples
 ///
@@ -318,6 +323,8 @@ pub(crate) fn spawn_for_promise<M, F>(
 pub struct Task<T> {
     slot: Rc<Slot<T>>,
     signal: Arc<CancelSignal>,
+    /// The id of the loop that runs the task: only a poll under that loop can wait for it.
+    loop_id: u64,
 }
 
 impl<T> Task<T> {
@@ -362,12 +369,17 @@ impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if let Some(r) = self.slot.result.borrow_mut().take() {
+        let taken = self.slot.result.borrow_mut().take();
+        if let Some(r) = taken {
             return Poll::Ready(r);
         }
         if self.slot.finished.get() {
-            // Polled again after the outcome was taken.
-            return Poll::Ready(Err(TaskError::Cancelled));
+            return Poll::Ready(Err(TaskError::ResultTaken));
+        }
+        // The task is `!Send`, so its loop lives on this thread; polled under anything but that
+        // loop, it cannot run while its awaiter waits.
+        if super::running_loop_id() != Some(self.loop_id) {
+            return Poll::Ready(Err(TaskError::WouldDeadlock));
         }
         *self.slot.joiner.borrow_mut() = Some(cx.waker().clone());
         Poll::Pending
@@ -408,6 +420,6 @@ impl EventLoop {
         });
         let signal = Arc::new(CancelSignal::default());
         spawn_with_sink(self, fut, slot.clone(), signal.clone(), Location::caller());
-        Task { slot, signal }
+        Task { slot, signal, loop_id: self.inner.shared.id }
     }
 }
