@@ -24,7 +24,9 @@
 //!
 //! `Completing` is the short window in which done-callbacks run outside the lock: the outcome is decided
 //! (nothing can cancel it any more) but not yet visible, so waiters keep waiting and a callback added
-//! meanwhile is queued and run by the same completing thread.
+//! meanwhile is queued and run by the same completing thread. A callback added after `Done` runs the
+//! same way, the state going back to `Completing` while it borrows the outcome; the future still
+//! counts as done then (`settled`).
 
 use std::fmt;
 use std::future::Future;
@@ -69,6 +71,12 @@ struct Inner<T> {
     /// A canceller accepted a `cancel()` while the job was running: whatever the job returns, the
     /// outcome is `Err(Cancelled)` (an error it returns instead is reported, not lost).
     cancel_accepted: bool,
+    /// The outcome was stored once: a `Completing` state from then on is a late done-callback
+    /// borrowing it, and the future counts as done.
+    settled: bool,
+    /// The decided outcome is `Err(Cancelled)`: what `cancel()` answers once the outcome is decided
+    /// (true: it will not produce a value), even after the outcome was taken.
+    outcome_cancelled: bool,
     /// The loop that must run for this future to complete (`spawn_threadsafe`, or a job waiting on
     /// its loop for room in a pool's queue), for the deadlock guard of `wait`. Under the lock because
     /// the executor sets and clears it after the pair is made.
@@ -213,6 +221,8 @@ pub fn pair<T: Send + 'static>(opts: Options) -> (Promise<T>, ConcurrentFuture<T
             abandoned: false,
             blocked: 0,
             cancel_accepted: false,
+            settled: false,
+            outcome_cancelled: false,
             needs_loop: opts.needs_loop,
         }),
         cond: Condvar::new(),
@@ -294,6 +304,7 @@ impl<T> Shared<T> {
     /// The state reads `Completing` while callbacks run, so `cancel` cannot slip in and waiters keep
     /// waiting; a callback added meanwhile is picked up by the next round of the loop.
     fn settle<'a>(&'a self, mut inner: MutexGuard<'a, Inner<T>>, result: Result<T, JobError>) {
+        inner.outcome_cancelled = matches!(result, Err(JobError::Cancelled));
         loop {
             let callbacks = std::mem::take(&mut inner.callbacks);
             if callbacks.is_empty() {
@@ -307,6 +318,7 @@ impl<T> Shared<T> {
             inner = lock(&self.inner);
         }
         inner.state = State::Done(result);
+        inner.settled = true;
         #[cfg(not(loom))]
         self.done.store(true, std::sync::atomic::Ordering::Release);
         let waker = inner.waker.take();
@@ -521,7 +533,8 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         }
     }
 
-    /// Cancels the job; `true` if it will not produce a value.
+    /// Cancels the job; `true` if it will not produce a value (so `true` again on a future already
+    /// cancelled, as concurrent.futures answers).
     ///
     /// A job still queued is removed and never runs. A running job is stopped only where that is
     /// possible: a process-pool task has its worker killed, a task on a loop is cancelled there (and the
@@ -574,7 +587,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
                     true
                 }
             }
-            State::Completing | State::Done(_) | State::Taken => false,
+            State::Completing | State::Done(_) | State::Taken => inner.outcome_cancelled,
         }
     }
 
@@ -608,7 +621,13 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// assert!(f.is_done());
     /// ```
     pub fn is_done(&self) -> bool {
-        matches!(lock(&self.shared.inner).state, State::Done(_) | State::Taken)
+        let inner = lock(&self.shared.inner);
+        match inner.state {
+            State::Done(_) | State::Taken => true,
+            // A late done-callback borrows the stored outcome: still done.
+            State::Completing => inner.settled,
+            State::Queued | State::Running => false,
+        }
     }
 
     /// Calls `f` with the outcome once the job is done: at once (on this thread) if it already is,
