@@ -102,6 +102,25 @@ pub fn get_running_loop() -> EventLoop {
     }
 }
 
+/// The loop running on this thread, for a future that needs one and is being polled; `what` names
+/// the future and where the user made it.
+///
+/// # Panics
+///
+/// When no loop runs here, with a message that names `what` and (through `#[track_caller]`, when
+/// the poll is itself `#[track_caller]`) the caller's line, instead of a function the user never
+/// called.
+#[track_caller]
+pub(crate) fn running_loop_for(what: fmt::Arguments<'_>) -> EventLoop {
+    match try_get_running_loop() {
+        Some(lp) => lp,
+        None => panic!(
+            "{what} was polled with no tulip event loop running on this thread: await it inside \
+             tulip::run, EventLoop::run_until_complete or a task of a running loop"
+        ),
+    }
+}
+
 /// The loop running on this thread, or `None`.
 ///
 /// # Examples

@@ -3,21 +3,25 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::{far_future, get_running_loop, TimerHandle};
+use super::{far_future, running_loop_for, EventLoop, TimerHandle};
 use crate::error::Elapsed;
 
 /// Completes after `duration` (asyncio's `asyncio.sleep`).
 ///
-/// The timer is armed on the running loop at the first poll; dropping the future cancels it.
+/// The timer is armed on the running loop at the first poll; dropping the future cancels it. Polled
+/// under another loop later (its first loop stopped or closed), it moves its timer there: the deadline
+/// stays the same.
 ///
 /// # Panics
 ///
-/// When polled outside a running tulip loop (as tokio's timers do outside a tokio runtime).
+/// When polled outside a running tulip loop (as tokio's timers do outside a tokio runtime), unless
+/// its deadline has passed; the message names `tulip::sleep` and the line that created it.
 ///
 /// # Examples
 ///
@@ -29,15 +33,28 @@ use crate::error::Elapsed;
 ///     assert!(t.elapsed() >= Duration::from_millis(5));
 /// });
 /// ```
+#[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep { deadline: Instant::now().checked_add(duration).unwrap_or_else(far_future), timer: None }
+    Sleep::new("tulip::sleep", duration)
 }
 
 /// The future of [`sleep`].
 #[must_use = "futures do nothing unless polled"]
 pub struct Sleep {
     deadline: Instant,
-    timer: Option<(TimerHandle, Rc<SleepState>)>,
+    /// The timer, once armed: on the loop that last polled the sleep.
+    timer: Option<Armed>,
+    /// What the user called and where, for the panic of a poll outside a loop.
+    made_by: &'static str,
+    created_at: &'static Location<'static>,
+}
+
+/// A timer armed for a [`Sleep`].
+struct Armed {
+    handle: TimerHandle,
+    state: Rc<SleepState>,
+    /// The loop the timer is on; a poll under another loop moves the timer there.
+    loop_id: u64,
 }
 
 #[derive(Default)]
@@ -46,44 +63,69 @@ struct SleepState {
     waker: RefCell<Option<Waker>>,
 }
 
-impl Future for Sleep {
-    type Output = ();
+impl Sleep {
+    #[track_caller]
+    fn new(made_by: &'static str, duration: Duration) -> Sleep {
+        let deadline = Instant::now().checked_add(duration).unwrap_or_else(far_future);
+        Sleep { deadline, timer: None, made_by, created_at: Location::caller() }
+    }
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if let Some((_, state)) = &self.timer {
-            if state.fired.get() {
-                return Poll::Ready(());
-            }
-            let mut w = state.waker.borrow_mut();
-            if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *w = Some(cx.waker().clone());
-            }
-            return Poll::Pending;
-        }
-        if self.deadline <= Instant::now() {
-            return Poll::Ready(());
-        }
+    /// Arms the timer on `lp`, to wake `waker`.
+    fn arm(&mut self, lp: &EventLoop, waker: &Waker) {
         let state = Rc::new(SleepState::default());
-        *state.waker.borrow_mut() = Some(cx.waker().clone());
+        *state.waker.borrow_mut() = Some(waker.clone());
         let s = state.clone();
-        let handle = get_running_loop().call_at(self.deadline, move || {
+        let handle = lp.call_at(self.deadline, move || {
             s.fired.set(true);
-            if let Some(w) = s.waker.borrow_mut().take() {
+            // Taken first: the borrow must end before `wake`, which may poll the sleep again.
+            let waker = s.waker.borrow_mut().take();
+            if let Some(w) = waker {
                 w.wake();
             }
         });
-        self.timer = Some((handle, state));
+        self.timer = Some(Armed { handle, state, loop_id: lp.inner.shared.id });
+    }
+
+    /// Cancels the timer, if armed and not yet fired.
+    fn disarm(&mut self) {
+        if let Some(armed) = self.timer.take() {
+            if !armed.state.fired.get() {
+                armed.handle.cancel();
+            }
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    #[track_caller]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.timer.as_ref().is_some_and(|a| a.state.fired.get()) || self.deadline <= Instant::now() {
+            return Poll::Ready(());
+        }
+        let lp = running_loop_for(format_args!("{} (created at {})", self.made_by, self.created_at));
+        match &self.timer {
+            Some(armed) if armed.loop_id == lp.inner.shared.id => {
+                let mut w = armed.state.waker.borrow_mut();
+                if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *w = Some(cx.waker().clone());
+                }
+            }
+            // Not armed yet, or armed on a loop that no longer runs it (stopped, or closed: its
+            // timers are gone): the timer moves to the loop that polls.
+            _ => {
+                self.disarm();
+                self.arm(&lp, cx.waker());
+            }
+        }
         Poll::Pending
     }
 }
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some((handle, state)) = &self.timer {
-            if !state.fired.get() {
-                handle.cancel();
-            }
-        }
+        self.disarm();
     }
 }
 
@@ -98,7 +140,8 @@ impl fmt::Debug for Sleep {
 ///
 /// # Panics
 ///
-/// When polled outside a running tulip loop.
+/// When polled outside a running tulip loop (unless `fut` is ready at once); the message names
+/// `tulip::timeout` and the line that called it.
 ///
 /// # Examples
 ///
@@ -110,8 +153,9 @@ impl fmt::Debug for Sleep {
 ///     assert_eq!(tulip::timeout(Duration::from_millis(1), slow).await, Err(tulip::Elapsed));
 /// });
 /// ```
+#[track_caller]
 pub fn timeout<F: Future>(duration: Duration, fut: F) -> Timeout<F> {
-    Timeout { fut: Box::pin(fut), sleep: sleep(duration) }
+    Timeout { fut: Box::pin(fut), sleep: Sleep::new("tulip::timeout", duration) }
 }
 
 /// The future of [`timeout`].
@@ -124,6 +168,7 @@ pub struct Timeout<F> {
 impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Poll::Ready(v) = self.fut.as_mut().poll(cx) {
             return Poll::Ready(Ok(v));
