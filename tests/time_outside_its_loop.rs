@@ -26,6 +26,7 @@ fn panic_of(f: impl FnOnce()) -> (String, String) {
         let name = std::thread::current().name().unwrap_or("").to_string();
         let at = info.location().map(|l| format!("{}:{}:", l.file(), l.line())).unwrap_or_default();
         PANICKED_AT.lock().unwrap_or_else(|e| e.into_inner()).push((name, at));
+        eprintln!("{info}");
     }));
     let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("no panic");
     let msg = payload.downcast_ref::<String>().cloned().unwrap_or_default();
@@ -84,7 +85,7 @@ fn sleep_outside_a_loop_panics_naming_sleep_and_the_users_lines() {
 fn timeout_outside_a_loop_panics_naming_timeout_and_the_users_lines() {
     let made = line!() + 1;
     let t = tulip::timeout(Duration::from_secs(1), std::future::pending::<()>());
-    let awaited = line!() + 1;
+    let awaited = line!() + 2;
     let (msg, at) = panic_of(|| {
         let _ = block_on(async { t.await });
     });
