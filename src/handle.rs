@@ -33,7 +33,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_task::Runnable;
@@ -41,7 +41,7 @@ use polling::Poller;
 
 use crate::error::{JobError, LoopClosed};
 use crate::future::{self, ConcurrentFuture, Options};
-use crate::sync::{fence, lock, try_lock, AtomicU8, Mutex};
+use crate::sync::{fence, lock, AtomicBool, AtomicU8, Mutex};
 
 /// `Wakeup::state`: the loop is running (or about to check the inbox and not block).
 const AWAKE: u8 = 0;
@@ -145,13 +145,20 @@ struct Queue<T> {
 /// Generic over the item so that the `loom` model can run this very code with items of its own.
 pub struct Inbox<T> {
     queue: Mutex<Queue<T>>,
+    /// Whether `queue` holds items: set by a push, cleared by a drain or close, both under the lock.
+    /// What the loop reads where a hint is enough (a spin, a `call_soon`) instead of locking.
+    nonempty: AtomicBool,
     wakeup: Wakeup,
 }
 
 impl<T> Inbox<T> {
     /// An empty, open inbox; the loop is awake.
     pub fn new() -> Inbox<T> {
-        Inbox { queue: Mutex::new(Queue { items: Vec::new(), closed: false }), wakeup: Wakeup::new() }
+        Inbox {
+            queue: Mutex::new(Queue { items: Vec::new(), closed: false }),
+            nonempty: AtomicBool::new(false),
+            wakeup: Wakeup::new(),
+        }
     }
 
     /// Queues `item`; returns the wakeup the caller must deliver, or the item if the inbox is closed.
@@ -163,6 +170,7 @@ impl<T> Inbox<T> {
                 return Err(item);
             }
             q.items.push(item);
+            self.nonempty.store(true, Ordering::Release);
         }
         Ok(self.wakeup.claim())
     }
@@ -187,12 +195,12 @@ impl<T> Inbox<T> {
         self.wakeup.awake();
     }
 
-    /// Whether something may be queued: a hint for a loop that spins before it blocks, which then
-    /// goes through [`prepare_sleep`](Self::prepare_sleep) anyway. A queue locked at the moment (a
-    /// producer pushing) counts as non-empty.
+    /// Whether something is queued, without locking: a hint for a loop that spins before it blocks
+    /// (which then goes through [`prepare_sleep`](Self::prepare_sleep) anyway), exact for a push
+    /// that happened before the call.
     #[inline]
     pub fn looks_nonempty(&self) -> bool {
-        try_lock(&self.queue).is_none_or(|q| !q.items.is_empty())
+        self.nonempty.load(Ordering::Acquire)
     }
 
     /// Moves every queued item into `out` (which the loop keeps empty between drains).
@@ -201,6 +209,7 @@ impl<T> Inbox<T> {
         let mut q = lock(&self.queue);
         if !q.items.is_empty() {
             std::mem::swap(&mut q.items, out);
+            self.nonempty.store(false, Ordering::Relaxed);
         }
     }
 
@@ -208,6 +217,7 @@ impl<T> Inbox<T> {
     pub fn close(&self) -> Vec<T> {
         let mut q = lock(&self.queue);
         q.closed = true;
+        self.nonempty.store(false, Ordering::Relaxed);
         std::mem::take(&mut q.items)
     }
 
@@ -237,7 +247,7 @@ pub(crate) struct Shared {
     /// The loop's thread, for `unpark` (an `EventLoop` is `!Send`: it runs where it was created).
     loop_thread: std::thread::Thread,
     /// Set by `stop()` from any thread; the loop takes it after its current iteration.
-    pub(crate) stop_requested: AtomicBool,
+    pub(crate) stop_requested: std::sync::atomic::AtomicBool,
     pub(crate) poller: Poller,
 }
 
@@ -248,7 +258,7 @@ impl Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             inbox: Inbox::new(),
             loop_thread: std::thread::current(),
-            stop_requested: AtomicBool::new(false),
+            stop_requested: std::sync::atomic::AtomicBool::new(false),
             poller,
         }
     }

@@ -9,7 +9,6 @@ pub(crate) use loom::sync::{
     atomic::{fence, AtomicBool, AtomicU8},
     Arc, Condvar, Mutex, MutexGuard,
 };
-use std::sync::TryLockError;
 #[cfg(not(loom))]
 pub(crate) use std::sync::{
     atomic::{fence, AtomicBool, AtomicU8},
@@ -24,8 +23,6 @@ pub(crate) trait Lock {
         Self: 'a;
     /// Locks, ignoring poisoning.
     fn lock_ignoring_poison(&self) -> Self::Guard<'_>;
-    /// Locks if that does not block, ignoring poisoning.
-    fn try_lock_ignoring_poison(&self) -> Option<Self::Guard<'_>>;
 }
 
 impl<T: ?Sized> Lock for std::sync::Mutex<T> {
@@ -35,13 +32,6 @@ impl<T: ?Sized> Lock for std::sync::Mutex<T> {
         Self: 'a;
     fn lock_ignoring_poison(&self) -> Self::Guard<'_> {
         self.lock().unwrap_or_else(|e| e.into_inner())
-    }
-    fn try_lock_ignoring_poison(&self) -> Option<Self::Guard<'_>> {
-        match self.try_lock() {
-            Ok(g) => Some(g),
-            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
     }
 }
 
@@ -54,13 +44,6 @@ impl<T: ?Sized> Lock for loom::sync::Mutex<T> {
     fn lock_ignoring_poison(&self) -> Self::Guard<'_> {
         self.lock().unwrap_or_else(|e| e.into_inner())
     }
-    fn try_lock_ignoring_poison(&self) -> Option<Self::Guard<'_>> {
-        match self.try_lock() {
-            Ok(g) => Some(g),
-            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
-    }
 }
 
 /// Locks `m`, ignoring poisoning.
@@ -69,9 +52,4 @@ impl<T: ?Sized> Lock for loom::sync::Mutex<T> {
 /// code never runs under a tulip lock), so a poisoned lock carries no broken invariant.
 pub(crate) fn lock<M: Lock + ?Sized>(m: &M) -> M::Guard<'_> {
     m.lock_ignoring_poison()
-}
-
-/// Locks `m` if that does not block, ignoring poisoning (see [`lock`]).
-pub(crate) fn try_lock<M: Lock + ?Sized>(m: &M) -> Option<M::Guard<'_>> {
-    m.try_lock_ignoring_poison()
 }

@@ -3,10 +3,16 @@
 //! One loop runs on one thread. Each pass of [`EventLoop::run_forever`] does what asyncio's
 //! `_run_once` does:
 //!
-//! 1. poll the OS for I/O readiness, with a zero timeout when work is ready, else until the next timer;
-//! 2. queue the callbacks of ready file descriptors, the items other threads posted, and the due timers;
-//! 3. run exactly the callbacks that were ready when the pass began; a callback scheduled during the pass
-//!    waits for the next one, so a callback that reschedules itself cannot starve I/O or timers.
+//! 1. decide how to wait ([`IdleWait`]): not at all when work is ready, else until the next timer, an
+//!    fd or another thread (spinning first when only other threads can bring work);
+//! 2. wait, and queue the callbacks of ready file descriptors (waking the futures waiting on them);
+//! 3. queue the items other threads posted, then the due timers;
+//! 4. run exactly the callbacks that were ready then; a callback scheduled during the pass waits for
+//!    the next one, so a callback that reschedules itself cannot starve I/O or timers.
+//!
+//! Callbacks run in one order whichever way they were scheduled: a `call_soon` first moves what other
+//! threads posted before it onto the ready queue (one atomic load when nothing was posted), so a
+//! `call_soon_threadsafe` that was complete before a `call_soon` runs before it, as in asyncio.
 //!
 //! # Implementation
 //!
@@ -19,8 +25,8 @@
 //!
 //! Timers live in a binary heap ordered by (deadline, sequence number), so equal deadlines fire in the
 //! order they were scheduled. Cancelling a timer only marks it; marked entries are dropped when they
-//! reach the top of the heap, and the heap is rebuilt without them once they are more than half of it
-//! (and more than a hundred), as asyncio does.
+//! reach the top of the heap, and the heap is rebuilt without them once they are more than half of a
+//! heap of more than a hundred entries, as asyncio does.
 //!
 //! When no file descriptor is registered and the pass need not block, it skips the poller altogether:
 //! a pure-callback workload makes no syscalls at all. When it must block with no file descriptor and
@@ -240,6 +246,19 @@ pub(crate) enum Ready {
     Foreign(Box<dyn FnOnce() + Send>),
 }
 
+/// How a pass of the loop waits before it collects and runs what is ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdleWait {
+    /// Work is ready: no waiting (the poller is asked without blocking if an fd is registered).
+    No,
+    /// Block in the poller until an fd is ready, the timeout passes (the next timer; `None`: no
+    /// timer) or another thread wakes the loop.
+    Poll(Option<Duration>),
+    /// No fd and no timer, so only another thread can bring work: park the thread (one futex wait,
+    /// where a poller wait re-arms its timer and notifier: several syscalls).
+    Park,
+}
+
 /// The loop's thread-local state.
 pub(crate) struct LoopInner {
     pub(crate) shared: Arc<Shared>,
@@ -441,7 +460,7 @@ impl EventLoop {
         if self.inner.closed.get() {
             cb.cancel();
         } else {
-            self.inner.ready.borrow_mut().push_back(Ready::Call(cb.clone()));
+            self.inner.push_ready(Ready::Call(cb.clone()));
         }
         Handle { cb }
     }
@@ -788,101 +807,101 @@ impl EventLoop {
         self.inner.timers.borrow().len()
     }
 
-    /// One pass: poll, collect ready work, run what was ready when the pass began.
+    /// One pass, as asyncio's `_run_once`: decide how to wait, wait for I/O (or another thread),
+    /// collect what became ready, run what was ready then.
     fn run_once(&self, main_woken: &AtomicBool) {
         let inner = &*self.inner;
-        let shared = &*inner.shared;
         let work_ready = || {
             !inner.ready.borrow().is_empty()
                 || main_woken.load(Ordering::Acquire)
-                || shared.stop_requested.load(Ordering::Acquire)
+                || inner.shared.stop_requested.load(Ordering::Acquire)
         };
-
-        let mut timeout = if work_ready() { Some(Duration::ZERO) } else { inner.next_timer_timeout() };
-        let has_fds = !inner.io.is_empty();
-        // Out of work, with nothing but other threads (or a timer further off than a spin) to wait
-        // for: spin a little first, if recent waits say that pays. The wait is measured either way.
-        let waiting_since =
-            (timeout != Some(Duration::ZERO) && !has_fds && timeout.is_none_or(|t| t > inner.spin.limit()))
-                .then(Instant::now);
-        if waiting_since.is_some() {
-            let found = inner.spin.spin(|| (work_ready() || shared.inbox_looks_nonempty()).then_some(()));
-            timeout = match found {
-                Some(()) => Some(Duration::ZERO),
-                None => inner.next_timer_timeout(),
-            };
+        // 1. How to wait. With nothing but other threads (or a far timer) to wait for, spin a little
+        //    first if recent waits say that pays; the wait is measured either way.
+        let mut wait = self.idle_wait(&work_ready);
+        let spun_since = inner.spin_first(wait).then(Instant::now);
+        if spun_since.is_some() {
+            let found =
+                inner.spin.spin(|| (work_ready() || inner.shared.inbox_looks_nonempty()).then_some(()));
+            wait = if found.is_some() { IdleWait::No } else { self.idle_wait(&work_ready) };
         }
-        let announced = timeout != Some(Duration::ZERO);
-        if announced {
-            // About to block. With no fd and no timer only another thread can wake the loop, so it
-            // parks on its thread (one futex wait) instead of waiting in the poller (which re-arms its
-            // timer and notifier: several syscalls per wait).
-            let park = !has_fds && timeout.is_none();
-            // Announce the sleep, then look once more: a producer that pushed before seeing the
-            // announcement is found here, one that pushes after will wake the loop.
-            let inbox_empty = shared.prepare_sleep(park);
-            if !inbox_empty || work_ready() {
-                timeout = Some(Duration::ZERO);
-            } else if park {
-                std::thread::park();
-                // Woken (or spuriously): nothing to poll, the inbox is read below.
-                timeout = Some(Duration::ZERO);
-            }
-        }
-        // The poller is skipped when it has nothing to report: no fd registered and no need to block.
-        if !has_fds && timeout == Some(Duration::ZERO) {
-            if announced {
-                shared.after_sleep();
-            }
-        } else {
-            let mut events = inner.events.borrow_mut();
-            events.clear();
-            let polled = shared.poller.wait(&mut events, timeout);
-            if announced {
-                shared.after_sleep();
-            }
-            match polled {
-                Ok(n) if n > 0 => {
-                    let (mut callbacks, mut wakers) = (Vec::new(), Vec::new());
-                    inner.io.dispatch(&shared.poller, &events, &mut callbacks, &mut wakers);
-                    drop(events);
-                    inner.ready.borrow_mut().extend(callbacks.into_iter().map(Ready::Io));
-                    // Woken outside every borrow: a waker may push onto the ready queue.
-                    wakers.into_iter().for_each(Waker::wake);
-                }
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    drop(events);
-                    self.call_exception_handler(ExceptionContext::new(format!("poller failed: {e}")))
-                }
-            }
-        }
-
-        if let Some(since) = waiting_since {
+        // 2. Wait, and queue what the poller reported.
+        self.wait_for_io(wait, &work_ready);
+        if let Some(since) = spun_since {
             inner.spin.record(since.elapsed());
         }
-
-        // Items from other threads.
-        {
-            let mut buf = inner.drain_buf.borrow_mut();
-            shared.drain_into(&mut buf);
-            if !buf.is_empty() {
-                let mut ready = inner.ready.borrow_mut();
-                ready.extend(buf.drain(..).map(|item| match item {
-                    Inbound::Call(f) => Ready::Foreign(f),
-                    Inbound::Run(r) => Ready::Task(r),
-                }));
-            }
-        }
-
+        // 3. Collect what other threads posted, then the due timers.
+        inner.collect_posted();
         inner.collect_due_timers();
-
-        // Run exactly what is ready now; anything scheduled meanwhile waits for the next pass.
+        // 4. Run exactly what is ready now; what is scheduled meanwhile waits for the next pass, so
+        //    a callback that reschedules itself cannot starve I/O or timers.
         let ntodo = inner.ready.borrow().len();
         for _ in 0..ntodo {
             let Some(item) = inner.ready.borrow_mut().pop_front() else { break };
             self.run_step(item, |item| self.describe(item), |item| self.run_item(item));
+        }
+    }
+
+    /// How a pass waits: not at all when work is ready, else until the next timer, an fd or another
+    /// thread.
+    fn idle_wait(&self, work_ready: &dyn Fn() -> bool) -> IdleWait {
+        if work_ready() {
+            return IdleWait::No;
+        }
+        match self.inner.next_timer_timeout() {
+            Some(Duration::ZERO) => IdleWait::No,
+            None if self.inner.io.is_empty() => IdleWait::Park,
+            timeout => IdleWait::Poll(timeout),
+        }
+    }
+
+    /// Waits as `wait` says, then queues the I/O callbacks and wakes the futures the poller reported.
+    ///
+    /// Before it blocks, the loop announces its sleep and looks at its work once more: a producer
+    /// that pushed before seeing the announcement is found here, one that pushes after wakes it.
+    fn wait_for_io(&self, wait: IdleWait, work_ready: &dyn Fn() -> bool) {
+        let inner = &*self.inner;
+        let shared = &*inner.shared;
+        let announced = wait != IdleWait::No;
+        let may_block = announced && shared.prepare_sleep(wait == IdleWait::Park) && !work_ready();
+        let timeout = match wait {
+            IdleWait::Poll(t) if may_block => t,
+            _ => Some(Duration::ZERO),
+        };
+        if wait == IdleWait::Park && may_block {
+            // One futex wait; woken (or spuriously), the inbox is read in the collect step.
+            std::thread::park();
+        }
+        // With no fd registered, a wait that need not block has nothing to ask the poller.
+        let polled = (!inner.io.is_empty() || timeout != Some(Duration::ZERO)).then(|| {
+            let mut events = inner.events.borrow_mut();
+            events.clear();
+            shared.poller.wait(&mut events, timeout)
+        });
+        if announced {
+            shared.after_sleep();
+        }
+        match polled {
+            Some(Ok(n)) if n > 0 => self.dispatch_io(),
+            Some(Err(e)) if e.kind() != std::io::ErrorKind::Interrupted => {
+                self.call_exception_handler(ExceptionContext::new(format!("poller failed: {e}")))
+            }
+            _ => {}
+        }
+    }
+
+    /// Queues the I/O callbacks of the events just polled and wakes the futures waiting on them.
+    fn dispatch_io(&self) {
+        let inner = &*self.inner;
+        let (mut callbacks, mut wakers) = (Vec::new(), Vec::new());
+        inner.io.dispatch(&inner.shared.poller, &inner.events.borrow(), &mut callbacks, &mut wakers);
+        inner.ready.borrow_mut().extend(callbacks.into_iter().map(Ready::Io));
+        // Outside every borrow (a waker may push onto the ready queue), and one by one: a foreign
+        // waker that panics must not lose the others' wakeups (async-io catches it too).
+        for w in wakers {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| w.wake())) {
+                self.report_panic("a waker panicked when woken for I/O readiness", &*payload, None);
+            }
         }
     }
 
@@ -1003,6 +1022,37 @@ fn far_future() -> Instant {
 }
 
 impl LoopInner {
+    /// Whether a pass that waits `wait` spins first: only with no fd to watch (readiness is not
+    /// looked at during a spin) and no timer due within the spin.
+    fn spin_first(&self, wait: IdleWait) -> bool {
+        match wait {
+            IdleWait::No => false,
+            IdleWait::Park => true,
+            IdleWait::Poll(timeout) => self.io.is_empty() && timeout.is_none_or(|t| t > self.spin.limit()),
+        }
+    }
+
+    /// Moves what other threads posted onto the ready queue, in the order posted.
+    fn collect_posted(&self) {
+        let mut buf = self.drain_buf.borrow_mut();
+        self.shared.drain_into(&mut buf);
+        if !buf.is_empty() {
+            self.ready.borrow_mut().extend(buf.drain(..).map(|item| match item {
+                Inbound::Call(f) => Ready::Foreign(f),
+                Inbound::Run(r) => Ready::Task(r),
+            }));
+        }
+    }
+
+    /// Queues `item` to run, after what other threads posted before (one order for `call_soon` and
+    /// `call_soon_threadsafe`, as asyncio's single ready queue keeps).
+    pub(crate) fn push_ready(&self, item: Ready) {
+        if self.shared.inbox_looks_nonempty() {
+            self.collect_posted();
+        }
+        self.ready.borrow_mut().push_back(item);
+    }
+
     /// Time until the next live timer, dropping cancelled ones from the top; `None` if there is none.
     fn next_timer_timeout(&self) -> Option<Duration> {
         let mut timers = self.timers.borrow_mut();
@@ -1044,7 +1094,8 @@ impl LoopInner {
         let n = self.cancelled_timers.get() + 1;
         self.cancelled_timers.set(n);
         let Ok(mut timers) = self.timers.try_borrow_mut() else { return };
-        if n > 100 && n * 2 > timers.len() {
+        // asyncio's rule: more than half of a heap of more than a hundred entries.
+        if timers.len() > 100 && n * 2 > timers.len() {
             timers.retain(|e| !e.cb.cancelled());
             self.cancelled_timers.set(0);
         }
@@ -1109,7 +1160,7 @@ impl Drop for LoopInner {
 pub(crate) fn push_local_runnable(id: u64, r: Runnable<u64>) -> Result<(), Runnable<u64>> {
     let res = CURRENT.try_with(|c| match &*c.borrow() {
         Some(lp) if lp.inner.shared.id == id => {
-            lp.inner.ready.borrow_mut().push_back(Ready::Task(r));
+            lp.inner.push_ready(Ready::Task(r));
             Ok(())
         }
         _ => Err(r),

@@ -274,7 +274,7 @@ fn spawn_with_sink<F, S>(
     // The first step goes straight onto the ready queue, as asyncio's `create_task` does with
     // `call_soon`: `schedule` would route it through the inbox while the loop is not running, and
     // the task would then run after callbacks scheduled after it.
-    inner.ready.borrow_mut().push_back(super::Ready::Task(runnable));
+    inner.push_ready(super::Ready::Task(runnable));
 }
 
 /// Runs on the loop thread for `LoopHandle::spawn_threadsafe_with`.
