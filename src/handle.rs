@@ -249,6 +249,9 @@ pub(crate) struct Shared {
     /// Set by `stop()` from any thread; the loop takes it after its current iteration.
     pub(crate) stop_requested: std::sync::atomic::AtomicBool,
     pub(crate) poller: Poller,
+    /// Tasks woken on another thread at the instant the loop closed, too late for the inbox: their
+    /// futures may only be dropped on the loop's thread, which drops them when the loop goes away.
+    strays: std::sync::Mutex<Vec<Runnable<u64>>>,
 }
 
 impl Shared {
@@ -260,7 +263,18 @@ impl Shared {
             loop_thread: std::thread::current(),
             stop_requested: std::sync::atomic::AtomicBool::new(false),
             poller,
+            strays: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Keeps a task's runnable that arrived after `close` on another thread (see `strays`).
+    pub(crate) fn keep_stray(&self, r: Runnable<u64>) {
+        lock(&self.strays).push(r);
+    }
+
+    /// The runnables kept by [`keep_stray`](Self::keep_stray), for the loop's thread to drop.
+    pub(crate) fn take_strays(&self) -> Vec<Runnable<u64>> {
+        std::mem::take(&mut *lock(&self.strays))
     }
 
     /// Queues `item` for the loop and wakes it if it may be sleeping.

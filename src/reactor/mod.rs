@@ -1151,6 +1151,8 @@ impl Drop for LoopInner {
         if !self.closed.get() {
             self.close_now(false);
         }
+        // On the loop's thread, as the futures of tasks woken elsewhere while it closed require.
+        drop(self.shared.take_strays());
         let id = self.shared.id;
         let _ = LOOPS_HERE.try_with(|l| l.borrow_mut().retain(|x| *x != id));
     }

@@ -236,11 +236,12 @@ fn schedule(shared: &Arc<Shared>, runnable: Runnable<u64>) {
     };
     if let Err(Inbound::Run(r)) = shared.push(Inbound::Run(runnable)) {
         // The loop is closed. `close()` already cancelled every task, so this is a task woken in the
-        // instant of closing; its runnable may only be dropped on the loop's thread.
+        // instant of closing; its runnable holds the future, which may only be dropped on the loop's
+        // thread: here, or when the loop is dropped there.
         if super::loop_lives_on_this_thread(shared.id) {
             drop(r);
         } else {
-            std::mem::forget(r);
+            shared.keep_stray(r);
         }
     }
 }
@@ -421,5 +422,39 @@ impl EventLoop {
         let signal = Arc::new(CancelSignal::default());
         spawn_with_sink(self, fut, slot.clone(), signal.clone(), Location::caller());
         Task { slot, signal, loop_id: self.inner.shared.id }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct SetOnDrop(Arc<AtomicBool>);
+
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Reached only through a race (a foreign wake whose push loses to `close`), so the state it
+    /// leaves is built by hand: a task scheduled (its runnable out) whose handle `close` dropped.
+    #[test]
+    fn a_task_woken_elsewhere_as_the_loop_closes_is_dropped_on_the_loop_thread() {
+        let lp = EventLoop::new().unwrap();
+        let dropped = Arc::new(AtomicBool::new(false));
+        let guard = SetOnDrop(dropped.clone());
+        let fut = async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        };
+        let (runnable, handle) = async_task::Builder::new().metadata(0).spawn_local(move |_| fut, |_| {});
+        drop(handle);
+        lp.close().unwrap();
+        let shared = lp.inner.shared.clone();
+        std::thread::spawn(move || schedule(&shared, runnable)).join().unwrap();
+        assert!(!dropped.load(Ordering::SeqCst), "dropped off the loop's thread");
+        drop(lp);
+        assert!(dropped.load(Ordering::SeqCst), "the task's future was never dropped");
     }
 }
