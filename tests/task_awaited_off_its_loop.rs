@@ -32,7 +32,7 @@ fn awaiting_another_loops_task_inside_a_task_fails_with_would_deadlock() {
         let a = EventLoop::new().unwrap();
         let b = EventLoop::new().unwrap();
         let task = a.spawn(std::future::pending::<()>());
-        let on_b = b.spawn(async move { task.await });
+        let on_b = b.spawn(task);
         assert_eq!(b.run_until_complete(on_b), Ok(Ok(Err(TaskError::WouldDeadlock))));
     });
 }

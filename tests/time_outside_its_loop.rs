@@ -69,6 +69,8 @@ fn a_sleep_armed_on_a_stopped_loop_fires_under_another() {
 }
 
 #[test]
+// The async block stands for the user's code: its `.await` is the line the panic must name.
+#[allow(clippy::redundant_async_block)]
 fn sleep_outside_a_loop_panics_naming_sleep_and_the_users_lines() {
     let made = line!() + 1;
     let sleep = tulip::sleep(Duration::from_secs(1));
@@ -82,6 +84,8 @@ fn sleep_outside_a_loop_panics_naming_sleep_and_the_users_lines() {
 }
 
 #[test]
+// The async block stands for the user's code: its `.await` is the line the panic must name.
+#[allow(clippy::redundant_async_block)]
 fn timeout_outside_a_loop_panics_naming_timeout_and_the_users_lines() {
     let made = line!() + 1;
     let t = tulip::timeout(Duration::from_secs(1), std::future::pending::<()>());
