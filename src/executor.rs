@@ -69,8 +69,7 @@ impl Drop for DefaultExecutor {
 /// Runs `f` on the loop's `DefaultExecutor`, creating the slot if needed.
 fn with_default<R>(lp: &EventLoop, f: impl FnOnce(&mut DefaultExecutor) -> R) -> R {
     if lp.is_closed() {
-        // `close` shut the executor down with the loop; what `f` leaves here is dropped (a pool set
-        // now is shut down at once).
+        // `close` shut the executor down; a pool `f` leaves here is dropped, so shut down at once.
         return f(&mut DefaultExecutor { pool: None, shut_down: true });
     }
     let mut exts = lp.inner.extensions.borrow_mut();

@@ -118,8 +118,7 @@ impl BlockingPortal {
         F: Future + 'static,
         F::Output: Send + 'static,
     {
-        // Blocking a thread that runs a loop stalls that loop, and hangs for good when the future
-        // waits on it; the portal's own loop thread is one such thread.
+        // Blocking a loop's thread stalls it (the portal's own among them), or hangs if `make` needs it.
         if thread::current().id() == self.loop_thread || crate::reactor::try_get_running_loop().is_some() {
             return Err(JobError::WouldDeadlock);
         }

@@ -809,6 +809,11 @@ impl EventLoop {
 
     /// One pass, as asyncio's `_run_once`: decide how to wait, wait for I/O (or another thread),
     /// collect what became ready, run what was ready then.
+    ///
+    /// The spin happens only when nothing but other threads (or a timer further off than a spin)
+    /// can bring work, and only while recent waits say it pays ([`AdaptiveSpin`]); the wait is
+    /// measured whether it spun or not. What is scheduled while the ready callbacks run waits for
+    /// the next pass, so a callback that reschedules itself cannot starve I/O or timers.
     fn run_once(&self, main_woken: &AtomicBool) {
         let inner = &*self.inner;
         let work_ready = || {
@@ -816,8 +821,7 @@ impl EventLoop {
                 || main_woken.load(Ordering::Acquire)
                 || inner.shared.stop_requested.load(Ordering::Acquire)
         };
-        // 1. How to wait. With nothing but other threads (or a far timer) to wait for, spin a little
-        //    first if recent waits say that pays; the wait is measured either way.
+        // 1. How to wait: spin first if only other threads can bring work soon (measured either way).
         let mut wait = self.idle_wait(&work_ready);
         let spun_since = inner.spin_first(wait).then(Instant::now);
         if spun_since.is_some() {
@@ -833,8 +837,7 @@ impl EventLoop {
         // 3. Collect what other threads posted, then the due timers.
         inner.collect_posted();
         inner.collect_due_timers();
-        // 4. Run exactly what is ready now; what is scheduled meanwhile waits for the next pass, so
-        //    a callback that reschedules itself cannot starve I/O or timers.
+        // 4. Run exactly what is ready now: the only place where callbacks are called.
         let ntodo = inner.ready.borrow().len();
         for _ in 0..ntodo {
             let Some(item) = inner.ready.borrow_mut().pop_front() else { break };
@@ -891,13 +894,16 @@ impl EventLoop {
     }
 
     /// Queues the I/O callbacks of the events just polled and wakes the futures waiting on them.
+    ///
+    /// Wakers are woken outside every borrow (one may push onto the ready queue) and one by one, a
+    /// panic caught and reported: one bad foreign waker cannot lose the others' wakeups (async-io
+    /// does the same).
     fn dispatch_io(&self) {
         let inner = &*self.inner;
         let (mut callbacks, mut wakers) = (Vec::new(), Vec::new());
         inner.io.dispatch(&inner.shared.poller, &inner.events.borrow(), &mut callbacks, &mut wakers);
         inner.ready.borrow_mut().extend(callbacks.into_iter().map(Ready::Io));
-        // Outside every borrow (a waker may push onto the ready queue), and one by one: a foreign
-        // waker that panics must not lose the others' wakeups (async-io catches it too).
+        // Outside every borrow, one by one: a panicking foreign waker must not lose the others.
         for w in wakers {
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| w.wake())) {
                 self.report_panic("a waker panicked when woken for I/O readiness", &*payload, None);
@@ -981,8 +987,7 @@ impl EventLoop {
     /// bound.
     pub(crate) fn finish_run(&self) {
         if std::thread::panicking() {
-            // Unwinding from the main future: running the loop now could panic twice (an abort),
-            // so the tasks are dropped without their turn.
+            // Running the loop while unwinding could panic twice (an abort): drop them unrun.
             self.inner.drop_tasks();
         } else {
             self.cancel_pending_tasks();

@@ -229,15 +229,17 @@ impl<F: Future, S: Sink<F::Output>> Drop for TaskFuture<F, S> {
 
 /// Schedules a task's runnable: onto the running loop's ready queue when woken on that loop's
 /// thread, else through the inbox.
+///
+/// On a closed loop (a task woken on another thread at the instant of closing, after `close` dropped
+/// its handle) the runnable still holds the future, which may only be dropped on the loop's thread:
+/// here if this is that thread, else when the loop is dropped there (`Shared::keep_stray`).
 fn schedule(shared: &Arc<Shared>, runnable: Runnable<u64>) {
     let runnable = match super::push_local_runnable(shared.id, runnable) {
         Ok(()) => return,
         Err(r) => r,
     };
     if let Err(Inbound::Run(r)) = shared.push(Inbound::Run(runnable)) {
-        // The loop is closed. `close()` already cancelled every task, so this is a task woken in the
-        // instant of closing; its runnable holds the future, which may only be dropped on the loop's
-        // thread: here, or when the loop is dropped there.
+        // Closed: a task woken as the loop closed; its future may be dropped on the loop's thread only.
         if super::loop_lives_on_this_thread(shared.id) {
             drop(r);
         } else {
@@ -377,8 +379,7 @@ impl<T> Future for Task<T> {
         if self.slot.finished.get() {
             return Poll::Ready(Err(TaskError::ResultTaken));
         }
-        // The task is `!Send`, so its loop lives on this thread; polled under anything but that
-        // loop, it cannot run while its awaiter waits.
+        // `!Send`: its loop lives on this thread, and cannot run under anything but itself.
         if super::running_loop_id() != Some(self.loop_id) {
             return Poll::Ready(Err(TaskError::WouldDeadlock));
         }

@@ -112,8 +112,7 @@ impl Future for Sleep {
                     *w = Some(cx.waker().clone());
                 }
             }
-            // Not armed yet, or armed on a loop that no longer runs it (stopped, or closed: its
-            // timers are gone): the timer moves to the loop that polls.
+            // Not armed, or armed on a loop that stopped or closed: move to the loop that polls.
             _ => {
                 self.disarm();
                 self.arm(&lp, cx.waker());
