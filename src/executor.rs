@@ -30,7 +30,8 @@
 //!
 //! # Caveats
 //!
-//! - [`tulip::run`](crate::run) waits at most [`RUN_EXECUTOR_SHUTDOWN_TIMEOUT`] for the jobs still
+//! - [`tulip::run`](crate::run) first cancels the tasks still pending (so a job waiting on what one of
+//!   them owns can end), then waits at most [`RUN_EXECUTOR_SHUTDOWN_TIMEOUT`] for the jobs still
 //!   running in the default executor, then logs how many it left behind (a thread cannot be killed);
 //!   call [`EventLoop::shutdown_default_executor`] yourself for another bound.
 //! - Closing or dropping a loop shuts its default executor down without waiting, like asyncio's
