@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::{far_future, running_loop_for, EventLoop, TimerHandle};
+use super::{far_future, running_loop_for, running_loop_id, EventLoop, TimerHandle};
 use crate::error::Elapsed;
 
 /// Completes after `duration` (asyncio's `asyncio.sleep`).
@@ -101,23 +101,25 @@ impl Future for Sleep {
 
     #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.timer.as_ref().is_some_and(|a| a.state.fired.get()) || self.deadline <= Instant::now() {
-            return Poll::Ready(());
-        }
-        let lp = running_loop_for(format_args!("{} (created at {})", self.made_by, self.created_at));
-        match &self.timer {
-            Some(armed) if armed.loop_id == lp.inner.shared.id => {
+        if let Some(armed) = &self.timer {
+            if armed.state.fired.get() {
+                return Poll::Ready(());
+            }
+            if running_loop_id() == Some(armed.loop_id) {
                 let mut w = armed.state.waker.borrow_mut();
                 if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                     *w = Some(cx.waker().clone());
                 }
-            }
-            // Not armed, or armed on a loop that stopped or closed: move to the loop that polls.
-            _ => {
-                self.disarm();
-                self.arm(&lp, cx.waker());
+                return Poll::Pending;
             }
         }
+        // Not armed, or armed on a loop that stopped or closed: move to the loop that polls.
+        if self.deadline <= Instant::now() {
+            return Poll::Ready(());
+        }
+        let lp = running_loop_for(format_args!("{} (created at {})", self.made_by, self.created_at));
+        self.disarm();
+        self.arm(&lp, cx.waker());
         Poll::Pending
     }
 }
