@@ -240,8 +240,8 @@ impl<T> Shared<T> {
     /// Stores the outcome and notifies everyone, unless an outcome is already decided.
     ///
     /// Returns `false` if the future was already done (it was cancelled first).
-    fn finish(&self, result: Result<T, JobError>) -> bool {
-        self.finish_locked(lock(&self.inner), result)
+    fn finish(&self, result: Result<T, JobError>, publishing: &mut dyn FnMut()) -> bool {
+        self.finish_locked(lock(&self.inner), result, publishing)
     }
 
     /// Cancels the job if it is still queued; `true` if it will not run.
@@ -250,14 +250,19 @@ impl<T> Shared<T> {
         match inner.state {
             State::Queued => {
                 self.cancel_requested.store(true, Ordering::Release);
-                self.finish_locked(inner, Err(JobError::Cancelled))
+                self.finish_locked(inner, Err(JobError::Cancelled), &mut || ())
             }
             _ => false,
         }
     }
 
     /// `finish` with the lock already held, so a state check and the transition are one step.
-    fn finish_locked<'a>(&'a self, inner: MutexGuard<'a, Inner<T>>, result: Result<T, JobError>) -> bool {
+    fn finish_locked<'a>(
+        &'a self,
+        inner: MutexGuard<'a, Inner<T>>,
+        result: Result<T, JobError>,
+        publishing: &mut dyn FnMut(),
+    ) -> bool {
         if matches!(inner.state, State::Completing | State::Done(_) | State::Taken) {
             return false;
         }
@@ -278,7 +283,7 @@ impl<T> Shared<T> {
             }
             other => (other, None),
         };
-        self.settle(inner, result);
+        self.settle(inner, result, publishing);
         if let Some(message) = unseen_error {
             match &self.report_to {
                 Some(handle) => handle.report_error_threadsafe(message),
@@ -292,8 +297,14 @@ impl<T> Shared<T> {
     /// the threads waiting for it.
     ///
     /// The state reads `Completing` while callbacks run, so `cancel` cannot slip in and waiters keep
-    /// waiting; a callback added meanwhile is picked up by the next round of the loop.
-    fn settle<'a>(&'a self, mut inner: MutexGuard<'a, Inner<T>>, result: Result<T, JobError>) {
+    /// waiting; a callback added meanwhile is picked up by the next round of the loop. `publishing`
+    /// runs after the last callback, under the lock, just before the outcome becomes visible.
+    fn settle<'a>(
+        &'a self,
+        mut inner: MutexGuard<'a, Inner<T>>,
+        result: Result<T, JobError>,
+        publishing: &mut dyn FnMut(),
+    ) {
         loop {
             let callbacks = std::mem::take(&mut inner.callbacks);
             if callbacks.is_empty() {
@@ -306,6 +317,7 @@ impl<T> Shared<T> {
             }
             inner = lock(&self.inner);
         }
+        publishing();
         inner.state = State::Done(result);
         #[cfg(not(loom))]
         self.done.store(true, std::sync::atomic::Ordering::Release);
@@ -374,9 +386,16 @@ impl<T: Send + 'static> Promise<T> {
     ///
     /// If a canceller accepted a `cancel()` while the job ran, the future reports `Err(Cancelled)`
     /// instead of `result` (an error in `result` is then reported to the exception handler).
-    pub fn complete(mut self, result: Result<T, JobError>) -> bool {
+    pub fn complete(self, result: Result<T, JobError>) -> bool {
+        self.complete_then(result, &mut || ())
+    }
+
+    /// [`complete`](Self::complete), calling `publishing` after the done-callbacks have run and just
+    /// before the outcome becomes visible (not at all if the future was already done). A pool worker
+    /// takes its scheduling role there: after every piece of user code, before the submitter it wakes.
+    pub fn complete_then(mut self, result: Result<T, JobError>, publishing: &mut dyn FnMut()) -> bool {
         match self.shared.take() {
-            Some(shared) => shared.finish(result),
+            Some(shared) => shared.finish(result, publishing),
             None => false,
         }
     }
@@ -386,7 +405,7 @@ impl<T> Drop for Promise<T> {
     fn drop(&mut self) {
         if let Some(shared) = self.shared.take() {
             let err = shared.drop_error.clone();
-            shared.finish(Err(err));
+            shared.finish(Err(err), &mut || ());
         }
     }
 }
@@ -548,7 +567,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         match inner.state {
             State::Queued => {
                 shared.cancel_requested.store(true, Ordering::Release);
-                shared.finish_locked(inner, Err(JobError::Cancelled))
+                shared.finish_locked(inner, Err(JobError::Cancelled), &mut || ())
             }
             State::Running => {
                 let Some(canceller) = &shared.canceller else { return false };
@@ -642,7 +661,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
                     return;
                 };
                 inner.callbacks.push(Box::new(f));
-                self.shared.settle(inner, result);
+                self.shared.settle(inner, result, &mut || ());
             }
             State::Taken => {
                 drop(inner);
@@ -680,7 +699,7 @@ impl<T> Drop for ConcurrentFuture<T> {
             State::Queued => {
                 // Nobody wants it: the job is skipped when a worker reaches it.
                 shared.cancel_requested.store(true, Ordering::Release);
-                shared.finish_locked(inner, Err(JobError::Cancelled));
+                shared.finish_locked(inner, Err(JobError::Cancelled), &mut || ());
             }
             State::Running => {
                 shared.cancel_requested.store(true, Ordering::Release);

@@ -11,8 +11,9 @@
 //!
 //! Jobs go through one `crossbeam-channel` queue (bounded if [`queue_capacity`] is set). A worker that
 //! has just run a job and finds the queue empty spins for [`idle_spin`] (at most one worker at a time;
-//! it takes that role just before its job's completion becomes visible, so a submitter reacting to the
-//! completion already sees it; and only while its recent waits for a job fitted in that window, so a
+//! it takes that role after its job and the job's done-callbacks have returned, just before the
+//! completion becomes visible, so a submitter reacting to the completion already sees it, and a
+//! long callback never leaves the role held by a worker that is not looking; and only while its recent waits for a job fitted in that window, so a
 //! slow trickle of jobs or an overloaded machine does not pay for spinning), then parks on a stack of
 //! idle workers. A submit pushes the job, then wakes somebody only if needed: nobody if a worker is
 //! spinning (no syscall at all), else the most recently parked worker (LIFO: the hot threads stay hot,
