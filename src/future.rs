@@ -244,13 +244,13 @@ impl<T> Shared<T> {
         self.finish_locked(lock(&self.inner), result, publishing)
     }
 
-    /// Cancels the job if it is still queued; `true` if it will not run.
-    fn revoke(&self) -> bool {
+    /// Fails the job with `err` if it is still queued; `true` if it will not run.
+    fn revoke(&self, err: JobError) -> bool {
         let inner = lock(&self.inner);
         match inner.state {
             State::Queued => {
                 self.cancel_requested.store(true, Ordering::Release);
-                self.finish_locked(inner, Err(JobError::Cancelled), &mut || ())
+                self.finish_locked(inner, Err(err), &mut || ())
             }
             _ => false,
         }
@@ -597,18 +597,20 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         }
     }
 
-    /// Cancels the job only if it is still queued (never asks a canceller); `true` if it will not run.
+    /// Fails the job with `err` only if it is still queued (never asks a canceller); `true` if it
+    /// will not run.
     ///
-    /// For a producer taking back a job it could not hand over (a pool that shut down meanwhile).
-    pub(crate) fn revoke(&self) -> bool {
-        self.shared.revoke()
+    /// For a producer taking back a job it could not hand over (a pool that shut down meanwhile, or
+    /// could start no thread).
+    pub(crate) fn revoke(&self, err: JobError) -> bool {
+        self.shared.revoke(err)
     }
 
     /// `revoke` as a detached closure, for a producer that keeps the job after handing the future
     /// out (a job waiting for room in a bounded queue).
-    pub(crate) fn revoker(&self) -> Box<dyn Fn() -> bool + Send + Sync> {
+    pub(crate) fn revoker(&self) -> Box<dyn Fn(JobError) -> bool + Send + Sync> {
         let shared = self.shared.clone();
-        Box::new(move || shared.revoke())
+        Box::new(move |err| shared.revoke(err))
     }
 
     /// A setter for the loop this future needs (`None`: none): a blocking `wait` on that loop's

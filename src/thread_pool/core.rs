@@ -368,23 +368,25 @@ impl Shared {
     }
 
     /// After a job was pushed: makes sure a worker will take it, or takes it back if the pool closed
-    /// meanwhile. `revoke` cancels the job's future if it is still queued (`true`: it will not run);
-    /// `Err` means the job will not run and its future was cancelled.
-    pub(super) fn after_push(self: &Arc<Self>, revoke: &dyn Fn() -> bool) -> Result<(), PoolError> {
+    /// meanwhile or can start no thread. `revoke` fails the job's future with the reason if it is
+    /// still queued (`true`: it will not run); `Err` means the job will not run and its future says
+    /// why.
+    pub(super) fn after_push(self: &Arc<Self>, revoke: &dyn Fn(JobError) -> bool) -> Result<(), PoolError> {
         // Pairs with the fences in `park`, `retire` and `close`: either they see this job, or we see
         // their registration / decrement / closing.
         fence(SeqCst);
         if self.closed.load(SeqCst) {
             // Raced with shutdown: refuse it if no worker has started it yet. A job the shutdown already
             // rejected keeps that outcome (`revoke` fails on a done future).
-            if revoke() {
-                return Err(self.closed_error());
+            let err = self.closed_error();
+            if revoke(super::refusal(self.closed_error())) {
+                return Err(err);
             }
             return Ok(());
         }
         if let Err(e) = self.wake_one() {
-            if self.workers.load(SeqCst) == 0 && revoke() {
-                // Nobody could ever run it.
+            // Nobody could ever run it.
+            if self.workers.load(SeqCst) == 0 && revoke(JobError::Spawn(e.to_string())) {
                 return Err(PoolError::Spawn(e));
             }
             log::warn!("tulip: could not start another pool thread (the job waits for a busy one): {e}");

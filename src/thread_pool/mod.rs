@@ -313,7 +313,7 @@ impl ThreadPool {
         let shared = self.shared();
         let pushed = if block { shared.push_blocking(job) } else { shared.try_push(job) };
         match pushed {
-            Ok(()) => shared.after_push(&|| fut.revoke()).map(|()| fut),
+            Ok(()) => shared.after_push(&|e| fut.revoke(e)).map(|()| fut),
             // The job (and its promise) is dropped here, which completes `fut` and cancels it.
             Err(_job) if shared.is_closed() => Err(shared.closed_error()),
             Err(_job) => Err(PoolError::QueueFull),
@@ -571,7 +571,7 @@ pub(crate) struct Admission {
     shared: Arc<Shared>,
     job: Option<Job>,
     /// Cancels the job's future if still queued (see `Shared::after_push`).
-    revoke: Box<dyn Fn() -> bool + Send + Sync>,
+    revoke: Box<dyn Fn(JobError) -> bool + Send + Sync>,
     /// Counted in the pool's `space_waiters`, so workers signal room for it.
     registered: bool,
 }
@@ -638,8 +638,8 @@ impl ThreadPool {
         let job = Self::new_job(promise, f);
         match shared.try_push(job) {
             Ok(()) => {
-                // On refusal `revoke` already completed the future as cancelled; nothing else to do.
-                let _ = shared.after_push(&|| fut.revoke());
+                // On refusal `revoke` already completed the future with the reason; nothing else to do.
+                let _ = shared.after_push(&|e| fut.revoke(e));
                 (fut, Submitted::Queued)
             }
             Err(job) => {
@@ -664,12 +664,15 @@ impl ThreadPool {
 }
 
 /// The job error of a submission the pool refused.
+///
+/// A thread pool refuses a job because it is shut down, broken by its initializer, or unable to
+/// start any thread; the other pool errors (a full queue, a bad setting) never reach a job, and would
+/// read as the reason no thread could start.
 pub(crate) fn refusal(e: PoolError) -> JobError {
     match e {
         PoolError::Initializer(msg) => JobError::Initializer(msg),
         PoolError::ShutDown => JobError::ShutDown,
-        // No thread could start and none is alive: for this job that is the same as the pool going
-        // away, with the reason kept.
-        other => JobError::WorkerDied(other.to_string()),
+        PoolError::Spawn(e) => JobError::Spawn(e.to_string()),
+        other => JobError::Spawn(other.to_string()),
     }
 }
