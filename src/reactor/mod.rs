@@ -711,7 +711,8 @@ impl EventLoop {
     /// other threads comes slowly, or the machine is so busy that the threads it waits for rarely get
     /// a core, it blocks at once, but for one wait in eight that spins to find out whether spinning
     /// pays again. While it does spin it keeps one core busy for up to the limit per wait; set zero
-    /// where that matters more than latency.
+    /// where that matters more than latency. The limit saturates at 1 ms (a longer one is stored as
+    /// 1 ms), and [`set_spin_limit`](crate::set_spin_limit) caps every loop's at once.
     ///
     /// # Examples
     ///

@@ -187,7 +187,8 @@ impl ThreadPoolBuilder {
     }
 
     /// How long a worker that ran out of jobs busy-waits for the next one before it parks (default
-    /// 100 µs; zero disables it).
+    /// 100 µs; zero disables it; more than 1 ms is cut to 1 ms, and the process-wide
+    /// [`set_spin_limit`](crate::set_spin_limit) caps it too).
     ///
     /// At most one worker spins at a time. Spinning makes a job submitted shortly after the previous
     /// one finished start without a wakeup syscall or a context switch (the loop's
@@ -204,7 +205,7 @@ impl ThreadPoolBuilder {
     /// assert_eq!(pool.submit(|| 3).unwrap().wait(), Ok(3));
     /// ```
     pub fn idle_spin(mut self, spin: Duration) -> Self {
-        self.idle_spin = spin;
+        self.idle_spin = spin.min(crate::spin::MAX_LIMIT);
         self
     }
 

@@ -564,7 +564,7 @@ impl Shared {
 
     /// Takes the spinning role if it is free and spinning is on; `true` if this caller now holds it.
     fn claim_spinning(&self) -> bool {
-        !self.config.idle_spin.is_zero() && self.spinning.compare_exchange(0, 1, SeqCst, Relaxed).is_ok()
+        self.spin.enabled() && self.spinning.compare_exchange(0, 1, SeqCst, Relaxed).is_ok()
     }
 
     /// Gives up the spinning role held by the caller. Submitters that saw it held woke nobody, so a
