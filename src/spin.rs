@@ -77,7 +77,8 @@ const SPIN_ENV: &str = "TULIP_SPIN";
 /// two) longer than this means another thread had the core meanwhile: the machine is crowded.
 const CROWDED: Duration = Duration::from_micros(20);
 
-/// How old a reading of the number of runnable threads may be.
+/// How old a reading of the number of runnable threads may be (Linux only: elsewhere nothing is read).
+#[cfg(target_os = "linux")]
 const SAMPLE_EVERY: Duration = Duration::from_millis(5);
 
 /// While recent waits were over the limit, one wait in this many spins anyway, to find out whether
