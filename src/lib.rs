@@ -56,7 +56,7 @@
 //!   stays counted until it ends), a task is cancelled by dropping its future at its next turn.
 //! - A blocking wait on a loop's own thread for work that needs that loop fails at once with
 //!   [`JobError::WouldDeadlock`] instead of hanging.
-//! - The spin before blocking costs CPU time for latency: up to 100 µs per wait on an otherwise idle
+//! - The spin before blocking costs CPU time for latency: up to 40 µs per wait on an otherwise idle
 //!   core, while waits are that short. [`set_spin_limit`] (or the environment variable
 //!   `TULIP_SPIN=0`, which process-pool workers inherit) caps or switches off every spin of the
 //!   process; [`EventLoop::set_idle_spin`] and [`ThreadPoolBuilder::idle_spin`] set one loop's or

@@ -60,10 +60,12 @@ use std::time::{Duration, Instant};
 const LOOKS_PER_YIELD: u32 = 16;
 
 /// The spin limit of the loop, the thread pools' workers, blocking waits and process-pool workers,
-/// unless set otherwise: long enough to cover a wakeup on the other side (a spin must be able to pay
-/// even while the thread it waits for is still blocked, or adaptivity switches both off for good),
-/// short enough to cost little when it does not pay.
-pub(crate) const DEFAULT_LIMIT: Duration = Duration::from_micros(100);
+/// unless set otherwise: long enough to cover a wakeup on the other side (about 20 µs on the 2-core
+/// VM measured; a spin must be able to pay even while the thread it waits for is still blocked, or
+/// adaptivity switches both off for good), short enough that a counterpart which works 50 µs
+/// between two round trips (the light-load workloads `W1g50`, `W3bg50`, `W5ag50`) is not spun for:
+/// blocking costs a few µs of CPU on each side, spinning through its work would cost all of it.
+pub(crate) const DEFAULT_LIMIT: Duration = Duration::from_micros(40);
 
 /// The longest spin any setting can ask for; longer ones are cut to this. A wakeup costs tens of
 /// microseconds at worst, so a spin of a millisecond can never pay for itself.
@@ -103,7 +105,7 @@ const UNSET: u64 = u64::MAX;
 /// workers'. Zero switches them all off.
 ///
 /// Each of those spins has its own limit ([`EventLoop::set_idle_spin`](crate::EventLoop::set_idle_spin),
-/// [`ThreadPoolBuilder::idle_spin`](crate::ThreadPoolBuilder::idle_spin), 100 µs by default); the
+/// [`ThreadPoolBuilder::idle_spin`](crate::ThreadPoolBuilder::idle_spin), 40 µs by default); the
 /// cap is the most any of them may spin. Longer than 1 ms is cut to 1 ms.
 ///
 /// Until this is called, the cap comes from the environment variable `TULIP_SPIN` (`0`: no spin;
@@ -291,14 +293,24 @@ impl AdaptiveSpin {
     pub(crate) fn record(&self, wait: Duration) {
         let limit_ns = self.effective_ns();
         let wait = nanos(wait).min(limit_ns.saturating_mul(4));
-        if wait <= limit_ns {
+        let probe = self.probing.swap(false, Relaxed);
+        let in_time = wait <= limit_ns;
+        if in_time {
             self.probe_every.store(PROBE_EVERY, Relaxed);
-        } else if self.probing.swap(false, Relaxed) {
+        } else if probe {
             let every = self.probe_every.load(Relaxed);
             self.probe_every.store(every.saturating_mul(2).min(MAX_PROBE_EVERY), Relaxed);
         }
         let avg = self.wait_ns.load(Relaxed);
-        let next = if wait >= avg { avg + (wait - avg) / 4 } else { avg - (avg - wait) / 4 };
+        let next = if probe && in_time {
+            // A probe that found its item in time measured what spinning gives, which the blocked
+            // waits before it could not (they include the wakeup): it replaces their average.
+            wait
+        } else if wait >= avg {
+            avg + (wait - avg) / 4
+        } else {
+            avg - (avg - wait) / 4
+        };
         self.wait_ns.store(next, Relaxed);
     }
 
@@ -455,6 +467,18 @@ mod tests {
         // One wait within the limit brings the short interval back.
         spin.record(Duration::from_micros(1));
         assert_eq!(spin.probe_every.load(Relaxed), PROBE_EVERY);
+    }
+
+    #[test]
+    fn a_probe_that_finds_its_item_in_time_switches_spinning_back_on() {
+        let spin = AdaptiveSpin::new(Duration::from_micros(50));
+        for _ in 0..8 {
+            spin.record(Duration::from_secs(1));
+        }
+        let skipped = (0..MAX_PROBE_EVERY).take_while(|_| !spin.pays()).count();
+        assert_eq!(skipped as u32, PROBE_EVERY - 1);
+        spin.record(Duration::from_micros(20));
+        assert!(spin.pays(), "the probe's wait replaces the long ones");
     }
 
     #[test]

@@ -147,7 +147,8 @@ impl Meter {
 
 /// Lets every other thread of the system measured go to sleep: the kernel brings a thread's CPU
 /// time up to date when it stops running (or at a tick), so a spinning thread's count lags behind.
-/// The spins after the last round trip (at most 100 µs per thread) are counted, as their cost.
+/// The spins after the last round trip (at most 40 µs per thread by default) are counted, as their
+/// cost.
 fn settle() {
     std::thread::sleep(Duration::from_millis(5));
 }

@@ -22,6 +22,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// `d` in ns, saturating.
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// A fallible per-thread initializer, with its error already turned into text.
 pub(super) type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
@@ -131,7 +136,7 @@ impl WorkerCounters {
     }
 
     fn record_wait(&self, waited: Duration) {
-        let ns = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        let ns = nanos(waited);
         self.wait_total_ns.store(self.wait_total_ns.load(Relaxed).saturating_add(ns), Relaxed);
         if ns > self.wait_max_ns.load(Relaxed) {
             self.wait_max_ns.store(ns, Relaxed);
@@ -164,10 +169,15 @@ pub(super) struct Parker {
     thread: Thread,
     /// Set by whoever popped this parker from the idle stack; read by the parked worker.
     notified: AtomicBool,
+    /// When a submitter woke it for a job, in ns since the pool's `epoch` (0: not for a job). The
+    /// worker's wait for that job ended there, not when the kernel got round to running it: the
+    /// wakeup latency is what a spin would save, so it must not count against spinning.
+    notified_ns: AtomicU64,
 }
 
 impl Parker {
-    fn notify(&self) {
+    fn notify(&self, at_ns: u64) {
+        self.notified_ns.store(at_ns, Relaxed);
         self.notified.store(true, Release);
         // Costs a syscall only if the thread really sleeps in `park`.
         self.thread.unpark();
@@ -213,6 +223,8 @@ pub(super) struct Shared {
     spinning: AtomicUsize,
     /// The spinning worker's waits for its next job, and whether spinning pays.
     spin: AdaptiveSpin,
+    /// The origin of `Parker::notified_ns`.
+    epoch: Instant,
     /// Length of `State::idle`, readable without the lock.
     sleeping: AtomicUsize,
     /// Live worker threads, including those reserved but not yet started; never above `max_workers`.
@@ -244,6 +256,7 @@ impl Shared {
         };
         Shared {
             spin: AdaptiveSpin::new(config.idle_spin),
+            epoch: Instant::now(),
             config,
             tx,
             rx,
@@ -412,7 +425,7 @@ impl Shared {
                 p
             };
             if let Some(p) = parker {
-                p.notify();
+                p.notify(nanos(self.epoch.elapsed()).max(1));
                 return Ok(());
             }
         }
@@ -482,7 +495,7 @@ impl Shared {
             std::mem::take(&mut st.idle)
         };
         for p in parked {
-            p.notify();
+            p.notify(0);
         }
         self.signal_space();
     }
@@ -611,6 +624,7 @@ impl Shared {
     /// Sleeps on the idle stack until notified or `keep_alive` passes.
     fn park(&self, me: &Arc<Parker>, was_spinning: bool) -> Parked {
         me.notified.store(false, Relaxed);
+        me.notified_ns.store(0, Relaxed);
         {
             let mut st = lock(&self.state);
             if self.closed.load(SeqCst) {
@@ -652,6 +666,12 @@ impl Shared {
                 }
             }
         }
+    }
+
+    /// When a submitter woke `me` for a job, if it did.
+    fn notified_at(&self, me: &Parker) -> Option<Instant> {
+        let ns = me.notified_ns.load(Relaxed);
+        (ns > 0).then(|| self.epoch + Duration::from_nanos(ns))
     }
 
     /// Takes `me` off the idle stack; `false` if someone already did (and will notify it).
@@ -733,12 +753,18 @@ struct Worker<'a> {
     /// When the role's holder found the queue empty: its wait for the next job, spun or parked, is
     /// what tells whether spinning pays (`AdaptiveSpin::record`).
     idle_since: Option<Instant>,
+    /// When a submitter last woke this worker from parking: where a parked wait ended.
+    woken_at: Option<Instant>,
 }
 
 impl<'a> Worker<'a> {
     fn new(shared: &'a Arc<Shared>, counters: Arc<WorkerCounters>) -> Worker<'a> {
-        let parker = Arc::new(Parker { thread: thread::current(), notified: AtomicBool::new(false) });
-        Worker { shared, counters, parker, spinner: false, idle_since: None }
+        let parker = Arc::new(Parker {
+            thread: thread::current(),
+            notified: AtomicBool::new(false),
+            notified_ns: AtomicU64::new(0),
+        });
+        Worker { shared, counters, parker, spinner: false, idle_since: None, woken_at: None }
     }
 
     /// A queued job, or one found by spinning if this worker holds the role; gives the role up on
@@ -752,8 +778,9 @@ impl<'a> Worker<'a> {
             }
             Err(_) => return None,
         };
+        let ended = self.woken_at.take().unwrap_or_else(Instant::now);
         if let Some(since) = self.idle_since.take() {
-            self.shared.spin.record(since.elapsed());
+            self.shared.spin.record(ended.saturating_duration_since(since));
         }
         if std::mem::take(&mut self.spinner) {
             self.shared.release_spinning();
@@ -779,7 +806,10 @@ impl<'a> Worker<'a> {
             return if self.shared.rx.is_empty() { Idle::Leave } else { Idle::Again };
         }
         match self.shared.park(&self.parker, std::mem::take(&mut self.spinner)) {
-            Parked::Woken => Idle::Again,
+            Parked::Woken => {
+                self.woken_at = self.shared.notified_at(&self.parker);
+                Idle::Again
+            }
             Parked::Retire => Idle::Retire,
         }
     }

@@ -110,7 +110,7 @@ use crate::future::{pair, CancelToken, ConcurrentFuture, Options, Promise};
 ///   workers could end up waiting for each other.
 /// - `stats().queued` counts jobs in the queue, including cancelled ones a worker has not reached yet.
 /// - Workers are woken most-recent-first and one of them briefly spins after each job (see
-///   [`ThreadPoolBuilder::idle_spin`]): an idle pool costs nothing, a busy one up to 100 µs of CPU per
+///   [`ThreadPoolBuilder::idle_spin`]): an idle pool costs nothing, a busy one up to 40 µs of CPU per
 ///   idle gap.
 #[derive(Clone)]
 pub struct ThreadPool {
