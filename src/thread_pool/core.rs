@@ -778,8 +778,9 @@ impl<'a> Worker<'a> {
             }
             Err(_) => return None,
         };
-        let ended = self.woken_at.take().unwrap_or_else(Instant::now);
+        let woken_at = self.woken_at.take();
         if let Some(since) = self.idle_since.take() {
+            let ended = woken_at.unwrap_or_else(Instant::now);
             self.shared.spin.record(ended.saturating_duration_since(since));
         }
         if std::mem::take(&mut self.spinner) {
