@@ -17,7 +17,9 @@
 //! back under the limit. Probes start at one wait in [`PROBE_EVERY`] and come half as often after
 //! each probe whose wait was still too long, down to one in [`MAX_PROBE_EVERY`]: a steady trickle
 //! of work a little slower than the limit then costs almost no spinning. The clamp keeps one long
-//! idle period from switching spinning off for hundreds of waits.
+//! idle period from switching spinning off for hundreds of waits. A thread that has just woken the
+//! thread it is going to wait for (a submitter that found no pool worker spinning) does not spin for
+//! that wait: it lasts at least a wakeup, and a spin through it costs more CPU than blocking.
 //!
 //! # Policy
 //!
@@ -223,6 +225,18 @@ fn parse_cpu_max(text: &str) -> Option<f64> {
     (period > 0.0).then(|| quota / period)
 }
 
+thread_local! {
+    /// Set by [`woke_a_sleeper`]; the next spin on this thread reads and clears it.
+    static WOKE_A_SLEEPER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Tells the spin that this thread has just woken (or started) a thread to do work that it will wait
+/// for: that wait lasts at least the other thread's wakeup, so spinning through it would spend a
+/// wakeup's worth of CPU time to save one. The next spin on this thread is skipped.
+pub(crate) fn woke_a_sleeper() {
+    WOKE_A_SLEEPER.with(|w| w.set(true));
+}
+
 /// A spin limit and the record of recent waits that decides whether spinning pays.
 #[derive(Debug)]
 pub(crate) struct AdaptiveSpin {
@@ -339,9 +353,13 @@ impl AdaptiveSpin {
     }
 
     /// Calls `look` until it returns `Some`, for at most the limit, if spinning pays; returns `None`
-    /// at once if it does not (recent waits too long, or spins skipped after a crowded one), when
-    /// the limit has passed, or when the machine turns out to be crowded.
+    /// at once if it does not (recent waits too long, spins skipped after a crowded one, or this
+    /// thread just woke the thread it waits for), when the limit has passed, or when the machine
+    /// turns out to be crowded.
     pub(crate) fn spin<T>(&self, mut look: impl FnMut() -> Option<T>) -> Option<T> {
+        if WOKE_A_SLEEPER.with(|w| w.replace(false)) {
+            return None;
+        }
         let start = Instant::now();
         if !self.pays() || crowded_machine(start) {
             return None;
@@ -479,6 +497,22 @@ mod tests {
         assert_eq!(skipped as u32, PROBE_EVERY - 1);
         spin.record(Duration::from_micros(20));
         assert!(spin.pays(), "the probe's wait replaces the long ones");
+    }
+
+    #[test]
+    fn a_thread_that_woke_a_sleeper_does_not_spin_once() {
+        let spin = AdaptiveSpin::new(Duration::from_micros(50));
+        woke_a_sleeper();
+        let mut looked = false;
+        let first = spin.spin(|| {
+            looked = true;
+            Some(())
+        });
+        assert_eq!((first, looked), (None, false));
+        assert!(!WOKE_A_SLEEPER.with(|w| w.get()), "the hint is used once");
+        woke_a_sleeper();
+        let elsewhere = std::thread::spawn(|| WOKE_A_SLEEPER.with(|w| w.get())).join().unwrap();
+        assert!(!elsewhere, "the hint belongs to the thread that woke");
     }
 
     #[test]

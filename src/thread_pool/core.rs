@@ -397,23 +397,33 @@ impl Shared {
             }
             return Ok(());
         }
-        if let Err(e) = self.wake_one() {
-            // Nobody could ever run it.
-            if self.workers.load(SeqCst) == 0 && revoke(JobError::Spawn(e.to_string())) {
-                return Err(PoolError::Spawn(e));
-            }
-            log::warn!("tulip: could not start another pool thread (the job waits for a busy one): {e}");
+        match self.wake_one() {
+            // The job waits for a thread's wakeup (or start): nothing for the submitter to spin for.
+            Ok(true) => crate::spin::woke_a_sleeper(),
+            Ok(false) => {}
+            Err(e) => self.unstarted(e, revoke)?,
         }
+        Ok(())
+    }
+
+    /// No thread could be started for a job just pushed: if none is alive, the job is taken back
+    /// (`Err`: it will not run, and its future says why); else it waits for a busy worker.
+    fn unstarted(&self, e: io::Error, revoke: &dyn Fn(JobError) -> bool) -> Result<(), PoolError> {
+        if self.workers.load(SeqCst) == 0 && revoke(JobError::Spawn(e.to_string())) {
+            return Err(PoolError::Spawn(e));
+        }
+        log::warn!("tulip: could not start another pool thread (the job waits for a busy one): {e}");
         Ok(())
     }
 
     /// Gets one worker to look at the queue: nothing if one is spinning, else the most recently parked,
     /// else a new thread if the pool is below `max_workers`. All busy: the job waits its turn.
-    fn wake_one(self: &Arc<Self>) -> io::Result<()> {
+    /// `Ok(true)`: a parked worker was woken or a new one started.
+    fn wake_one(self: &Arc<Self>) -> io::Result<bool> {
         // An empty queue means a worker already took the job (typically the spinner, within
         // nanoseconds): waking another would only rotate the hot thread out.
         if self.spinning.load(SeqCst) > 0 || self.rx.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         if self.sleeping.load(SeqCst) > 0 {
             let parker = {
@@ -426,17 +436,17 @@ impl Shared {
             };
             if let Some(p) = parker {
                 p.notify(nanos(self.epoch.elapsed()).max(1));
-                return Ok(());
+                return Ok(true);
             }
         }
         self.spawn_worker()
     }
 
-    /// Starts a worker thread if the pool is below `max_workers`.
-    fn spawn_worker(self: &Arc<Self>) -> io::Result<()> {
+    /// Starts a worker thread if the pool is below `max_workers`; `Ok(true)` if it did.
+    fn spawn_worker(self: &Arc<Self>) -> io::Result<bool> {
         let max = self.config.max_workers;
         if self.workers.fetch_update(SeqCst, SeqCst, |w| (w < max).then_some(w + 1)).is_err() {
-            return Ok(());
+            return Ok(false);
         }
         // Spawning under the lock means the handle is stored before the thread can look for it.
         let mut st = lock(&self.state);
@@ -450,7 +460,7 @@ impl Shared {
         match builder.spawn(move || worker_main(shared)) {
             Ok(handle) => {
                 st.handles.push(handle);
-                Ok(())
+                Ok(true)
             }
             Err(e) => {
                 self.workers.fetch_sub(1, SeqCst);

@@ -20,6 +20,8 @@
 //! the cold ones at the bottom time out after [`keep_alive`] and exit), else a new thread if the pool is
 //! below `max_workers`. A spinner that finds a job with more queued behind it wakes the next worker, so
 //! a burst fans out to all threads without a wakeup per job. Threads start only when jobs need them.
+//! A submitter that had to wake or start a worker does not spin for that job's outcome (see
+//! `crate::spin`): it comes a wakeup later at the earliest.
 //!
 //! The races between a submit and a worker going to sleep, retiring, or the pool shutting down are
 //! closed by the Dekker pattern: each side writes its own flag (job pushed / worker registered as
