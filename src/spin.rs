@@ -21,14 +21,6 @@
 //! thread it is going to wait for (a submitter that found no pool worker spinning) does not spin for
 //! that wait: it lasts at least a wakeup, and a spin through it costs more CPU than blocking.
 //!
-//! # Policy
-//!
-//! Every spin of the process is capped by one process-wide limit ([`set_spin_limit`], else the
-//! environment variable `TULIP_SPIN`, else none at all under a cgroup CPU quota below the cores the
-//! process may use), and every limit saturates at [`MAX_LIMIT`]. The DNS lane does not spin (its
-//! lookups take milliseconds). The constants that shape the spin are all in this module, each with
-//! the reason for its value.
-//!
 //! Spinning is for an idle core. On Linux the spinner first asks the kernel how many threads are
 //! runnable right now (`/proc/loadavg`, read at most every [`SAMPLE_EVERY`]) and does not spin when
 //! that is more than twice the cores the process may use. (Not more than the cores: the threads of
@@ -40,11 +32,24 @@
 //! blocks is favoured when it wakes; one that spins is not). So the spin ends there, and the next
 //! spins are skipped, twice as many after each crowded spin in a row (up to [`MAX_SKIP`]), until a
 //! spin finds the core free again.
-
+//!
+//! # Policy
+//!
+//! Every spin of the process is capped by one process-wide limit ([`set_spin_limit`], else the
+//! environment variable `TULIP_SPIN`, else none at all under a cgroup CPU quota below the cores the
+//! process may use), and every limit saturates at [`MAX_LIMIT`]. The DNS lane does not spin (its
+//! lookups take milliseconds). The constants that shape the spin are all in this module, each with
+//! the reason for its value.
+//!
 //! # Caveats
 //!
 //! Spinning burns the core it runs on, up to the limit per wait, while it pays. Skipped spins after a
 //! crowded one mean that latency recovers only a few hundred waits after the machine becomes idle.
+//!
+//! The default limit ([`DEFAULT_LIMIT`]) must exceed a wakeup: on a machine whose wakeups take
+//! longer than about 35 µs, round trips that began blocked may never find spinning worth it, and
+//! cost their wakeups like everyone else's (raise the limits there). Waits between a wakeup and the
+//! limit are spun for, which costs more CPU than blocking would.
 //!
 //! The runnable count of `/proc/loadavg` is the machine's, while the cores compared with it are the
 //! process's (`available_parallelism`, which follows CPU affinity and cgroup quotas): in a container

@@ -250,6 +250,9 @@ enum Parked {
 
 impl Shared {
     pub(super) fn new(config: Config) -> Shared {
+        // Works the process-wide spin policy out now (environment, cgroup files), not on a worker
+        // that takes the spinning role under a job's lock.
+        crate::spin::spin_limit();
         let (tx, rx) = match config.queue_capacity {
             Some(cap) => crossbeam_channel::bounded(cap),
             None => crossbeam_channel::unbounded(),
