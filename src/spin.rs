@@ -48,8 +48,9 @@
 //!
 //! The default limit ([`DEFAULT_LIMIT`]) must exceed a wakeup: on a machine whose wakeups take
 //! longer than about 35 µs, round trips that began blocked may never find spinning worth it, and
-//! cost their wakeups like everyone else's (raise the limits there). Waits between a wakeup and the
-//! limit are spun for, which costs more CPU than blocking would.
+//! cost their wakeups like everyone else's (raise the loop's and the pools' limits there; blocking
+//! waits and process-pool workers keep the default, which the process-wide setting only caps).
+//! Waits between a wakeup and the limit are spun for, which costs more CPU than blocking would.
 //!
 //! The runnable count of `/proc/loadavg` is the machine's, while the cores compared with it are the
 //! process's (`available_parallelism`, which follows CPU affinity and cgroup quotas): in a container
