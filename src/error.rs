@@ -59,6 +59,9 @@ pub enum JobError {
     /// The pool's initializer failed on a worker thread, so the pool is broken and the job never ran;
     /// the text is the initializer's error.
     Initializer(String),
+    /// No thread could be started to run the job, and none was alive to take it; the text is the
+    /// operating system's error (a thread limit, or memory for the stack).
+    Spawn(String),
 }
 
 impl fmt::Display for JobError {
@@ -78,6 +81,7 @@ impl fmt::Display for JobError {
             JobError::Initializer(msg) => {
                 write!(f, "the pool's initializer failed, so the job never ran: {msg}")
             }
+            JobError::Spawn(msg) => write!(f, "no thread could be started to run the job: {msg}"),
         }
     }
 }

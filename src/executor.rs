@@ -320,7 +320,7 @@ where
     match FALLBACK.get_or_init(|| new_default_pool("tulip-to-thread").map_err(|e| e.to_string())) {
         // Unbounded queue: the job is queued or refused, never left waiting for room.
         Ok(pool) => pool.submit_nowait(f).0,
-        Err(msg) => ConcurrentFuture::ready(Err(JobError::WorkerDied(msg.clone()))),
+        Err(msg) => ConcurrentFuture::ready(Err(JobError::Spawn(msg.clone()))),
     }
 }
 

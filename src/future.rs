@@ -250,24 +250,29 @@ impl<T> Shared<T> {
     /// Stores the outcome and notifies everyone, unless an outcome is already decided.
     ///
     /// Returns `false` if the future was already done (it was cancelled first).
-    fn finish(&self, result: Result<T, JobError>) -> bool {
-        self.finish_locked(lock(&self.inner), result)
+    fn finish(&self, result: Result<T, JobError>, publishing: &mut dyn FnMut()) -> bool {
+        self.finish_locked(lock(&self.inner), result, publishing)
     }
 
-    /// Cancels the job if it is still queued; `true` if it will not run.
-    fn revoke(&self) -> bool {
+    /// Fails the job with `err` if it is still queued; `true` if it will not run.
+    fn revoke(&self, err: JobError) -> bool {
         let inner = lock(&self.inner);
         match inner.state {
             State::Queued => {
                 self.cancel_requested.store(true, Ordering::Release);
-                self.finish_locked(inner, Err(JobError::Cancelled))
+                self.finish_locked(inner, Err(err), &mut || ())
             }
             _ => false,
         }
     }
 
     /// `finish` with the lock already held, so a state check and the transition are one step.
-    fn finish_locked<'a>(&'a self, inner: MutexGuard<'a, Inner<T>>, result: Result<T, JobError>) -> bool {
+    fn finish_locked<'a>(
+        &'a self,
+        inner: MutexGuard<'a, Inner<T>>,
+        result: Result<T, JobError>,
+        publishing: &mut dyn FnMut(),
+    ) -> bool {
         if matches!(inner.state, State::Completing | State::Done(_) | State::Taken) {
             return false;
         }
@@ -288,7 +293,7 @@ impl<T> Shared<T> {
             }
             other => (other, None),
         };
-        self.settle(inner, result);
+        self.settle(inner, result, publishing);
         if let Some(message) = unseen_error {
             match &self.report_to {
                 Some(handle) => handle.report_error_threadsafe(message),
@@ -302,8 +307,14 @@ impl<T> Shared<T> {
     /// the threads waiting for it.
     ///
     /// The state reads `Completing` while callbacks run, so `cancel` cannot slip in and waiters keep
-    /// waiting; a callback added meanwhile is picked up by the next round of the loop.
-    fn settle<'a>(&'a self, mut inner: MutexGuard<'a, Inner<T>>, result: Result<T, JobError>) {
+    /// waiting; a callback added meanwhile is picked up by the next round of the loop. `publishing`
+    /// runs after the last callback, under the lock, just before the outcome becomes visible.
+    fn settle<'a>(
+        &'a self,
+        mut inner: MutexGuard<'a, Inner<T>>,
+        result: Result<T, JobError>,
+        publishing: &mut dyn FnMut(),
+    ) {
         inner.outcome_cancelled = matches!(result, Err(JobError::Cancelled));
         loop {
             let callbacks = std::mem::take(&mut inner.callbacks);
@@ -317,6 +328,7 @@ impl<T> Shared<T> {
             }
             inner = lock(&self.inner);
         }
+        publishing();
         inner.state = State::Done(result);
         inner.settled = true;
         #[cfg(not(loom))]
@@ -386,9 +398,16 @@ impl<T: Send + 'static> Promise<T> {
     ///
     /// If a canceller accepted a `cancel()` while the job ran, the future reports `Err(Cancelled)`
     /// instead of `result` (an error in `result` is then reported to the exception handler).
-    pub fn complete(mut self, result: Result<T, JobError>) -> bool {
+    pub fn complete(self, result: Result<T, JobError>) -> bool {
+        self.complete_then(result, &mut || ())
+    }
+
+    /// [`complete`](Self::complete), calling `publishing` after the done-callbacks have run and just
+    /// before the outcome becomes visible (not at all if the future was already done). A pool worker
+    /// takes its scheduling role there: after every piece of user code, before the submitter it wakes.
+    pub fn complete_then(mut self, result: Result<T, JobError>, publishing: &mut dyn FnMut()) -> bool {
         match self.shared.take() {
-            Some(shared) => shared.finish(result),
+            Some(shared) => shared.finish(result, publishing),
             None => false,
         }
     }
@@ -398,7 +417,7 @@ impl<T> Drop for Promise<T> {
     fn drop(&mut self) {
         if let Some(shared) = self.shared.take() {
             let err = shared.drop_error.clone();
-            shared.finish(Err(err));
+            shared.finish(Err(err), &mut || ());
         }
     }
 }
@@ -561,7 +580,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         match inner.state {
             State::Queued => {
                 shared.cancel_requested.store(true, Ordering::Release);
-                shared.finish_locked(inner, Err(JobError::Cancelled))
+                shared.finish_locked(inner, Err(JobError::Cancelled), &mut || ())
             }
             State::Running => {
                 let Some(canceller) = &shared.canceller else { return false };
@@ -591,18 +610,20 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         }
     }
 
-    /// Cancels the job only if it is still queued (never asks a canceller); `true` if it will not run.
+    /// Fails the job with `err` only if it is still queued (never asks a canceller); `true` if it
+    /// will not run.
     ///
-    /// For a producer taking back a job it could not hand over (a pool that shut down meanwhile).
-    pub(crate) fn revoke(&self) -> bool {
-        self.shared.revoke()
+    /// For a producer taking back a job it could not hand over (a pool that shut down meanwhile, or
+    /// could start no thread).
+    pub(crate) fn revoke(&self, err: JobError) -> bool {
+        self.shared.revoke(err)
     }
 
     /// `revoke` as a detached closure, for a producer that keeps the job after handing the future
     /// out (a job waiting for room in a bounded queue).
-    pub(crate) fn revoker(&self) -> Box<dyn Fn() -> bool + Send + Sync> {
+    pub(crate) fn revoker(&self) -> Box<dyn Fn(JobError) -> bool + Send + Sync> {
         let shared = self.shared.clone();
-        Box::new(move || shared.revoke())
+        Box::new(move |err| shared.revoke(err))
     }
 
     /// A setter for the loop this future needs (`None`: none): a blocking `wait` on that loop's
@@ -661,7 +682,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
                     return;
                 };
                 inner.callbacks.push(Box::new(f));
-                self.shared.settle(inner, result);
+                self.shared.settle(inner, result, &mut || ());
             }
             State::Taken => {
                 drop(inner);
@@ -699,7 +720,7 @@ impl<T> Drop for ConcurrentFuture<T> {
             State::Queued => {
                 // Nobody wants it: the job is skipped when a worker reaches it.
                 shared.cancel_requested.store(true, Ordering::Release);
-                shared.finish_locked(inner, Err(JobError::Cancelled));
+                shared.finish_locked(inner, Err(JobError::Cancelled), &mut || ());
             }
             State::Running => {
                 shared.cancel_requested.store(true, Ordering::Release);

@@ -56,11 +56,11 @@
 //!   stays counted until it ends), a task is cancelled by dropping its future at its next turn.
 //! - A blocking wait on a loop's own thread for work that needs that loop fails at once with
 //!   [`JobError::WouldDeadlock`] instead of hanging.
-//! - The spin before blocking costs CPU time for latency: up to 100 µs per wait on an otherwise idle
-//!   core, while waits are that short. [`EventLoop::set_idle_spin`] and
-//!   [`ThreadPoolBuilder::idle_spin`] turn it off where CPU time matters more; the spins of a
-//!   blocking `wait()` and of process-pool workers have no setting yet (they follow the same
-//!   adaptive rule).
+//! - The spin before blocking costs CPU time for latency: up to 40 µs per wait on an otherwise idle
+//!   core, while waits are that short. [`set_spin_limit`] (or the environment variable
+//!   `TULIP_SPIN=0`, which process-pool workers inherit) caps or switches off every spin of the
+//!   process; [`EventLoop::set_idle_spin`] and [`ThreadPoolBuilder::idle_spin`] set one loop's or
+//!   one pool's. Under a cgroup CPU quota smaller than the cores, nothing spins by default.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
@@ -93,6 +93,7 @@ pub use reactor::{
     get_running_loop, run, sleep, timeout, try_get_running_loop, Async, EventLoop, ExceptionContext, Handle,
     Sleep, Task, Timeout, TimerHandle,
 };
+pub use spin::{set_spin_limit, spin_limit};
 pub use thread_pool::{PoolMap, PoolStats, SubmitFuture, ThreadPool, ThreadPoolBuilder};
 
 /// Internals exposed only to the `loom` models: the producer side of `ConcurrentFuture`

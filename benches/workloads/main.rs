@@ -6,6 +6,7 @@
 //! One module per workload family; each exposes `run(&mut Report)` and checks `report.wants("W..")`
 //! before measuring anything.
 
+mod cpu_cost;
 mod dns;
 mod executor;
 mod loop_callbacks;
@@ -66,6 +67,7 @@ fn main() {
         }
     }
     executor::run(&mut report);
+    cpu_cost::run(&mut report);
     threadsafe::run(&mut report);
     dns::run(&mut report);
     process::run(&mut report);

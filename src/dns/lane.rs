@@ -89,6 +89,8 @@ fn lane() -> Result<&'static ThreadPool, PoolError> {
         .max_workers(cfg.size)
         .thread_name_prefix("tulip-dns")
         .keep_alive(LANE_KEEP_ALIVE)
+        // Lookups take milliseconds: a worker spinning for the next one would only burn CPU.
+        .idle_spin(Duration::ZERO)
         .build()?;
     // Under the config lock nobody else initialises it; `set` cannot fail, and if it did the pool we
     // built is simply dropped and the stored one used.

@@ -103,9 +103,9 @@ pub(crate) fn getnameinfo(addr: &SocketAddr, flags: i32) -> Result<(String, Stri
             (&storage as *const libc::sockaddr_storage).cast(),
             len,
             host.as_mut_ptr(),
-            host.len() as libc::socklen_t,
+            host.len() as _,
             serv.as_mut_ptr(),
-            serv.len() as libc::socklen_t,
+            serv.len() as _,
             flags,
         )
     };

@@ -746,7 +746,7 @@ impl EventLoop {
         self.inner.slow_callback.set(d);
     }
 
-    /// How long the loop may busy-wait for work from other threads before it blocks (default 100 µs;
+    /// How long the loop may busy-wait for work from other threads before it blocks (default 40 µs;
     /// zero switches it off).
     ///
     /// A loop that awaits one pool job after another (or answers one call from another thread after
@@ -761,9 +761,10 @@ impl EventLoop {
     /// within the limit (I/O readiness is not watched during a spin, so a loop with sockets blocks in
     /// the poller at once), and only while its recent waits were within the limit: when work from
     /// other threads comes slowly, or the machine is so busy that the threads it waits for rarely get
-    /// a core, it blocks at once, but for one wait in eight that spins to find out whether spinning
-    /// pays again. While it does spin it keeps one core busy for up to the limit per wait; set zero
-    /// where that matters more than latency.
+    /// a core, it blocks at once, but for a probe now and then (one wait in 8, down to one in 256 while
+    /// probes keep finding long waits) that spins to find out whether spinning pays again. While it does spin it keeps one core busy for up to the limit per wait; set zero
+    /// where that matters more than latency. The limit saturates at 1 ms (a longer one is stored as
+    /// 1 ms), and [`set_spin_limit`](crate::set_spin_limit) caps every loop's at once.
     ///
     /// # Examples
     ///
@@ -782,7 +783,7 @@ impl EventLoop {
     ///
     /// ```
     /// let lp = tulip::EventLoop::new().unwrap();
-    /// assert_eq!(lp.idle_spin(), std::time::Duration::from_micros(100));
+    /// assert_eq!(lp.idle_spin(), std::time::Duration::from_micros(40));
     /// ```
     pub fn idle_spin(&self) -> Duration {
         self.inner.spin.limit()

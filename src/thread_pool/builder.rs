@@ -29,7 +29,7 @@ pub(super) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 /// | [`initializer`](Self::initializer) | none |
 /// | [`keep_alive`](Self::keep_alive) | 10 s |
 /// | [`queue_capacity`](Self::queue_capacity) | unbounded |
-/// | [`idle_spin`](Self::idle_spin) | 100 µs |
+/// | [`idle_spin`](Self::idle_spin) | 40 µs |
 ///
 /// # Examples
 ///
@@ -187,14 +187,16 @@ impl ThreadPoolBuilder {
     }
 
     /// How long a worker that ran out of jobs busy-waits for the next one before it parks (default
-    /// 100 µs; zero disables it).
+    /// 40 µs; zero disables it; more than 1 ms is cut to 1 ms, and the process-wide
+    /// [`set_spin_limit`](crate::set_spin_limit) caps it too).
     ///
     /// At most one worker spins at a time. Spinning makes a job submitted shortly after the previous
     /// one finished start without a wakeup syscall or a context switch (the loop's
     /// one-job-after-another pattern), at the price of up to this much CPU time per idle period. It is
     /// adaptive: while the spinner's recent waits for a job were longer than this (jobs come slowly, or
     /// the machine is too busy for the submitter to follow closely), the worker parks at once, but for
-    /// one idle period in eight that spins to find out whether spinning pays again.
+    /// a probe now and then (one idle period in 8, down to one in 256 while probes keep finding long
+    /// waits) that spins to find out whether spinning pays again.
     ///
     /// # Examples
     ///
@@ -204,7 +206,7 @@ impl ThreadPoolBuilder {
     /// assert_eq!(pool.submit(|| 3).unwrap().wait(), Ok(3));
     /// ```
     pub fn idle_spin(mut self, spin: Duration) -> Self {
-        self.idle_spin = spin;
+        self.idle_spin = spin.min(crate::spin::MAX_LIMIT);
         self
     }
 

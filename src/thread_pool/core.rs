@@ -22,6 +22,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// `d` in ns, saturating.
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// A fallible per-thread initializer, with its error already turned into text.
 pub(super) type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
@@ -48,10 +53,10 @@ pub(super) type Job = Box<dyn Runnable>;
 
 /// What a worker can do with a queued job.
 pub(super) trait Runnable: Send {
-    /// Runs the job on this worker (or skips it if its future was cancelled meanwhile), counting it in
-    /// the worker's counters. `spinner`: whether this worker holds the spinning role, which it tries to
-    /// take just before completing the job (see `Shared::claim_spinning`).
-    fn run(self: Box<Self>, pool: &Shared, counters: &WorkerCounters, spinner: &mut bool);
+    /// Runs the job (or skips it if its future was cancelled meanwhile), counting it in the worker's
+    /// counters, then completes its future, calling `publishing` after the done-callbacks and just
+    /// before the outcome becomes visible (see `Promise::complete_then`).
+    fn run(self: Box<Self>, counters: &WorkerCounters, publishing: &mut dyn FnMut());
     /// Completes the job's future with `err` without running it; `true` if it was still wanted.
     fn reject(self: Box<Self>, err: JobError) -> bool;
 }
@@ -72,7 +77,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    fn run(self: Box<Self>, pool: &Shared, counters: &WorkerCounters, spinner: &mut bool) {
+    fn run(self: Box<Self>, counters: &WorkerCounters, publishing: &mut dyn FnMut()) {
         let task = *self;
         if !task.promise.start() {
             // Cancelled or dropped while queued: it never runs.
@@ -100,8 +105,7 @@ where
                 Err(JobError::Panicked(message))
             }
         };
-        pool.claim_spinning(spinner);
-        task.promise.complete(result);
+        task.promise.complete_then(result, publishing);
     }
 
     fn reject(self: Box<Self>, err: JobError) -> bool {
@@ -132,7 +136,7 @@ impl WorkerCounters {
     }
 
     fn record_wait(&self, waited: Duration) {
-        let ns = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        let ns = nanos(waited);
         self.wait_total_ns.store(self.wait_total_ns.load(Relaxed).saturating_add(ns), Relaxed);
         if ns > self.wait_max_ns.load(Relaxed) {
             self.wait_max_ns.store(ns, Relaxed);
@@ -165,10 +169,15 @@ pub(super) struct Parker {
     thread: Thread,
     /// Set by whoever popped this parker from the idle stack; read by the parked worker.
     notified: AtomicBool,
+    /// When a submitter woke it for a job, in ns since the pool's `epoch` (0: not for a job). The
+    /// worker's wait for that job ended there, not when the kernel got round to running it: the
+    /// wakeup latency is what a spin would save, so it must not count against spinning.
+    notified_ns: AtomicU64,
 }
 
 impl Parker {
-    fn notify(&self) {
+    fn notify(&self, at_ns: u64) {
+        self.notified_ns.store(at_ns, Relaxed);
         self.notified.store(true, Release);
         // Costs a syscall only if the thread really sleeps in `park`.
         self.thread.unpark();
@@ -203,10 +212,19 @@ pub(super) struct Shared {
     /// Set (`SeqCst`) by shutdown or a failed initializer. A submitter checks it again after pushing, so
     /// a job either is refused or reaches a worker; never both, never neither.
     closed: AtomicBool,
-    /// Workers spinning for a job (at most one); a submitter that sees one wakes nobody.
+    /// Workers holding the spinning role (0 or 1); a submitter that sees one wakes nobody.
+    ///
+    /// Invariant: the holder looks at the queue soon, with no user code left to run before it does.
+    /// A worker takes the role after its job *and the job's done-callbacks* have returned, just
+    /// before the outcome is published (so the submitter that this outcome wakes already sees the
+    /// role held), then spins on the queue; it gives the role up when it takes a job (waking another
+    /// worker if more are queued) or once it is registered as parked (then it looks once more).
+    /// Only `Worker` (the worker loop) takes or gives up the role.
     spinning: AtomicUsize,
     /// The spinning worker's waits for its next job, and whether spinning pays.
     spin: AdaptiveSpin,
+    /// The origin of `Parker::notified_ns`.
+    epoch: Instant,
     /// Length of `State::idle`, readable without the lock.
     sleeping: AtomicUsize,
     /// Live worker threads, including those reserved but not yet started; never above `max_workers`.
@@ -232,12 +250,16 @@ enum Parked {
 
 impl Shared {
     pub(super) fn new(config: Config) -> Shared {
+        // Works the process-wide spin policy out now (environment, cgroup files), not on a worker
+        // that takes the spinning role under a job's lock.
+        crate::spin::spin_limit();
         let (tx, rx) = match config.queue_capacity {
             Some(cap) => crossbeam_channel::bounded(cap),
             None => crossbeam_channel::unbounded(),
         };
         Shared {
             spin: AdaptiveSpin::new(config.idle_spin),
+            epoch: Instant::now(),
             config,
             tx,
             rx,
@@ -362,37 +384,49 @@ impl Shared {
     }
 
     /// After a job was pushed: makes sure a worker will take it, or takes it back if the pool closed
-    /// meanwhile. `revoke` cancels the job's future if it is still queued (`true`: it will not run);
-    /// `Err` means the job will not run and its future was cancelled.
-    pub(super) fn after_push(self: &Arc<Self>, revoke: &dyn Fn() -> bool) -> Result<(), PoolError> {
+    /// meanwhile or can start no thread. `revoke` fails the job's future with the reason if it is
+    /// still queued (`true`: it will not run); `Err` means the job will not run and its future says
+    /// why.
+    pub(super) fn after_push(self: &Arc<Self>, revoke: &dyn Fn(JobError) -> bool) -> Result<(), PoolError> {
         // Pairs with the fences in `park`, `retire` and `close`: either they see this job, or we see
         // their registration / decrement / closing.
         fence(SeqCst);
         if self.closed.load(SeqCst) {
             // Raced with shutdown: refuse it if no worker has started it yet. A job the shutdown already
             // rejected keeps that outcome (`revoke` fails on a done future).
-            if revoke() {
-                return Err(self.closed_error());
+            let err = self.closed_error();
+            if revoke(super::refusal(self.closed_error())) {
+                return Err(err);
             }
             return Ok(());
         }
-        if let Err(e) = self.wake_one() {
-            if self.workers.load(SeqCst) == 0 && revoke() {
-                // Nobody could ever run it.
-                return Err(PoolError::Spawn(e));
-            }
-            log::warn!("tulip: could not start another pool thread (the job waits for a busy one): {e}");
+        match self.wake_one() {
+            // The job waits for a thread's wakeup (or start): nothing for the submitter to spin for.
+            Ok(true) => crate::spin::woke_a_sleeper(),
+            Ok(false) => {}
+            Err(e) => self.unstarted(e, revoke)?,
         }
+        Ok(())
+    }
+
+    /// No thread could be started for a job just pushed: if none is alive, the job is taken back
+    /// (`Err`: it will not run, and its future says why); else it waits for a busy worker.
+    fn unstarted(&self, e: io::Error, revoke: &dyn Fn(JobError) -> bool) -> Result<(), PoolError> {
+        if self.workers.load(SeqCst) == 0 && revoke(JobError::Spawn(e.to_string())) {
+            return Err(PoolError::Spawn(e));
+        }
+        log::warn!("tulip: could not start another pool thread (the job waits for a busy one): {e}");
         Ok(())
     }
 
     /// Gets one worker to look at the queue: nothing if one is spinning, else the most recently parked,
     /// else a new thread if the pool is below `max_workers`. All busy: the job waits its turn.
-    fn wake_one(self: &Arc<Self>) -> io::Result<()> {
+    /// `Ok(true)`: a parked worker was woken or a new one started.
+    fn wake_one(self: &Arc<Self>) -> io::Result<bool> {
         // An empty queue means a worker already took the job (typically the spinner, within
         // nanoseconds): waking another would only rotate the hot thread out.
         if self.spinning.load(SeqCst) > 0 || self.rx.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         if self.sleeping.load(SeqCst) > 0 {
             let parker = {
@@ -404,18 +438,18 @@ impl Shared {
                 p
             };
             if let Some(p) = parker {
-                p.notify();
-                return Ok(());
+                p.notify(nanos(self.epoch.elapsed()).max(1));
+                return Ok(true);
             }
         }
         self.spawn_worker()
     }
 
-    /// Starts a worker thread if the pool is below `max_workers`.
-    fn spawn_worker(self: &Arc<Self>) -> io::Result<()> {
+    /// Starts a worker thread if the pool is below `max_workers`; `Ok(true)` if it did.
+    fn spawn_worker(self: &Arc<Self>) -> io::Result<bool> {
         let max = self.config.max_workers;
         if self.workers.fetch_update(SeqCst, SeqCst, |w| (w < max).then_some(w + 1)).is_err() {
-            return Ok(());
+            return Ok(false);
         }
         // Spawning under the lock means the handle is stored before the thread can look for it.
         let mut st = lock(&self.state);
@@ -429,7 +463,7 @@ impl Shared {
         match builder.spawn(move || worker_main(shared)) {
             Ok(handle) => {
                 st.handles.push(handle);
-                Ok(())
+                Ok(true)
             }
             Err(e) => {
                 self.workers.fetch_sub(1, SeqCst);
@@ -474,7 +508,7 @@ impl Shared {
             std::mem::take(&mut st.idle)
         };
         for p in parked {
-            p.notify();
+            p.notify(0);
         }
         self.signal_space();
     }
@@ -554,16 +588,37 @@ impl Shared {
         }
     }
 
-    /// Takes the spinning role, if free, for a worker about to complete a job.
-    ///
-    /// Taken *before* the completion is visible: the submitter woken by this completion (a loop
-    /// awaiting one job after another) then finds a spinner and wakes or spawns nobody. Taken after, it
-    /// would find this worker neither spinning nor parked, and start another thread for a job this one
-    /// takes a moment later.
-    fn claim_spinning(&self, spinner: &mut bool) {
-        if !*spinner && !self.config.idle_spin.is_zero() {
-            *spinner = self.spinning.compare_exchange(0, 1, SeqCst, Relaxed).is_ok();
+    /// Takes the spinning role if it is free and spinning is on; `true` if this caller now holds it.
+    fn claim_spinning(&self) -> bool {
+        self.spin.enabled() && self.spinning.compare_exchange(0, 1, SeqCst, Relaxed).is_ok()
+    }
+
+    /// Gives up the spinning role held by the caller. Submitters that saw it held woke nobody, so a
+    /// job still queued gets a worker woken for it (a burst fans out this way).
+    fn release_spinning(self: &Arc<Self>) {
+        self.spinning.store(0, SeqCst);
+        fence(SeqCst);
+        if !self.rx.is_empty() {
+            if let Err(e) = self.wake_one() {
+                log::warn!("tulip: could not start another pool thread: {e}");
+            }
         }
+    }
+
+    /// Runs the initializer, if any; on failure breaks the pool (failing every queued job) and
+    /// returns `false`.
+    fn initialize(&self) -> bool {
+        let Some(init) = &self.config.initializer else { return true };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| init()));
+        let msg = match outcome {
+            Ok(Ok(())) => return true,
+            Ok(Err(msg)) => msg,
+            Err(payload) => format!("panicked: {}", panic_message(&*payload)),
+        };
+        log::error!("tulip: pool initializer failed, the pool is broken: {msg}");
+        self.close(Some(msg.clone()));
+        self.reject_queued(&JobError::Initializer(msg));
+        false
     }
 
     /// Busy-waits up to `idle_spin` for a job, so that a submitter that follows closely (a loop awaiting
@@ -582,6 +637,7 @@ impl Shared {
     /// Sleeps on the idle stack until notified or `keep_alive` passes.
     fn park(&self, me: &Arc<Parker>, was_spinning: bool) -> Parked {
         me.notified.store(false, Relaxed);
+        me.notified_ns.store(0, Relaxed);
         {
             let mut st = lock(&self.state);
             if self.closed.load(SeqCst) {
@@ -625,6 +681,12 @@ impl Shared {
         }
     }
 
+    /// When a submitter woke `me` for a job, if it did.
+    fn notified_at(&self, me: &Parker) -> Option<Instant> {
+        let ns = me.notified_ns.load(Relaxed);
+        (ns > 0).then(|| self.epoch + Duration::from_nanos(ns))
+    }
+
     /// Takes `me` off the idle stack; `false` if someone already did (and will notify it).
     fn unpark_self(&self, me: &Arc<Parker>) -> bool {
         let mut st = lock(&self.state);
@@ -654,83 +716,115 @@ impl Drop for RetireGuard<'_> {
     }
 }
 
+/// A worker thread: takes a job, runs it, becomes idle, spins, sleeps, retires.
 fn worker_main(shared: Arc<Shared>) {
     CURRENT_POOL.with(|c| c.set(Arc::as_ptr(&shared) as usize));
     let counters = Arc::new(WorkerCounters::default());
     lock(&shared.state).counters.push(Arc::clone(&counters));
     let mut guard = RetireGuard { shared: &shared, counters: Arc::clone(&counters), detach: false };
-    if let Some(init) = &shared.config.initializer {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| init()));
-        let failure = match outcome {
-            Ok(Ok(())) => None,
-            Ok(Err(msg)) => Some(msg),
-            Err(payload) => Some(format!("panicked: {}", panic_message(&*payload))),
-        };
-        if let Some(msg) = failure {
-            log::error!("tulip: pool initializer failed, the pool is broken: {msg}");
-            shared.close(Some(msg.clone()));
-            shared.reject_queued(&JobError::Initializer(msg));
-            return;
-        }
+    if !shared.initialize() {
+        return;
     }
-    let me = Arc::new(Parker { thread: thread::current(), notified: AtomicBool::new(false) });
-    // Whether this worker holds the spinning role. Only a worker that just ran a job takes it (in
-    // `claim_spinning`). One woken for nothing (a submitter raced with another worker for the same job)
-    // parks again at once: if it spun, the next job would go to it and the hot thread would rotate
-    // out, defeating most-recent-first reuse.
-    let mut spinner = false;
-    // When the spinning role's holder found the queue empty: its wait for the next job, spun or parked,
-    // is what tells whether spinning pays (`AdaptiveSpin::record`).
-    let mut idle_since: Option<Instant> = None;
+    let mut worker = Worker::new(&shared, counters);
     loop {
-        let job = match shared.rx.try_recv() {
-            Ok(job) => Some(job),
-            Err(_) if spinner => {
-                if idle_since.is_none() {
-                    idle_since = Some(Instant::now());
-                }
-                shared.spin()
-            }
-            Err(_) => None,
-        };
-        if let Some(job) = job {
-            if let Some(since) = idle_since.take() {
-                shared.spin.record(since.elapsed());
-            }
-            if spinner {
-                spinner = false;
-                shared.spinning.store(0, SeqCst);
-                // More work behind this job: hand the spinning role on, so a burst fans out.
-                fence(SeqCst);
-                if !shared.rx.is_empty() {
-                    if let Err(e) = shared.wake_one() {
-                        log::warn!("tulip: could not start another pool thread: {e}");
-                    }
-                }
-            }
-            shared.popped();
-            job.run(&shared, &counters, &mut spinner);
+        // Busy: take a job (queued, or found by spinning), run it, complete its future.
+        if let Some(job) = worker.take_job() {
+            worker.run(job);
             continue;
         }
-        if shared.closed.load(SeqCst) {
-            if spinner {
-                spinner = false;
-                shared.spinning.store(0, SeqCst);
-            }
-            fence(SeqCst);
-            if shared.rx.is_empty() {
-                return;
-            }
-            continue;
-        }
-        let parked = shared.park(&me, spinner);
-        spinner = false;
-        match parked {
-            Parked::Woken => {}
-            Parked::Retire => {
+        // Idle: leave a closed pool once it is drained, else sleep until woken or retired.
+        match worker.idle() {
+            Idle::Again => {}
+            Idle::Leave => return,
+            Idle::Retire => {
                 guard.detach = true;
                 return;
             }
+        }
+    }
+}
+
+/// What an idle worker does next.
+enum Idle {
+    /// Look at the queue again.
+    Again,
+    /// The pool is closed and drained.
+    Leave,
+    /// Idle for `keep_alive`: the thread leaves, detached.
+    Retire,
+}
+
+/// One worker's scheduling state: the only code that takes or gives up the spinning role.
+struct Worker<'a> {
+    shared: &'a Arc<Shared>,
+    counters: Arc<WorkerCounters>,
+    parker: Arc<Parker>,
+    /// Whether this worker holds the spinning role (see `Shared::spinning`). Only a worker that just
+    /// ran a job takes it: one woken for nothing (it raced another worker for the same job) parks
+    /// again at once, so that the next job goes to the hot thread (most-recent-first reuse).
+    spinner: bool,
+    /// When the role's holder found the queue empty: its wait for the next job, spun or parked, is
+    /// what tells whether spinning pays (`AdaptiveSpin::record`).
+    idle_since: Option<Instant>,
+    /// When a submitter last woke this worker from parking: where a parked wait ended.
+    woken_at: Option<Instant>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(shared: &'a Arc<Shared>, counters: Arc<WorkerCounters>) -> Worker<'a> {
+        let parker = Arc::new(Parker {
+            thread: thread::current(),
+            notified: AtomicBool::new(false),
+            notified_ns: AtomicU64::new(0),
+        });
+        Worker { shared, counters, parker, spinner: false, idle_since: None, woken_at: None }
+    }
+
+    /// A queued job, or one found by spinning if this worker holds the role; gives the role up on
+    /// success.
+    fn take_job(&mut self) -> Option<Job> {
+        let job = match self.shared.rx.try_recv() {
+            Ok(job) => job,
+            Err(_) if self.spinner => {
+                self.idle_since.get_or_insert_with(Instant::now);
+                self.shared.spin()?
+            }
+            Err(_) => return None,
+        };
+        let woken_at = self.woken_at.take();
+        if let Some(since) = self.idle_since.take() {
+            let ended = woken_at.unwrap_or_else(Instant::now);
+            self.shared.spin.record(ended.saturating_duration_since(since));
+        }
+        if std::mem::take(&mut self.spinner) {
+            self.shared.release_spinning();
+        }
+        self.shared.popped();
+        Some(job)
+    }
+
+    /// Runs `job`, taking the spinning role (if free) when nothing of the user's is left to run: after
+    /// the job and its done-callbacks, before the outcome wakes the submitter.
+    fn run(&mut self, job: Job) {
+        let (shared, spinner) = (self.shared, &mut self.spinner);
+        job.run(&self.counters, &mut || *spinner = shared.claim_spinning());
+    }
+
+    /// Out of jobs: leaves a closed pool once it is drained; else parks (giving the role up).
+    fn idle(&mut self) -> Idle {
+        if self.shared.closed.load(SeqCst) {
+            if std::mem::take(&mut self.spinner) {
+                self.shared.spinning.store(0, SeqCst);
+            }
+            fence(SeqCst);
+            return if self.shared.rx.is_empty() { Idle::Leave } else { Idle::Again };
+        }
+        match self.shared.park(&self.parker, std::mem::take(&mut self.spinner)) {
+            Parked::Woken => {
+                self.woken_at = self.shared.notified_at(&self.parker);
+                Idle::Again
+            }
+            Parked::Retire => Idle::Retire,
         }
     }
 }

@@ -11,14 +11,17 @@
 //!
 //! Jobs go through one `crossbeam-channel` queue (bounded if [`queue_capacity`] is set). A worker that
 //! has just run a job and finds the queue empty spins for [`idle_spin`] (at most one worker at a time;
-//! it takes that role just before its job's completion becomes visible, so a submitter reacting to the
-//! completion already sees it; and only while its recent waits for a job fitted in that window, so a
+//! it takes that role after its job and the job's done-callbacks have returned, just before the
+//! completion becomes visible, so a submitter reacting to the completion already sees it, and a
+//! long callback never leaves the role held by a worker that is not looking; and only while its recent waits for a job fitted in that window, so a
 //! slow trickle of jobs or an overloaded machine does not pay for spinning), then parks on a stack of
 //! idle workers. A submit pushes the job, then wakes somebody only if needed: nobody if a worker is
 //! spinning (no syscall at all), else the most recently parked worker (LIFO: the hot threads stay hot,
 //! the cold ones at the bottom time out after [`keep_alive`] and exit), else a new thread if the pool is
 //! below `max_workers`. A spinner that finds a job with more queued behind it wakes the next worker, so
 //! a burst fans out to all threads without a wakeup per job. Threads start only when jobs need them.
+//! A submitter that had to wake or start a worker does not spin for that job's outcome (see
+//! `crate::spin`): it comes a wakeup later at the earliest.
 //!
 //! The races between a submit and a worker going to sleep, retiring, or the pool shutting down are
 //! closed by the Dekker pattern: each side writes its own flag (job pushed / worker registered as
@@ -109,7 +112,7 @@ use crate::future::{pair, CancelToken, ConcurrentFuture, Options, Promise};
 ///   workers could end up waiting for each other.
 /// - `stats().queued` counts jobs in the queue, including cancelled ones a worker has not reached yet.
 /// - Workers are woken most-recent-first and one of them briefly spins after each job (see
-///   [`ThreadPoolBuilder::idle_spin`]): an idle pool costs nothing, a busy one up to 100 µs of CPU per
+///   [`ThreadPoolBuilder::idle_spin`]): an idle pool costs nothing, a busy one up to 40 µs of CPU per
 ///   idle gap.
 #[derive(Clone)]
 pub struct ThreadPool {
@@ -312,7 +315,7 @@ impl ThreadPool {
         let shared = self.shared();
         let pushed = if block { shared.push_blocking(job) } else { shared.try_push(job) };
         match pushed {
-            Ok(()) => shared.after_push(&|| fut.revoke()).map(|()| fut),
+            Ok(()) => shared.after_push(&|e| fut.revoke(e)).map(|()| fut),
             // The job (and its promise) is dropped here, which completes `fut` and cancels it.
             Err(_job) if shared.is_closed() => Err(shared.closed_error()),
             Err(_job) => Err(PoolError::QueueFull),
@@ -570,7 +573,7 @@ pub(crate) struct Admission {
     shared: Arc<Shared>,
     job: Option<Job>,
     /// Cancels the job's future if still queued (see `Shared::after_push`).
-    revoke: Box<dyn Fn() -> bool + Send + Sync>,
+    revoke: Box<dyn Fn(JobError) -> bool + Send + Sync>,
     /// Counted in the pool's `space_waiters`, so workers signal room for it.
     registered: bool,
 }
@@ -637,8 +640,8 @@ impl ThreadPool {
         let job = Self::new_job(promise, f);
         match shared.try_push(job) {
             Ok(()) => {
-                // On refusal `revoke` already completed the future as cancelled; nothing else to do.
-                let _ = shared.after_push(&|| fut.revoke());
+                // On refusal `revoke` already completed the future with the reason; nothing else to do.
+                let _ = shared.after_push(&|e| fut.revoke(e));
                 (fut, Submitted::Queued)
             }
             Err(job) => {
@@ -663,12 +666,15 @@ impl ThreadPool {
 }
 
 /// The job error of a submission the pool refused.
+///
+/// A thread pool refuses a job because it is shut down, broken by its initializer, or unable to
+/// start any thread; the other pool errors (a full queue, a bad setting) never reach a job, and would
+/// read as the reason no thread could start.
 pub(crate) fn refusal(e: PoolError) -> JobError {
     match e {
         PoolError::Initializer(msg) => JobError::Initializer(msg),
         PoolError::ShutDown => JobError::ShutDown,
-        // No thread could start and none is alive: for this job that is the same as the pool going
-        // away, with the reason kept.
-        other => JobError::WorkerDied(other.to_string()),
+        PoolError::Spawn(e) => JobError::Spawn(e.to_string()),
+        other => JobError::Spawn(other.to_string()),
     }
 }
