@@ -7,6 +7,7 @@
 //! before measuring anything.
 
 mod dns;
+mod echo;
 mod executor;
 mod loop_callbacks;
 mod process;
@@ -70,4 +71,5 @@ fn main() {
     dns::run(&mut report);
     process::run(&mut report);
     loop_callbacks::run(&mut report);
+    echo::run(&mut report);
 }
