@@ -801,6 +801,16 @@ impl<T: AsFd> Async<T> {
         }
     }
 
+    /// Polls the non-blocking operation `op`, waiting for readability while it reports
+    /// `WouldBlock` (what `AsyncRead` does with `read`), for types that wait on several objects.
+    pub(crate) fn poll_read_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        poll_io(self, Dir::Read, cx, op)
+    }
+
     /// Whether the next operation must yield first (see [`IO_BUDGET`]); if so the count restarts.
     fn over_budget(&self) -> bool {
         let spent = self.unwaited.get() >= IO_BUDGET;
