@@ -37,9 +37,8 @@ fn an_empty_host_binds_every_family_on_one_port() {
 #[test]
 fn localhost_binds_each_loopback_address_the_resolver_gives() {
     tulip::run(async {
-        let resolved: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs("localhost:1")
-            .unwrap()
-            .collect();
+        let resolved: Vec<SocketAddr> =
+            std::net::ToSocketAddrs::to_socket_addrs("localhost:1").unwrap().collect();
         let l = TcpListener::bind("localhost", 0).await.unwrap();
         let addrs = l.local_addrs().unwrap();
         let port = addrs[0].port();
