@@ -56,3 +56,19 @@ fn a_stream_polled_on_another_loop_fails() {
         other => panic!("a stream of a loop that is not running: {other:?} (before: pending forever)"),
     }
 }
+
+#[test]
+fn accept_on_another_loop_fails_and_names_the_callers_line() {
+    let first = EventLoop::new().unwrap();
+    let listener = first
+        .run_until_complete(async { tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap() })
+        .unwrap();
+    let second = EventLoop::new().unwrap();
+    let line = line!() + 2;
+    let r = second
+        .run_until_complete(async { futures_lite::future::poll_once(listener.accept()).await })
+        .unwrap();
+    let Some(Err(e)) = r else { panic!("accept on a loop that is not running waits forever") };
+    let caller = not_running(&e).caller.expect("the caller's location");
+    assert_eq!((caller.file(), caller.line()), (file!(), line), "{e}");
+}

@@ -2,9 +2,11 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener as StdTcpListener, TcpStream as StdTcpStream};
 use std::os::fd::{AsRawFd, RawFd};
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -370,18 +372,26 @@ impl TcpListener {
     ///     assert_eq!(conn.peer_addr().unwrap(), peer);
     /// });
     /// ```
-    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, peer) = std::future::poll_fn(|cx| self.poll_accept(cx)).await?;
-        // Registered with the loop this runs on: the one the listener belongs to.
-        let inner = Async::new(stream)?;
-        Ok((TcpStream { inner }, peer))
+    #[track_caller]
+    pub fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + '_ {
+        let caller = Location::caller();
+        async move {
+            let (stream, peer) = std::future::poll_fn(|cx| self.poll_accept(caller, cx)).await?;
+            // Registered with the loop this runs on: the one the listener belongs to.
+            let inner = Async::new(stream)?;
+            Ok((TcpStream { inner }, peer))
+        }
     }
 
-    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(StdTcpStream, SocketAddr)>> {
+    fn poll_accept(
+        &self,
+        caller: &'static Location<'static>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(StdTcpStream, SocketAddr)>> {
         let n = self.inner.len();
         for k in 0..n {
             let i = (self.next.get() + k) % n;
-            if let Poll::Ready(r) = self.inner[i].poll_read_with(cx, |l| l.accept()) {
+            if let Poll::Ready(r) = self.inner[i].poll_read_with(caller, cx, |l| l.accept()) {
                 self.next.set((i + 1) % n);
                 return Poll::Ready(r);
             }

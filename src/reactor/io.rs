@@ -291,7 +291,8 @@ impl Sources {
                     registered: Cell::new(true),
                     dirs: RefCell::default(),
                 });
-                self.slab.borrow_mut().insert(src.clone());
+                let inserted = self.slab.borrow_mut().insert(src.clone());
+                debug_assert_eq!(inserted, key, "nothing registers between vacant_key and insert");
                 let stale = self.by_fd.borrow_mut().insert(fd, key);
                 if let Some(stale) = stale {
                     self.drop_stale(stale);
@@ -802,13 +803,15 @@ impl<T: AsFd> Async<T> {
     }
 
     /// Polls the non-blocking operation `op`, waiting for readability while it reports
-    /// `WouldBlock` (what `AsyncRead` does with `read`), for types that wait on several objects.
+    /// `WouldBlock` (what `AsyncRead` does with `read`), for types that wait on several objects;
+    /// `caller` is where the user made the waiting future.
     pub(crate) fn poll_read_with<R>(
         &self,
+        caller: &'static Location<'static>,
         cx: &mut Context<'_>,
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        poll_io(self, Dir::Read, cx, op)
+        poll_io(self, Dir::Read, Some(caller), cx, op)
     }
 
     /// Whether the next operation must yield first (see [`IO_BUDGET`]); if so the count restarts.
@@ -901,6 +904,7 @@ fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
 fn poll_io<T: AsFd, R>(
     a: &Async<T>,
     dir: Dir,
+    caller: Option<&'static Location<'static>>,
     cx: &mut Context<'_>,
     mut op: impl FnMut(&T) -> io::Result<R>,
 ) -> Poll<io::Result<R>> {
@@ -912,7 +916,7 @@ fn poll_io<T: AsFd, R>(
     loop {
         match a.counted(op(a.get_ref())) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                match a.poll_wait(dir, &a.seen[i], &a.slots[i], None, cx) {
+                match a.poll_wait(dir, &a.seen[i], &a.slots[i], caller, cx) {
                     Poll::Ready(Ok(())) => continue,
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                     Poll::Pending => return Poll::Pending,
@@ -933,7 +937,7 @@ where
     for<'a> &'a T: Read,
 {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        poll_io(&self, Dir::Read, cx, |mut io| io.read(buf))
+        poll_io(&self, Dir::Read, None, cx, |mut io| io.read(buf))
     }
 }
 
@@ -942,11 +946,11 @@ where
     for<'a> &'a T: Write,
 {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        poll_io(&self, Dir::Write, cx, |mut io| io.write(buf))
+        poll_io(&self, Dir::Write, None, cx, |mut io| io.write(buf))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        poll_io(&self, Dir::Write, cx, |mut io| io.flush())
+        poll_io(&self, Dir::Write, None, cx, |mut io| io.flush())
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
