@@ -52,6 +52,7 @@ fn scheduling_on_a_closed_loop_is_refused_without_running() {
     assert!(lp.call_later(Duration::ZERO, || ()).cancelled());
     let task = lp.spawn(async { 1 });
     assert!(task.is_done());
+    // SAFETY: a closed loop refuses before it keeps anything.
     assert!(unsafe { lp.add_reader(0, || ()) }.is_err());
 }
 

@@ -191,7 +191,9 @@ fn a_reader_removed_earlier_in_the_same_pass_is_not_called() {
 #[test]
 fn add_reader_on_a_bad_fd_fails() {
     let lp = EventLoop::new().unwrap();
+    // SAFETY: a number that is not an open fd is refused before the loop keeps it.
     assert!(unsafe { lp.add_reader(1_000_000, || ()) }.is_err());
+    // SAFETY: a number that is not an open fd is refused before the loop keeps it.
     assert!(unsafe { lp.add_writer(-1, || ()) }.is_err());
     // Nothing half-registered stays behind.
     assert!(!lp.remove_reader(1_000_000));

@@ -70,6 +70,7 @@ fn async_dropped_with_a_reader_closure_is_deregistered() {
         })
     }
     .unwrap();
+    // SAFETY: `y` stays open until its reader is removed below.
     unsafe { lp.add_reader(y.as_raw_fd(), || ()) }.unwrap();
     drop(peer);
     fd_registers_cleanly(&lp, fd);
