@@ -293,7 +293,8 @@ impl TcpListener {
     /// so `::` and `0.0.0.0` can be bound side by side. Port 0 picks one free port for all of them
     /// ([`local_addrs`](Self::local_addrs) tells which).
     ///
-    /// Fails if any address cannot be bound (the error names it), as asyncio does.
+    /// Fails if any address cannot be bound (the error names it), as asyncio does; an address of a
+    /// family the system does not support (IPv6 compiled out) is skipped, as asyncio skips it.
     ///
     /// # Examples
     ///
@@ -452,21 +453,28 @@ impl TcpListener {
 
 /// Binds and registers one listening socket per address; the first one's port is used for the rest
 /// when the port asked for is 0. On failure, the address that failed (the sockets bound so far are
-/// closed on return).
+/// closed on return). An address of a family the system lacks is skipped, as asyncio skips it.
 fn bind_all(
     lp: &EventLoop,
     addrs: &[SocketAddr],
 ) -> Result<Vec<Async<StdTcpListener>>, (SocketAddr, io::Error)> {
     let mut bound: Vec<Async<StdTcpListener>> = Vec::with_capacity(addrs.len());
+    let mut skipped = None;
     for &addr in addrs {
         let mut addr = addr;
         if let Some(first) = bound.first() {
             addr.set_port(first.get_ref().local_addr().map_err(|e| (addr, e))?.port());
         }
-        let listener = listen_on(addr).and_then(|l| Async::with_loop(lp, l)).map_err(|e| (addr, e))?;
-        bound.push(listener);
+        match listen_on(addr).and_then(|l| Async::with_loop(lp, l)) {
+            Ok(listener) => bound.push(listener),
+            Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => skipped = Some((addr, e)),
+            Err(e) => return Err((addr, e)),
+        }
     }
-    Ok(bound)
+    match skipped {
+        Some(failure) if bound.is_empty() => Err(failure),
+        _ => Ok(bound),
+    }
 }
 
 /// A listening socket on `addr`, as asyncio's `create_server` makes it: `SO_REUSEADDR`, IPv6-only
