@@ -88,7 +88,7 @@ pub use portal::BlockingPortal;
 pub use process_pool::process;
 #[cfg(unix)]
 pub use process_pool::{ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessPoolStats};
-pub use reactor::io::Readiness;
+pub use reactor::io::{LoopNotRunning, Readiness};
 pub use reactor::{
     get_running_loop, run, sleep, timeout, try_get_running_loop, Async, EventLoop, ExceptionContext, Handle,
     Sleep, Task, Timeout, TimerHandle,

@@ -74,7 +74,8 @@ fn loop_after_close() {
     assert_eq!(h.spawn_threadsafe(async { 1 }).wait(), Err(JobError::LoopClosed));
     assert_eq!(lp.spawn(async { 1 }).cancel_and_check(), Err(TaskError::Cancelled));
     h.stop(); // harmless
-    let add = lp.add_reader(0, || ()).unwrap_err();
+              // SAFETY: a closed loop refuses before it keeps anything.
+    let add = unsafe { lp.add_reader(0, || ()) }.unwrap_err();
     assert!(add.to_string().contains("closed"), "{add}");
     assert_eq!(LoopClosed.to_string(), "the event loop is closed");
 }
@@ -122,10 +123,12 @@ fn loop_misuse_while_running() {
 
 fn loop_refuses_bad_fds() {
     let lp = EventLoop::new().unwrap();
-    assert!(lp.add_reader(-1, || ()).is_err());
+    // SAFETY: a number that is not an open fd is refused before the loop keeps it.
+    assert!(unsafe { lp.add_reader(-1, || ()) }.is_err());
     // Far above any descriptor limit: never open.
     let never_open = 1 << 30;
-    assert!(lp.add_writer(never_open, || ()).is_err());
+    // SAFETY: a number that is not an open fd is refused before the loop keeps it.
+    assert!(unsafe { lp.add_writer(never_open, || ()) }.is_err());
     assert!(!lp.remove_reader(never_open));
     assert_eq!(lp.run_until_complete(async { 1 }), Ok(1));
 }

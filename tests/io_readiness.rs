@@ -22,21 +22,24 @@ fn reader_is_called_while_readable_and_not_after_removal() {
     let calls = Rc::new(Cell::new(0));
     let got = Rc::new(RefCell::new(Vec::new()));
     let (c, g, lp2, b2) = (calls.clone(), got.clone(), lp.clone(), b.clone());
-    lp.add_reader(fd, move || {
-        let mut b = &*b2;
-        c.set(c.get() + 1);
-        // Read one byte per call: the reader is level-triggered, so it is called again while
-        // data is left.
-        let mut byte = [0u8; 1];
-        match b.read(&mut byte) {
-            Ok(1) => g.borrow_mut().push(byte[0]),
-            other => panic!("unexpected read: {other:?}"),
-        }
-        if g.borrow().len() == 3 {
-            assert!(lp2.remove_reader(fd));
-            lp2.stop();
-        }
-    })
+    // SAFETY: the fd stays open until its callback is removed (or the loop closed).
+    unsafe {
+        lp.add_reader(fd, move || {
+            let mut b = &*b2;
+            c.set(c.get() + 1);
+            // Read one byte per call: the reader is level-triggered, so it is called again while
+            // data is left.
+            let mut byte = [0u8; 1];
+            match b.read(&mut byte) {
+                Ok(1) => g.borrow_mut().push(byte[0]),
+                other => panic!("unexpected read: {other:?}"),
+            }
+            if g.borrow().len() == 3 {
+                assert!(lp2.remove_reader(fd));
+                lp2.stop();
+            }
+        })
+    }
     .unwrap();
     a.write_all(b"xyz").unwrap();
     lp.run_forever().unwrap();
@@ -57,11 +60,14 @@ fn writer_is_called_when_writable_and_removed() {
     let (a, mut b) = UnixStream::pair().unwrap();
     let fd = a.as_raw_fd();
     let lp2 = lp.clone();
-    lp.add_writer(fd, move || {
-        (&a).write_all(b"hello").unwrap();
-        assert!(lp2.remove_writer(fd));
-        lp2.stop();
-    })
+    // SAFETY: the fd stays open until its callback is removed (or the loop closed).
+    unsafe {
+        lp.add_writer(fd, move || {
+            (&a).write_all(b"hello").unwrap();
+            assert!(lp2.remove_writer(fd));
+            lp2.stop();
+        })
+    }
     .unwrap();
     lp.run_forever().unwrap();
     let mut buf = [0; 5];
@@ -80,20 +86,26 @@ fn reader_and_writer_on_one_fd_are_independent() {
     let a = Rc::new(a);
     let (wrote, read) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
     let (a1, w, lp1) = (a.clone(), wrote.clone(), lp.clone());
-    lp.add_writer(fd, move || {
-        (&*a1).write_all(b"w").unwrap();
-        w.set(true);
-        lp1.remove_writer(fd);
-    })
+    // SAFETY: the fd stays open until its callback is removed (or the loop closed).
+    unsafe {
+        lp.add_writer(fd, move || {
+            (&*a1).write_all(b"w").unwrap();
+            w.set(true);
+            lp1.remove_writer(fd);
+        })
+    }
     .unwrap();
     let (a2, r, lp2) = (a.clone(), read.clone(), lp.clone());
-    lp.add_reader(fd, move || {
-        let mut buf = [0; 1];
-        (&*a2).read_exact(&mut buf).unwrap();
-        r.set(true);
-        lp2.remove_reader(fd);
-        lp2.stop();
-    })
+    // SAFETY: the fd stays open until its callback is removed (or the loop closed).
+    unsafe {
+        lp.add_reader(fd, move || {
+            let mut buf = [0; 1];
+            (&*a2).read_exact(&mut buf).unwrap();
+            r.set(true);
+            lp2.remove_reader(fd);
+            lp2.stop();
+        })
+    }
     .unwrap();
     // Removing the writer must leave the reader armed.
     let mut buf = [0; 1];
@@ -120,19 +132,25 @@ fn a_new_reader_replaces_the_old_one() {
     let fd = b.as_raw_fd();
     let old_dropped = Rc::new(Cell::new(false));
     let flag = DropFlag(old_dropped.clone());
-    lp.add_reader(fd, move || {
-        let _f = &flag;
-        panic!("the replaced reader must not be called");
-    })
+    // SAFETY: the fd stays open until its callback is removed (or the loop closed).
+    unsafe {
+        lp.add_reader(fd, move || {
+            let _f = &flag;
+            panic!("the replaced reader must not be called");
+        })
+    }
     .unwrap();
     let lp2 = lp.clone();
-    lp.add_reader(fd, move || {
-        let mut buf = [0; 2];
-        (&b).read_exact(&mut buf).unwrap();
-        assert_eq!(&buf, b"hi");
-        lp2.remove_reader(fd);
-        lp2.stop();
-    })
+    // SAFETY: the fd stays open until its callback is removed (or the loop closed).
+    unsafe {
+        lp.add_reader(fd, move || {
+            let mut buf = [0; 2];
+            (&b).read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"hi");
+            lp2.remove_reader(fd);
+            lp2.stop();
+        })
+    }
     .unwrap();
     assert!(old_dropped.get(), "the replaced reader is dropped at once");
     a.write_all(b"hi").unwrap();
@@ -151,11 +169,14 @@ fn a_reader_removed_earlier_in_the_same_pass_is_not_called() {
     let calls = Rc::new(Cell::new(0));
     for (mine, other) in [(fd1, fd2), (fd2, fd1)] {
         let (c, lp2) = (calls.clone(), lp.clone());
-        lp.add_reader(mine, move || {
-            c.set(c.get() + 1);
-            lp2.remove_reader(other);
-            lp2.remove_reader(mine);
-        })
+        // SAFETY: the fd stays open until its callback is removed (or the loop closed).
+        unsafe {
+            lp.add_reader(mine, move || {
+                c.set(c.get() + 1);
+                lp2.remove_reader(other);
+                lp2.remove_reader(mine);
+            })
+        }
         .unwrap();
     }
     // Both readable before the pass: both readers are queued by the same poll.
@@ -170,8 +191,10 @@ fn a_reader_removed_earlier_in_the_same_pass_is_not_called() {
 #[test]
 fn add_reader_on_a_bad_fd_fails() {
     let lp = EventLoop::new().unwrap();
-    assert!(lp.add_reader(1_000_000, || ()).is_err());
-    assert!(lp.add_writer(-1, || ()).is_err());
+    // SAFETY: a number that is not an open fd is refused before the loop keeps it.
+    assert!(unsafe { lp.add_reader(1_000_000, || ()) }.is_err());
+    // SAFETY: a number that is not an open fd is refused before the loop keeps it.
+    assert!(unsafe { lp.add_writer(-1, || ()) }.is_err());
     // Nothing half-registered stays behind.
     assert!(!lp.remove_reader(1_000_000));
     assert!(!lp.remove_writer(-1));
@@ -280,11 +303,14 @@ fn tcp_accept_and_connect_readiness() {
         let accepted = Rc::new(Cell::new(false));
         let (acc, lp2) = (accepted.clone(), lp.clone());
         let (tx, rx) = std::sync::mpsc::channel();
-        lp.add_reader(fd, move || {
-            acc.set(true);
-            lp2.remove_reader(fd);
-            tx.send(()).unwrap();
-        })
+        // SAFETY: the fd stays open until its callback is removed (or the loop closed).
+        unsafe {
+            lp.add_reader(fd, move || {
+                acc.set(true);
+                lp2.remove_reader(fd);
+                tx.send(()).unwrap();
+            })
+        }
         .unwrap();
         let _c = TcpStream::connect(addr).unwrap();
         while rx.try_recv().is_err() {

@@ -48,9 +48,12 @@ fn async_dropped_with_a_reader_closure_is_deregistered() {
     let fd = owned.as_raw_fd();
     let owned = Async::with_loop(&lp, owned).unwrap();
     let (_x, y) = UnixStream::pair().unwrap();
-    lp.add_reader(y.as_raw_fd(), move || {
-        let _keep = &owned;
-    })
+    // SAFETY: the fd stays open until its callback is removed (or the loop closed).
+    unsafe {
+        lp.add_reader(y.as_raw_fd(), move || {
+            let _keep = &owned;
+        })
+    }
     .unwrap();
     assert!(lp.remove_reader(y.as_raw_fd()));
     drop(peer);
@@ -60,11 +63,15 @@ fn async_dropped_with_a_reader_closure_is_deregistered() {
     let (peer, owned) = UnixStream::pair().unwrap();
     let fd = owned.as_raw_fd();
     let owned = Async::with_loop(&lp, owned).unwrap();
-    lp.add_reader(y.as_raw_fd(), move || {
-        let _keep = &owned;
-    })
+    // SAFETY: the fd stays open until its callback is removed (or the loop closed).
+    unsafe {
+        lp.add_reader(y.as_raw_fd(), move || {
+            let _keep = &owned;
+        })
+    }
     .unwrap();
-    lp.add_reader(y.as_raw_fd(), || ()).unwrap();
+    // SAFETY: `y` stays open until its reader is removed below.
+    unsafe { lp.add_reader(y.as_raw_fd(), || ()) }.unwrap();
     drop(peer);
     fd_registers_cleanly(&lp, fd);
     assert!(lp.remove_reader(y.as_raw_fd()));

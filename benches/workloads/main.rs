@@ -8,6 +8,7 @@
 
 mod cpu_cost;
 mod dns;
+mod echo;
 mod executor;
 mod loop_callbacks;
 mod process;
@@ -72,4 +73,5 @@ fn main() {
     dns::run(&mut report);
     process::run(&mut report);
     loop_callbacks::run(&mut report);
+    echo::run(&mut report);
 }

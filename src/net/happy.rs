@@ -16,7 +16,7 @@ use crate::{Async, EventLoop, Sleep};
 pub const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
 
 /// A new TCP socket for `addr`'s family: non-blocking and close-on-exec from the start.
-fn new_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
+pub(crate) fn new_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
     let domain = match addr {
         SocketAddr::V4(_) => libc::AF_INET,
         SocketAddr::V6(_) => libc::AF_INET6,

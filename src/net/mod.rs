@@ -41,10 +41,15 @@
 //! [`HAPPY_EYEBALLS_DELAY`] passes without an answer, whichever is first. The first connection made
 //! wins and the other attempts are dropped (their sockets closed).
 //!
+//! [`TcpListener::bind`] listens on every address the host resolves to (`0.0.0.0` and `::` for an empty
+//! host, each loopback address for `localhost`), as asyncio's `create_server`: one socket per address,
+//! all on the port the first one got when port 0 is asked, and `accept` serves them in turn.
+//!
 //! # Caveats
 //!
 //! Streams and listeners belong to the loop they were created on (they are `!Send`) and must be used
-//! from its thread, like every [`Async`](crate::Async) object.
+//! from its thread while it runs, like every [`Async`](crate::Async) object: polled otherwise they fail
+//! with [`LoopNotRunning`](crate::LoopNotRunning).
 
 mod happy;
 mod tcp;

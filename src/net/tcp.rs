@@ -1,13 +1,17 @@
 //! [`TcpStream`] and [`TcpListener`].
 
+use std::cell::Cell;
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener as StdTcpListener, TcpStream as StdTcpStream};
 use std::os::fd::{AsRawFd, RawFd};
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::happy::{self, HAPPY_EYEBALLS_DELAY};
+use crate::dns::sys::std_to_sockaddr;
 use crate::dns::{self, Hints};
 use crate::{Async, EventLoop};
 
@@ -255,7 +259,10 @@ impl futures_io::AsyncWrite for TcpStream {
     }
 }
 
-/// A TCP listening socket registered with a loop.
+/// TCP listening sockets registered with a loop: one per address the host resolved to.
+///
+/// [`accept`](Self::accept) takes the next connection from whichever socket has one, as asyncio's
+/// `create_server` serves every address it bound.
 ///
 /// # Examples
 ///
@@ -269,36 +276,60 @@ impl futures_io::AsyncWrite for TcpStream {
 /// });
 /// ```
 pub struct TcpListener {
-    inner: Async<StdTcpListener>,
+    /// One socket per bound address; never empty.
+    inner: Vec<Async<StdTcpListener>>,
+    /// The socket `accept` looks at first, moved past the one that gave the last connection so that
+    /// no address is always served last.
+    next: Cell<usize>,
 }
+
+/// How many times [`TcpListener::bind`] picks a new free port when the one the first address got
+/// is taken on another address.
+const PORT_ATTEMPTS: usize = 8;
 
 impl TcpListener {
     /// Resolves `host` (with `AI_PASSIVE`; an empty host means every local address) and listens on
-    /// the first address that can be bound. Port 0 picks a free port ([`local_addr`](Self::local_addr)
-    /// tells which).
+    /// every address it resolves to, as asyncio's `create_server` does; IPv6 sockets are IPv6-only,
+    /// so `::` and `0.0.0.0` can be bound side by side. Port 0 picks one free port for all of them
+    /// ([`local_addrs`](Self::local_addrs) tells which).
+    ///
+    /// Fails if any address cannot be bound (the error names it), as asyncio does; an address of a
+    /// family the system does not support (IPv6 compiled out) is skipped, as asyncio skips it.
     ///
     /// # Examples
     ///
     /// ```
     /// tulip::run(async {
     ///     let l = tulip::net::TcpListener::bind("localhost", 0).await.unwrap();
-    ///     assert!(l.local_addr().unwrap().ip().is_loopback());
+    ///     assert!(l.local_addrs().unwrap().iter().all(|a| a.ip().is_loopback()));
     /// });
     /// ```
     pub async fn bind(host: &str, port: u16) -> io::Result<TcpListener> {
-        running_loop("tulip::net::TcpListener::bind")?;
-        let addrs = resolve(host, port, dns::AI_PASSIVE).await?;
-        let mut last = None;
-        for addr in addrs {
-            match TcpListener::bind_addr(addr) {
-                Ok(l) => return Ok(l),
-                Err(e) => last = Some((addr, e)),
+        let lp = running_loop("tulip::net::TcpListener::bind")?;
+        let mut addrs = resolve(host, port, dns::AI_PASSIVE).await?;
+        let mut seen = std::collections::HashSet::new();
+        addrs.retain(|a| seen.insert(*a));
+        if addrs.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("binding {host}:{port}: no TCP address"),
+            ));
+        }
+        let mut attempt = 1;
+        loop {
+            match bind_all(&lp, &addrs) {
+                Ok(inner) => return Ok(TcpListener { inner, next: Cell::new(0) }),
+                // The port the first address got was taken on another: try another free port.
+                Err((_, e))
+                    if port == 0 && e.kind() == io::ErrorKind::AddrInUse && attempt < PORT_ATTEMPTS =>
+                {
+                    attempt += 1
+                }
+                Err((addr, e)) => {
+                    return Err(io::Error::new(e.kind(), format!("binding {host}:{port}: {addr}: {e}")))
+                }
             }
         }
-        Err(match last {
-            Some((addr, e)) => io::Error::new(e.kind(), format!("binding {host}:{port}: {addr}: {e}")),
-            None => io::Error::new(io::ErrorKind::NotFound, format!("binding {host}:{port}: no TCP address")),
-        })
     }
 
     /// Listens on `addr` without resolving anything.
@@ -327,10 +358,10 @@ impl TcpListener {
     /// });
     /// ```
     pub fn from_std(listener: StdTcpListener) -> io::Result<TcpListener> {
-        Ok(TcpListener { inner: Async::new(listener)? })
+        Ok(TcpListener { inner: vec![Async::new(listener)?], next: Cell::new(0) })
     }
 
-    /// Waits for the next connection and returns it with the peer's address.
+    /// Waits for the next connection on any of the sockets and returns it with the peer's address.
     ///
     /// # Examples
     ///
@@ -342,14 +373,34 @@ impl TcpListener {
     ///     assert_eq!(conn.peer_addr().unwrap(), peer);
     /// });
     /// ```
-    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, peer) = self.inner.read_with(|l| l.accept()).await?;
-        // Registered with the loop this runs on: the one the listener belongs to.
-        let inner = Async::new(stream)?;
-        Ok((TcpStream { inner }, peer))
+    #[track_caller]
+    pub fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + '_ {
+        let caller = Location::caller();
+        async move {
+            let (stream, peer) = std::future::poll_fn(|cx| self.poll_accept(caller, cx)).await?;
+            // Registered with the loop this runs on: the one the listener belongs to.
+            let inner = Async::new(stream)?;
+            Ok((TcpStream { inner }, peer))
+        }
     }
 
-    /// The address the listener is bound to.
+    fn poll_accept(
+        &self,
+        caller: &'static Location<'static>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(StdTcpStream, SocketAddr)>> {
+        let n = self.inner.len();
+        for k in 0..n {
+            let i = (self.next.get() + k) % n;
+            if let Poll::Ready(r) = self.inner[i].poll_read_with(caller, cx, |l| l.accept()) {
+                self.next.set((i + 1) % n);
+                return Poll::Ready(r);
+            }
+        }
+        Poll::Pending
+    }
+
+    /// The address of the first socket (the only one unless [`bind`](Self::bind) resolved several).
     ///
     /// # Examples
     ///
@@ -360,10 +411,25 @@ impl TcpListener {
     /// });
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get_ref().local_addr()
+        self.first().local_addr()
     }
 
-    /// The std listener inside (in non-blocking mode).
+    /// The addresses of every socket, in the order the resolver gave them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip::run(async {
+    ///     let l = tulip::net::TcpListener::bind("", 0).await.unwrap();
+    ///     let addrs = l.local_addrs().unwrap();
+    ///     assert!(addrs.iter().all(|a| a.ip().is_unspecified() && a.port() == addrs[0].port()));
+    /// });
+    /// ```
+    pub fn local_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        self.inner.iter().map(|l| l.get_ref().local_addr()).collect()
+    }
+
+    /// The first std listener inside (in non-blocking mode).
     ///
     /// # Examples
     ///
@@ -374,21 +440,85 @@ impl TcpListener {
     /// });
     /// ```
     pub fn get_ref(&self) -> &StdTcpListener {
-        self.inner.get_ref()
+        self.first()
     }
+
+    fn first(&self) -> &StdTcpListener {
+        match self.inner.first() {
+            Some(l) => l.get_ref(),
+            None => unreachable!("a listener has at least one socket"),
+        }
+    }
+}
+
+/// Binds and registers one listening socket per address; the first one's port is used for the rest
+/// when the port asked for is 0. On failure, the address that failed (the sockets bound so far are
+/// closed on return). An address of a family the system lacks is skipped, as asyncio skips it.
+fn bind_all(
+    lp: &EventLoop,
+    addrs: &[SocketAddr],
+) -> Result<Vec<Async<StdTcpListener>>, (SocketAddr, io::Error)> {
+    let mut bound: Vec<Async<StdTcpListener>> = Vec::with_capacity(addrs.len());
+    let mut skipped = None;
+    for &addr in addrs {
+        let mut addr = addr;
+        if let Some(first) = bound.first() {
+            addr.set_port(first.get_ref().local_addr().map_err(|e| (addr, e))?.port());
+        }
+        match listen_on(addr).and_then(|l| Async::with_loop(lp, l)) {
+            Ok(listener) => bound.push(listener),
+            Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => skipped = Some((addr, e)),
+            Err(e) => return Err((addr, e)),
+        }
+    }
+    match skipped {
+        Some(failure) if bound.is_empty() => Err(failure),
+        _ => Ok(bound),
+    }
+}
+
+/// A listening socket on `addr`, as asyncio's `create_server` makes it: `SO_REUSEADDR`, IPv6-only
+/// for IPv6, non-blocking and close-on-exec.
+fn listen_on(addr: SocketAddr) -> io::Result<StdTcpListener> {
+    let fd = happy::new_socket(&addr)?;
+    let one: libc::c_int = 1;
+    let mut options = vec![(libc::SOL_SOCKET, libc::SO_REUSEADDR)];
+    if addr.is_ipv6() {
+        options.push((libc::IPPROTO_IPV6, libc::IPV6_V6ONLY));
+    }
+    for (level, name) in options {
+        let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: setsockopt on the fd owned above with a pointer to a live c_int of `len` bytes.
+        if unsafe { libc::setsockopt(fd.as_raw_fd(), level, name, (&one as *const libc::c_int).cast(), len) }
+            < 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    let (sa, len) = std_to_sockaddr(&addr);
+    // SAFETY: `sa` holds a valid sockaddr of `len` bytes; the fd is open.
+    if unsafe { libc::bind(fd.as_raw_fd(), (&sa as *const libc::sockaddr_storage).cast(), len) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: listen(2) on the fd owned above.
+    if unsafe { libc::listen(fd.as_raw_fd(), libc::SOMAXCONN) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(StdTcpListener::from(fd))
 }
 
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TcpListener")
-            .field("local", &self.local_addr().ok())
+            .field("local", &self.local_addrs().ok())
             .field("fd", &self.as_raw_fd())
             .finish()
     }
 }
 
+/// The fd of the first socket.
 impl AsRawFd for TcpListener {
     fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
+        self.first().as_raw_fd()
     }
 }
