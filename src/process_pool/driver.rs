@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use polling::{Event, Events, PollMode};
 
 use super::lock;
+use super::socket::WorkerInput;
 use super::spawn::{self, StatusPage, Waited};
 use super::wire::{self, FrameReader, Status, ToParent};
 use super::{
@@ -95,7 +96,7 @@ struct Worker {
     /// Which task the worker has started, exactly (Linux); `None` where there is no shared page.
     page: Option<StatusPage>,
     /// `None` once closed: the worker finishes what it has, then exits.
-    to_worker: Option<File>,
+    to_worker: Option<WorkerInput>,
     from_worker: File,
     phase: Phase,
     /// Takes no new tasks (recycled, pruned, or the pool is closing); exits when its fifo is empty.

@@ -25,6 +25,7 @@
 mod code;
 mod driver;
 pub mod process;
+mod socket;
 mod spawn;
 mod wire;
 mod worker;

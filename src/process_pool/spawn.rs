@@ -4,13 +4,13 @@
 //! # Implementation
 //!
 //! A worker is `/proc/self/exe` (the very file this process was started from, even if it was since
-//! replaced on disk; [`std::env::current_exe`] elsewhere). Its pipe ends (and, on Linux, the memfd of
-//! its [`StatusPage`]) are created close-on-exec in the parent, so no other spawn can leak them, and
+//! replaced on disk; [`std::env::current_exe`] elsewhere). Its socket ends (see
+//! [`socket`](super::socket); and, on Linux, the memfd of its [`StatusPage`]) are created close-on-exec in the parent, so no other spawn can leak them, and
 //! sit at fd numbers of 6 or more so that placing one cannot overwrite another.
 //!
 //! On Linux the worker is started with `posix_spawn`: glibc clones with `CLONE_VM | CLONE_VFORK`,
 //! so the cost does not grow with the parent's memory (a `fork` copies the page tables: tens of
-//! milliseconds for a parent of a few hundred megabytes). File actions place the pipes on fds 3 and
+//! milliseconds for a parent of a few hundred megabytes). File actions place the sockets on fds 3 and
 //! 4 and the status page on 5, open `/dev/null` as stdin, and close everything else from there up
 //! (`posix_spawn_file_actions_addclosefrom_np`, looked up at run time since it needs glibc 2.34;
 //! without it the worker closes the strays itself before anything else). The signal mask is
@@ -35,6 +35,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use super::socket::{self, WorkerInput};
 use super::wire::{Fingerprint, PROTOCOL_VERSION};
 
 /// The environment variable that turns a re-executed program into a worker; its value carries the
@@ -111,11 +112,11 @@ pub(crate) fn new_token() -> io::Result<[u8; 16]> {
     Ok(token)
 }
 
-/// A started worker: its pid, the parent's ends of its pipes (non-blocking, close-on-exec), and the
-/// status page it shares with the pool.
+/// A started worker: its pid, the parent's ends of its sockets (non-blocking, close-on-exec), and
+/// the status page it shares with the pool.
 pub(crate) struct Spawned {
     pub(crate) pid: libc::pid_t,
-    pub(crate) to_worker: File,
+    pub(crate) to_worker: WorkerInput,
     pub(crate) from_worker: File,
     pub(crate) page: Option<StatusPage>,
 }
@@ -127,7 +128,7 @@ pub(crate) struct Spawned {
 /// had started: the difference between killing a running task and letting a worker skip a
 /// cancelled one, and between failing a task and re-sending one that never ran.
 ///
-/// In the second, on its own cache line, the pool counts its writes to the worker's input pipe: a
+/// In the second, on its own cache line, the pool counts its writes to the worker's input: a
 /// worker out of tasks spins on it for a moment before it blocks in `poll` (see `crate::spin`), so
 /// that a task sent right after the previous result is found without a wakeup.
 ///
@@ -222,32 +223,7 @@ impl Drop for StatusPage {
     }
 }
 
-/// A pipe whose both ends are close-on-exec.
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as c_int; 2];
-    #[cfg(atomic_cloexec)]
-    {
-        // SAFETY: `fds` has room for the two descriptors.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    #[cfg(not(atomic_cloexec))]
-    {
-        // SAFETY: as above; the flags are set right after (std's own pipes do the same here).
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        for fd in fds {
-            // SAFETY: `fd` was just created.
-            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-        }
-    }
-    // SAFETY: both descriptors are new and owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+fn set_nonblocking(fd: &impl AsRawFd) -> io::Result<()> {
     // SAFETY: plain fcntl calls on a descriptor we own.
     unsafe {
         let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
@@ -280,8 +256,9 @@ fn at_least(fd: OwnedFd, min: c_int) -> io::Result<OwnedFd> {
 
 /// Starts one worker process; `env_prefix` is completed with the worker's flags.
 pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
-    let (down_r, down_w) = pipe()?;
-    let (up_r, up_w) = pipe()?;
+    let (down_r, down_w) = socket::pair()?;
+    let down_w = WorkerInput::new(down_w)?;
+    let (up_r, up_w) = socket::pair()?;
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let (page, page_fd) = match StatusPage::create() {
         Ok((page, fd)) => (Some(page), Some(fd)),
@@ -309,16 +286,7 @@ pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
         wait_blocking(pid);
         return Err(e);
     }
-    #[cfg(target_os = "linux")]
-    {
-        // Bigger pipes mean fewer wake-ups per batch; the kernel may refuse (limits), which is fine.
-        // SAFETY: F_SETPIPE_SZ on pipes we own.
-        unsafe {
-            libc::fcntl(down_w.as_raw_fd(), libc::F_SETPIPE_SZ, 256 * 1024);
-            libc::fcntl(up_r.as_raw_fd(), libc::F_SETPIPE_SZ, 256 * 1024);
-        }
-    }
-    Ok(Spawned { pid, to_worker: File::from(down_w), from_worker: File::from(up_r), page })
+    Ok(Spawned { pid, to_worker: down_w, from_worker: File::from(up_r), page })
 }
 
 /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time so that the
