@@ -7,10 +7,11 @@
 //! function and encodes its result. The pairing is made on the pool's side from one typed `submit`
 //! call, so the worker never has to guess a type.
 //!
-//! Both sides check that an address lies in the executable segments of the main program (where the
-//! platform can list them): a function from a shared library, whose distance to [`base`] differs from
-//! process to process, is refused at `submit`, and a corrupted offset can never send the worker into
-//! data.
+//! Both sides check that an address lies in the same loaded object as [`base`]: in its executable
+//! segments where the loader lists them (ELF platforms: Linux, Android, FreeBSD), else in the object
+//! `dladdr` finds for both (macOS). A function from another shared library, whose distance to [`base`]
+//! differs from process to process, is refused at `submit`; an address neither check can place is
+//! refused too, never assumed; and a corrupted offset can never send the worker into data.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
@@ -59,72 +60,98 @@ pub(crate) fn code_id() -> u64 {
     d(a).rotate_left(7) ^ d(b).rotate_left(29) ^ d(c)
 }
 
-/// Address ranges of the main program's executable segments, `None` where they cannot be listed.
-fn text_ranges() -> Option<&'static [(usize, usize)]> {
-    static RANGES: OnceLock<Option<Vec<(usize, usize)>>> = OnceLock::new();
-    RANGES.get_or_init(list_text_ranges).as_deref()
+/// The loaded object (the executable, or the shared library tulip was linked into) that holds the
+/// base symbol: every offset is measured inside it, so only its functions may be named by one.
+struct Home {
+    /// Where the object is loaded (`dli_fbase` of the base symbol); `None` if `dladdr` cannot say.
+    fbase: Option<usize>,
+    /// The object's executable segments, where the loader lists them (ELF platforms); `None`
+    /// elsewhere.
+    text: Option<Vec<(usize, usize)>>,
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn list_text_ranges() -> Option<Vec<(usize, usize)>> {
+fn home() -> &'static Home {
+    static HOME: OnceLock<Home> = OnceLock::new();
+    HOME.get_or_init(|| Home { fbase: loaded_at(base()), text: list_text_ranges(base()) })
+}
+
+/// Where the object holding `addr` is loaded, as `dladdr` says; `None` if it knows no such object.
+fn loaded_at(addr: usize) -> Option<usize> {
+    // SAFETY: an all-zero `Dl_info` (null pointers) is a valid value to be overwritten.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr only inspects the loader's tables for `addr` and fills `info`.
+    let found = unsafe { libc::dladdr(addr as *const std::ffi::c_void, &mut info) } != 0;
+    (found && !info.dli_fbase.is_null()).then_some(info.dli_fbase as usize)
+}
+
+/// The executable segments of the loaded object whose code contains `anchor`, if the loader lists them.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+fn list_text_ranges(anchor: usize) -> Option<Vec<(usize, usize)>> {
     use std::os::raw::{c_int, c_void};
 
-    struct Found {
-        ranges: Vec<(usize, usize)>,
-        seen_main: bool,
+    /// ELF's `PT_LOAD` and `PF_X` (not every target's `libc` has them).
+    const PT_LOAD: u32 = 1;
+    const PF_X: u32 = 1;
+
+    struct Search {
+        anchor: usize,
+        found: Option<Vec<(usize, usize)>>,
     }
 
-    // The first object dl_iterate_phdr reports is the main program.
-    unsafe extern "C" fn visit(
-        info: *mut libc::dl_phdr_info,
-        _size: libc::size_t,
-        data: *mut c_void,
-    ) -> c_int {
-        // SAFETY: `data` is the `Found` passed below; `info` is valid for the duration of the call.
-        let found = unsafe { &mut *(data as *mut Found) };
-        let info = unsafe { &*info };
-        if found.seen_main {
-            return 1;
-        }
-        found.seen_main = true;
+    unsafe extern "C" fn visit(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
+        // SAFETY: `data` is the `Search` passed below; `info` is valid for the duration of the call.
+        let (search, info) = unsafe { (&mut *(data as *mut Search), &*info) };
         let headers = if info.dlpi_phdr.is_null() {
             &[][..]
         } else {
             // SAFETY: the loader describes `dlpi_phnum` program headers at `dlpi_phdr`.
             unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) }
         };
-        for h in headers {
-            if h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_X != 0 {
+        let ranges: Vec<(usize, usize)> = headers
+            .iter()
+            .filter(|h| h.p_type == PT_LOAD && h.p_flags & PF_X != 0)
+            .map(|h| {
                 let start = (info.dlpi_addr as usize).wrapping_add(h.p_vaddr as usize);
-                found.ranges.push((start, start.wrapping_add(h.p_memsz as usize)));
-            }
+                (start, start.wrapping_add(h.p_memsz as usize))
+            })
+            .collect();
+        if ranges.iter().any(|&(s, e)| s <= search.anchor && search.anchor < e) {
+            search.found = Some(ranges);
+            return 1;
         }
-        1
+        0
     }
 
-    let mut found = Found { ranges: Vec::new(), seen_main: false };
-    // SAFETY: `visit` matches the callback type and only touches `found` through `data`.
-    unsafe { libc::dl_iterate_phdr(Some(visit), &mut found as *mut Found as *mut c_void) };
-    let ranges = found.ranges;
-    // If the listing does not even contain our own base symbol, it is not usable for checks.
-    let b = base();
-    if ranges.iter().any(|&(s, e)| s <= b && b < e) {
-        Some(ranges)
-    } else {
-        None
-    }
+    let mut search = Search { anchor, found: None };
+    // SAFETY: `visit` matches the callback type and only touches `search` through `data`.
+    unsafe { libc::dl_iterate_phdr(Some(visit), &mut search as *mut Search as *mut c_void) };
+    search.found
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn list_text_ranges() -> Option<Vec<(usize, usize)>> {
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+fn list_text_ranges(_anchor: usize) -> Option<Vec<(usize, usize)>> {
     None
 }
 
-/// Whether `addr` may be a function of the main program.
+/// Whether `addr` is shown to lie in the same loaded object as the base symbol: by that object's
+/// executable segments where they are listed, else by `dladdr`. What cannot be shown is refused,
+/// so that a worker never jumps to an address that means something else in its process.
 fn in_program(addr: usize) -> bool {
-    match text_ranges() {
-        Some(ranges) => ranges.iter().any(|&(s, e)| s <= addr && addr < e),
-        None => addr != 0,
+    let home = home();
+    let in_text = home.text.as_ref().map(|t| t.iter().any(|&(s, e)| s <= addr && addr < e));
+    // The segments belong to the base's object: inside them, `dladdr` has nothing to add.
+    let same_object = match in_text {
+        Some(true) => None,
+        _ => home.fbase.zip(loaded_at(addr)).map(|(ours, its)| ours == its),
+    };
+    shown(in_text, same_object)
+}
+
+/// The rule of [`in_program`], given what each check could tell (`None`: it could not tell).
+fn shown(in_text: Option<bool>, same_object: Option<bool>) -> bool {
+    match (in_text, same_object) {
+        (Some(false), _) | (_, Some(false)) | (None, None) => false,
+        (Some(true), _) | (_, Some(true)) => true,
     }
 }
 
@@ -249,10 +276,45 @@ mod tests {
     #[test]
     fn data_addresses_are_refused() {
         static DATA: [u8; 4] = [0; 4];
-        if text_ranges().is_some() {
+        if home().text.is_some() {
             assert!(offset_of(DATA.as_ptr() as usize).is_err());
-            assert!(address_of(i64::MAX / 3).is_err());
         }
+        assert!(address_of(i64::MAX / 3).is_err());
+    }
+
+    #[test]
+    fn functions_of_other_loaded_objects_are_refused() {
+        let getpid = libc::getpid as unsafe extern "C" fn() -> libc::pid_t as usize;
+        assert!(offset_of(getpid).is_err());
+        let strlen = libc::strlen as unsafe extern "C" fn(*const libc::c_char) -> usize as usize;
+        assert!(offset_of(strlen).is_err());
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    #[test]
+    fn segments_listed_are_those_of_the_anchor_object() {
+        let getpid = libc::getpid as unsafe extern "C" fn() -> libc::pid_t as usize;
+        let libc_text = list_text_ranges(getpid).expect("the C library's segments are listed");
+        let inside = |t: &[(usize, usize)], a: usize| t.iter().any(|&(s, e)| s <= a && a < e);
+        assert!(inside(&libc_text, getpid) && !inside(&libc_text, base()));
+        let ours = home().text.as_deref().expect("our own segments are listed");
+        assert!(inside(ours, base()) && !inside(ours, getpid));
+    }
+
+    #[test]
+    fn what_cannot_be_shown_is_refused() {
+        assert!(!shown(None, None));
+        assert!(!shown(Some(false), None));
+        assert!(!shown(None, Some(false)));
+        assert!(!shown(Some(true), Some(false)));
+        assert!(shown(Some(true), None));
+        assert!(shown(None, Some(true)));
+    }
+
+    #[test]
+    fn the_base_symbol_object_is_identified() {
+        assert!(home().fbase.is_some(), "dladdr knows the object of the base symbol");
+        assert!(in_program(base()));
     }
 
     #[test]
