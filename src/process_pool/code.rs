@@ -13,6 +13,8 @@
 //! differs from process to process, is refused at `submit`; an address neither check can place is
 //! refused too, never assumed; and a corrupted offset can never send the worker into data.
 
+use std::any::Any;
+use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
@@ -176,21 +178,81 @@ pub(crate) fn address_of(offset: i64) -> Result<usize, String> {
     }
 }
 
-/// Appends `value` encoded; on failure restores `out` and says why.
-fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>, max: usize) -> Result<(), String> {
+/// A `Write` into a `Vec` that refuses to take it past `limit` bytes: a value too large for its
+/// frame is refused as soon as its encoding crosses the limit, before the rest of it is built.
+struct Capped<'a> {
+    out: &'a mut Vec<u8>,
+    /// The length `out` may not exceed.
+    limit: usize,
+    /// Set once a write was refused for size.
+    over: bool,
+}
+
+impl io::Write for Capped<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if bytes.len() > self.limit - self.out.len() {
+            self.over = true;
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        self.out.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Appends `value` encoded, at most `max` bytes of it; on failure restores `out` and says why.
+/// `what` names the value in the message ("the arguments", "the result"). A panic in `value`'s
+/// `Serialize` unwinds to the caller (on the pool's side: the caller's own code panicked).
+pub(crate) fn encode_capped<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+    max: usize,
+    what: &str,
+) -> Result<(), String> {
     let mark = out.len();
-    let r = catch_unwind(AssertUnwindSafe(|| postcard::to_io(value, &mut *out).map(|_| ())));
+    let mut w = Capped { limit: mark.saturating_add(max), out, over: false };
+    let r = postcard::to_io(value, &mut w).map(|_| ());
     let err = match r {
-        Ok(Ok(())) if out.len() - mark <= max => return Ok(()),
-        Ok(Ok(())) => format!(
-            "the result encodes to {} bytes, over the pool's max_frame_size of {max} bytes",
-            out.len() - mark
+        Ok(()) => return Ok(()),
+        Err(_) if w.over => format!(
+            "{what} encodes to more than the {max} bytes its frame has room for (the pool's max_frame_size)"
         ),
-        Ok(Err(e)) => format!("could not encode the result: {e}"),
-        Err(p) => format!("encoding the result panicked: {}", panic_message(&*p)),
+        Err(e) => format!("could not encode {what}: {e}"),
     };
     out.truncate(mark);
     Err(err)
+}
+
+/// [`encode_capped`] in a worker: a panic in `Serialize` is an encoding failure too.
+fn encode_into<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+    max: usize,
+    what: &str,
+) -> Result<(), String> {
+    let mark = out.len();
+    catch_unwind(AssertUnwindSafe(|| encode_capped(value, out, max, what))).unwrap_or_else(|p| {
+        out.truncate(mark);
+        Err(format!("encoding {what} panicked: {}", message_of(p)))
+    })
+}
+
+/// The message of a panic payload, which is then dropped without letting its own `Drop` unwind.
+fn message_of(payload: Box<dyn Any + Send>) -> String {
+    let m = panic_message(&*payload);
+    drop_quietly(payload);
+    m
+}
+
+/// Drops `value`; a panic in its `Drop` is swallowed, and that panic's payload leaked, so nothing
+/// unwinds out of the worker's task loop.
+fn drop_quietly<T>(value: T) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        std::mem::forget(again);
+    }
 }
 
 /// Decodes exactly one `T` from `bytes` (trailing bytes are an error: they mean a type mismatch).
@@ -200,6 +262,42 @@ pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Strin
         Ok((_, rest)) => Err(format!("{} unexpected trailing bytes", rest.len())),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Decodes a task's arguments, or says how that failed.
+fn decode_args<A: DeserializeOwned>(args: &[u8]) -> Result<A, Outcome> {
+    match catch_unwind(AssertUnwindSafe(|| decode_exact::<A>(args))) {
+        Ok(Ok(a)) => Ok(a),
+        Ok(Err(e)) => Err(Outcome::Codec(format!("could not decode the arguments: {e}"))),
+        Err(p) => Err(Outcome::Panicked(message_of(p))),
+    }
+}
+
+/// Calls `f(a)`, appends the result encoded (as `Ok(result)` if `as_item`; at most `max` bytes), and
+/// drops it, all under one `catch_unwind`: a panic in the function, in the result's `Serialize` or
+/// in its `Drop` is the task's panic (`Err`, with `out` restored), never an unwind out of the worker.
+fn call_and_encode<A, R: Serialize>(
+    f: fn(A) -> R,
+    a: A,
+    as_item: bool,
+    out: &mut Vec<u8>,
+    max: usize,
+) -> Result<Result<(), String>, String> {
+    let mark = out.len();
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let r = f(a);
+        let encoded = if as_item {
+            encode_into(&Ok::<&R, &str>(&r), out, max, "the result")
+        } else {
+            encode_into(&r, out, max, "the result")
+        };
+        drop(r);
+        encoded
+    }));
+    r.map_err(|p| {
+        out.truncate(mark);
+        message_of(p)
+    })
 }
 
 /// The trampoline of a plain task: `A` in, `R` out.
@@ -216,22 +314,22 @@ pub(crate) unsafe fn trampoline<A: DeserializeOwned, R: Serialize>(
     // SAFETY: the caller guarantees `f` is a `fn(A) -> R` (see `Trampoline`); function pointers and
     // `usize` have the same size on every supported target.
     let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(f) };
-    let args: A = match catch_unwind(AssertUnwindSafe(|| decode_exact::<A>(args))) {
-        Ok(Ok(a)) => a,
-        Ok(Err(e)) => return Outcome::Codec(format!("could not decode the arguments: {e}")),
-        Err(p) => return Outcome::Panicked(panic_message(&*p)),
+    let args: A = match decode_args(args) {
+        Ok(a) => a,
+        Err(outcome) => return outcome,
     };
-    match catch_unwind(AssertUnwindSafe(|| f(args))) {
-        Ok(r) => match encode_into(&r, out, max) {
-            Ok(()) => Outcome::Value,
-            Err(e) => Outcome::Codec(e),
-        },
-        Err(p) => Outcome::Panicked(panic_message(&*p)),
+    match call_and_encode(f, args, false, out, max) {
+        Ok(Ok(())) => Outcome::Value,
+        Ok(Err(e)) => Outcome::Codec(e),
+        Err(panic) => Outcome::Panicked(panic),
     }
 }
 
 /// The trampoline of a `map` chunk: `Vec<A>` in, one `Result<R, panic message>` per item out, so a
-/// panic fails only its own item.
+/// panic (in the function, or in a result's `Serialize` or `Drop`) fails only its own item.
+///
+/// The results are encoded one by one as they are made, exactly as postcard encodes the whole
+/// `Vec<Result<R, String>>`: the item count, then each item.
 ///
 /// # Safety
 ///
@@ -244,18 +342,28 @@ pub(crate) unsafe fn chunk_trampoline<A: DeserializeOwned, R: Serialize>(
 ) -> Outcome {
     // SAFETY: as in `trampoline`.
     let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(f) };
-    let items: Vec<A> = match catch_unwind(AssertUnwindSafe(|| decode_exact::<Vec<A>>(args))) {
-        Ok(Ok(a)) => a,
-        Ok(Err(e)) => return Outcome::Codec(format!("could not decode the arguments: {e}")),
-        Err(p) => return Outcome::Panicked(panic_message(&*p)),
+    let items: Vec<A> = match decode_args(args) {
+        Ok(a) => a,
+        Err(outcome) => return outcome,
     };
-    let results: Vec<Result<R, String>> = items
-        .into_iter()
-        .map(|a| catch_unwind(AssertUnwindSafe(|| f(a))).map_err(|p| panic_message(&*p)))
-        .collect();
-    match encode_into(&results, out, max) {
-        Ok(()) => Outcome::Value,
-        Err(e) => Outcome::Codec(e),
+    let mark = out.len();
+    let end = mark.saturating_add(max);
+    let mut failed = encode_into(&items.len(), out, max, "the results").err();
+    let mut items = items.into_iter();
+    while let (None, Some(a)) = (&failed, items.next()) {
+        let room = end - out.len();
+        failed = match call_and_encode(f, a, true, out, room) {
+            Ok(r) => r.err(),
+            Err(panic) => encode_into(&Err::<&R, &str>(&panic), out, room, "the results").err(),
+        };
+    }
+    drop_quietly(items);
+    match failed {
+        None => Outcome::Value,
+        Some(e) => {
+            out.truncate(mark);
+            Outcome::Codec(e)
+        }
     }
 }
 
@@ -357,5 +465,48 @@ mod tests {
         };
         assert!(matches!(r, Outcome::Codec(m) if m.contains("max_frame_size")));
         assert_eq!(out, vec![9]);
+    }
+
+    /// A sequence that counts how many of its items were encoded.
+    struct Endless<'a>(&'a std::cell::Cell<u32>);
+
+    impl Serialize for Endless<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeSeq;
+            let mut seq = s.serialize_seq(Some(1_000_000))?;
+            for i in 0..1_000_000u32 {
+                self.0.set(self.0.get() + 1);
+                seq.serialize_element(&i)?;
+            }
+            seq.end()
+        }
+    }
+
+    #[test]
+    fn oversize_values_are_refused_while_encoding() {
+        let count = std::cell::Cell::new(0);
+        let mut out = vec![1, 2];
+        let e = encode_into(&Endless(&count), &mut out, 100, "the result").unwrap_err();
+        assert!(e.contains("max_frame_size"), "{e}");
+        assert_eq!(out, vec![1, 2]);
+        assert!(count.get() <= 101, "{} items were encoded before the refusal", count.get());
+    }
+
+    #[test]
+    fn chunk_results_encode_as_one_vec() {
+        fn maybe(x: u32) -> String {
+            assert!(x != 2, "two is right out");
+            "x".repeat(x as usize)
+        }
+        let args = postcard::to_stdvec(&vec![0u32, 1, 2, 3]).unwrap();
+        let mut out = Vec::new();
+        // SAFETY: `maybe` is a `fn(u32) -> String`.
+        let r = unsafe {
+            chunk_trampoline::<u32, String>(maybe as fn(u32) -> String as usize, &args, &mut out, 1 << 10)
+        };
+        assert!(matches!(r, Outcome::Value));
+        let want: Vec<Result<String, String>> =
+            vec![Ok(String::new()), Ok("x".into()), Err("two is right out".into()), Ok("xxx".into())];
+        assert_eq!(out, postcard::to_stdvec(&want).unwrap());
     }
 }
