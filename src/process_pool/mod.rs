@@ -22,6 +22,7 @@
 //! try-locks it, so neither side can block the other for long and a done-callback that submits
 //! cannot deadlock.
 
+mod child;
 mod code;
 mod driver;
 pub mod process;

@@ -1,5 +1,5 @@
-//! Starting worker processes and managing them as OS processes: re-execution, fd hygiene, the
-//! parent-death signal, signals and reaping.
+//! Starting worker processes: re-execution, fd hygiene, the parent-death signal, a clean signal
+//! state. (Signalling and reaping them is [`child`](super::child)'s.)
 //!
 //! # Implementation
 //!
@@ -35,6 +35,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use super::child::Child;
 use super::socket::{self, WorkerInput};
 use super::wire::{Fingerprint, PROTOCOL_VERSION};
 
@@ -112,10 +113,10 @@ pub(crate) fn new_token() -> io::Result<[u8; 16]> {
     Ok(token)
 }
 
-/// A started worker: its pid, the parent's ends of its sockets (non-blocking, close-on-exec), and
-/// the status page it shares with the pool.
+/// A started worker: its process, the parent's ends of its sockets (non-blocking, close-on-exec),
+/// and the status page it shares with the pool.
 pub(crate) struct Spawned {
-    pub(crate) pid: libc::pid_t,
+    pub(crate) child: Child,
     pub(crate) to_worker: WorkerInput,
     pub(crate) from_worker: File,
     pub(crate) page: Option<StatusPage>,
@@ -278,15 +279,14 @@ pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
     let child_page = page_fd.map(|fd| at_least(fd, FIRST_STRAY_FD)).transpose()?;
     let fds =
         [child_in.as_raw_fd(), child_out.as_raw_fd(), child_page.as_ref().map_or(-1, |f| f.as_raw_fd())];
-    let pid = start(&program()?, env_prefix, fds)?;
+    let child = Child::new(start(&program()?, env_prefix, fds)?);
     drop((child_in, child_out, child_page));
     let ready = set_nonblocking(&down_w).and_then(|()| set_nonblocking(&up_r));
     if let Err(e) = ready {
-        kill(pid, libc::SIGKILL);
-        wait_blocking(pid);
+        child.kill_and_reap();
         return Err(e);
     }
-    Ok(Spawned { pid, to_worker: down_w, from_worker: File::from(up_r), page })
+    Ok(Spawned { child, to_worker: down_w, from_worker: File::from(up_r), page })
 }
 
 /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time so that the
@@ -479,112 +479,9 @@ fn cloexec_from(first: c_int) {
     }
 }
 
-/// Sends `sig` to `pid`; `false` if the process no longer exists.
-pub(crate) fn kill(pid: libc::pid_t, sig: c_int) -> bool {
-    // SAFETY: signals one of our own children, which stays unreaped (so its pid cannot be reused)
-    // until we wait for it.
-    unsafe { libc::kill(pid, sig) == 0 }
-}
-
-/// What a non-blocking wait saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Waited {
-    /// Still running.
-    Running,
-    /// Stopped by a signal (only reported when asked for).
-    Stopped,
-    /// Gone; the raw wait status. The pid is reaped.
-    Gone(c_int),
-    /// Not our child any more (already reaped).
-    Unknown,
-}
-
-/// `waitpid(pid, WNOHANG [| WUNTRACED])`.
-pub(crate) fn try_wait(pid: libc::pid_t, untraced: bool) -> Waited {
-    let flags = libc::WNOHANG | if untraced { libc::WUNTRACED } else { 0 };
-    loop {
-        let mut status = 0;
-        // SAFETY: waits for our own child.
-        let r = unsafe { libc::waitpid(pid, &mut status, flags) };
-        if r == 0 {
-            return Waited::Running;
-        }
-        if r == pid {
-            if libc::WIFSTOPPED(status) {
-                return Waited::Stopped;
-            }
-            return Waited::Gone(status);
-        }
-        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return Waited::Unknown;
-        }
-    }
-}
-
-/// Blocks until `pid` is gone and reaps it; `None` if it was not our child any more.
-pub(crate) fn wait_blocking(pid: libc::pid_t) -> Option<c_int> {
-    loop {
-        let mut status = 0;
-        // SAFETY: waits for our own child.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            return Some(status);
-        }
-        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return None;
-        }
-    }
-}
-
-/// The usual name of a signal number.
-fn signal_name(sig: c_int) -> Option<&'static str> {
-    Some(match sig {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGTRAP => "SIGTRAP",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGUSR1 => "SIGUSR1",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGUSR2 => "SIGUSR2",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGALRM => "SIGALRM",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGXCPU => "SIGXCPU",
-        libc::SIGXFSZ => "SIGXFSZ",
-        libc::SIGSYS => "SIGSYS",
-        _ => return None,
-    })
-}
-
-/// "exited with status 3", "killed by signal 9 (SIGKILL)".
-pub(crate) fn describe_status(status: c_int) -> String {
-    if libc::WIFEXITED(status) {
-        format!("exited with status {}", libc::WEXITSTATUS(status))
-    } else if libc::WIFSIGNALED(status) {
-        let sig = libc::WTERMSIG(status);
-        let name = signal_name(sig).map(|n| format!(" ({n})")).unwrap_or_default();
-        let core = if libc::WCOREDUMP(status) { ", core dumped" } else { "" };
-        format!("killed by signal {sig}{name}{core}")
-    } else {
-        format!("ended with wait status {status:#x}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statuses_read_like_a_shell() {
-        assert_eq!(describe_status(3 << 8), "exited with status 3");
-        assert_eq!(describe_status(libc::SIGKILL), "killed by signal 9 (SIGKILL)");
-        assert_eq!(describe_status(libc::SIGABRT), "killed by signal 6 (SIGABRT)");
-    }
 
     #[test]
     fn tokens_differ() {
