@@ -262,6 +262,8 @@ mod tests {
         assert_eq!(describe_status(libc::SIGABRT), "killed by signal 6 (SIGABRT)");
     }
 
+    /// A `sleep 30` whose reaping is left to the handle.
+    #[allow(clippy::zombie_processes)]
     fn sleeper() -> Child {
         let child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
         Child::new(child.id() as libc::pid_t)
