@@ -15,7 +15,9 @@
 //! may name a stranger by now), and its exit status is unknown. (A reaper that runs between that check
 //! and the signal is a window no pid-based API can close; pidfds close it.)
 //!
-//! A worker is signalled, at most, with `SIGKILL` and `SIGSTOP`/`SIGCONT`, by its pool.
+//! Each worker leads a process group of its own, and a kill reaches the group: processes its tasks
+//! started die with it (unless they left the group). The group is signalled only while the worker is
+//! an unreaped child of ours: until then no other group can have its id.
 
 use std::ffi::c_int;
 use std::io;
@@ -88,16 +90,41 @@ impl Child {
             // SAFETY: an all-zero `siginfo_t` is a valid value for `waitid` to fill.
             let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
             let options = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+            let (idtype, id) = self.wait_id();
             // SAFETY: waits (without reaping) for our own child.
-            if unsafe { libc::waitid(libc::P_PID, self.pid as libc::id_t, &mut info, options) } == 0 {
+            if unsafe { libc::waitid(idtype, id, &mut info, options) } == 0 {
                 return true;
             }
             let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                self.reaped = e.raw_os_error() == Some(libc::ECHILD);
-                return !self.reaped;
+            match e.raw_os_error() {
+                Some(libc::EINTR) => {}
+                #[cfg(target_os = "linux")]
+                Some(libc::EINVAL) if self.pidfd.is_some() => self.pidfd = None,
+                _ => {
+                    self.reaped = e.raw_os_error() == Some(libc::ECHILD);
+                    return !self.reaped;
+                }
             }
         }
+    }
+
+    /// How `waitid` names this process: by pidfd where there is one, else by pid.
+    fn wait_id(&self) -> (libc::idtype_t, libc::id_t) {
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = &self.pidfd {
+            return (libc::P_PIDFD, fd.as_raw_fd() as libc::id_t);
+        }
+        (libc::P_PID, self.pid as libc::id_t)
+    }
+
+    /// Kills the process and its process group (it leads one of its own, see
+    /// [`spawn`](super::spawn)): whatever its tasks started and left in the group dies with it.
+    pub(crate) fn kill(&mut self) -> bool {
+        if self.still_ours() {
+            // SAFETY: the leader is our unreaped child, so its pid, the group's id, names no other group.
+            unsafe { libc::kill(-self.pid, libc::SIGKILL) };
+        }
+        self.signal(libc::SIGKILL)
     }
 
     /// Sends `sig` to the process; `false` if it is gone (or was reaped by someone else).
@@ -117,9 +144,9 @@ impl Child {
         self.still_ours() && unsafe { libc::kill(self.pid, sig) } == 0
     }
 
-    /// Kills the process (`SIGKILL`) and reaps it.
+    /// Kills the process and its group (see [`kill`](Self::kill)) and reaps it.
     pub(crate) fn kill_and_reap(mut self) {
-        self.signal(libc::SIGKILL);
+        self.kill();
         self.wait();
     }
 

@@ -800,7 +800,7 @@ impl Driver {
                 Waited::Unknown => break (None, Cause::Ended),
                 Waited::Running | Waited::Stopped if started.elapsed() >= EXIT_WAIT => {
                     // It closed its pipe but lives on: it cannot be talked to any more.
-                    w.child.signal(libc::SIGKILL);
+                    w.child.kill();
                     break (w.child.wait(), Cause::Lingered);
                 }
                 _ => {
@@ -819,7 +819,7 @@ impl Driver {
     /// Kills worker `slot` (`SIGKILL`), reaps it, and settles its tasks according to `cause`.
     fn kill_worker(&mut self, slot: usize, cause: Cause) {
         let Some(w) = self.workers[slot].as_mut() else { return };
-        w.child.signal(libc::SIGKILL);
+        w.child.kill();
         let status = w.child.wait();
         self.remove(slot, status, cause);
     }

@@ -14,7 +14,10 @@
 //! 4 and the status page on 5, open `/dev/null` as stdin, and close everything else from there up
 //! (`posix_spawn_file_actions_addclosefrom_np`, looked up at run time since it needs glibc 2.34;
 //! without it the worker closes the strays itself before anything else). The signal mask is
-//! cleared and `SIGPIPE` reset. The worker arms `PR_SET_PDEATHSIG` in `init`, then checks
+//! cleared and every signal reset to its default disposition (a program that ignores `SIGCHLD`,
+//! `SIGINT` or `SIGHUP` would otherwise pass that on, and `Command::output()` in a task would fail),
+//! and the worker leads a process group of its own (`POSIX_SPAWN_SETPGROUP`), which the pool kills
+//! along with it (see [`child`](super::child)). The worker arms `PR_SET_PDEATHSIG` in `init`, then checks
 //! `getppid()`.
 //!
 //! Elsewhere the worker is started with `std::process::Command` and a `pre_exec` hook that does the
@@ -377,15 +380,19 @@ fn start(program: &std::path::Path, env_prefix: &str, fds: [c_int; 3]) -> io::Re
         if let Some(closefrom) = closefrom {
             check(closefrom(a, first_stray))?;
         }
-        // A clean signal state, whatever the spawning thread had: nothing blocked, SIGPIPE default.
+        // A clean signal state, whatever the program and the spawning thread had: nothing blocked,
+        // every disposition at its default (SIGKILL and SIGSTOP are skipped by the C library).
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         check(libc::posix_spawnattr_setsigmask(&mut args.attr, &set))?;
-        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::sigfillset(&mut set);
         check(libc::posix_spawnattr_setsigdefault(&mut args.attr, &set))?;
+        // A process group of its own, so that a kill reaches what its tasks started (see `child`).
+        check(libc::posix_spawnattr_setpgroup(&mut args.attr, 0))?;
         check(libc::posix_spawnattr_setflags(
             &mut args.attr,
-            (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
+            (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETPGROUP)
+                as libc::c_short,
         ))?;
         let mut pid: libc::pid_t = 0;
         check(libc::posix_spawn(
@@ -434,6 +441,13 @@ fn child_setup(fds: [c_int; 3]) -> io::Result<()> {
         }
         #[cfg(target_os = "android")]
         check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0))?;
+        // A process group of its own, so that a kill reaches what its tasks started (see `child`).
+        check(libc::setpgid(0, 0))?;
+        // Every disposition at its default: an exec keeps the ignored ones (std resets SIGPIPE and
+        // the mask). Numbers a platform does not have, and SIGKILL / SIGSTOP, just fail.
+        for sig in 1..65 {
+            libc::signal(sig, libc::SIG_DFL);
+        }
     }
     Ok(())
 }
