@@ -1420,6 +1420,9 @@ fn read_frames(
     let mut reads = 0;
     loop {
         if let Some(end) = handle_frames(w, token, now, tally) {
+            if let ReadEnd::Protocol(msg) = &end {
+                w.reader.refuse(msg.clone());
+            }
             return end;
         }
         if reads >= max_reads {
@@ -1445,13 +1448,9 @@ fn read_frames(
 /// Handles the complete frames buffered for `w`; `Some` when the worker must go.
 fn handle_frames(w: &mut Worker, token: &[u8; 16], now: Instant, tally: &mut Tally) -> Option<ReadEnd> {
     loop {
-        let body = match w.reader.next_frame() {
-            Ok(Some(body)) => body,
+        let msg = match w.reader.next_to_parent() {
+            Ok(Some(m)) => m,
             Ok(None) => return None,
-            Err(e) => return Some(ReadEnd::Protocol(e.to_string())),
-        };
-        let msg = match wire::parse_to_parent(body) {
-            Ok(m) => m,
             Err(e) => return Some(ReadEnd::Protocol(e.to_string())),
         };
         match msg {

@@ -318,9 +318,54 @@ struct SpawnArgs {
 }
 
 #[cfg(target_os = "linux")]
+impl SpawnArgs {
+    /// Both structures, initialized. A `SpawnArgs` exists only once both are, so its `drop` never
+    /// destroys what was not initialized; if the second fails, the first is destroyed here.
+    fn new() -> io::Result<SpawnArgs> {
+        let mut actions = std::mem::MaybeUninit::<libc::posix_spawn_file_actions_t>::uninit();
+        let mut attr = std::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
+        // SAFETY: each init gets room for its structure; one that returns 0 has initialized it.
+        // Both are plain data (no pointers into themselves), so they may move once initialized.
+        unsafe {
+            let r = libc::posix_spawn_file_actions_init(actions.as_mut_ptr());
+            if r != 0 {
+                return Err(io::Error::from_raw_os_error(r));
+            }
+            let r = libc::posix_spawnattr_init(attr.as_mut_ptr());
+            if r != 0 {
+                libc::posix_spawn_file_actions_destroy(actions.as_mut_ptr());
+                return Err(io::Error::from_raw_os_error(r));
+            }
+            Ok(SpawnArgs { actions: actions.assume_init(), attr: attr.assume_init() })
+        }
+    }
+
+    /// Asks for a clean start: nothing blocked and every signal at its default disposition,
+    /// whatever the program and the spawning thread had (a program that ignores `SIGCHLD` would
+    /// otherwise make `Command::output()` fail in a task), and a process group of its own, so that
+    /// a kill reaches what its tasks started (see `child`).
+    fn clean_state(&mut self) -> io::Result<()> {
+        let check = |r: c_int| if r != 0 { Err(io::Error::from_raw_os_error(r)) } else { Ok(()) };
+        // SAFETY: calls on an initialized attribute object and a local signal set.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            check(libc::posix_spawnattr_setsigmask(&mut self.attr, &set))?;
+            // The C library skips SIGKILL and SIGSTOP (and its own internal signals).
+            libc::sigfillset(&mut set);
+            check(libc::posix_spawnattr_setsigdefault(&mut self.attr, &set))?;
+            check(libc::posix_spawnattr_setpgroup(&mut self.attr, 0))?;
+            let flags =
+                libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETPGROUP;
+            check(libc::posix_spawnattr_setflags(&mut self.attr, flags as libc::c_short))
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
 impl Drop for SpawnArgs {
     fn drop(&mut self) {
-        // SAFETY: both were initialized in `start` before this value was created.
+        // SAFETY: both were initialized by `SpawnArgs::new`, the only way to make one.
         unsafe {
             libc::posix_spawn_file_actions_destroy(&mut self.actions);
             libc::posix_spawnattr_destroy(&mut self.attr);
@@ -358,15 +403,10 @@ fn start(program: &std::path::Path, env_prefix: &str, fds: [c_int; 3]) -> io::Re
     let argv = [arg0.as_ptr() as *mut libc::c_char, std::ptr::null_mut()];
 
     let check = |r: c_int| if r != 0 { Err(io::Error::from_raw_os_error(r)) } else { Ok(()) };
-    // SAFETY: the structures are initialized before use and destroyed by `SpawnArgs`; every pointer
-    // handed to posix_spawn outlives the call.
+    // SAFETY: the structures are initialized (`SpawnArgs::new`) and destroyed by `SpawnArgs`; every
+    // pointer handed to posix_spawn outlives the call.
     unsafe {
-        let mut args: SpawnArgs = std::mem::zeroed();
-        check(libc::posix_spawn_file_actions_init(&mut args.actions))?;
-        if let Err(e) = check(libc::posix_spawnattr_init(&mut args.attr)) {
-            libc::posix_spawn_file_actions_destroy(&mut args.actions);
-            return Err(e);
-        }
+        let mut args = SpawnArgs::new()?;
         let a = &mut args.actions as *mut libc::posix_spawn_file_actions_t;
         check(libc::posix_spawn_file_actions_adddup2(a, fds[0], WORKER_IN_FD))?;
         check(libc::posix_spawn_file_actions_adddup2(a, fds[1], WORKER_OUT_FD))?;
@@ -380,20 +420,7 @@ fn start(program: &std::path::Path, env_prefix: &str, fds: [c_int; 3]) -> io::Re
         if let Some(closefrom) = closefrom {
             check(closefrom(a, first_stray))?;
         }
-        // A clean signal state, whatever the program and the spawning thread had: nothing blocked,
-        // every disposition at its default (SIGKILL and SIGSTOP are skipped by the C library).
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        check(libc::posix_spawnattr_setsigmask(&mut args.attr, &set))?;
-        libc::sigfillset(&mut set);
-        check(libc::posix_spawnattr_setsigdefault(&mut args.attr, &set))?;
-        // A process group of its own, so that a kill reaches what its tasks started (see `child`).
-        check(libc::posix_spawnattr_setpgroup(&mut args.attr, 0))?;
-        check(libc::posix_spawnattr_setflags(
-            &mut args.attr,
-            (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETPGROUP)
-                as libc::c_short,
-        ))?;
+        args.clean_state()?;
         let mut pid: libc::pid_t = 0;
         check(libc::posix_spawn(
             &mut pid,
