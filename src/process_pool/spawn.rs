@@ -480,19 +480,21 @@ fn child_setup(fds: [c_int; 3]) -> io::Result<()> {
 }
 
 /// Marks every descriptor from `first` up close-on-exec (async-signal-safe).
-#[cfg(not(target_os = "linux"))]
 ///
 /// Marking rather than closing keeps std's own exec-error pipe working until the exec.
+#[cfg(not(target_os = "linux"))]
 fn cloexec_from(first: c_int) {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(target_os = "android")]
     {
+        /// Linux's `CLOSE_RANGE_CLOEXEC` (5.11), which Android's `libc` bindings lack.
+        const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
         // SAFETY: close_range only changes descriptor flags.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_close_range,
                 first as libc::c_uint,
                 libc::c_uint::MAX,
-                libc::CLOSE_RANGE_CLOEXEC,
+                CLOSE_RANGE_CLOEXEC,
             )
         };
         if r == 0 {
