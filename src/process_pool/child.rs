@@ -6,8 +6,8 @@
 //!
 //! On Linux 5.3 and later the handle holds a pidfd, opened right after the spawn: it names this
 //! process and no other, whatever becomes of its pid. Signals go through `pidfd_send_signal`, waits
-//! through `waitid(P_PIDFD)` (5.4; on 5.3 the wait falls back to the pid, which stays ours until it
-//! is reaped).
+//! through `waitid(P_PIDFD)` (5.4; a 5.3 kernel refuses that, and the handle falls back to the
+//! checked pid below).
 //!
 //! Elsewhere (and on older kernels) the handle holds the pid, and sends a signal only after
 //! `waitid(WNOWAIT)` showed that the pid is still an unreaped child of this process. A pid that is not
