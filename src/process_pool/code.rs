@@ -161,8 +161,9 @@ fn shown(in_text: Option<bool>, same_object: Option<bool>) -> bool {
 pub(crate) fn offset_of(addr: usize) -> Result<i64, String> {
     if !in_program(addr) {
         return Err(format!(
-            "the function at {addr:#x} is not part of the program's own code (is it in a shared \
-             library?); process-pool functions must be defined in the executable"
+            "the function at {addr:#x} cannot be shown to lie in the code tulip is part of (is it in \
+             another shared library?); process-pool functions must be defined in the executable, or \
+             in the shared library tulip is linked into"
         ));
     }
     Ok(addr.wrapping_sub(base()) as i64)

@@ -50,7 +50,7 @@
 //! | the pool is dropped, or its shutdown deadline passes | `Err(JobError::ShutDown)` | killed |
 //!
 //! Tasks a dead worker had received but not started go to another worker. Arguments that cannot be
-//! encoded, a closed pool, and a function that is not part of the program's own code are errors of
+//! encoded, a closed pool, and a function not shown to be part of the program's own code are errors of
 //! `submit` itself ([`PoolError`]).
 //!
 //! Workers never outlive the program: on Linux each has `PR_SET_PDEATHSIG` armed (and checks
