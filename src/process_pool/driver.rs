@@ -29,9 +29,9 @@ use std::time::{Duration, Instant};
 
 use polling::{Event, Events, PollMode};
 
+use super::channel::WorkerInput;
 use super::child::{self, Child, Waited};
 use super::lock;
-use super::socket::WorkerInput;
 use super::spawn::{self, StatusPage};
 use super::wire::{self, FrameReader, Status, ToParent};
 use super::{

@@ -22,11 +22,11 @@
 //! try-locks it, so neither side can block the other for long and a done-callback that submits
 //! cannot deadlock.
 
+mod channel;
 mod child;
 mod code;
 mod driver;
 pub mod process;
-mod socket;
 mod spawn;
 mod wire;
 mod worker;

@@ -29,7 +29,7 @@
 //! iterator in chunks, lazily, with a bounded number of chunks in flight.
 //!
 //! Workers are this very program started again, never a `fork()` of a process that has threads.
-//! When such a copy reaches [`init`], it becomes a worker: it takes the pool's sockets, passes the
+//! When such a copy reaches [`init`], it becomes a worker: it takes the pool's socket and pipe, passes the
 //! handshake, runs tasks until the pool lets it go, and exits without ever returning to `main`. A
 //! function reference crosses the process boundary as its distance from a fixed symbol of the
 //! program, which is the same in every copy whatever address randomization does. A secret token and
@@ -56,7 +56,7 @@
 //! Workers never outlive the program: on Linux each has `PR_SET_PDEATHSIG` armed (and checks
 //! `getppid()` right after), and every worker exits when its input socket closes. A worker inherits
 //! stdin as `/dev/null`, stdout and stderr as they are (a `println!` in a task shows up where the
-//! program's does), its two sockets, and no other file descriptor; it starts with no signal blocked
+//! program's does), its task socket and result pipe, and no other file descriptor; it starts with no signal blocked
 //! or ignored, in a process group of its own. Every worker is reaped: no zombie
 //! is left behind, whether it exits, crashes or is killed.
 //!
@@ -87,9 +87,9 @@
 //!
 //! # Implementation
 //!
-//! **Parent side.** One driver thread per pool does all the I/O, with `polling`, over two
-//! non-blocking Unix socket pairs per worker (written with `MSG_NOSIGNAL`, so a write to a worker
-//! that just died is an error, never `SIGPIPE`): no thread and no file descriptor per task, so 10,000 tasks
+//! **Parent side.** One driver thread per pool does all the I/O, with `polling`, over a
+//! non-blocking Unix socket (tasks; written with `MSG_NOSIGNAL`, so a write to a worker that just
+//! died is an error, never `SIGPIPE`) and a pipe (results) per worker: no thread and no file descriptor per task, so 10,000 tasks
 //! submitted at once are 10,000 entries in a queue. `submit` encodes the task frame (a length
 //! prefix, the task id, the two function offsets, the postcard arguments) on the caller's thread.
 //! If nothing is queued and a worker is idle, it writes the frame to that worker itself, without
@@ -114,7 +114,7 @@
 //! parent-death signal fires when the *thread* that spawned the child exits); a pool built on the
 //! main thread spawns its first worker right there, which saves a hand-off. On Linux it uses
 //! `posix_spawn`, whose cost does not grow with the parent's memory the way `fork` does, and places
-//! the sockets on fds 3 and 4 (and the status page on 5, which the worker maps and closes) with file
+//! the socket and the pipe on fds 3 and 4 (and the status page on 5, which the worker maps and closes) with file
 //! actions that also close every other descriptor, resets every signal to its default, and makes
 //! the worker a process-group leader; elsewhere it uses `fork` and `exec` with the
 //! same steps in between. The first worker starts in `build`, which waits for its handshake and
@@ -150,8 +150,8 @@
 //! - Dropping a pool kills its workers; call [`ProcessPool::shutdown`] first to let work finish.
 //!   Done-callbacks ([`ConcurrentFuture::add_done_callback`]) run on the driver thread: keep them
 //!   short.
-//! - A worker's death is normally seen at once (its socket closes); if a task forked a child that
-//!   still holds the socket, the pool notices within a second (it checks busy workers with
+//! - A worker's death is normally seen at once (its pipe closes); if a task forked a child that
+//!   still holds the pipe, the pool notices within a second (it checks busy workers with
 //!   `waitpid`).
 //! - The parent holds a result's encoded bytes until its frame is complete: `max_frame_size`
 //!   (default 64 MiB) bounds the memory one task can make the parent allocate.

@@ -4,13 +4,14 @@
 //! # Implementation
 //!
 //! A worker is `/proc/self/exe` (the very file this process was started from, even if it was since
-//! replaced on disk; [`std::env::current_exe`] elsewhere). Its socket ends (see
-//! [`socket`](super::socket); and, on Linux, the memfd of its [`StatusPage`]) are created close-on-exec in the parent, so no other spawn can leak them, and
-//! sit at fd numbers of 6 or more so that placing one cannot overwrite another.
+//! replaced on disk; [`std::env::current_exe`] elsewhere). Its task socket and result pipe (see
+//! [`channel`](super::channel)) and, on Linux, the memfd of its [`StatusPage`] are created
+//! close-on-exec in the parent, so no other spawn can leak them, and sit at fd numbers of 6 or
+//! more so that placing one cannot overwrite another.
 //!
 //! On Linux the worker is started with `posix_spawn`: glibc clones with `CLONE_VM | CLONE_VFORK`,
 //! so the cost does not grow with the parent's memory (a `fork` copies the page tables: tens of
-//! milliseconds for a parent of a few hundred megabytes). File actions place the sockets on fds 3 and
+//! milliseconds for a parent of a few hundred megabytes). File actions place the socket and the pipe on fds 3 and
 //! 4 and the status page on 5, open `/dev/null` as stdin, and close everything else from there up
 //! (`posix_spawn_file_actions_addclosefrom_np`, looked up at run time since it needs glibc 2.34;
 //! without it the worker closes the strays itself before anything else). The signal mask is
@@ -38,8 +39,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use super::channel::{self, WorkerInput};
 use super::child::Child;
-use super::socket::{self, WorkerInput};
 use super::wire::{Fingerprint, PROTOCOL_VERSION};
 
 /// The environment variable that turns a re-executed program into a worker; its value carries the
@@ -116,8 +117,8 @@ pub(crate) fn new_token() -> io::Result<[u8; 16]> {
     Ok(token)
 }
 
-/// A started worker: its process, the parent's ends of its sockets (non-blocking, close-on-exec),
-/// and the status page it shares with the pool.
+/// A started worker: its process, the parent's ends of its socket and pipe (non-blocking,
+/// close-on-exec), and the status page it shares with the pool.
 pub(crate) struct Spawned {
     pub(crate) child: Child,
     pub(crate) to_worker: WorkerInput,
@@ -260,9 +261,9 @@ fn at_least(fd: OwnedFd, min: c_int) -> io::Result<OwnedFd> {
 
 /// Starts one worker process; `env_prefix` is completed with the worker's flags.
 pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
-    let (down_r, down_w) = socket::pair()?;
+    let (down_r, down_w) = channel::socket_pair()?;
     let down_w = WorkerInput::new(down_w)?;
-    let (up_r, up_w) = socket::pair()?;
+    let (up_r, up_w) = channel::pipe()?;
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let (page, page_fd) = match StatusPage::create() {
         Ok((page, fd)) => (Some(page), Some(fd)),
