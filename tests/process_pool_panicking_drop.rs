@@ -1,5 +1,6 @@
 //! Process pool: a result whose `Drop` panics in the worker is a panic of its task, reported as
-//! `Panicked`; it does not kill the worker, and in `map` it fails only its own item.
+//! `Panicked`; it does not kill the worker, and in `map` it fails only its own item. So is a panic
+//! whose payload panics again when dropped.
 
 #[path = "support/process_harness.rs"]
 mod harness;
@@ -18,6 +19,10 @@ fn main() {
         Case {
             name: "map_fails_only_the_items_whose_drop_panics",
             run: map_fails_only_the_items_whose_drop_panics,
+        },
+        Case {
+            name: "a_panic_payload_whose_drop_panics_is_panicked",
+            run: a_panic_payload_whose_drop_panics_is_panicked,
         },
     ]);
 }
@@ -45,6 +50,11 @@ fn grenade(value: u32) -> Grenade {
 /// Every third item's result panics when dropped.
 fn some_grenades(value: u32) -> Grenade {
     Grenade { value, armed: value % 3 == 0 }
+}
+
+/// Panics with an armed grenade as the payload: dropping the payload panics again.
+fn throw_grenade(value: u32) -> u32 {
+    std::panic::panic_any(Grenade { value, armed: true })
 }
 
 fn pid(_: ()) -> u32 {
@@ -75,4 +85,13 @@ fn map_fails_only_the_items_whose_drop_panics() {
         }
     }
     assert_eq!(pool.stats().worker_deaths, 0);
+}
+
+fn a_panic_payload_whose_drop_panics_is_panicked() {
+    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+    let before = pool.try_submit(pid, ()).unwrap().wait().unwrap();
+    assert!(matches!(pool.try_submit(throw_grenade, 3).unwrap().wait(), Err(JobError::Panicked(_))));
+    let out: Vec<_> = pool.map(throw_grenade, [1, 2], 2).unwrap().collect();
+    assert!(out.iter().all(|r| matches!(r, Err(JobError::Panicked(_)))), "{out:?}");
+    assert_eq!(pool.try_submit(pid, ()).unwrap().wait().unwrap(), before, "the worker survived");
 }

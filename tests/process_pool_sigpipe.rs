@@ -51,4 +51,7 @@ fn writes_to_killed_workers_do_not_raise_sigpipe() {
     let after = pool.try_submit(double, 21).unwrap();
     harness::eventually(Duration::from_secs(30), "a task after the kills", || after.is_done());
     assert_eq!(after.wait(), Ok(42));
+    // SAFETY: reads the disposition back (setting it to what it must still be).
+    let now = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    assert_eq!(now, libc::SIG_DFL, "the pool changed the program's SIGPIPE disposition");
 }
