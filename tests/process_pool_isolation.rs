@@ -21,8 +21,8 @@ fn main() {
     }
     harness::run(&[
         Case {
-            name: "workers_inherit_only_stdio_and_their_pipes",
-            run: workers_inherit_only_stdio_and_their_pipes,
+            name: "workers_inherit_only_stdio_and_their_channels",
+            run: workers_inherit_only_stdio_and_their_channels,
         },
         Case { name: "killed_parent_leaves_no_worker", run: killed_parent_leaves_no_worker },
     ]);
@@ -45,7 +45,7 @@ fn list_fds(_: ()) -> Vec<(i32, String)> {
     fds
 }
 
-fn workers_inherit_only_stdio_and_their_pipes() {
+fn workers_inherit_only_stdio_and_their_channels() {
     // Descriptors without close-on-exec, as a careless library or a parent shell might leave.
     // SAFETY: plain descriptor calls; both are closed at the end.
     let leaked = unsafe {
@@ -63,7 +63,7 @@ fn workers_inherit_only_stdio_and_their_pipes() {
         |fd: i32, list: &[(i32, String)]| list.iter().find(|(f, _)| *f == fd).map(|(_, t)| t.clone());
     assert_eq!(target(1, &fds), target(1, &mine), "stdout is inherited");
     assert_eq!(target(2, &fds), target(2, &mine), "stderr is inherited");
-    assert!(fds[3].1.starts_with("pipe:") && fds[4].1.starts_with("pipe:"), "{fds:?}");
+    assert!(fds[3].1.starts_with("socket:") && fds[4].1.starts_with("pipe:"), "{fds:?}");
     for fd in leaked {
         // SAFETY: closes the descriptors opened above.
         unsafe { libc::close(fd) };

@@ -103,6 +103,7 @@ pub(crate) fn getnameinfo(addr: &SocketAddr, flags: i32) -> Result<(String, Stri
             (&storage as *const libc::sockaddr_storage).cast(),
             len,
             host.as_mut_ptr(),
+            // The length type differs between platforms (`socklen_t`, `size_t`); both buffers are small.
             host.len() as _,
             serv.as_mut_ptr(),
             serv.len() as _,

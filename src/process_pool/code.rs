@@ -7,11 +7,14 @@
 //! function and encodes its result. The pairing is made on the pool's side from one typed `submit`
 //! call, so the worker never has to guess a type.
 //!
-//! Both sides check that an address lies in the executable segments of the main program (where the
-//! platform can list them): a function from a shared library, whose distance to [`base`] differs from
-//! process to process, is refused at `submit`, and a corrupted offset can never send the worker into
-//! data.
+//! Both sides check that an address lies in the same loaded object as [`base`]: in its executable
+//! segments where the loader lists them (ELF platforms: Linux, Android, FreeBSD), else in the object
+//! `dladdr` finds for both (macOS). A function from another shared library, whose distance to [`base`]
+//! differs from process to process, is refused at `submit`; an address neither check can place is
+//! refused too, never assumed; and a corrupted offset can never send the worker into data.
 
+use std::any::Any;
+use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
@@ -59,72 +62,98 @@ pub(crate) fn code_id() -> u64 {
     d(a).rotate_left(7) ^ d(b).rotate_left(29) ^ d(c)
 }
 
-/// Address ranges of the main program's executable segments, `None` where they cannot be listed.
-fn text_ranges() -> Option<&'static [(usize, usize)]> {
-    static RANGES: OnceLock<Option<Vec<(usize, usize)>>> = OnceLock::new();
-    RANGES.get_or_init(list_text_ranges).as_deref()
+/// The loaded object (the executable, or the shared library tulip was linked into) that holds the
+/// base symbol: every offset is measured inside it, so only its functions may be named by one.
+struct Home {
+    /// Where the object is loaded (`dli_fbase` of the base symbol); `None` if `dladdr` cannot say.
+    fbase: Option<usize>,
+    /// The object's executable segments, where the loader lists them (ELF platforms); `None`
+    /// elsewhere.
+    text: Option<Vec<(usize, usize)>>,
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn list_text_ranges() -> Option<Vec<(usize, usize)>> {
+fn home() -> &'static Home {
+    static HOME: OnceLock<Home> = OnceLock::new();
+    HOME.get_or_init(|| Home { fbase: loaded_at(base()), text: list_text_ranges(base()) })
+}
+
+/// Where the object holding `addr` is loaded, as `dladdr` says; `None` if it knows no such object.
+fn loaded_at(addr: usize) -> Option<usize> {
+    // SAFETY: an all-zero `Dl_info` (null pointers) is a valid value to be overwritten.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr only inspects the loader's tables for `addr` and fills `info`.
+    let found = unsafe { libc::dladdr(addr as *const std::ffi::c_void, &mut info) } != 0;
+    (found && !info.dli_fbase.is_null()).then_some(info.dli_fbase as usize)
+}
+
+/// The executable segments of the loaded object whose code contains `anchor`, if the loader lists them.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+fn list_text_ranges(anchor: usize) -> Option<Vec<(usize, usize)>> {
     use std::os::raw::{c_int, c_void};
 
-    struct Found {
-        ranges: Vec<(usize, usize)>,
-        seen_main: bool,
+    /// ELF's `PT_LOAD` and `PF_X` (not every target's `libc` has them).
+    const PT_LOAD: u32 = 1;
+    const PF_X: u32 = 1;
+
+    struct Search {
+        anchor: usize,
+        found: Option<Vec<(usize, usize)>>,
     }
 
-    // The first object dl_iterate_phdr reports is the main program.
-    unsafe extern "C" fn visit(
-        info: *mut libc::dl_phdr_info,
-        _size: libc::size_t,
-        data: *mut c_void,
-    ) -> c_int {
-        // SAFETY: `data` is the `Found` passed below; `info` is valid for the duration of the call.
-        let found = unsafe { &mut *(data as *mut Found) };
-        let info = unsafe { &*info };
-        if found.seen_main {
-            return 1;
-        }
-        found.seen_main = true;
+    unsafe extern "C" fn visit(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
+        // SAFETY: `data` is the `Search` passed below; `info` is valid for the duration of the call.
+        let (search, info) = unsafe { (&mut *(data as *mut Search), &*info) };
         let headers = if info.dlpi_phdr.is_null() {
             &[][..]
         } else {
             // SAFETY: the loader describes `dlpi_phnum` program headers at `dlpi_phdr`.
             unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) }
         };
-        for h in headers {
-            if h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_X != 0 {
+        let ranges: Vec<(usize, usize)> = headers
+            .iter()
+            .filter(|h| h.p_type == PT_LOAD && h.p_flags & PF_X != 0)
+            .map(|h| {
                 let start = (info.dlpi_addr as usize).wrapping_add(h.p_vaddr as usize);
-                found.ranges.push((start, start.wrapping_add(h.p_memsz as usize)));
-            }
+                (start, start.wrapping_add(h.p_memsz as usize))
+            })
+            .collect();
+        if ranges.iter().any(|&(s, e)| s <= search.anchor && search.anchor < e) {
+            search.found = Some(ranges);
+            return 1;
         }
-        1
+        0
     }
 
-    let mut found = Found { ranges: Vec::new(), seen_main: false };
-    // SAFETY: `visit` matches the callback type and only touches `found` through `data`.
-    unsafe { libc::dl_iterate_phdr(Some(visit), &mut found as *mut Found as *mut c_void) };
-    let ranges = found.ranges;
-    // If the listing does not even contain our own base symbol, it is not usable for checks.
-    let b = base();
-    if ranges.iter().any(|&(s, e)| s <= b && b < e) {
-        Some(ranges)
-    } else {
-        None
-    }
+    let mut search = Search { anchor, found: None };
+    // SAFETY: `visit` matches the callback type and only touches `search` through `data`.
+    unsafe { libc::dl_iterate_phdr(Some(visit), &mut search as *mut Search as *mut c_void) };
+    search.found
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn list_text_ranges() -> Option<Vec<(usize, usize)>> {
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+fn list_text_ranges(_anchor: usize) -> Option<Vec<(usize, usize)>> {
     None
 }
 
-/// Whether `addr` may be a function of the main program.
+/// Whether `addr` is shown to lie in the same loaded object as the base symbol: by that object's
+/// executable segments where they are listed, else by `dladdr`. What cannot be shown is refused,
+/// so that a worker never jumps to an address that means something else in its process.
 fn in_program(addr: usize) -> bool {
-    match text_ranges() {
-        Some(ranges) => ranges.iter().any(|&(s, e)| s <= addr && addr < e),
-        None => addr != 0,
+    let home = home();
+    let in_text = home.text.as_ref().map(|t| t.iter().any(|&(s, e)| s <= addr && addr < e));
+    // The segments belong to the base's object: inside them, `dladdr` has nothing to add.
+    let same_object = match in_text {
+        Some(true) => None,
+        _ => home.fbase.zip(loaded_at(addr)).map(|(ours, its)| ours == its),
+    };
+    shown(in_text, same_object)
+}
+
+/// The rule of [`in_program`], given what each check could tell (`None`: it could not tell).
+fn shown(in_text: Option<bool>, same_object: Option<bool>) -> bool {
+    match (in_text, same_object) {
+        (Some(false), _) | (_, Some(false)) | (None, None) => false,
+        (Some(true), _) | (_, Some(true)) => true,
     }
 }
 
@@ -132,8 +161,9 @@ fn in_program(addr: usize) -> bool {
 pub(crate) fn offset_of(addr: usize) -> Result<i64, String> {
     if !in_program(addr) {
         return Err(format!(
-            "the function at {addr:#x} is not part of the program's own code (is it in a shared \
-             library?); process-pool functions must be defined in the executable"
+            "the function at {addr:#x} cannot be shown to lie in the code tulip is part of (is it in \
+             another shared library?); process-pool functions must be defined in the executable, or \
+             in the shared library tulip is linked into"
         ));
     }
     Ok(addr.wrapping_sub(base()) as i64)
@@ -149,21 +179,81 @@ pub(crate) fn address_of(offset: i64) -> Result<usize, String> {
     }
 }
 
-/// Appends `value` encoded; on failure restores `out` and says why.
-fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>, max: usize) -> Result<(), String> {
+/// A `Write` into a `Vec` that refuses to take it past `limit` bytes: a value too large for its
+/// frame is refused as soon as its encoding crosses the limit, before the rest of it is built.
+struct Capped<'a> {
+    out: &'a mut Vec<u8>,
+    /// The length `out` may not exceed.
+    limit: usize,
+    /// Set once a write was refused for size.
+    over: bool,
+}
+
+impl io::Write for Capped<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if bytes.len() > self.limit - self.out.len() {
+            self.over = true;
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        self.out.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Appends `value` encoded, at most `max` bytes of it; on failure restores `out` and says why.
+/// `what` names the value in the message ("the arguments", "the result"). A panic in `value`'s
+/// `Serialize` unwinds to the caller (on the pool's side: the caller's own code panicked).
+pub(crate) fn encode_capped<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+    max: usize,
+    what: &str,
+) -> Result<(), String> {
     let mark = out.len();
-    let r = catch_unwind(AssertUnwindSafe(|| postcard::to_io(value, &mut *out).map(|_| ())));
+    let mut w = Capped { limit: mark.saturating_add(max), out, over: false };
+    let r = postcard::to_io(value, &mut w).map(|_| ());
     let err = match r {
-        Ok(Ok(())) if out.len() - mark <= max => return Ok(()),
-        Ok(Ok(())) => format!(
-            "the result encodes to {} bytes, over the pool's max_frame_size of {max} bytes",
-            out.len() - mark
+        Ok(()) => return Ok(()),
+        Err(_) if w.over => format!(
+            "{what} encodes to more than the {max} bytes its frame has room for (the pool's max_frame_size)"
         ),
-        Ok(Err(e)) => format!("could not encode the result: {e}"),
-        Err(p) => format!("encoding the result panicked: {}", panic_message(&*p)),
+        Err(e) => format!("could not encode {what}: {e}"),
     };
     out.truncate(mark);
     Err(err)
+}
+
+/// [`encode_capped`] in a worker: a panic in `Serialize` is an encoding failure too.
+fn encode_into<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+    max: usize,
+    what: &str,
+) -> Result<(), String> {
+    let mark = out.len();
+    catch_unwind(AssertUnwindSafe(|| encode_capped(value, out, max, what))).unwrap_or_else(|p| {
+        out.truncate(mark);
+        Err(format!("encoding {what} panicked: {}", message_of(p)))
+    })
+}
+
+/// The message of a panic payload, which is then dropped without letting its own `Drop` unwind.
+fn message_of(payload: Box<dyn Any + Send>) -> String {
+    let m = panic_message(&*payload);
+    drop_quietly(payload);
+    m
+}
+
+/// Drops `value`; a panic in its `Drop` is swallowed, and that panic's payload leaked, so nothing
+/// unwinds out of the worker's task loop.
+fn drop_quietly<T>(value: T) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        std::mem::forget(again);
+    }
 }
 
 /// Decodes exactly one `T` from `bytes` (trailing bytes are an error: they mean a type mismatch).
@@ -173,6 +263,42 @@ pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Strin
         Ok((_, rest)) => Err(format!("{} unexpected trailing bytes", rest.len())),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Decodes a task's arguments, or says how that failed.
+fn decode_args<A: DeserializeOwned>(args: &[u8]) -> Result<A, Outcome> {
+    match catch_unwind(AssertUnwindSafe(|| decode_exact::<A>(args))) {
+        Ok(Ok(a)) => Ok(a),
+        Ok(Err(e)) => Err(Outcome::Codec(format!("could not decode the arguments: {e}"))),
+        Err(p) => Err(Outcome::Panicked(message_of(p))),
+    }
+}
+
+/// Calls `f(a)`, appends the result encoded (as `Ok(result)` if `as_item`; at most `max` bytes), and
+/// drops it, all under one `catch_unwind`: a panic in the function, in the result's `Serialize` or
+/// in its `Drop` is the task's panic (`Err`, with `out` restored), never an unwind out of the worker.
+fn call_and_encode<A, R: Serialize>(
+    f: fn(A) -> R,
+    a: A,
+    as_item: bool,
+    out: &mut Vec<u8>,
+    max: usize,
+) -> Result<Result<(), String>, String> {
+    let mark = out.len();
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let r = f(a);
+        let encoded = if as_item {
+            encode_into(&Ok::<&R, &str>(&r), out, max, "the result")
+        } else {
+            encode_into(&r, out, max, "the result")
+        };
+        drop(r);
+        encoded
+    }));
+    r.map_err(|p| {
+        out.truncate(mark);
+        message_of(p)
+    })
 }
 
 /// The trampoline of a plain task: `A` in, `R` out.
@@ -189,22 +315,22 @@ pub(crate) unsafe fn trampoline<A: DeserializeOwned, R: Serialize>(
     // SAFETY: the caller guarantees `f` is a `fn(A) -> R` (see `Trampoline`); function pointers and
     // `usize` have the same size on every supported target.
     let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(f) };
-    let args: A = match catch_unwind(AssertUnwindSafe(|| decode_exact::<A>(args))) {
-        Ok(Ok(a)) => a,
-        Ok(Err(e)) => return Outcome::Codec(format!("could not decode the arguments: {e}")),
-        Err(p) => return Outcome::Panicked(panic_message(&*p)),
+    let args: A = match decode_args(args) {
+        Ok(a) => a,
+        Err(outcome) => return outcome,
     };
-    match catch_unwind(AssertUnwindSafe(|| f(args))) {
-        Ok(r) => match encode_into(&r, out, max) {
-            Ok(()) => Outcome::Value,
-            Err(e) => Outcome::Codec(e),
-        },
-        Err(p) => Outcome::Panicked(panic_message(&*p)),
+    match call_and_encode(f, args, false, out, max) {
+        Ok(Ok(())) => Outcome::Value,
+        Ok(Err(e)) => Outcome::Codec(e),
+        Err(panic) => Outcome::Panicked(panic),
     }
 }
 
 /// The trampoline of a `map` chunk: `Vec<A>` in, one `Result<R, panic message>` per item out, so a
-/// panic fails only its own item.
+/// panic (in the function, or in a result's `Serialize` or `Drop`) fails only its own item.
+///
+/// The results are encoded one by one as they are made, exactly as postcard encodes the whole
+/// `Vec<Result<R, String>>`: the item count, then each item.
 ///
 /// # Safety
 ///
@@ -217,18 +343,28 @@ pub(crate) unsafe fn chunk_trampoline<A: DeserializeOwned, R: Serialize>(
 ) -> Outcome {
     // SAFETY: as in `trampoline`.
     let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(f) };
-    let items: Vec<A> = match catch_unwind(AssertUnwindSafe(|| decode_exact::<Vec<A>>(args))) {
-        Ok(Ok(a)) => a,
-        Ok(Err(e)) => return Outcome::Codec(format!("could not decode the arguments: {e}")),
-        Err(p) => return Outcome::Panicked(panic_message(&*p)),
+    let items: Vec<A> = match decode_args(args) {
+        Ok(a) => a,
+        Err(outcome) => return outcome,
     };
-    let results: Vec<Result<R, String>> = items
-        .into_iter()
-        .map(|a| catch_unwind(AssertUnwindSafe(|| f(a))).map_err(|p| panic_message(&*p)))
-        .collect();
-    match encode_into(&results, out, max) {
-        Ok(()) => Outcome::Value,
-        Err(e) => Outcome::Codec(e),
+    let mark = out.len();
+    let end = mark.saturating_add(max);
+    let mut failed = encode_into(&items.len(), out, max, "the results").err();
+    let mut items = items.into_iter();
+    while let (None, Some(a)) = (&failed, items.next()) {
+        let room = end - out.len();
+        failed = match call_and_encode(f, a, true, out, room) {
+            Ok(r) => r.err(),
+            Err(panic) => encode_into(&Err::<&R, &str>(&panic), out, room, "the results").err(),
+        };
+    }
+    drop_quietly(items);
+    match failed {
+        None => Outcome::Value,
+        Some(e) => {
+            out.truncate(mark);
+            Outcome::Codec(e)
+        }
     }
 }
 
@@ -249,10 +385,45 @@ mod tests {
     #[test]
     fn data_addresses_are_refused() {
         static DATA: [u8; 4] = [0; 4];
-        if text_ranges().is_some() {
+        if home().text.is_some() {
             assert!(offset_of(DATA.as_ptr() as usize).is_err());
-            assert!(address_of(i64::MAX / 3).is_err());
         }
+        assert!(address_of(i64::MAX / 3).is_err());
+    }
+
+    #[test]
+    fn functions_of_other_loaded_objects_are_refused() {
+        let getpid = libc::getpid as unsafe extern "C" fn() -> libc::pid_t as usize;
+        assert!(offset_of(getpid).is_err());
+        let strlen = libc::strlen as unsafe extern "C" fn(*const libc::c_char) -> usize as usize;
+        assert!(offset_of(strlen).is_err());
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    #[test]
+    fn segments_listed_are_those_of_the_anchor_object() {
+        let getpid = libc::getpid as unsafe extern "C" fn() -> libc::pid_t as usize;
+        let libc_text = list_text_ranges(getpid).expect("the C library's segments are listed");
+        let inside = |t: &[(usize, usize)], a: usize| t.iter().any(|&(s, e)| s <= a && a < e);
+        assert!(inside(&libc_text, getpid) && !inside(&libc_text, base()));
+        let ours = home().text.as_deref().expect("our own segments are listed");
+        assert!(inside(ours, base()) && !inside(ours, getpid));
+    }
+
+    #[test]
+    fn what_cannot_be_shown_is_refused() {
+        assert!(!shown(None, None));
+        assert!(!shown(Some(false), None));
+        assert!(!shown(None, Some(false)));
+        assert!(!shown(Some(true), Some(false)));
+        assert!(shown(Some(true), None));
+        assert!(shown(None, Some(true)));
+    }
+
+    #[test]
+    fn the_base_symbol_object_is_identified() {
+        assert!(home().fbase.is_some(), "dladdr knows the object of the base symbol");
+        assert!(in_program(base()));
     }
 
     #[test]
@@ -295,5 +466,48 @@ mod tests {
         };
         assert!(matches!(r, Outcome::Codec(m) if m.contains("max_frame_size")));
         assert_eq!(out, vec![9]);
+    }
+
+    /// A sequence that counts how many of its items were encoded.
+    struct Endless<'a>(&'a std::cell::Cell<u32>);
+
+    impl Serialize for Endless<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeSeq;
+            let mut seq = s.serialize_seq(Some(1_000_000))?;
+            for i in 0..1_000_000u32 {
+                self.0.set(self.0.get() + 1);
+                seq.serialize_element(&i)?;
+            }
+            seq.end()
+        }
+    }
+
+    #[test]
+    fn oversize_values_are_refused_while_encoding() {
+        let count = std::cell::Cell::new(0);
+        let mut out = vec![1, 2];
+        let e = encode_into(&Endless(&count), &mut out, 100, "the result").unwrap_err();
+        assert!(e.contains("max_frame_size"), "{e}");
+        assert_eq!(out, vec![1, 2]);
+        assert!(count.get() <= 101, "{} items were encoded before the refusal", count.get());
+    }
+
+    #[test]
+    fn chunk_results_encode_as_one_vec() {
+        fn maybe(x: u32) -> String {
+            assert!(x != 2, "two is right out");
+            "x".repeat(x as usize)
+        }
+        let args = postcard::to_stdvec(&vec![0u32, 1, 2, 3]).unwrap();
+        let mut out = Vec::new();
+        // SAFETY: `maybe` is a `fn(u32) -> String`.
+        let r = unsafe {
+            chunk_trampoline::<u32, String>(maybe as fn(u32) -> String as usize, &args, &mut out, 1 << 10)
+        };
+        assert!(matches!(r, Outcome::Value));
+        let want: Vec<Result<String, String>> =
+            vec![Ok(String::new()), Ok("x".into()), Err("two is right out".into()), Ok("xxx".into())];
+        assert_eq!(out, postcard::to_stdvec(&want).unwrap());
     }
 }

@@ -29,8 +29,10 @@ use std::time::{Duration, Instant};
 
 use polling::{Event, Events, PollMode};
 
+use super::channel::WorkerInput;
+use super::child::{self, Child, Waited};
 use super::lock;
-use super::spawn::{self, StatusPage, Waited};
+use super::spawn::{self, StatusPage};
 use super::wire::{self, FrameReader, Status, ToParent};
 use super::{
     Closing, Job, ProcessPoolStats, Shared, CANCEL_NONE, CANCEL_SHUTDOWN, CANCEL_USER, HANDSHAKE_TIMEOUT,
@@ -91,11 +93,11 @@ struct InFlight {
 }
 
 struct Worker {
-    pid: libc::pid_t,
+    child: Child,
     /// Which task the worker has started, exactly (Linux); `None` where there is no shared page.
     page: Option<StatusPage>,
     /// `None` once closed: the worker finishes what it has, then exits.
-    to_worker: Option<File>,
+    to_worker: Option<WorkerInput>,
     from_worker: File,
     phase: Phase,
     /// Takes no new tasks (recycled, pruned, or the pool is closing); exits when its fifo is empty.
@@ -326,8 +328,7 @@ fn spawner() -> io::Result<crossbeam_channel::Sender<SpawnRequest>> {
             let r = spawn::spawn_worker(&req.env_value);
             if let Err(crossbeam_channel::SendError(Ok(orphan))) = req.reply.send(r) {
                 // Its pool is gone: nobody else will kill and reap it.
-                spawn::kill(orphan.pid, libc::SIGKILL);
-                spawn::wait_blocking(orphan.pid);
+                orphan.child.kill_and_reap();
             }
             if let Some(shared) = req.wake.upgrade() {
                 let _ = shared.poller.notify();
@@ -507,8 +508,7 @@ impl Driver {
                 Ok(r) => {
                     self.pending_spawns -= 1;
                     if let Ok(s) = r {
-                        spawn::kill(s.pid, libc::SIGKILL);
-                        spawn::wait_blocking(s.pid);
+                        s.child.kill_and_reap();
                     }
                 }
                 Err(_) => break,
@@ -628,14 +628,13 @@ impl Driver {
                     )
                 };
                 if let Err(e) = registered {
-                    spawn::kill(s.pid, libc::SIGKILL);
-                    spawn::wait_blocking(s.pid);
+                    s.child.kill_and_reap();
                     self.start_failed(now, PoolError::Spawn(e));
                     return;
                 }
                 self.shared.counters.workers_started.fetch_add(1, Ordering::Release);
                 self.workers[slot] = Some(Worker {
-                    pid: s.pid,
+                    child: s.child,
                     page: s.page,
                     to_worker: Some(s.to_worker),
                     from_worker: s.from_worker,
@@ -743,10 +742,8 @@ impl Driver {
         }
         self.last_liveness_check = now;
         for slot in 0..self.workers.len() {
-            let Some(pid) = self.workers[slot].as_ref().filter(|w| !w.fifo.is_empty()).map(|w| w.pid) else {
-                continue;
-            };
-            if let Waited::Gone(status) = spawn::try_wait(pid, false) {
+            let Some(w) = self.workers[slot].as_mut().filter(|w| !w.fifo.is_empty()) else { continue };
+            if let Waited::Gone(status) = w.child.try_wait(false) {
                 self.remove(slot, Some(status), Cause::Ended);
             }
         }
@@ -794,17 +791,17 @@ impl Driver {
 
     /// The worker's output closed: collect its exit status (killing it if it lingers) and remove it.
     fn on_eof(&mut self, slot: usize) {
-        let Some(pid) = self.workers[slot].as_ref().map(|w| w.pid) else { return };
+        let Some(w) = self.workers[slot].as_mut() else { return };
         let started = Instant::now();
         let mut spins = 0u32;
         let (status, cause) = loop {
-            match spawn::try_wait(pid, false) {
+            match w.child.try_wait(false) {
                 Waited::Gone(status) => break (Some(status), Cause::Ended),
                 Waited::Unknown => break (None, Cause::Ended),
                 Waited::Running | Waited::Stopped if started.elapsed() >= EXIT_WAIT => {
                     // It closed its pipe but lives on: it cannot be talked to any more.
-                    spawn::kill(pid, libc::SIGKILL);
-                    break (spawn::wait_blocking(pid), Cause::Lingered);
+                    w.child.kill();
+                    break (w.child.wait(), Cause::Lingered);
                 }
                 _ => {
                     spins += 1;
@@ -821,9 +818,9 @@ impl Driver {
 
     /// Kills worker `slot` (`SIGKILL`), reaps it, and settles its tasks according to `cause`.
     fn kill_worker(&mut self, slot: usize, cause: Cause) {
-        let Some(pid) = self.workers[slot].as_ref().map(|w| w.pid) else { return };
-        spawn::kill(pid, libc::SIGKILL);
-        let status = spawn::wait_blocking(pid);
+        let Some(w) = self.workers[slot].as_mut() else { return };
+        w.child.kill();
+        let status = w.child.wait();
         self.remove(slot, status, cause);
     }
 
@@ -842,12 +839,13 @@ impl Driver {
         // The worker is gone: whatever it wrote is in the pipe now. Frames after a bad one are lost.
         let _ = read_frames(&mut w, &self.token, now, &mut tally, usize::MAX);
         let how = match status {
-            Some(s) => spawn::describe_status(s),
+            Some(s) => child::describe_status(s),
             None => "vanished (its exit status was collected elsewhere)".to_string(),
         };
+        // A status reaped by someone else is lost: a worker the pool was retiring is taken to have retired.
         let graceful = matches!(cause, Cause::Ended)
             && w.fifo.is_empty()
-            && status.is_some_and(|s| libc::WIFEXITED(s) && libc::WEXITSTATUS(s) == 0);
+            && status.map_or(w.retiring, |s| libc::WIFEXITED(s) && libc::WEXITSTATUS(s) == 0);
         let killed_by_pool = matches!(
             cause,
             Cause::Cancel(_)
@@ -859,7 +857,7 @@ impl Driver {
         if !graceful && !killed_by_pool {
             self.shared.counters.worker_deaths.fetch_add(1, Ordering::Release);
             if !matches!(cause, Cause::Refused(_)) && w.phase == Phase::Ready {
-                log::warn!("tulip: process-pool worker {} {how}", w.pid);
+                log::warn!("tulip: process-pool worker {} {how}", w.child.pid());
             }
         }
 
@@ -1011,13 +1009,13 @@ impl Driver {
             Cause::Cancel(id) | Cause::Timeout(id) | Cause::ShutdownTask(id) => id,
             _ => return self.kill_worker(slot, cause),
         };
-        let Some(pid) = self.workers[slot].as_ref().map(|w| w.pid) else { return };
-        if !spawn::kill(pid, libc::SIGSTOP) {
+        let Some(w) = self.workers[slot].as_mut() else { return };
+        if !w.child.signal(libc::SIGSTOP) {
             return self.on_eof(slot);
         }
         let started = Instant::now();
         loop {
-            match spawn::try_wait(pid, true) {
+            match w.child.try_wait(true) {
                 Waited::Stopped => break,
                 Waited::Gone(status) => return self.remove(slot, Some(status), Cause::Ended),
                 Waited::Unknown => break,
@@ -1040,7 +1038,9 @@ impl Driver {
         if still_head && started {
             return self.kill_worker(slot, cause);
         }
-        spawn::kill(pid, libc::SIGCONT);
+        if let Some(w) = self.workers[slot].as_mut() {
+            w.child.signal(libc::SIGCONT);
+        }
         match end {
             ReadEnd::Drained => {}
             ReadEnd::Eof => self.on_eof(slot),
@@ -1420,6 +1420,9 @@ fn read_frames(
     let mut reads = 0;
     loop {
         if let Some(end) = handle_frames(w, token, now, tally) {
+            if let ReadEnd::Protocol(msg) = &end {
+                w.reader.refuse(msg.clone());
+            }
             return end;
         }
         if reads >= max_reads {
@@ -1445,13 +1448,9 @@ fn read_frames(
 /// Handles the complete frames buffered for `w`; `Some` when the worker must go.
 fn handle_frames(w: &mut Worker, token: &[u8; 16], now: Instant, tally: &mut Tally) -> Option<ReadEnd> {
     loop {
-        let body = match w.reader.next_frame() {
-            Ok(Some(body)) => body,
+        let msg = match w.reader.next_to_parent() {
+            Ok(Some(m)) => m,
             Ok(None) => return None,
-            Err(e) => return Some(ReadEnd::Protocol(e.to_string())),
-        };
-        let msg = match wire::parse_to_parent(body) {
-            Ok(m) => m,
             Err(e) => return Some(ReadEnd::Protocol(e.to_string())),
         };
         match msg {
@@ -1459,7 +1458,7 @@ fn handle_frames(w: &mut Worker, token: &[u8; 16], now: Instant, tally: &mut Tal
                 if !matches!(w.phase, Phase::Starting { .. }) {
                     return Some(ReadEnd::Protocol("a second handshake reply".into()));
                 }
-                if theirs != *token || pid as libc::pid_t != w.pid {
+                if theirs != *token || pid as libc::pid_t != w.child.pid() {
                     return Some(ReadEnd::Refused(
                         "its handshake reply does not carry this pool's token and pid".into(),
                     ));

@@ -22,6 +22,8 @@
 //! try-locks it, so neither side can block the other for long and a done-callback that submits
 //! cannot deadlock.
 
+mod channel;
+mod child;
 mod code;
 mod driver;
 pub mod process;
@@ -662,9 +664,9 @@ impl ProcessPool {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let mut frame = Vec::with_capacity(wire::TASK_HEADER + 16);
         let at = wire::begin_task(&mut frame, id, fn_off, tramp_off);
-        postcard::to_io(args, &mut frame)
-            .map_err(|e| PoolError::Encode(format!("could not encode the arguments: {e}")))?;
         let max = self.shared.config.max_frame_size;
+        let room = max.saturating_sub(wire::TASK_HEADER - wire::PREFIX);
+        code::encode_capped(args, &mut frame, room, "the arguments").map_err(PoolError::Encode)?;
         wire::end_frame(&mut frame, at, max).map_err(|len| {
             PoolError::Encode(format!(
                 "the task encodes to {len} bytes, over the pool's max_frame_size of {max} bytes"

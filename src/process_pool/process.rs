@@ -29,7 +29,7 @@
 //! iterator in chunks, lazily, with a bounded number of chunks in flight.
 //!
 //! Workers are this very program started again, never a `fork()` of a process that has threads.
-//! When such a copy reaches [`init`], it becomes a worker: it takes the pool's pipes, passes the
+//! When such a copy reaches [`init`], it becomes a worker: it takes the pool's socket and pipe, passes the
 //! handshake, runs tasks until the pool lets it go, and exits without ever returning to `main`. A
 //! function reference crosses the process boundary as its distance from a fixed symbol of the
 //! program, which is the same in every copy whatever address randomization does. A secret token and
@@ -40,7 +40,7 @@
 //!
 //! | what happens | the task's future | the worker |
 //! |---|---|---|
-//! | the function panics | `Err(JobError::Panicked(message))` | lives on |
+//! | the function panics (or its result's `Drop` does) | `Err(JobError::Panicked(message))` | lives on |
 //! | the result cannot be encoded or decoded | `Err(JobError::Codec(..))` | lives on |
 //! | the worker dies (`abort`, segfault, `exit`, `SIGKILL` from outside) | `Err(JobError::WorkerDied("killed by signal 6 (SIGABRT)"))`, `WorkerDied("exited with status 3")` | replaced |
 //! | the task runs past `task_timeout` | `Err(JobError::TimedOut)` | killed, replaced |
@@ -50,13 +50,14 @@
 //! | the pool is dropped, or its shutdown deadline passes | `Err(JobError::ShutDown)` | killed |
 //!
 //! Tasks a dead worker had received but not started go to another worker. Arguments that cannot be
-//! encoded, a closed pool, and a function that is not part of the program's own code are errors of
+//! encoded, a closed pool, and a function not shown to be part of the program's own code are errors of
 //! `submit` itself ([`PoolError`]).
 //!
 //! Workers never outlive the program: on Linux each has `PR_SET_PDEATHSIG` armed (and checks
-//! `getppid()` right after), and every worker exits when its input pipe closes. A worker inherits
+//! `getppid()` right after), and every worker exits when its input socket closes. A worker inherits
 //! stdin as `/dev/null`, stdout and stderr as they are (a `println!` in a task shows up where the
-//! program's does), its two pipes, and no other file descriptor. Every worker is reaped: no zombie
+//! program's does), its task socket and result pipe, and no other file descriptor; it starts with no signal blocked
+//! or ignored, in a process group of its own. Every worker is reaped: no zombie
 //! is left behind, whether it exits, crashes or is killed.
 //!
 //! # `init`, tests and doctests
@@ -86,8 +87,9 @@
 //!
 //! # Implementation
 //!
-//! **Parent side.** One driver thread per pool does all the I/O, with `polling`, over two
-//! non-blocking pipes per worker: no thread and no file descriptor per task, so 10,000 tasks
+//! **Parent side.** One driver thread per pool does all the I/O, with `polling`, over a
+//! non-blocking Unix socket (tasks; written with `MSG_NOSIGNAL`, so a write to a worker that just
+//! died is an error, never `SIGPIPE`) and a pipe (results) per worker: no thread and no file descriptor per task, so 10,000 tasks
 //! submitted at once are 10,000 entries in a queue. `submit` encodes the task frame (a length
 //! prefix, the task id, the two function offsets, the postcard arguments) on the caller's thread.
 //! If nothing is queued and a worker is idle, it writes the frame to that worker itself, without
@@ -112,8 +114,9 @@
 //! parent-death signal fires when the *thread* that spawned the child exits); a pool built on the
 //! main thread spawns its first worker right there, which saves a hand-off. On Linux it uses
 //! `posix_spawn`, whose cost does not grow with the parent's memory the way `fork` does, and places
-//! the pipes on fds 3 and 4 (and the status page on 5, which the worker maps and closes) with file
-//! actions that also close every other descriptor; elsewhere it uses `fork` and `exec` with the
+//! the socket and the pipe on fds 3 and 4 (and the status page on 5, which the worker maps and closes) with file
+//! actions that also close every other descriptor, resets every signal to its default, and makes
+//! the worker a process-group leader; elsewhere it uses `fork` and `exec` with the
 //! same steps in between. The first worker starts in `build`, which waits for its handshake and
 //! reports a failure as an error; more start when tasks wait, up to `max_workers`. Above
 //! `min_workers`, a worker exits after `idle_timeout` without work, and after
@@ -121,16 +124,27 @@
 //!
 //! # Caveats
 //!
-//! - **Functions must live in the executable itself**, not in a shared library (`submit` refuses
-//!   them with [`PoolError::Encode`]). A worker starts with a fresh copy of the program's statics:
+//! - **Functions must live in the same loaded object as tulip**: the executable, or the shared
+//!   library tulip is linked into. `submit` refuses a function it cannot show to be there (its
+//!   executable segments where the loader lists them, else `dladdr`) with [`PoolError::Encode`],
+//!   rather than let a worker jump to an address that means something else in its process. A worker starts with a fresh copy of the program's statics:
 //!   whatever `main` set up in the parent is not there.
 //! - Workers start with the program's `argv[0]` only, and the environment and working directory
 //!   the parent had when each worker started.
 //! - A pool built on the main thread has its first worker spawned by that thread: if the main
 //!   thread ends with `pthread_exit` while the process goes on, that worker is killed (its running
 //!   task fails with `WorkerDied`) and replaced.
-//! - Workers are in the parent's process group: Ctrl-C in a terminal reaches them too, and the tasks
-//!   they were running fail with `WorkerDied("killed by signal 2 (SIGINT)")`.
+//! - **Each worker leads a process group of its own.** A kill (timeout, cancel, shutdown deadline,
+//!   dropping the pool) reaches the whole group: processes a task started die with its worker,
+//!   unless they left the group (`setsid`, `setpgid`, a shell's job control). A worker that retires
+//!   normally (idle, recycled, graceful shutdown) leaves what its tasks started running. Ctrl-C in a
+//!   terminal reaches the program, not its workers, which go when the program goes (see below);
+//!   with `stty tostop`, a worker that writes to the terminal is stopped like any background job.
+//! - Workers are signalled through a pidfd on Linux 5.3 and later; elsewhere only after `waitid`
+//!   showed the pid is still this program's unreaped child, so a recycled pid is never signalled. A
+//!   program that ignores `SIGCHLD` or reaps children itself (`waitpid(-1)`) takes their exit
+//!   statuses: a worker the pool was retiring then counts as retired, one that dies unexpectedly
+//!   fails its task with `WorkerDied("vanished ...")`.
 //! - Timeouts count from the moment the task starts in its worker, not from `submit`, and are
 //!   enforced within a few milliseconds.
 //! - Dropping a pool kills its workers; call [`ProcessPool::shutdown`] first to let work finish.

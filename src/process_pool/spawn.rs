@@ -1,20 +1,24 @@
-//! Starting worker processes and managing them as OS processes: re-execution, fd hygiene, the
-//! parent-death signal, signals and reaping.
+//! Starting worker processes: re-execution, fd hygiene, the parent-death signal, a clean signal
+//! state. (Signalling and reaping them is [`child`](super::child)'s.)
 //!
 //! # Implementation
 //!
 //! A worker is `/proc/self/exe` (the very file this process was started from, even if it was since
-//! replaced on disk; [`std::env::current_exe`] elsewhere). Its pipe ends (and, on Linux, the memfd of
-//! its [`StatusPage`]) are created close-on-exec in the parent, so no other spawn can leak them, and
-//! sit at fd numbers of 6 or more so that placing one cannot overwrite another.
+//! replaced on disk; [`std::env::current_exe`] elsewhere). Its task socket and result pipe (see
+//! [`channel`](super::channel)) and, on Linux, the memfd of its [`StatusPage`] are created
+//! close-on-exec in the parent, so no other spawn can leak them, and sit at fd numbers of 6 or
+//! more so that placing one cannot overwrite another.
 //!
 //! On Linux the worker is started with `posix_spawn`: glibc clones with `CLONE_VM | CLONE_VFORK`,
 //! so the cost does not grow with the parent's memory (a `fork` copies the page tables: tens of
-//! milliseconds for a parent of a few hundred megabytes). File actions place the pipes on fds 3 and
+//! milliseconds for a parent of a few hundred megabytes). File actions place the socket and the pipe on fds 3 and
 //! 4 and the status page on 5, open `/dev/null` as stdin, and close everything else from there up
 //! (`posix_spawn_file_actions_addclosefrom_np`, looked up at run time since it needs glibc 2.34;
 //! without it the worker closes the strays itself before anything else). The signal mask is
-//! cleared and `SIGPIPE` reset. The worker arms `PR_SET_PDEATHSIG` in `init`, then checks
+//! cleared and every signal reset to its default disposition (a program that ignores `SIGCHLD`,
+//! `SIGINT` or `SIGHUP` would otherwise pass that on, and `Command::output()` in a task would fail),
+//! and the worker leads a process group of its own (`POSIX_SPAWN_SETPGROUP`), which the pool kills
+//! along with it (see [`child`](super::child)). The worker arms `PR_SET_PDEATHSIG` in `init`, then checks
 //! `getppid()`.
 //!
 //! Elsewhere the worker is started with `std::process::Command` and a `pre_exec` hook that does the
@@ -35,6 +39,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use super::channel::{self, WorkerInput};
+use super::child::Child;
 use super::wire::{Fingerprint, PROTOCOL_VERSION};
 
 /// The environment variable that turns a re-executed program into a worker; its value carries the
@@ -111,11 +117,11 @@ pub(crate) fn new_token() -> io::Result<[u8; 16]> {
     Ok(token)
 }
 
-/// A started worker: its pid, the parent's ends of its pipes (non-blocking, close-on-exec), and the
-/// status page it shares with the pool.
+/// A started worker: its process, the parent's ends of its socket and pipe (non-blocking,
+/// close-on-exec), and the status page it shares with the pool.
 pub(crate) struct Spawned {
-    pub(crate) pid: libc::pid_t,
-    pub(crate) to_worker: File,
+    pub(crate) child: Child,
+    pub(crate) to_worker: WorkerInput,
     pub(crate) from_worker: File,
     pub(crate) page: Option<StatusPage>,
 }
@@ -127,7 +133,7 @@ pub(crate) struct Spawned {
 /// had started: the difference between killing a running task and letting a worker skip a
 /// cancelled one, and between failing a task and re-sending one that never ran.
 ///
-/// In the second, on its own cache line, the pool counts its writes to the worker's input pipe: a
+/// In the second, on its own cache line, the pool counts its writes to the worker's input: a
 /// worker out of tasks spins on it for a moment before it blocks in `poll` (see `crate::spin`), so
 /// that a task sent right after the previous result is found without a wakeup.
 ///
@@ -222,32 +228,7 @@ impl Drop for StatusPage {
     }
 }
 
-/// A pipe whose both ends are close-on-exec.
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as c_int; 2];
-    #[cfg(atomic_cloexec)]
-    {
-        // SAFETY: `fds` has room for the two descriptors.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    #[cfg(not(atomic_cloexec))]
-    {
-        // SAFETY: as above; the flags are set right after (std's own pipes do the same here).
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        for fd in fds {
-            // SAFETY: `fd` was just created.
-            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-        }
-    }
-    // SAFETY: both descriptors are new and owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+fn set_nonblocking(fd: &impl AsRawFd) -> io::Result<()> {
     // SAFETY: plain fcntl calls on a descriptor we own.
     unsafe {
         let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
@@ -280,8 +261,9 @@ fn at_least(fd: OwnedFd, min: c_int) -> io::Result<OwnedFd> {
 
 /// Starts one worker process; `env_prefix` is completed with the worker's flags.
 pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
-    let (down_r, down_w) = pipe()?;
-    let (up_r, up_w) = pipe()?;
+    let (down_r, down_w) = channel::socket_pair()?;
+    let down_w = WorkerInput::new(down_w)?;
+    let (up_r, up_w) = channel::pipe()?;
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let (page, page_fd) = match StatusPage::create() {
         Ok((page, fd)) => (Some(page), Some(fd)),
@@ -301,24 +283,14 @@ pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
     let child_page = page_fd.map(|fd| at_least(fd, FIRST_STRAY_FD)).transpose()?;
     let fds =
         [child_in.as_raw_fd(), child_out.as_raw_fd(), child_page.as_ref().map_or(-1, |f| f.as_raw_fd())];
-    let pid = start(&program()?, env_prefix, fds)?;
+    let child = Child::new(start(&program()?, env_prefix, fds)?);
     drop((child_in, child_out, child_page));
     let ready = set_nonblocking(&down_w).and_then(|()| set_nonblocking(&up_r));
     if let Err(e) = ready {
-        kill(pid, libc::SIGKILL);
-        wait_blocking(pid);
+        child.kill_and_reap();
         return Err(e);
     }
-    #[cfg(target_os = "linux")]
-    {
-        // Bigger pipes mean fewer wake-ups per batch; the kernel may refuse (limits), which is fine.
-        // SAFETY: F_SETPIPE_SZ on pipes we own.
-        unsafe {
-            libc::fcntl(down_w.as_raw_fd(), libc::F_SETPIPE_SZ, 256 * 1024);
-            libc::fcntl(up_r.as_raw_fd(), libc::F_SETPIPE_SZ, 256 * 1024);
-        }
-    }
-    Ok(Spawned { pid, to_worker: File::from(down_w), from_worker: File::from(up_r), page })
+    Ok(Spawned { child, to_worker: down_w, from_worker: File::from(up_r), page })
 }
 
 /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time so that the
@@ -347,9 +319,54 @@ struct SpawnArgs {
 }
 
 #[cfg(target_os = "linux")]
+impl SpawnArgs {
+    /// Both structures, initialized. A `SpawnArgs` exists only once both are, so its `drop` never
+    /// destroys what was not initialized; if the second fails, the first is destroyed here.
+    fn new() -> io::Result<SpawnArgs> {
+        let mut actions = std::mem::MaybeUninit::<libc::posix_spawn_file_actions_t>::uninit();
+        let mut attr = std::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
+        // SAFETY: each init gets room for its structure; one that returns 0 has initialized it.
+        // Both are plain data (no pointers into themselves), so they may move once initialized.
+        unsafe {
+            let r = libc::posix_spawn_file_actions_init(actions.as_mut_ptr());
+            if r != 0 {
+                return Err(io::Error::from_raw_os_error(r));
+            }
+            let r = libc::posix_spawnattr_init(attr.as_mut_ptr());
+            if r != 0 {
+                libc::posix_spawn_file_actions_destroy(actions.as_mut_ptr());
+                return Err(io::Error::from_raw_os_error(r));
+            }
+            Ok(SpawnArgs { actions: actions.assume_init(), attr: attr.assume_init() })
+        }
+    }
+
+    /// Asks for a clean start: nothing blocked and every signal at its default disposition,
+    /// whatever the program and the spawning thread had (a program that ignores `SIGCHLD` would
+    /// otherwise make `Command::output()` fail in a task), and a process group of its own, so that
+    /// a kill reaches what its tasks started (see `child`).
+    fn clean_state(&mut self) -> io::Result<()> {
+        let check = |r: c_int| if r != 0 { Err(io::Error::from_raw_os_error(r)) } else { Ok(()) };
+        // SAFETY: calls on an initialized attribute object and a local signal set.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            check(libc::posix_spawnattr_setsigmask(&mut self.attr, &set))?;
+            // The C library skips SIGKILL and SIGSTOP (and its own internal signals).
+            libc::sigfillset(&mut set);
+            check(libc::posix_spawnattr_setsigdefault(&mut self.attr, &set))?;
+            check(libc::posix_spawnattr_setpgroup(&mut self.attr, 0))?;
+            let flags =
+                libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETPGROUP;
+            check(libc::posix_spawnattr_setflags(&mut self.attr, flags as libc::c_short))
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
 impl Drop for SpawnArgs {
     fn drop(&mut self) {
-        // SAFETY: both were initialized in `start` before this value was created.
+        // SAFETY: both were initialized by `SpawnArgs::new`, the only way to make one.
         unsafe {
             libc::posix_spawn_file_actions_destroy(&mut self.actions);
             libc::posix_spawnattr_destroy(&mut self.attr);
@@ -387,15 +404,10 @@ fn start(program: &std::path::Path, env_prefix: &str, fds: [c_int; 3]) -> io::Re
     let argv = [arg0.as_ptr() as *mut libc::c_char, std::ptr::null_mut()];
 
     let check = |r: c_int| if r != 0 { Err(io::Error::from_raw_os_error(r)) } else { Ok(()) };
-    // SAFETY: the structures are initialized before use and destroyed by `SpawnArgs`; every pointer
-    // handed to posix_spawn outlives the call.
+    // SAFETY: the structures are initialized (`SpawnArgs::new`) and destroyed by `SpawnArgs`; every
+    // pointer handed to posix_spawn outlives the call.
     unsafe {
-        let mut args: SpawnArgs = std::mem::zeroed();
-        check(libc::posix_spawn_file_actions_init(&mut args.actions))?;
-        if let Err(e) = check(libc::posix_spawnattr_init(&mut args.attr)) {
-            libc::posix_spawn_file_actions_destroy(&mut args.actions);
-            return Err(e);
-        }
+        let mut args = SpawnArgs::new()?;
         let a = &mut args.actions as *mut libc::posix_spawn_file_actions_t;
         check(libc::posix_spawn_file_actions_adddup2(a, fds[0], WORKER_IN_FD))?;
         check(libc::posix_spawn_file_actions_adddup2(a, fds[1], WORKER_OUT_FD))?;
@@ -409,16 +421,7 @@ fn start(program: &std::path::Path, env_prefix: &str, fds: [c_int; 3]) -> io::Re
         if let Some(closefrom) = closefrom {
             check(closefrom(a, first_stray))?;
         }
-        // A clean signal state, whatever the spawning thread had: nothing blocked, SIGPIPE default.
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        check(libc::posix_spawnattr_setsigmask(&mut args.attr, &set))?;
-        libc::sigaddset(&mut set, libc::SIGPIPE);
-        check(libc::posix_spawnattr_setsigdefault(&mut args.attr, &set))?;
-        check(libc::posix_spawnattr_setflags(
-            &mut args.attr,
-            (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
-        ))?;
+        args.clean_state()?;
         let mut pid: libc::pid_t = 0;
         check(libc::posix_spawn(
             &mut pid,
@@ -466,24 +469,33 @@ fn child_setup(fds: [c_int; 3]) -> io::Result<()> {
         }
         #[cfg(target_os = "android")]
         check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0))?;
+        // A process group of its own, so that a kill reaches what its tasks started (see `child`).
+        check(libc::setpgid(0, 0))?;
+        // Every disposition at its default: an exec keeps the ignored ones (std resets SIGPIPE and
+        // the mask). Numbers a platform does not have, and SIGKILL / SIGSTOP, just fail.
+        for sig in 1..65 {
+            libc::signal(sig, libc::SIG_DFL);
+        }
     }
     Ok(())
 }
 
 /// Marks every descriptor from `first` up close-on-exec (async-signal-safe).
-#[cfg(not(target_os = "linux"))]
 ///
 /// Marking rather than closing keeps std's own exec-error pipe working until the exec.
+#[cfg(not(target_os = "linux"))]
 fn cloexec_from(first: c_int) {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(target_os = "android")]
     {
+        /// Linux's `CLOSE_RANGE_CLOEXEC` (5.11), which Android's `libc` bindings lack.
+        const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
         // SAFETY: close_range only changes descriptor flags.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_close_range,
                 first as libc::c_uint,
                 libc::c_uint::MAX,
-                libc::CLOSE_RANGE_CLOEXEC,
+                CLOSE_RANGE_CLOEXEC,
             )
         };
         if r == 0 {
@@ -511,112 +523,9 @@ fn cloexec_from(first: c_int) {
     }
 }
 
-/// Sends `sig` to `pid`; `false` if the process no longer exists.
-pub(crate) fn kill(pid: libc::pid_t, sig: c_int) -> bool {
-    // SAFETY: signals one of our own children, which stays unreaped (so its pid cannot be reused)
-    // until we wait for it.
-    unsafe { libc::kill(pid, sig) == 0 }
-}
-
-/// What a non-blocking wait saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Waited {
-    /// Still running.
-    Running,
-    /// Stopped by a signal (only reported when asked for).
-    Stopped,
-    /// Gone; the raw wait status. The pid is reaped.
-    Gone(c_int),
-    /// Not our child any more (already reaped).
-    Unknown,
-}
-
-/// `waitpid(pid, WNOHANG [| WUNTRACED])`.
-pub(crate) fn try_wait(pid: libc::pid_t, untraced: bool) -> Waited {
-    let flags = libc::WNOHANG | if untraced { libc::WUNTRACED } else { 0 };
-    loop {
-        let mut status = 0;
-        // SAFETY: waits for our own child.
-        let r = unsafe { libc::waitpid(pid, &mut status, flags) };
-        if r == 0 {
-            return Waited::Running;
-        }
-        if r == pid {
-            if libc::WIFSTOPPED(status) {
-                return Waited::Stopped;
-            }
-            return Waited::Gone(status);
-        }
-        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return Waited::Unknown;
-        }
-    }
-}
-
-/// Blocks until `pid` is gone and reaps it; `None` if it was not our child any more.
-pub(crate) fn wait_blocking(pid: libc::pid_t) -> Option<c_int> {
-    loop {
-        let mut status = 0;
-        // SAFETY: waits for our own child.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            return Some(status);
-        }
-        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return None;
-        }
-    }
-}
-
-/// The usual name of a signal number.
-fn signal_name(sig: c_int) -> Option<&'static str> {
-    Some(match sig {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGTRAP => "SIGTRAP",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGUSR1 => "SIGUSR1",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGUSR2 => "SIGUSR2",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGALRM => "SIGALRM",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGXCPU => "SIGXCPU",
-        libc::SIGXFSZ => "SIGXFSZ",
-        libc::SIGSYS => "SIGSYS",
-        _ => return None,
-    })
-}
-
-/// "exited with status 3", "killed by signal 9 (SIGKILL)".
-pub(crate) fn describe_status(status: c_int) -> String {
-    if libc::WIFEXITED(status) {
-        format!("exited with status {}", libc::WEXITSTATUS(status))
-    } else if libc::WIFSIGNALED(status) {
-        let sig = libc::WTERMSIG(status);
-        let name = signal_name(sig).map(|n| format!(" ({n})")).unwrap_or_default();
-        let core = if libc::WCOREDUMP(status) { ", core dumped" } else { "" };
-        format!("killed by signal {sig}{name}{core}")
-    } else {
-        format!("ended with wait status {status:#x}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statuses_read_like_a_shell() {
-        assert_eq!(describe_status(3 << 8), "exited with status 3");
-        assert_eq!(describe_status(libc::SIGKILL), "killed by signal 9 (SIGKILL)");
-        assert_eq!(describe_status(libc::SIGABRT), "killed by signal 6 (SIGABRT)");
-    }
 
     #[test]
     fn tokens_differ() {

@@ -74,6 +74,8 @@ pub(crate) enum FrameError {
     BadText,
     /// A field has a value its kind does not allow.
     BadField(&'static str),
+    /// The reader's owner refused a well-formed frame (it was not expected there); the text says why.
+    Refused(String),
 }
 
 impl fmt::Display for FrameError {
@@ -89,6 +91,7 @@ impl fmt::Display for FrameError {
             }
             FrameError::BadText => f.write_str("frame text is not UTF-8"),
             FrameError::BadField(what) => write!(f, "frame has an invalid {what}"),
+            FrameError::Refused(why) => f.write_str(why),
         }
     }
 }
@@ -105,12 +108,15 @@ pub(crate) struct FrameReader {
     max: usize,
     /// Where [`scan_new`](Self::scan_new) stopped, as an index into `buf` (always `>= start`).
     scanned: usize,
+    /// The first error: once set, every later frame is refused with it, since a peer that sent
+    /// one bad frame may have sent anything after it.
+    broken: Option<FrameError>,
 }
 
 impl FrameReader {
     /// A reader that accepts bodies of at most `max` bytes.
     pub(crate) fn new(max: usize) -> Self {
-        FrameReader { buf: vec![0; READ_CHUNK], start: 0, end: 0, max, scanned: 0 }
+        FrameReader { buf: vec![0; READ_CHUNK], start: 0, end: 0, max, scanned: 0, broken: None }
     }
 
     /// Changes the body limit (after the handshake).
@@ -201,14 +207,45 @@ impl FrameReader {
 
     /// The next complete frame body, `None` if more bytes are needed.
     ///
-    /// After an error the stream is unusable (frame boundaries are lost); the caller drops the peer.
+    /// After an error the stream is unusable (frame boundaries are lost, or the peer is not to be
+    /// trusted): every later call returns the same error, and the caller drops the peer.
     pub(crate) fn next_frame(&mut self) -> Result<Option<&[u8]>, FrameError> {
-        let Some(len) = self.announced(self.start) else { return Ok(None) };
-        if len > self.max {
-            return Err(FrameError::TooLarge { len, max: self.max });
+        Ok(self.next_body()?.map(|r| &self.buf[r]))
+    }
+
+    /// The next message from a worker, `None` if more bytes are needed; a frame that does not parse
+    /// breaks the stream (see [`next_frame`](Self::next_frame)).
+    pub(crate) fn next_to_parent(&mut self) -> Result<Option<ToParent<'_>>, FrameError> {
+        let Some(body) = self.next_body()? else { return Ok(None) };
+        match parse_to_parent(&self.buf[body]) {
+            Ok(msg) => Ok(Some(msg)),
+            Err(e) => {
+                self.broken = Some(e.clone());
+                Err(e)
+            }
         }
-        if len == 0 {
-            return Err(FrameError::Empty);
+    }
+
+    /// Breaks the stream: the owner refused a frame it took, for `why`; nothing after it is read.
+    pub(crate) fn refuse(&mut self, why: String) {
+        self.broken.get_or_insert(FrameError::Refused(why));
+    }
+
+    /// Where the next complete frame body lies in `buf` (it is consumed), `None` if more bytes are
+    /// needed.
+    fn next_body(&mut self) -> Result<Option<std::ops::Range<usize>>, FrameError> {
+        if let Some(e) = &self.broken {
+            return Err(e.clone());
+        }
+        let Some(len) = self.announced(self.start) else { return Ok(None) };
+        let bad = if len > self.max {
+            Some(FrameError::TooLarge { len, max: self.max })
+        } else {
+            (len == 0).then_some(FrameError::Empty)
+        };
+        if let Some(e) = bad {
+            self.broken = Some(e.clone());
+            return Err(e);
         }
         let body_at = self.start + PREFIX;
         if self.end - body_at < len {
@@ -218,7 +255,7 @@ impl FrameReader {
         if self.scanned < self.start {
             self.scanned = self.start;
         }
-        Ok(Some(&self.buf[body_at..body_at + len]))
+        Ok(Some(body_at..body_at + len))
     }
 
     /// Calls `visit` on every complete frame not visited before, without consuming any.
@@ -595,6 +632,29 @@ mod tests {
         let mut src: &[u8] = &[];
         assert_eq!(r.read_from(&mut src).unwrap(), 0);
         assert_eq!(r.buf.len(), READ_CHUNK);
+    }
+
+    #[test]
+    fn nothing_is_read_after_a_frame_of_unknown_kind() {
+        let mut out = vec![3, 0, 0, 0, 0x55, 0x55, 0x55];
+        encode_ready(&mut out, &[1; 16], 7);
+        let mut r = FrameReader::new(HANDSHAKE_MAX);
+        r.feed(&out).unwrap();
+        assert_eq!(r.next_to_parent(), Err(FrameError::UnknownKind(0x55)));
+        assert_eq!(r.next_to_parent(), Err(FrameError::UnknownKind(0x55)));
+        assert_eq!(r.next_frame(), Err(FrameError::UnknownKind(0x55)));
+    }
+
+    #[test]
+    fn nothing_is_read_after_a_refused_frame() {
+        let mut out = Vec::new();
+        encode_ready(&mut out, &[1; 16], 7);
+        encode_ready(&mut out, &[1; 16], 7);
+        let mut r = FrameReader::new(HANDSHAKE_MAX);
+        r.feed(&out).unwrap();
+        assert!(matches!(r.next_to_parent(), Ok(Some(ToParent::Ready { pid: 7, .. }))));
+        r.refuse("a second handshake reply".into());
+        assert_eq!(r.next_to_parent(), Err(FrameError::Refused("a second handshake reply".into())));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! # Implementation
 //!
-//! The worker is one thread that loops over its input pipe: read whatever the pool has sent (often
+//! The worker is one thread that loops over its input socket: read whatever the pool has sent (often
 //! many task frames in one `read`), run the tasks one after the other in arrival order, and write
 //! each result as soon as its task ends, before starting the next. That last rule is what makes
 //! crash isolation exact: when a worker dies, every task before the one it was running has its result
@@ -167,7 +167,7 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
         // SAFETY: flag calls on descriptors that must be ours; a missing one fails with EBADF.
         let ok = unsafe {
             let flags = libc::fcntl(fd, libc::F_GETFD);
-            // Close-on-exec from now on: programs the tasks start must not hold the pool's pipes.
+            // Close-on-exec from now on: programs the tasks start must not hold the pool's socket and pipe.
             flags >= 0 && libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) == 0
         };
         if !ok {
@@ -181,7 +181,7 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
     }
     let page = if has_page {
         // SAFETY: fd 5 was placed by the pool for this process; it is closed once mapped, so the
-        // worker holds no descriptor but stdio and its two pipes.
+        // worker holds no descriptor but stdio, its socket and its pipe.
         let fd = unsafe { OwnedFd::from_raw_fd(WORKER_PAGE_FD) };
         let page = StatusPage::map(&fd)
             .map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("could not map the pool's status page: {e}")))?;
