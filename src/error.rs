@@ -290,3 +290,82 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         "panic with a non-string payload".to_string()
     }
 }
+
+/// A pool could not be built.
+///
+/// # Examples
+///
+/// ```
+/// use tulip::BuildError;
+///
+/// let err = BuildError::InvalidConfig("max_workers must be at least 1".into());
+/// assert_eq!(err.to_string(), "invalid pool configuration: max_workers must be at least 1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A builder setting is out of range; the text says which.
+    InvalidConfig(String),
+    /// Starting a worker (thread or process) failed; the text is the operating system's error.
+    Spawn(String),
+    /// A worker process failed the handshake (wrong binary, wrong token, or `process::init` missing).
+    Handshake(String),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::InvalidConfig(msg) => write!(f, "invalid pool configuration: {msg}"),
+            BuildError::Spawn(msg) => write!(f, "could not start a worker: {msg}"),
+            BuildError::Handshake(msg) => write!(f, "worker handshake failed: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// A pool refused a job at submit time; the job was not queued and will never run.
+///
+/// # Examples
+///
+/// ```
+/// use tulip::SubmitError;
+///
+/// assert_eq!(SubmitError::QueueFull.to_string(), "the pool's queue is full");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// The pool was shut down; it takes no new jobs.
+    ShutDown,
+    /// The pool's initializer failed, so the pool takes no jobs; the text is the initializer's error.
+    Broken(String),
+    /// The pool's bounded queue is full (from `try_submit`).
+    QueueFull,
+    /// The job cannot be sent to a worker process: its arguments cannot be encoded, or its function
+    /// is not part of the program's own code; the text says which.
+    Encode(String),
+    /// Waiting for queue room here could never end (the caller is the thread that must run for room
+    /// to appear), so the submit fails at once.
+    WouldDeadlock,
+    /// `submit_with_state` asked for a per-worker state type the pool has no `worker_state` for; the
+    /// text is the type's name.
+    NoState(&'static str),
+}
+
+impl fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitError::ShutDown => f.write_str("the pool is shut down"),
+            SubmitError::Broken(msg) => write!(f, "the pool is broken: its initializer failed: {msg}"),
+            SubmitError::QueueFull => f.write_str("the pool's queue is full"),
+            SubmitError::Encode(msg) => write!(f, "the job cannot be sent to a worker: {msg}"),
+            SubmitError::WouldDeadlock => f.write_str(
+                "waiting for queue room on this thread would never end (it must run for room to appear)",
+            ),
+            SubmitError::NoState(ty) => write!(f, "the pool has no worker_state of type {ty}"),
+        }
+    }
+}
+
+impl std::error::Error for SubmitError {}

@@ -70,6 +70,7 @@ mod executor;
 mod future;
 mod handle;
 pub mod net;
+mod pool;
 mod portal;
 #[cfg(unix)]
 mod process_pool;
@@ -79,10 +80,11 @@ mod sync;
 mod thread_pool;
 
 pub use dns::{AddrInfo, DnsError};
-pub use error::{Elapsed, JobError, LoopClosed, PoolError, RunError, TaskError};
+pub use error::{BuildError, Elapsed, JobError, LoopClosed, PoolError, RunError, SubmitError, TaskError};
 pub use executor::{to_thread, RUN_EXECUTOR_SHUTDOWN_TIMEOUT};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
+pub use pool::ShutdownReport;
 pub use portal::BlockingPortal;
 #[cfg(unix)]
 pub use process_pool::process;
