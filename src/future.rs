@@ -73,6 +73,13 @@ struct Inner<T> {
     /// its loop for room in a pool's queue), for the deadlock guard of `wait`. Under the lock because
     /// the executor sets and clears it after the pair is made.
     needs_loop: Option<u64>,
+    /// A blocking `wait` on this thread fails with `WouldDeadlock` while the job is not done: the
+    /// thread that alone completes the job (a process pool's driver, running done-callbacks).
+    needs_thread: Option<std::thread::ThreadId>,
+    /// Told once, outside the lock, when the consumer gives the job up before its outcome is decided
+    /// (cancels it while queued, or drops the future): a producer holding queued work elsewhere can
+    /// drop it at once instead of finding it later.
+    unwanted: Option<Box<dyn FnOnce() + Send>>,
 }
 
 struct Shared<T> {
@@ -214,6 +221,8 @@ pub fn pair<T: Send + 'static>(opts: Options) -> (Promise<T>, ConcurrentFuture<T
             blocked: 0,
             cancel_accepted: false,
             needs_loop: opts.needs_loop,
+            needs_thread: None,
+            unwanted: None,
         }),
         cond: Condvar::new(),
         cancel_requested: AtomicBool::new(false),
@@ -459,6 +468,9 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
                         return Some(Err(JobError::WouldDeadlock));
                     }
                 }
+                if inner.needs_thread.is_some_and(|t| t == std::thread::current().id()) {
+                    return Some(Err(JobError::WouldDeadlock));
+                }
             }
             if !matches!(inner.state, State::Queued | State::Running | State::Completing) {
                 drop(inner);
@@ -548,7 +560,12 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         match inner.state {
             State::Queued => {
                 shared.cancel_requested.store(true, Ordering::Release);
-                shared.finish_locked(inner, Err(JobError::Cancelled))
+                let unwanted = inner.unwanted.take();
+                let cancelled = shared.finish_locked(inner, Err(JobError::Cancelled));
+                if let Some(f) = unwanted {
+                    f();
+                }
+                cancelled
             }
             State::Running => {
                 let Some(canceller) = &shared.canceller else { return false };
@@ -597,6 +614,18 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     pub(crate) fn loop_guard(&self) -> impl Fn(Option<u64>) + 'static {
         let shared = self.shared.clone();
         move |id| lock(&shared.inner).needs_loop = id
+    }
+
+    /// Makes a blocking `wait` on `thread` fail with `WouldDeadlock` while the job is not done: for a
+    /// producer whose one thread completes the job and also runs done-callbacks.
+    pub(crate) fn thread_guard(&self, thread: std::thread::ThreadId) {
+        lock(&self.shared.inner).needs_thread = Some(thread);
+    }
+
+    /// Calls `f` once (on the consumer's thread) if the job is cancelled while queued or its future
+    /// is dropped before the outcome is decided; see `Inner::unwanted`.
+    pub(crate) fn on_unwanted(&self, f: impl FnOnce() + Send + 'static) {
+        lock(&self.shared.inner).unwanted = Some(Box::new(f));
     }
 
     /// Whether the job is done (completed, failed or cancelled).
@@ -676,6 +705,7 @@ impl<T> Drop for ConcurrentFuture<T> {
     fn drop(&mut self) {
         let shared = &*self.shared;
         let mut inner = lock(&shared.inner);
+        let unwanted = inner.unwanted.take();
         match inner.state {
             State::Queued => {
                 // Nobody wants it: the job is skipped when a worker reaches it.
@@ -686,9 +716,13 @@ impl<T> Drop for ConcurrentFuture<T> {
                 shared.cancel_requested.store(true, Ordering::Release);
                 inner.abandoned = true;
                 inner.waker = None;
+                drop(inner);
             }
             // The outcome is decided; done-callbacks (if any) receive it.
-            State::Completing | State::Done(_) | State::Taken => {}
+            State::Completing | State::Done(_) | State::Taken => return,
+        }
+        if let Some(f) = unwanted {
+            f();
         }
     }
 }

@@ -150,6 +150,42 @@ impl Worker {
         self.out.len() - self.out_pos
     }
 
+    /// When the head must be stopped, and why: the deadline formulas of cancels and timeouts, for
+    /// both the driver's wait and its check. `None`: never (no timeout, or one too far to count).
+    fn head_due(&self, timeout: Option<Duration>) -> Option<(Instant, Cause)> {
+        let head = self.fifo.front()?;
+        let since = self.head_since?;
+        let id = head.job.id;
+        match head.job.ctl.cancel.load(Ordering::Acquire) {
+            why @ (CANCEL_USER | CANCEL_SHUTDOWN) => {
+                // The worker can skip the task only once done with the one before, so the grace
+                // counts from whichever came later: the cancel, or the task reaching the head.
+                let at = head.cancel_sent?.max(since) + CANCEL_GRACE;
+                Some((at, if why == CANCEL_USER { Cause::Cancel(id) } else { Cause::ShutdownTask(id) }))
+            }
+            // Unwanted tasks that already run are left to finish, within the timeout.
+            _ => Some((since.checked_add(timeout?)?, Cause::Timeout(id))),
+        }
+    }
+
+    /// Whether this worker takes new tasks: it passed the handshake and is not going away.
+    fn takes_work(&self) -> bool {
+        self.phase == Phase::Ready && !self.retiring && self.to_worker.is_some()
+    }
+
+    /// How many more tasks dispatch may send it now, with pipelining `limit` deep.
+    fn room(&self, limit: usize) -> usize {
+        if !self.takes_work() || self.pending_out() >= OUT_HIGH_WATER {
+            return 0;
+        }
+        limit.saturating_sub(self.fifo.len())
+    }
+
+    /// When this worker, idle, may exit (if the pool is above `min_workers`); `None`: never.
+    fn idle_due(&self, idle_timeout: Duration) -> Option<Instant> {
+        self.idle_since.checked_add(idle_timeout)
+    }
+
     /// Sets `head_since` if the head has just become the running task; returns its queue wait.
     fn update_head(&mut self, now: Instant) -> Option<Duration> {
         if self.head_since.is_some() {
@@ -452,12 +488,7 @@ impl Driver {
         }
         let idle = self.workers.iter().position(|w| {
             w.as_ref().is_some_and(|w| {
-                w.phase == Phase::Ready
-                    && !w.retiring
-                    && w.to_worker.is_some()
-                    && w.fifo.is_empty()
-                    && w.pending_out() == 0
-                    && !w.write_armed
+                w.takes_work() && w.fifo.is_empty() && w.pending_out() == 0 && !w.write_armed
             })
         });
         let Some(slot) = idle else { return Err(job) };
@@ -972,33 +1003,11 @@ impl Driver {
     /// Stops heads that were cancelled (and not skipped) or ran past the timeout.
     fn check_heads(&mut self, now: Instant) {
         let timeout = self.shared.config.task_timeout;
-        let mut victims = Vec::new();
-        for (slot, w) in self.workers.iter().enumerate() {
-            let Some(w) = w else { continue };
-            let Some(head) = w.fifo.front() else { continue };
-            match head.job.ctl.cancel.load(Ordering::Acquire) {
-                CANCEL_NONE => {
-                    if let (Some(t), Some(since)) = (timeout, w.head_since) {
-                        if now >= since + t {
-                            victims.push((slot, Cause::Timeout(head.job.id)));
-                        }
-                    }
-                }
-                c => {
-                    // The worker can only skip the task once it is done with the one before, so the
-                    // grace counts from whichever came later: the cancel, or the task reaching the head.
-                    let grace_from = head.cancel_sent.zip(w.head_since).map(|(a, b)| a.max(b));
-                    if grace_from.is_some_and(|at| now >= at + CANCEL_GRACE) {
-                        let cause = if c == CANCEL_USER {
-                            Cause::Cancel(head.job.id)
-                        } else {
-                            Cause::ShutdownTask(head.job.id)
-                        };
-                        victims.push((slot, cause));
-                    }
-                }
-            }
-        }
+        let victims: Vec<(usize, Cause)> = (self.workers.iter().enumerate())
+            .filter_map(|(slot, w)| w.as_ref().and_then(|w| w.head_due(timeout)).map(|due| (slot, due)))
+            .filter(|(_, (at, _))| now >= *at)
+            .map(|(slot, (_, cause))| (slot, cause))
+            .collect();
         for (slot, cause) in victims {
             self.stop_and_kill(slot, cause);
         }
@@ -1051,61 +1060,37 @@ impl Driver {
 
     // ----- dispatching and writing ------------------------------------------------------------
 
+    /// Sends queued tasks to the workers with room, the least loaded first. Tasks nobody wants any
+    /// more are settled on the way and take no room, so a task behind them goes out in this round.
     fn dispatch(&mut self) {
         if self.closing.is_some_and(|c| c.kill) {
             return;
         }
         let limit = self.depth_limit();
-        let room = |w: &Worker| -> usize {
-            if w.phase != Phase::Ready
-                || w.retiring
-                || w.to_worker.is_none()
-                || w.pending_out() >= OUT_HIGH_WATER
-            {
-                0
-            } else {
-                limit.saturating_sub(w.fifo.len())
-            }
-        };
-        let total: usize = self.workers.iter().flatten().map(room).sum();
-        if total == 0 {
-            return;
-        }
-        let jobs: Vec<Job> = {
-            let mut inbox = lock(&self.shared.inbox);
-            let n = total.min(inbox.queue.len());
-            inbox.queue.drain(..n).collect()
-        };
-        if jobs.is_empty() {
-            return;
-        }
         let mut tally = Tally::new(&self.shared);
-        let mut leftovers = Vec::new();
-        for job in jobs {
-            if job.ctl.cancel.load(Ordering::Acquire) != CANCEL_NONE {
-                settle(job, Err(JobError::Cancelled), &mut tally);
-                continue;
-            }
-            if !job.sink.start() {
-                // Cancelled or dropped while queued: its future is already complete.
-                continue;
-            }
-            let best = self
-                .workers
-                .iter()
-                .enumerate()
-                .filter_map(|(i, w)| w.as_ref().filter(|w| room(w) > 0).map(|w| (w.fifo.len(), i)))
-                .min();
-            let Some((_, slot)) = best else {
-                leftovers.push(job);
-                continue;
+        loop {
+            let total: usize = self.workers.iter().flatten().map(|w| w.room(limit)).sum();
+            let jobs: Vec<Job> = {
+                let mut inbox = lock(&self.shared.inbox);
+                let n = total.min(inbox.queue.len());
+                inbox.queue.drain(..n).collect()
             };
-            self.send_to(slot, job);
-        }
-        if !leftovers.is_empty() {
-            let mut inbox = lock(&self.shared.inbox);
-            for job in leftovers.into_iter().rev() {
-                inbox.queue.push_front(job);
+            if jobs.is_empty() {
+                break;
+            }
+            for job in jobs {
+                // Cancelled or dropped while queued (its future may be complete already).
+                if job.ctl.cancel.load(Ordering::Acquire) != CANCEL_NONE || !job.sink.start() {
+                    settle(job, Err(JobError::Cancelled), &mut tally);
+                    continue;
+                }
+                let best = (self.workers.iter().enumerate())
+                    .filter_map(|(i, w)| w.as_ref().filter(|w| w.room(limit) > 0).map(|w| (w.fifo.len(), i)))
+                    .min();
+                // `total` counted the room: there is a worker for every job taken.
+                if let Some((_, slot)) = best {
+                    self.send_to(slot, job);
+                }
             }
         }
         self.absorb(tally);
@@ -1206,7 +1191,8 @@ impl Driver {
             if w.phase != Phase::Ready || w.to_worker.is_none() || !w.fifo.is_empty() || w.pending_out() > 0 {
                 continue;
             }
-            let idle_expired = !w.retiring && usable > min && now >= w.idle_since + idle_timeout;
+            let idle_expired =
+                !w.retiring && usable > min && w.idle_due(idle_timeout).is_some_and(|t| now >= t);
             if w.retiring || (closing && queue_len == 0) || idle_expired {
                 if !w.retiring {
                     usable -= 1;
@@ -1226,9 +1212,7 @@ impl Driver {
             let usable = self.usable();
             let starting = self.pending_spawns
                 + self.workers.iter().flatten().filter(|w| matches!(w.phase, Phase::Starting { .. })).count();
-            let has_room = self.workers.iter().flatten().any(|w| {
-                w.phase == Phase::Ready && !w.retiring && w.to_worker.is_some() && w.fifo.len() < limit
-            });
+            let has_room = self.workers.iter().flatten().any(|w| w.takes_work() && w.fifo.len() < limit);
             let want = (usable < min && !closing) || (queue_len > starting && !has_room && usable < max);
             if !want {
                 break;
@@ -1316,19 +1300,17 @@ impl Driver {
         for w in self.workers.iter().flatten() {
             match w.phase {
                 Phase::Starting { deadline } => at(deadline),
-                Phase::Ready => {
-                    if let Some(head) = w.fifo.front() {
-                        if let Some(sent) = head.cancel_sent {
-                            if let Some(since) = w.head_since {
-                                at(sent.max(since) + CANCEL_GRACE);
-                            }
-                        } else if let (Some(t), Some(since)) = (cfg.task_timeout, w.head_since) {
-                            at(since + t);
-                        }
-                    } else if !w.retiring && usable > cfg.min_workers {
-                        at(w.idle_since + cfg.idle_timeout);
+                Phase::Ready if !w.fifo.is_empty() => {
+                    if let Some((t, _)) = w.head_due(cfg.task_timeout) {
+                        at(t);
                     }
                 }
+                Phase::Ready if !w.retiring && usable > cfg.min_workers => {
+                    if let Some(t) = w.idle_due(cfg.idle_timeout) {
+                        at(t);
+                    }
+                }
+                Phase::Ready => {}
             }
         }
         if self.workers.iter().flatten().any(|w| !w.fifo.is_empty()) {

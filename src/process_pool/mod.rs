@@ -364,7 +364,8 @@ pub(crate) struct Counters {
 pub(crate) struct Inbox {
     /// Tasks not yet sent to a worker, oldest first (re-queued tasks go back to the front).
     pub(crate) queue: VecDeque<Job>,
-    /// Ids of running tasks whose futures were cancelled.
+    /// Ids of tasks whose futures were cancelled or dropped (see [`JobCtl::cancel`]), to be taken
+    /// out of the queue or skipped by their worker.
     pub(crate) cancels: Vec<u64>,
     /// The strongest shutdown requested so far; `Some` also means "closed to new tasks".
     pub(crate) closing: Option<Closing>,
@@ -394,11 +395,29 @@ impl Closing {
 pub(crate) const CANCEL_NONE: u8 = 0;
 pub(crate) const CANCEL_USER: u8 = 1;
 pub(crate) const CANCEL_SHUTDOWN: u8 = 2;
+pub(crate) const CANCEL_UNWANTED: u8 = 3;
 
 /// Shared between a job and its future's canceller.
 pub(crate) struct JobCtl {
-    /// `CANCEL_*`: who asked for the task to stop, if anyone.
+    /// `CANCEL_*`: who asked for the task to stop, if anyone; set once. `USER`: `cancel()` on a
+    /// task sent to a worker (killed if it runs). `UNWANTED`: cancelled while queued, or its future
+    /// dropped (skipped if it has not started, else left to finish). `SHUTDOWN`: by
+    /// `shutdown(cancel_pending)` (skipped if not started).
     pub(crate) cancel: AtomicU8,
+}
+
+impl JobCtl {
+    /// Marks the task stopped by `why` (unless something stopped it first) and tells the driver,
+    /// which takes it out of the queue, or has its worker skip or kill it. `false` if the pool is
+    /// gone.
+    fn stop(&self, why: u8, id: u64, pool: &Weak<Shared>) -> bool {
+        let Some(shared) = pool.upgrade() else { return false };
+        if self.cancel.compare_exchange(CANCEL_NONE, why, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            lock(&shared.inbox).cancels.push(id);
+            let _ = shared.poller.notify();
+        }
+        true
+    }
 }
 
 /// One submitted task, as the driver handles it.
@@ -672,28 +691,20 @@ impl ProcessPool {
         })?;
 
         let ctl = Arc::new(JobCtl { cancel: AtomicU8::new(CANCEL_NONE) });
-        let canceller = {
-            let ctl = ctl.clone();
-            let weak: Weak<Shared> = Arc::downgrade(&self.shared);
-            move || -> bool {
-                let Some(shared) = weak.upgrade() else { return false };
-                if ctl
-                    .cancel
-                    .compare_exchange(CANCEL_NONE, CANCEL_USER, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-                {
-                    lock(&shared.inbox).cancels.push(id);
-                    let _ = shared.poller.notify();
-                }
-                true
-            }
-        };
+        let pool: Weak<Shared> = Arc::downgrade(&self.shared);
+        let (c, p) = (ctl.clone(), pool.clone());
         let (promise, fut) = future::pair::<Out>(Options {
-            canceller: Some(Box::new(canceller)),
+            canceller: Some(Box::new(move || c.stop(CANCEL_USER, id, &p))),
             needs_loop: None,
             running: false,
             drop_error: JobError::ShutDown,
         });
+        let c = ctl.clone();
+        fut.on_unwanted(move || {
+            c.stop(CANCEL_UNWANTED, id, &pool);
+        });
+        // Done-callbacks run on the driver thread, which alone completes these futures.
+        fut.thread_guard(self.driver_thread);
         let job = Job {
             id,
             frame,
