@@ -161,7 +161,8 @@ impl ProcessPoolBuilder {
         self
     }
 
-    /// How long a worker beyond `min_workers` may stay without work before it exits (default 60 s).
+    /// How long a worker beyond `min_workers` may stay without work before it exits (default 60 s;
+    /// `Duration::MAX`: never).
     ///
     /// # Examples
     ///
@@ -192,7 +193,8 @@ impl ProcessPoolBuilder {
     /// Kill a task's worker when the task has run this long, and fail the task with
     /// [`JobError::TimedOut`] (default: no limit).
     ///
-    /// The time counts from the moment the task starts in its worker, not from `submit`.
+    /// The time counts from the moment the task starts in its worker, not from `submit`. A limit
+    /// too large to add to the clock (`Duration::MAX`) is none.
     ///
     /// # Examples
     ///
@@ -828,7 +830,7 @@ impl ProcessPool {
     /// the workers that are left; returns `true` if nothing had to be killed.
     ///
     /// Tasks stopped at the deadline end with [`JobError::ShutDown`]. Returns once every worker is
-    /// reaped.
+    /// reaped. A `timeout` too large to add to the clock (`Duration::MAX`) waits for all the work.
     ///
     /// # Examples
     ///
@@ -850,7 +852,8 @@ impl ProcessPool {
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
         self.request(Closing {
             cancel_pending: false,
-            deadline: Some(Instant::now() + timeout),
+            // A deadline too far to represent is none: a plain graceful shutdown.
+            deadline: Instant::now().checked_add(timeout),
             kill: false,
         });
         !self.wait_finished()

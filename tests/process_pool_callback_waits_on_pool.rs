@@ -1,0 +1,50 @@
+//! Process pool: a done-callback (which runs on the pool's driver thread) that waits on another task
+//! of the same pool fails at once with `WouldDeadlock` instead of freezing the pool forever
+//! (issue 11, item 4).
+
+#[path = "support/process_harness.rs"]
+mod harness;
+
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use harness::Case;
+use tulip::{JobError, ProcessPool};
+
+/// Generous liveness bound; before the fix the wait never ended.
+const LIVE: Duration = Duration::from_secs(10);
+
+fn main() {
+    tulip::process::init();
+    harness::run(&[Case {
+        name: "a_callback_waiting_on_the_same_pool_fails_fast",
+        run: a_callback_waiting_on_the_same_pool_fails_fast,
+    }]);
+}
+
+fn nap(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+fn one(x: u32) -> u32 {
+    x + 1
+}
+
+fn a_callback_waiting_on_the_same_pool_fails_fast() {
+    let pool = Arc::new(ProcessPool::builder().max_workers(2).build().unwrap());
+    let (tx, rx) = mpsc::channel();
+    // Long enough that the callback is added before the task ends, so it runs on the driver.
+    let first = pool.try_submit(nap, 200).unwrap();
+    let p = pool.clone();
+    first.add_done_callback(move |_| {
+        let inner = p.try_submit(one, 1).map(|f| f.wait());
+        let _ = tx.send(inner);
+    });
+    let inner = rx.recv_timeout(LIVE).expect("the callback's wait never ended");
+    assert!(matches!(inner, Ok(Err(JobError::WouldDeadlock))), "{inner:?}");
+    assert_eq!(first.wait(), Ok(200));
+    // The pool is still alive.
+    let mut next = pool.try_submit(one, 2).unwrap();
+    assert_eq!(next.wait_timeout(LIVE), Some(Ok(3)));
+}
