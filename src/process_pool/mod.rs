@@ -950,8 +950,8 @@ enum Chunk<R> {
 
 /// The results of [`ProcessPool::map`], in input order.
 ///
-/// Each item is `Ok(f(item))` or the [`JobError`] of that item. Dropping it cancels the chunks not
-/// started yet.
+/// Each item is `Ok(f(item))` or the [`JobError`] of that item. Dropping it skips the chunks not
+/// started yet, including those already sent to a worker; a chunk that runs finishes.
 ///
 /// # Examples
 ///

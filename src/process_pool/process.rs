@@ -46,6 +46,8 @@
 //! | the task runs past `task_timeout` | `Err(JobError::TimedOut)` | killed, replaced |
 //! | `cancel()` while it runs | `Err(JobError::Cancelled)` | killed, replaced |
 //! | `cancel()` before it started | `Err(JobError::Cancelled)`; it never runs | untouched |
+//! | its future is dropped before it started | (nobody sees it); it never runs | untouched |
+//! | its future is dropped while it runs | (nobody sees it); it runs to its end | untouched |
 //! | the worker writes a malformed or over-size frame | `Err(JobError::WorkerDied(..))` | killed, replaced |
 //! | the pool is dropped, or its shutdown deadline passes | `Err(JobError::ShutDown)` | killed |
 //!
@@ -135,7 +137,8 @@
 //!   enforced within a few milliseconds.
 //! - Dropping a pool kills its workers; call [`ProcessPool::shutdown`] first to let work finish.
 //!   Done-callbacks ([`ConcurrentFuture::add_done_callback`]) run on the driver thread: keep them
-//!   short.
+//!   short. A blocking `wait` there on a task of the same pool could never end (the driver is
+//!   what would finish it): it fails at once with [`JobError::WouldDeadlock`](crate::JobError).
 //! - A worker's death is normally seen at once (its pipe closes); if a task forked a child that
 //!   still holds the pipe, the pool notices within a second (it checks busy workers with
 //!   `waitpid`).
