@@ -1061,7 +1061,7 @@ impl<A, R, I> fmt::Debug for ProcessMap<'_, A, R, I> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A sink that only remembers that nothing completed it.
@@ -1075,16 +1075,21 @@ mod tests {
         fn complete(self: Box<Self>) {}
     }
 
-    #[test]
-    fn a_task_next_in_line_at_every_worker_death_fails_after_a_few() {
-        let mut job = Job {
-            id: 1,
+    /// A job with no future behind it, stopped as `cancel` says (a `CANCEL_*`).
+    pub(crate) fn job(id: u64, cancel: u8) -> Job {
+        Job {
+            id,
             frame: Vec::new(),
             submitted: Instant::now(),
-            ctl: Arc::new(JobCtl { cancel: AtomicU8::new(CANCEL_NONE) }),
+            ctl: Arc::new(JobCtl { cancel: AtomicU8::new(cancel) }),
             sink: Box::new(Unused),
             deaths_at_head: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn a_task_next_in_line_at_every_worker_death_fails_after_a_few() {
+        let mut job = job(1, CANCEL_NONE);
         // Bad luck once or twice: back to the queue.
         assert_eq!(job.died_at_head(), None);
         assert_eq!(job.died_at_head(), None);

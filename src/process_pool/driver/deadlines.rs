@@ -1,0 +1,94 @@
+//! Deadlines: when a running task is stopped and an idle worker retires, each formula beside its
+//! check, and the driver's next wake-up.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::super::{CANCEL_SHUTDOWN, CANCEL_USER};
+use super::fate::Cause;
+use super::link::{Phase, Worker};
+use super::supervisor::LIVENESS_CHECK;
+use super::Driver;
+
+/// After a cancel frame was sent for the task at the head, how long the worker gets to skip it (if it
+/// had not started) before the driver concludes it runs and kills it.
+pub(super) const CANCEL_GRACE: Duration = Duration::from_millis(5);
+
+impl Worker {
+    /// When the head must be stopped, and why: the deadline formulas of cancels and timeouts, for
+    /// both the driver's wait and its check. `None`: never (no timeout, or one too far to count).
+    pub(super) fn head_due(&self, timeout: Option<Duration>) -> Option<(Instant, Cause)> {
+        let head = self.fifo.front()?;
+        let since = self.head_since?;
+        let id = head.job.id;
+        match head.job.ctl.cancel.load(Ordering::Acquire) {
+            why @ (CANCEL_USER | CANCEL_SHUTDOWN) => {
+                // The worker can skip the task only once done with the one before, so the grace
+                // counts from whichever came later: the cancel, or the task reaching the head.
+                let at = head.cancel_sent?.max(since) + CANCEL_GRACE;
+                Some((at, if why == CANCEL_USER { Cause::Cancel(id) } else { Cause::ShutdownTask(id) }))
+            }
+            // Unwanted tasks that already run are left to finish, within the timeout.
+            _ => Some((since.checked_add(timeout?)?, Cause::Timeout(id))),
+        }
+    }
+
+    /// When this worker, idle, may exit (if the pool is above `min_workers`); `None`: never.
+    pub(super) fn idle_due(&self, idle_timeout: Duration) -> Option<Instant> {
+        self.idle_since.checked_add(idle_timeout)
+    }
+}
+
+impl Driver {
+    /// Stops heads that were cancelled (and not skipped) or ran past the timeout.
+    pub(super) fn check_heads(&mut self, now: Instant) {
+        let timeout = self.shared.config.task_timeout;
+        let victims: Vec<(usize, Cause)> = (self.workers.iter().enumerate())
+            .filter_map(|(slot, w)| w.as_ref().and_then(|w| w.head_due(timeout)).map(|due| (slot, due)))
+            .filter(|(_, (at, _))| now >= *at)
+            .map(|(slot, (_, cause))| (slot, cause))
+            .collect();
+        for (slot, cause) in victims {
+            self.stop_and_kill(slot, cause);
+        }
+    }
+
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        let cfg = &self.shared.config;
+        let mut next: Option<Instant> = None;
+        let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        let usable = self.usable();
+        for w in self.workers.iter().flatten() {
+            match w.phase {
+                Phase::Starting { deadline } => at(deadline),
+                Phase::Ready if !w.fifo.is_empty() => {
+                    if let Some((t, _)) = w.head_due(cfg.task_timeout) {
+                        at(t);
+                    }
+                }
+                Phase::Ready if !w.retiring && usable > cfg.min_workers => {
+                    if let Some(t) = w.idle_due(cfg.idle_timeout) {
+                        at(t);
+                    }
+                }
+                Phase::Ready => {}
+            }
+        }
+        if self.workers.iter().flatten().any(|w| !w.fifo.is_empty()) {
+            at(self.last_liveness_check + LIVENESS_CHECK);
+        }
+        if let Some(c) = self.closing {
+            if let Some(d) = c.deadline {
+                at(d);
+            }
+        }
+        if let Some(t) = self.spawn_retry_at {
+            at(t);
+        }
+        // (`start_up` runs no `maintain`: it waits for the replacement it requested itself.)
+        if self.resize_due && self.startup.is_none() {
+            at(Instant::now());
+        }
+        next
+    }
+}

@@ -1,0 +1,221 @@
+//! Dispatch: sending tasks to workers, straight from `submit` (the direct path) or from the queue,
+//! as deep as the pipelining allows; cancellations of queued and sent tasks.
+
+use std::collections::HashSet;
+use std::io;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use polling::Event;
+
+use super::super::{lock, Job, CANCEL_NONE};
+use super::link::{InFlight, OUT_HIGH_WATER};
+use super::{settle, Driver, Tally};
+use crate::error::JobError;
+
+impl Driver {
+    /// Sends `job` straight to an idle worker, from the submitting thread, if that keeps the order
+    /// of submission (nothing queued) and the driver is not busy (the caller only try-locks). One
+    /// wake-up less on the way to the worker: the driver is not involved until the result arrives.
+    pub(crate) fn try_direct(&mut self, job: Job) -> Result<(), Job> {
+        if self.finished || self.closing.is_some() || self.startup.is_some() {
+            return Err(job);
+        }
+        {
+            let inbox = lock(&self.shared.inbox);
+            if inbox.closing.is_some() || !inbox.queue.is_empty() {
+                return Err(job);
+            }
+        }
+        let idle = self.workers.iter().position(|w| {
+            w.as_ref().is_some_and(|w| {
+                w.takes_work() && w.fifo.is_empty() && w.pending_out() == 0 && !w.write_armed
+            })
+        });
+        let Some(slot) = idle else { return Err(job) };
+        if !job.sink.start() {
+            // Cancelled before it was even sent (its future is complete).
+            return Ok(());
+        }
+        let now = Instant::now();
+        self.send_to(slot, job);
+        let Some(w) = self.workers[slot].as_mut() else { return Ok(()) };
+        let mut need_driver = self.shared.config.task_timeout.is_some();
+        if w.to_worker.is_some() {
+            // Blocked or broken: what is left is the driver's to flush (or to find broken).
+            let _ = w.write_out();
+            if w.out_pos == w.out.len() {
+                w.out.clear();
+                w.out_pos = 0;
+            } else {
+                need_driver = true;
+            }
+        }
+        if let Some(wait) = w.update_head(now) {
+            Tally::new(&self.shared).queue_wait(wait);
+        }
+        if need_driver {
+            let _ = self.shared.poller.notify();
+        }
+        self.publish_stats();
+        Ok(())
+    }
+
+    pub(super) fn depth_limit(&self) -> usize {
+        if self.ewma_ns <= 0.0 || self.ewma_ns >= 1e6 {
+            1
+        } else {
+            (2e6 / self.ewma_ns).clamp(2.0, 512.0) as usize
+        }
+    }
+
+    /// Sends queued tasks to the workers with room, the least loaded first. Tasks nobody wants any
+    /// more are settled on the way and take no room, so a task behind them goes out in this round.
+    pub(super) fn dispatch(&mut self) {
+        if self.closing.is_some_and(|c| c.kill) {
+            return;
+        }
+        let limit = self.depth_limit();
+        let mut tally = Tally::new(&self.shared);
+        loop {
+            let total: usize = self.workers.iter().flatten().map(|w| w.room(limit)).sum();
+            let jobs: Vec<Job> = {
+                let mut inbox = lock(&self.shared.inbox);
+                let n = total.min(inbox.queue.len());
+                inbox.queue.drain(..n).collect()
+            };
+            if jobs.is_empty() {
+                break;
+            }
+            for job in jobs {
+                // Cancelled or dropped while queued (its future may be complete already).
+                if job.ctl.cancel.load(Ordering::Acquire) != CANCEL_NONE || !job.sink.start() {
+                    settle(job, Err(JobError::Cancelled), &mut tally);
+                    continue;
+                }
+                let best = (self.workers.iter().enumerate())
+                    .filter_map(|(i, w)| w.as_ref().filter(|w| w.room(limit) > 0).map(|w| (w.fifo.len(), i)))
+                    .min();
+                // `total` counted the room: there is a worker for every job taken.
+                if let Some((_, slot)) = best {
+                    self.send_to(slot, job);
+                }
+            }
+        }
+        self.absorb(tally);
+    }
+
+    /// Queues `job` for worker `slot` (written by the next flush).
+    pub(super) fn send_to(&mut self, slot: usize, job: Job) {
+        let max_tasks = self.shared.config.max_tasks_per_child;
+        let Some(w) = self.workers[slot].as_mut() else { return };
+        w.out.extend_from_slice(&job.frame);
+        w.queued_bytes += job.frame.len() as u64;
+        let seq = w.next_seq;
+        w.next_seq += 1;
+        w.fifo.push_back(InFlight { job, seq, end: w.queued_bytes, cancel_sent: None });
+        w.tasks_sent += 1;
+        if max_tasks.is_some_and(|m| w.tasks_sent >= m) {
+            w.retiring = true;
+        }
+    }
+
+    pub(super) fn apply_cancels(&mut self, ids: Vec<u64>, now: Instant) {
+        if ids.is_empty() {
+            return;
+        }
+        let ids: HashSet<u64> = ids.into_iter().collect();
+        for w in self.workers.iter_mut().flatten() {
+            let seqs: Vec<u64> = w
+                .fifo
+                .iter_mut()
+                .filter(|e| e.cancel_sent.is_none() && ids.contains(&e.job.id))
+                .map(|e| {
+                    e.cancel_sent = Some(now);
+                    e.seq
+                })
+                .collect();
+            for seq in seqs {
+                w.push_cancel(seq);
+            }
+        }
+        // A running task whose worker died was re-queued with its future still "running": its
+        // cancel lands here.
+        let found: Vec<Job> = {
+            let mut inbox = lock(&self.shared.inbox);
+            let mut found = Vec::new();
+            let mut i = 0;
+            while i < inbox.queue.len() {
+                if ids.contains(&inbox.queue[i].id) {
+                    if let Some(job) = inbox.queue.remove(i) {
+                        found.push(job);
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            found
+        };
+        let mut tally = Tally::new(&self.shared);
+        for job in found {
+            settle(job, Err(JobError::Cancelled), &mut tally);
+        }
+        self.absorb(tally);
+    }
+
+    pub(super) fn flush_all(&mut self, now: Instant) {
+        for slot in 0..self.workers.len() {
+            if self.workers[slot].as_ref().is_some_and(|w| w.pending_out() > 0 && !w.write_armed) {
+                self.flush(slot, now);
+            }
+        }
+    }
+
+    /// Writes what is pending for worker `slot`, as far as the pipe takes it.
+    pub(super) fn flush(&mut self, slot: usize, now: Instant) {
+        let Some(w) = self.workers.get_mut(slot).and_then(Option::as_mut) else { return };
+        if w.to_worker.is_none() {
+            w.out.clear();
+            w.out_pos = 0;
+            return;
+        }
+        let mut broken = false;
+        while w.out_pos < w.out.len() {
+            match w.write_out() {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !w.write_armed {
+                        w.write_armed = true;
+                        let watched = w
+                            .to_worker
+                            .as_ref()
+                            .map(|pipe| self.shared.poller.modify(pipe, Event::writable(2 * slot + 1)));
+                        if let Some(Err(e)) = watched {
+                            log::error!("tulip: could not watch a worker's pipe: {e}");
+                        }
+                    }
+                    break;
+                }
+                Err(_) => {
+                    broken = true;
+                    break;
+                }
+            }
+        }
+        if w.out_pos == w.out.len() {
+            w.out.clear();
+            w.out_pos = 0;
+        } else if w.out_pos >= OUT_HIGH_WATER {
+            w.out.drain(..w.out_pos);
+            w.out_pos = 0;
+        }
+        if let Some(wait) = w.update_head(now) {
+            Tally::new(&self.shared).queue_wait(wait);
+        }
+        if broken {
+            // Its input is closed: it is dead or dying.
+            self.on_eof(slot);
+        }
+    }
+}
