@@ -32,7 +32,7 @@ mod worker;
 use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
@@ -294,7 +294,6 @@ impl ProcessPoolBuilder {
         let shared = Arc::new(Shared {
             config: self.config,
             inbox: Mutex::new(Inbox { queue: VecDeque::new(), cancels: Vec::new(), closing: None }),
-            closed: AtomicBool::new(false),
             poller: Poller::new().map_err(PoolError::Spawn)?,
             next_id: AtomicU64::new(1),
             stats: Mutex::new(ProcessPoolStats::default()),
@@ -333,9 +332,6 @@ impl ProcessPoolBuilder {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) inbox: Mutex<Inbox>,
-    /// Mirrors "a shutdown was requested" for a lock-free check in `submit`; the authoritative check
-    /// is under the inbox lock.
-    pub(crate) closed: AtomicBool,
     /// The driver's poller; `notify()` wakes the driver.
     pub(crate) poller: Poller,
     pub(crate) next_id: AtomicU64,
@@ -369,7 +365,8 @@ pub(crate) struct Inbox {
     /// Ids of tasks whose futures were cancelled or dropped (see [`JobCtl::cancel`]), to be taken
     /// out of the queue or skipped by their worker.
     pub(crate) cancels: Vec<u64>,
-    /// The strongest shutdown requested so far; `Some` also means "closed to new tasks".
+    /// The strongest shutdown requested so far; `Some` also means "closed to new tasks". The pool's
+    /// one closed state: the handle, `submit` and the driver all read it here.
     pub(crate) closing: Option<Closing>,
 }
 
@@ -409,12 +406,17 @@ pub(crate) struct JobCtl {
 }
 
 impl JobCtl {
+    /// Marks the task stopped by `why`; `false` if something stopped it first.
+    pub(crate) fn mark(&self, why: u8) -> bool {
+        self.cancel.compare_exchange(CANCEL_NONE, why, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
     /// Marks the task stopped by `why` (unless something stopped it first) and tells the driver,
     /// which takes it out of the queue, or has its worker skip or kill it. `false` if the pool is
     /// gone.
     fn stop(&self, why: u8, id: u64, pool: &Weak<Shared>) -> bool {
         let Some(shared) = pool.upgrade() else { return false };
-        if self.cancel.compare_exchange(CANCEL_NONE, why, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        if self.mark(why) {
             lock(&shared.inbox).cancels.push(id);
             let _ = shared.poller.notify();
         }
@@ -675,9 +677,6 @@ impl ProcessPool {
         In: Serialize + ?Sized,
         Out: DeserializeOwned + Send + 'static,
     {
-        if self.shared.closed.load(Ordering::Acquire) {
-            return Err(PoolError::ShutDown);
-        }
         let fn_off = code::offset_of(f).map_err(PoolError::Encode)?;
         let tramp_off = code::offset_of(tramp as usize).map_err(PoolError::Encode)?;
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
@@ -776,7 +775,7 @@ impl ProcessPool {
         if chunksize == 0 {
             return Err(PoolError::InvalidConfig("map chunksize must be at least 1".into()));
         }
-        if self.shared.closed.load(Ordering::Acquire) {
+        if lock(&self.shared.inbox).closing.is_some() {
             return Err(PoolError::ShutDown);
         }
         Ok(ProcessMap {
@@ -887,14 +886,7 @@ impl ProcessPool {
     }
 
     fn request(&self, closing: Closing) {
-        {
-            let mut inbox = lock(&self.shared.inbox);
-            inbox.closing = Some(match inbox.closing {
-                Some(c) => c.merge(closing),
-                None => closing,
-            });
-            self.shared.closed.store(true, Ordering::Release);
-        }
+        lock(&self.shared.inbox).close(closing);
         if let Err(e) = self.shared.poller.notify() {
             log::error!("tulip: could not wake the process pool's driver: {e}");
         }

@@ -77,7 +77,7 @@ impl Driver {
         if self.workers.iter().flatten().any(|w| !w.fifo.is_empty()) {
             at(self.last_liveness_check + LIVENESS_CHECK);
         }
-        if let Some(c) = self.closing {
+        if let Some(c) = self.closing() {
             if let Some(d) = c.deadline {
                 at(d);
             }

@@ -18,7 +18,7 @@ impl Driver {
     /// of submission (nothing queued) and the driver is not busy (the caller only try-locks). One
     /// wake-up less on the way to the worker: the driver is not involved until the result arrives.
     pub(crate) fn try_direct(&mut self, job: Job) -> Result<(), Job> {
-        if self.finished || self.closing.is_some() || self.startup.is_some() {
+        if self.finished || self.startup.is_some() {
             return Err(job);
         }
         {
@@ -72,7 +72,7 @@ impl Driver {
     /// Sends queued tasks to the workers with room, the least loaded first. Tasks nobody wants any
     /// more are settled on the way and take no room, so a task behind them goes out in this round.
     pub(super) fn dispatch(&mut self) {
-        if self.closing.is_some_and(|c| c.kill) {
+        if self.closing().is_some_and(|c| c.kill) {
             return;
         }
         let limit = self.depth_limit();
@@ -126,34 +126,14 @@ impl Driver {
         }
         let ids: HashSet<u64> = ids.into_iter().collect();
         for w in self.workers.iter_mut().flatten() {
-            let seqs: Vec<u64> = w
-                .fifo
-                .iter_mut()
-                .filter(|e| e.cancel_sent.is_none() && ids.contains(&e.job.id))
-                .map(|e| {
-                    e.cancel_sent = Some(now);
-                    e.seq
-                })
-                .collect();
-            for seq in seqs {
-                w.push_cancel(seq);
-            }
+            w.cancel_where(now, |_, e| ids.contains(&e.job.id));
         }
-        // A running task whose worker died was re-queued with its future still "running": its
-        // cancel lands here.
+        // Queued tasks (never sent, or re-queued after their worker died) leave the queue now.
         let found: Vec<Job> = {
             let mut inbox = lock(&self.shared.inbox);
-            let mut found = Vec::new();
-            let mut i = 0;
-            while i < inbox.queue.len() {
-                if ids.contains(&inbox.queue[i].id) {
-                    if let Some(job) = inbox.queue.remove(i) {
-                        found.push(job);
-                    }
-                } else {
-                    i += 1;
-                }
-            }
+            let queue = std::mem::take(&mut inbox.queue);
+            let (found, kept): (Vec<Job>, Vec<Job>) = queue.into_iter().partition(|j| ids.contains(&j.id));
+            inbox.queue = kept.into();
             found
         };
         let mut tally = Tally::new(&self.shared);

@@ -84,11 +84,19 @@ impl Worker {
         self.page.as_ref().is_none_or(|p| p.started() > seq)
     }
 
-    /// Queues a `Cancel` frame for the task with sequence number `seq`.
-    pub(super) fn push_cancel(&mut self, seq: u64) {
-        let before = self.out.len();
-        wire::encode_cancel(&mut self.out, seq);
-        self.queued_bytes += (self.out.len() - before) as u64;
+    /// Queues a `Cancel` frame for each task of the fifo (by position and entry) that `pick` selects
+    /// and that has none yet; the worker skips those it has not started.
+    pub(super) fn cancel_where(&mut self, now: Instant, mut pick: impl FnMut(usize, &InFlight) -> bool) {
+        for i in 0..self.fifo.len() {
+            let e = &mut self.fifo[i];
+            if e.cancel_sent.is_some() || !pick(i, e) {
+                continue;
+            }
+            e.cancel_sent = Some(now);
+            let before = self.out.len();
+            wire::encode_cancel(&mut self.out, e.seq);
+            self.queued_bytes += (self.out.len() - before) as u64;
+        }
     }
 
     /// Writes what is pending in `out` to the worker, with one `write`; accounts for what went and

@@ -42,7 +42,7 @@ use polling::Events;
 use super::lock;
 use super::spawn;
 use super::wire;
-use super::{Closing, Job, ProcessPoolStats, Shared, CANCEL_USER};
+use super::{Job, ProcessPoolStats, Shared, CANCEL_USER};
 use crate::error::{JobError, PoolError};
 
 use fate::Cause;
@@ -111,7 +111,6 @@ pub(crate) struct Driver {
     finished: bool,
     /// Where `build` waits for the first handshake.
     startup: Option<crossbeam_channel::Sender<Result<(), PoolError>>>,
-    closing: Option<Closing>,
     cancel_pending_done: bool,
     /// Work was killed at a shutdown deadline.
     forced: bool,
@@ -155,7 +154,6 @@ impl Driver {
             done: Vec::new(),
             finished: false,
             startup: Some(startup),
-            closing: None,
             cancel_pending_done: false,
             forced: false,
             ewma_ns: 0.0,
@@ -197,13 +195,7 @@ impl Driver {
     /// One round, after the poller woke: everything but the wait. Returns `true` when the driver
     /// is done.
     fn round(&mut self, events: &Events) -> bool {
-        let (cancels, closing) = {
-            let mut inbox = lock(&self.shared.inbox);
-            (std::mem::take(&mut inbox.cancels), inbox.closing)
-        };
-        if closing.is_some() {
-            self.closing = closing;
-        }
+        let cancels = std::mem::take(&mut lock(&self.shared.inbox).cancels);
         let now = Instant::now();
         self.take_spawned(now);
         self.on_events(events, now);

@@ -1,80 +1,65 @@
 //! Shutdown: applying `shutdown` requests as they come, and the end of the driver.
+//!
+//! The one closed state is the inbox's `closing` (see [`Inbox::close`]): the handle writes it, and
+//! the driver reads it and makes it stronger when a deadline passes.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::super::spawn;
-use super::super::{lock, Closing, Job, CANCEL_NONE, CANCEL_SHUTDOWN};
+use super::super::{lock, Closing, Inbox, Job, CANCEL_SHUTDOWN};
 use super::fate::Cause;
 use super::{settle, Driver, Tally};
 use crate::error::{JobError, PoolError};
 
+/// The strongest shutdown: everything not done ends now.
+const KILL: Closing = Closing { cancel_pending: true, deadline: None, kill: true };
+
 impl Driver {
-    /// Applies a shutdown request; returns `true` when the driver is done.
+    /// The shutdown requested so far, if any.
+    pub(super) fn closing(&self) -> Option<Closing> {
+        lock(&self.shared.inbox).closing
+    }
+
+    /// Applies the shutdown requested, if any; returns `true` when the driver is done.
     pub(super) fn on_closing(&mut self, now: Instant) -> bool {
-        let Some(c) = self.closing else { return false };
+        let Some(c) = self.closing() else { return false };
         if c.kill || c.deadline.is_some_and(|d| now >= d) {
-            let queued: Vec<Job> = lock(&self.shared.inbox).queue.drain(..).collect();
-            if !c.kill && (!queued.is_empty() || self.workers.iter().flatten().any(|w| !w.fifo.is_empty())) {
-                self.forced = true;
-            }
-            self.closing = Some(Closing { kill: true, ..c });
-            let mut tally = Tally::new(&self.shared);
-            for job in queued {
-                settle(job, Err(JobError::ShutDown), &mut tally);
-            }
-            self.absorb(tally);
-            for slot in 0..self.workers.len() {
-                if self.workers[slot].is_some() {
-                    self.kill_worker(slot, Cause::Shutdown);
-                }
-            }
-            // Tasks re-queued by a worker that died meanwhile.
-            let queued: Vec<Job> = lock(&self.shared.inbox).queue.drain(..).collect();
-            let mut tally = Tally::new(&self.shared);
-            for job in queued {
-                settle(job, Err(JobError::ShutDown), &mut tally);
-            }
-            self.absorb(tally);
-            // Workers still being spawned are killed as they arrive, in the next rounds.
-            return self.pending_spawns == 0;
+            return self.kill_all(c);
         }
         if c.cancel_pending && !self.cancel_pending_done {
             self.cancel_pending_done = true;
-            let queued: Vec<Job> = lock(&self.shared.inbox).queue.drain(..).collect();
-            let mut tally = Tally::new(&self.shared);
-            for job in queued {
-                settle(job, Err(JobError::ShutDown), &mut tally);
-            }
-            self.absorb(tally);
+            self.fail_queued(JobError::ShutDown);
+            // Tasks sent but not started are skipped; the heads run on.
             for w in self.workers.iter_mut().flatten() {
-                let seqs: Vec<u64> = w
-                    .fifo
-                    .iter_mut()
-                    .skip(1)
-                    .filter(|e| {
-                        e.job
-                            .ctl
-                            .cancel
-                            .compare_exchange(
-                                CANCEL_NONE,
-                                CANCEL_SHUTDOWN,
-                                Ordering::AcqRel,
-                                Ordering::Acquire,
-                            )
-                            .is_ok()
-                    })
-                    .map(|e| {
-                        e.cancel_sent = Some(now);
-                        e.seq
-                    })
-                    .collect();
-                for seq in seqs {
-                    w.push_cancel(seq);
-                }
+                w.cancel_where(now, |i, e| i > 0 && e.job.ctl.mark(CANCEL_SHUTDOWN));
             }
         }
         self.live() == 0 && self.pending_spawns == 0 && lock(&self.shared.inbox).queue.is_empty()
+    }
+
+    /// Ends all work now (a kill, or the deadline `c` had passed); `true` when the driver is done.
+    fn kill_all(&mut self, c: Closing) -> bool {
+        if !c.kill {
+            let busy = self.workers.iter().flatten().any(|w| !w.fifo.is_empty());
+            self.forced |= busy || !lock(&self.shared.inbox).queue.is_empty();
+            lock(&self.shared.inbox).close(KILL);
+        }
+        self.fail_queued(JobError::ShutDown);
+        for slot in 0..self.workers.len() {
+            self.kill_worker(slot, Cause::Shutdown);
+        }
+        // Workers still being spawned are killed as they arrive, in the next rounds.
+        self.pending_spawns == 0
+    }
+
+    /// Ends every queued task with `err`.
+    pub(super) fn fail_queued(&mut self, err: JobError) {
+        let queued: Vec<Job> = lock(&self.shared.inbox).queue.drain(..).collect();
+        let mut tally = Tally::new(&self.shared);
+        for job in queued {
+            settle(job, Err(err.clone()), &mut tally);
+        }
+        self.absorb(tally);
     }
 
     /// Stops the pool for good: kills and reaps every worker, joins the spawner, settles every job
@@ -84,10 +69,9 @@ impl Driver {
             return;
         }
         self.finished = true;
+        lock(&self.shared.inbox).close(KILL);
         for slot in 0..self.workers.len() {
-            if self.workers[slot].is_some() {
-                self.kill_worker(slot, Cause::Shutdown);
-            }
+            self.kill_worker(slot, Cause::Shutdown);
         }
         // Workers still being spawned for this pool are killed as they arrive.
         while self.pending_spawns > 0 {
@@ -102,19 +86,7 @@ impl Driver {
                 Err(_) => break,
             }
         }
-        let leftovers: Vec<Job> = {
-            let mut inbox = lock(&self.shared.inbox);
-            if inbox.closing.is_none() {
-                inbox.closing = Some(Closing { cancel_pending: true, deadline: None, kill: true });
-            }
-            self.shared.closed.store(true, Ordering::Release);
-            inbox.queue.drain(..).collect()
-        };
-        let mut tally = Tally::new(&self.shared);
-        for job in leftovers {
-            settle(job, Err(JobError::ShutDown), &mut tally);
-        }
-        self.absorb(tally);
+        self.fail_queued(JobError::ShutDown);
         for job in self.done.drain(..) {
             job.sink.complete();
         }
@@ -124,5 +96,12 @@ impl Driver {
         self.publish_stats();
         *lock(&self.shared.finished) = Some(self.forced);
         self.shared.finished_cv.notify_all();
+    }
+}
+
+impl Inbox {
+    /// Records a shutdown request, merged with earlier ones towards the stronger.
+    pub(crate) fn close(&mut self, c: Closing) {
+        self.closing = Some(self.closing.map_or(c, |old| old.merge(c)));
     }
 }

@@ -26,8 +26,10 @@ impl Driver {
         self.resize_due = false;
         let cfg = &self.shared.config;
         let (min, max, idle_timeout) = (cfg.min_workers, cfg.max_workers, cfg.idle_timeout);
-        let queue_len = lock(&self.shared.inbox).queue.len();
-        let closing = self.closing.is_some();
+        let (queue_len, closing) = {
+            let inbox = lock(&self.shared.inbox);
+            (inbox.queue.len(), inbox.closing)
+        };
         let mut usable = self.usable();
         for slot in 0..self.workers.len() {
             let Some(w) = self.workers[slot].as_ref() else { continue };
@@ -36,7 +38,7 @@ impl Driver {
             }
             let idle_expired =
                 !w.retiring && usable > min && w.idle_due(idle_timeout).is_some_and(|t| now >= t);
-            if w.retiring || (closing && queue_len == 0) || idle_expired {
+            if w.retiring || (closing.is_some() && queue_len == 0) || idle_expired {
                 if !w.retiring {
                     usable -= 1;
                 }
@@ -45,7 +47,7 @@ impl Driver {
         }
         let waiting_for_first = self.startup.is_some();
         if waiting_for_first
-            || self.closing.is_some_and(|c| c.kill)
+            || closing.is_some_and(|c| c.kill)
             || self.spawn_retry_at.is_some_and(|t| now < t)
         {
             return;
@@ -56,7 +58,8 @@ impl Driver {
             let starting = self.pending_spawns
                 + self.workers.iter().flatten().filter(|w| matches!(w.phase, Phase::Starting { .. })).count();
             let has_room = self.workers.iter().flatten().any(|w| w.takes_work() && w.fifo.len() < limit);
-            let want = (usable < min && !closing) || (queue_len > starting && !has_room && usable < max);
+            let want =
+                (usable < min && closing.is_none()) || (queue_len > starting && !has_room && usable < max);
             if !want {
                 break;
             }

@@ -12,7 +12,7 @@ use polling::{Event, PollMode};
 
 use super::super::spawn::{self, Waited};
 use super::super::wire::FrameReader;
-use super::super::{lock, Job, Shared, HANDSHAKE_TIMEOUT};
+use super::super::{lock, Shared, HANDSHAKE_TIMEOUT};
 use super::fate::{self, Cause};
 use super::link::{read_frames, Phase, ReadEnd, Worker};
 use super::{settle, Driver, Tally};
@@ -212,13 +212,7 @@ impl Driver {
         }
         log::error!("tulip: could not start a process-pool worker: {err}");
         if self.spawn_failures >= SPAWN_FAILURES_BEFORE_GIVING_UP && self.usable() == 0 {
-            let jobs: Vec<Job> = lock(&self.shared.inbox).queue.drain(..).collect();
-            let mut tally = Tally::new(&self.shared);
-            for job in jobs {
-                let e = JobError::WorkerDied(format!("no worker process could be started: {err}"));
-                settle(job, Err(e), &mut tally);
-            }
-            self.absorb(tally);
+            self.fail_queued(JobError::WorkerDied(format!("no worker process could be started: {err}")));
         }
     }
 
