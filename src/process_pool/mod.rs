@@ -5,8 +5,8 @@
 //!
 //! - `mod.rs` (here): [`ProcessPool`], [`ProcessPoolBuilder`], [`ProcessPoolStats`], [`ProcessMap`],
 //!   and the state shared between the pool handle, the futures' cancellers and the driver;
-//! - `driver.rs`: the driver thread (all parent-side I/O, dispatch, timeouts, kills, reaping) and
-//!   the process-wide spawner thread;
+//! - `driver/`: the driver thread (all parent-side I/O, dispatch, timeouts, kills, reaping) and
+//!   the process-wide spawner thread, one concern per module (see its docs);
 //! - `worker.rs`: what a re-executed program does as a worker;
 //! - `process.rs`: the public entry point, `init`;
 //! - `wire.rs`: the frames on the pipes and their decoder;
@@ -20,7 +20,10 @@
 //! typed promise. Jobs wait in [`Inbox::queue`] until the driver (or `submit`, for an idle worker)
 //! sends them. The driver's state is behind a mutex it releases while it sleeps; `submit` only ever
 //! try-locks it, so neither side can block the other for long and a done-callback that submits
-//! cannot deadlock.
+//! cannot deadlock; one that waits on a task of the pool fails with `WouldDeadlock` (the driver
+//! thread is what would complete it). A future that is cancelled while queued, or dropped, tells
+//! the driver at once (`JobCtl::stop`), which takes its task out of the queue or has its worker
+//! skip it.
 
 mod code;
 mod driver;
@@ -454,16 +457,20 @@ impl Job {
 pub(crate) trait Sink: Send {
     /// Marks the future running; `false` if it was cancelled or dropped while queued.
     fn start(&self) -> bool;
-    /// Decodes `outcome` and keeps it for [`complete`](Self::complete).
+    /// Keeps `outcome` for [`complete`](Self::complete), a result as its encoded bytes: no user
+    /// code runs here (the driver calls it under its lock).
     fn resolve(&mut self, outcome: Result<&[u8], JobError>);
-    /// Completes the future with what `resolve` kept.
+    /// How many encoded bytes `complete` will decode.
+    fn encoded_len(&self) -> usize;
+    /// Decodes what `resolve` kept and completes the future: the user's `Deserialize` and the
+    /// future's done-callbacks run here.
     fn complete(self: Box<Self>);
 }
 
 struct TypedSink<R> {
     promise: Promise<R>,
     /// Set by `resolve`; a sink completed without one reports the promise's drop error.
-    result: Option<Result<R, JobError>>,
+    outcome: Option<Result<Vec<u8>, JobError>>,
 }
 
 impl<R: DeserializeOwned + Send + 'static> Sink for TypedSink<R> {
@@ -472,25 +479,30 @@ impl<R: DeserializeOwned + Send + 'static> Sink for TypedSink<R> {
     }
 
     fn resolve(&mut self, outcome: Result<&[u8], JobError>) {
-        let result = outcome.and_then(|bytes| {
-            // A user's Deserialize impl may panic; it must not take the driver down.
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| code::decode_exact::<R>(bytes))) {
-                Ok(Ok(v)) => Ok(v),
-                Ok(Err(e)) => Err(JobError::Codec(format!("could not decode the result: {e}"))),
-                Err(p) => Err(JobError::Codec(format!(
-                    "decoding the result panicked: {}",
-                    crate::error::panic_message(&*p)
-                ))),
-            }
-        });
-        self.result = Some(result);
+        self.outcome = Some(outcome.map(<[u8]>::to_vec));
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.outcome.as_ref().map_or(0, |o| o.as_ref().map_or(0, Vec::len))
     }
 
     fn complete(self: Box<Self>) {
-        let TypedSink { promise, result } = *self;
-        if let Some(result) = result {
-            promise.complete(result);
+        let TypedSink { promise, outcome } = *self;
+        if let Some(outcome) = outcome {
+            promise.complete(outcome.and_then(|bytes| decode::<R>(&bytes)));
         }
+    }
+}
+
+/// Decodes a result; a user's `Deserialize` that panics fails only its task.
+fn decode<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, JobError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| code::decode_exact::<R>(bytes))) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(JobError::Codec(format!("could not decode the result: {e}"))),
+        Err(p) => Err(JobError::Codec(format!(
+            "decoding the result panicked: {}",
+            crate::error::panic_message(&*p)
+        ))),
     }
 }
 
@@ -711,7 +723,7 @@ impl ProcessPool {
             frame,
             submitted: Instant::now(),
             ctl,
-            sink: Box::new(TypedSink { promise, result: None }),
+            sink: Box::new(TypedSink { promise, outcome: None }),
             deaths_at_head: 0,
         };
         let job = match try_lock(&self.core) {
@@ -1064,6 +1076,9 @@ pub(crate) mod tests {
             true
         }
         fn resolve(&mut self, _: Result<&[u8], JobError>) {}
+        fn encoded_len(&self) -> usize {
+            0
+        }
         fn complete(self: Box<Self>) {}
     }
 

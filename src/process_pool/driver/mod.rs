@@ -33,7 +33,7 @@ mod sizing;
 mod supervisor;
 
 use std::io;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,8 +72,9 @@ impl Tally {
 }
 
 /// Decides a job's outcome: a user's cancel wins over whatever else happened, since `cancel()` said
-/// so. The result is decoded now (its bytes live in a read buffer); the future is completed later,
-/// outside the driver's lock, so that code woken by it can submit straight to a worker.
+/// so. The result's bytes are copied out of the read buffer; they are decoded and the future is
+/// completed later, outside the driver's lock (see [`deliver`]), so that code woken by it can
+/// submit straight to a worker and a slow decode holds nobody up.
 ///
 /// The job is counted before its future completes, so whoever sees the result sees it counted.
 fn settle(mut job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
@@ -308,6 +309,7 @@ pub(crate) fn run(core: Arc<Mutex<Driver>>) {
     let shared = lock(&core).shared.clone();
     let mut events = Events::new();
     let mut done = Vec::new();
+    let decoders = Arc::new(AtomicUsize::new(0));
     loop {
         let deadline = lock(&core).next_deadline();
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -323,10 +325,40 @@ pub(crate) fn run(core: Arc<Mutex<Driver>>) {
             finished
         };
         for job in done.drain(..) {
-            job.sink.complete();
+            deliver(job, &decoders);
         }
         if finished {
             return;
+        }
+    }
+}
+
+/// Results at least this large are decoded off the driver thread.
+const OFF_THREAD_DECODE: usize = 256 << 10;
+
+/// Completes a settled job's future, outside the driver's lock: small results here, large ones on
+/// a thread of their own (at most one per CPU at a time), so that their decode (and the future's
+/// done-callbacks) never hold up the driver's next round.
+fn deliver(job: Job, decoders: &Arc<AtomicUsize>) {
+    let claim = |n: usize| (n < super::cpus()).then_some(n + 1);
+    if job.sink.encoded_len() < OFF_THREAD_DECODE
+        || decoders.fetch_update(Ordering::AcqRel, Ordering::Acquire, claim).is_err()
+    {
+        return job.sink.complete();
+    }
+    // Taken by the thread, or back here if it cannot start.
+    let slot = Arc::new(Mutex::new(Some(job)));
+    let (theirs, count) = (slot.clone(), decoders.clone());
+    let spawned = std::thread::Builder::new().name("tulip-process-decode".into()).spawn(move || {
+        if let Some(job) = lock(&theirs).take() {
+            job.sink.complete();
+        }
+        count.fetch_sub(1, Ordering::AcqRel);
+    });
+    if spawned.is_err() {
+        decoders.fetch_sub(1, Ordering::AcqRel);
+        if let Some(job) = lock(&slot).take() {
+            job.sink.complete();
         }
     }
 }
