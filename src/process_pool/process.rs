@@ -96,8 +96,9 @@
 //! involving the driver; otherwise it queues the frame and wakes the driver with a coalesced
 //! notification. The driver sends each worker several tasks ahead, written in one batch: about two
 //! milliseconds of work at the recently measured execution time (between 2 and 512 tasks; one at a
-//! time for tasks of a millisecond or more, so a long task never holds short ones behind it while
-//! another worker idles). Results are read in batches; they are decoded and their futures
+//! time for tasks of a millisecond or more), and nothing more to a worker whose task has run past
+//! those two milliseconds: short tasks are not sent to wait behind a long one while another worker
+//! can take them (those sent before it was seen to be long still wait for it). Results are read in batches; they are decoded and their futures
 //! completed once the driver has released its lock, so that code woken by a result can submit
 //! straight away, and a result of 256 KiB or more is decoded on a thread of its own, so that its
 //! decode never holds up the other workers' results.

@@ -4,14 +4,31 @@
 use std::collections::HashSet;
 use std::io;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use polling::Event;
 
 use super::super::{lock, Job, CANCEL_NONE};
-use super::link::{InFlight, OUT_HIGH_WATER};
+use super::link::{InFlight, Worker, OUT_HIGH_WATER};
 use super::{settle, Driver, Tally};
 use crate::error::JobError;
+
+/// The work a worker is sent ahead of what it runs: enough to hide the round trip, little enough
+/// that tasks sent behind a long one do not wait long while another worker could run them.
+const PIPELINE_BUDGET: Duration = Duration::from_millis(2);
+
+impl Worker {
+    /// How many more tasks dispatch may send this worker now, with pipelining `limit` deep. None
+    /// while its head has run past the pipelining budget: it is long, and tasks sent behind it
+    /// would wait for it (other workers, or a new one, take them).
+    pub(super) fn room(&self, limit: usize, now: Instant) -> usize {
+        let long_head = self.head_since.is_some_and(|t| now.saturating_duration_since(t) > PIPELINE_BUDGET);
+        if !self.takes_work() || long_head || self.pending_out() >= OUT_HIGH_WATER {
+            return 0;
+        }
+        limit.saturating_sub(self.fifo.len())
+    }
+}
 
 impl Driver {
     /// Sends `job` straight to an idle worker, from the submitting thread, if that keeps the order
@@ -61,11 +78,14 @@ impl Driver {
         Ok(())
     }
 
+    /// How many tasks a worker may hold: about [`PIPELINE_BUDGET`] of work at the measured
+    /// execution time (between 2 and 512), or one at a time for tasks of half that or more.
     pub(super) fn depth_limit(&self) -> usize {
-        if self.ewma_ns <= 0.0 || self.ewma_ns >= 1e6 {
+        let budget = PIPELINE_BUDGET.as_nanos() as f64;
+        if self.ewma_ns <= 0.0 || self.ewma_ns >= budget / 2.0 {
             1
         } else {
-            (2e6 / self.ewma_ns).clamp(2.0, 512.0) as usize
+            (budget / self.ewma_ns).clamp(2.0, 512.0) as usize
         }
     }
 
@@ -75,10 +95,10 @@ impl Driver {
         if self.closing().is_some_and(|c| c.kill) {
             return;
         }
-        let limit = self.depth_limit();
+        let (limit, now) = (self.depth_limit(), Instant::now());
         let mut tally = Tally::new(&self.shared);
         loop {
-            let total: usize = self.workers.iter().flatten().map(|w| w.room(limit)).sum();
+            let total: usize = self.workers.iter().flatten().map(|w| w.room(limit, now)).sum();
             let jobs: Vec<Job> = {
                 let mut inbox = lock(&self.shared.inbox);
                 let n = total.min(inbox.queue.len());
@@ -94,7 +114,9 @@ impl Driver {
                     continue;
                 }
                 let best = (self.workers.iter().enumerate())
-                    .filter_map(|(i, w)| w.as_ref().filter(|w| w.room(limit) > 0).map(|w| (w.fifo.len(), i)))
+                    .filter_map(|(i, w)| {
+                        w.as_ref().filter(|w| w.room(limit, now) > 0).map(|w| (w.fifo.len(), i))
+                    })
                     .min();
                 // `total` counted the room: there is a worker for every job taken.
                 if let Some((_, slot)) = best {

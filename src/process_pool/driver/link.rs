@@ -121,14 +121,6 @@ impl Worker {
         self.phase == Phase::Ready && !self.retiring && self.to_worker.is_some()
     }
 
-    /// How many more tasks dispatch may send it now, with pipelining `limit` deep.
-    pub(super) fn room(&self, limit: usize) -> usize {
-        if !self.takes_work() || self.pending_out() >= OUT_HIGH_WATER {
-            return 0;
-        }
-        limit.saturating_sub(self.fifo.len())
-    }
-
     /// Sets `head_since` if the head has just become the running task; returns its queue wait.
     pub(super) fn update_head(&mut self, now: Instant) -> Option<Duration> {
         if self.head_since.is_some() {

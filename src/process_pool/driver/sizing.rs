@@ -57,7 +57,7 @@ impl Driver {
             let usable = self.usable();
             let starting = self.pending_spawns
                 + self.workers.iter().flatten().filter(|w| matches!(w.phase, Phase::Starting { .. })).count();
-            let has_room = self.workers.iter().flatten().any(|w| w.takes_work() && w.fifo.len() < limit);
+            let has_room = self.workers.iter().flatten().any(|w| w.room(limit, now) > 0);
             let want =
                 (usable < min && closing.is_none()) || (queue_len > starting && !has_room && usable < max);
             if !want {
