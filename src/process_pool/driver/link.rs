@@ -216,34 +216,12 @@ pub(super) fn handle_frames(
                 if w.phase != Phase::Ready {
                     return Some(ReadEnd::Protocol("a result before the handshake".into()));
                 }
-                match w.fifo.front() {
-                    Some(head) if head.job.id == id => {}
-                    Some(head) => {
-                        return Some(ReadEnd::Protocol(format!(
-                            "a result for task {id} while task {} runs",
-                            head.job.id
-                        )))
-                    }
-                    None => {
-                        return Some(ReadEnd::Protocol(format!(
-                            "a result for task {id}, which it does not have"
-                        )))
-                    }
+                if let Err(why) = is_head(&w.fifo, id) {
+                    return Some(ReadEnd::Protocol(why));
                 }
                 let entry = w.fifo.pop_front()?;
                 w.head_since = None;
-                let outcome: Result<&[u8], JobError> = match status {
-                    Status::Value(bytes) => Ok(bytes),
-                    Status::Panicked(m) => Err(JobError::Panicked(m.to_string())),
-                    Status::Codec(m) => Err(JobError::Codec(m.to_string())),
-                    Status::Skipped => Err(match entry.job.ctl.cancel.load(Ordering::Acquire) {
-                        CANCEL_SHUTDOWN => JobError::ShutDown,
-                        _ => JobError::Cancelled,
-                    }),
-                    Status::Rejected(m) => {
-                        Err(JobError::Codec(format!("the worker refused the function: {m}")))
-                    }
-                };
+                let outcome = outcome(&status, entry.job.ctl.cancel.load(Ordering::Acquire));
                 if !matches!(status, Status::Skipped) {
                     tally.exec_ns.push(exec_ns);
                 }
@@ -255,5 +233,26 @@ pub(super) fn handle_frames(
                 }
             }
         }
+    }
+}
+
+/// Whether task `id` heads `fifo`: results come back in the order tasks were sent.
+fn is_head(fifo: &VecDeque<InFlight>, id: u64) -> Result<(), String> {
+    match fifo.front() {
+        Some(head) if head.job.id == id => Ok(()),
+        Some(head) => Err(format!("a result for task {id} while task {} runs", head.job.id)),
+        None => Err(format!("a result for task {id}, which it does not have")),
+    }
+}
+
+/// A task's outcome from its result's status (`cancel`: its `CANCEL_*`, for a skipped task).
+fn outcome<'a>(status: &Status<'a>, cancel: u8) -> Result<&'a [u8], JobError> {
+    match *status {
+        Status::Value(bytes) => Ok(bytes),
+        Status::Panicked(m) => Err(JobError::Panicked(m.to_string())),
+        Status::Codec(m) => Err(JobError::Codec(m.to_string())),
+        Status::Skipped if cancel == CANCEL_SHUTDOWN => Err(JobError::ShutDown),
+        Status::Skipped => Err(JobError::Cancelled),
+        Status::Rejected(m) => Err(JobError::Codec(format!("the worker refused the function: {m}"))),
     }
 }
