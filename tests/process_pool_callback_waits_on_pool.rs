@@ -4,11 +4,14 @@
 
 #[path = "support/process_harness.rs"]
 mod harness;
+#[path = "support/pp_tasks.rs"]
+mod tasks;
 
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use harness::Case;
+use tasks::{nap, one};
 use tulip::{JobError, ProcessPool};
 
 /// Generous liveness bound; before the fix the wait never ended.
@@ -20,15 +23,6 @@ fn main() {
         name: "a_callback_waiting_on_the_same_pool_fails_fast",
         run: a_callback_waiting_on_the_same_pool_fails_fast,
     }]);
-}
-
-fn nap(ms: u64) -> u64 {
-    std::thread::sleep(Duration::from_millis(ms));
-    ms
-}
-
-fn one(x: u32) -> u32 {
-    x + 1
 }
 
 fn a_callback_waiting_on_the_same_pool_fails_fast() {

@@ -3,10 +3,13 @@
 
 #[path = "support/process_harness.rs"]
 mod harness;
+#[path = "support/pp_tasks.rs"]
+mod tasks;
 
 use std::time::{Duration, Instant};
 
 use harness::{eventually, Case};
+use tasks::{nap, one};
 use tulip::{JobError, ProcessPool};
 
 /// Generous liveness bound: the stall this pins lasted until the idle timeout (60 s).
@@ -28,15 +31,6 @@ fn main() {
             run: shutdown_after_cancelling_is_prompt,
         },
     ]);
-}
-
-fn nap(ms: u64) -> u64 {
-    std::thread::sleep(Duration::from_millis(ms));
-    ms
-}
-
-fn one(x: u32) -> u32 {
-    x + 1
 }
 
 /// Reproduction (a): one worker busy, ten queued tasks cancelled, then a tiny task.

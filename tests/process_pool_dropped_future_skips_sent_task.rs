@@ -4,11 +4,14 @@
 
 #[path = "support/process_harness.rs"]
 mod harness;
+#[path = "support/pp_tasks.rs"]
+mod tasks;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use harness::{eventually, Case};
+use tasks::{mark_then_nap, marker, one};
 use tulip::ProcessPool;
 
 const LIVE: Duration = Duration::from_secs(10);
@@ -19,23 +22,6 @@ fn main() {
         Case { name: "a_dropped_future_skips_its_sent_task", run: a_dropped_future_skips_its_sent_task },
         Case { name: "a_dropped_map_skips_its_sent_chunks", run: a_dropped_map_skips_its_sent_chunks },
     ]);
-}
-
-fn one(x: u32) -> u32 {
-    x + 1
-}
-
-/// Creates `path`, then sleeps `ms`: the file says the task ran.
-fn mark_then_nap((path, ms): (PathBuf, u64)) -> u64 {
-    std::fs::write(&path, b"ran").unwrap();
-    std::thread::sleep(Duration::from_millis(ms));
-    ms
-}
-
-fn marker(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("tulip-dropped-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_file(&p);
-    p
 }
 
 /// A pool of one worker (frames up to 64 KiB) that pipelines (tiny tasks measured), so tasks are sent ahead.

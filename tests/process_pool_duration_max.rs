@@ -4,10 +4,13 @@
 
 #[path = "support/process_harness.rs"]
 mod harness;
+#[path = "support/pp_tasks.rs"]
+mod tasks;
 
 use std::time::Duration;
 
 use harness::Case;
+use tasks::one;
 use tulip::ProcessPool;
 
 fn main() {
@@ -16,10 +19,6 @@ fn main() {
         Case { name: "idle_and_task_timeouts_of_duration_max_never_fire", run: timeouts_of_duration_max },
         Case { name: "shutdown_timeout_of_duration_max_is_a_graceful_shutdown", run: shutdown_timeout_max },
     ]);
-}
-
-fn one(x: u32) -> u32 {
-    x + 1
 }
 
 fn timeouts_of_duration_max() {

@@ -4,11 +4,13 @@
 
 #[path = "support/process_harness.rs"]
 mod harness;
+#[path = "support/pp_tasks.rs"]
+mod tasks;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use harness::{eventually, Case};
+use tasks::{mark_then_nap, marker, one};
 use tulip::{JobError, ProcessPool};
 
 const LIVE: Duration = Duration::from_secs(10);
@@ -21,17 +23,6 @@ fn main() {
     }]);
 }
 
-fn one(x: u32) -> u32 {
-    x + 1
-}
-
-/// Creates `path`, then sleeps `ms`: the file says the task started.
-fn mark_then_nap((path, ms): (PathBuf, u64)) -> u64 {
-    std::fs::write(&path, b"started").unwrap();
-    std::thread::sleep(Duration::from_millis(ms));
-    ms
-}
-
 fn tiny_tasks_do_not_queue_behind_a_long_one() {
     let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
     // Tiny tasks measured: the pool pipelines deeply.
@@ -39,8 +30,7 @@ fn tiny_tasks_do_not_queue_behind_a_long_one() {
     for f in warm {
         f.wait().unwrap();
     }
-    let started = std::env::temp_dir().join(format!("tulip-hol-{}", std::process::id()));
-    let _ = std::fs::remove_file(&started);
+    let started = marker("hol");
     let long = pool.try_submit(mark_then_nap, (started.clone(), 60_000)).unwrap();
     eventually(LIVE, "the long task starts", || started.exists());
     // Past the pipelining budget (a few milliseconds of work): it is known to be long now.

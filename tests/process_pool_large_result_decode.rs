@@ -7,12 +7,15 @@
 
 #[path = "support/process_harness.rs"]
 mod harness;
+#[path = "support/pp_tasks.rs"]
+mod tasks;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use harness::Case;
 use serde::{Deserialize, Deserializer, Serialize};
+use tasks::one;
 use tulip::ProcessPool;
 
 /// How long the large result's decode waits for the tiny task at most (a liveness bound).
@@ -49,10 +52,6 @@ fn main() {
 
 fn big(n: usize) -> Gated {
     Gated(vec![7; n])
-}
-
-fn one(x: u32) -> u32 {
-    x + 1
 }
 
 fn a_tiny_round_trip_is_not_held_up_by_a_large_decode() {

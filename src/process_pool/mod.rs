@@ -46,6 +46,7 @@ use serde::Serialize;
 
 use crate::error::{JobError, PoolError};
 use crate::future::{self, ConcurrentFuture, Options, Promise};
+use crate::thread_pool::Window;
 
 use code::Trampoline;
 
@@ -795,8 +796,7 @@ impl ProcessPool {
             f,
             items: Some(items.into_iter()),
             chunksize,
-            window: VecDeque::new(),
-            bound: 2 * self.shared.config.max_workers,
+            window: Window::new(2 * self.shared.config.max_workers),
             ready: Vec::new().into_iter(),
             _a: PhantomData,
         })
@@ -952,6 +952,25 @@ enum Chunk<R> {
     Failed(JobError, usize),
 }
 
+impl<R: Send + 'static> Chunk<R> {
+    /// Waits for the chunk and yields one result per item.
+    fn results(self) -> Vec<Result<R, JobError>> {
+        let (e, n) = match self {
+            Chunk::Running(fut, n) => match fut.wait() {
+                Ok(v) if v.len() == n => {
+                    return v.into_iter().map(|r| r.map_err(JobError::Panicked)).collect()
+                }
+                Ok(v) => {
+                    (JobError::Codec(format!("a chunk of {n} items came back with {} results", v.len())), n)
+                }
+                Err(e) => (e, n),
+            },
+            Chunk::Failed(e, n) => (e, n),
+        };
+        (0..n).map(|_| Err(e.clone())).collect()
+    }
+}
+
 /// The results of [`ProcessPool::map`], in input order.
 ///
 /// Each item is `Ok(f(item))` or the [`JobError`] of that item. Dropping it skips the chunks not
@@ -977,48 +996,45 @@ enum Chunk<R> {
 pub struct ProcessMap<'a, A, R, I> {
     pool: &'a ProcessPool,
     f: fn(A) -> R,
-    /// `None` once exhausted.
+    /// `None` once exhausted, or once the pool refused a chunk for a shutdown.
     items: Option<I>,
     chunksize: usize,
-    /// Chunks submitted, oldest first; at most `bound` long.
-    window: VecDeque<Chunk<R>>,
-    bound: usize,
+    /// Chunks submitted and not yet yielded, at most `2 × max_workers`.
+    window: Window<Chunk<R>>,
     /// Results of the oldest chunk not yet yielded.
     ready: std::vec::IntoIter<Result<R, JobError>>,
     _a: PhantomData<fn(A)>,
 }
 
-impl<A, R, I> ProcessMap<'_, A, R, I>
+/// Submits the next chunk of `items` (`None` once there is none).
+fn submit_chunk<A, R, I>(
+    pool: &ProcessPool,
+    f: fn(A) -> R,
+    items: &mut Option<I>,
+    chunksize: usize,
+) -> Option<Chunk<R>>
 where
     I: Iterator<Item = A>,
     A: Serialize + DeserializeOwned,
     R: Serialize + DeserializeOwned + Send + 'static,
 {
-    fn top_up(&mut self) {
-        while self.window.len() < self.bound {
-            let Some(items) = self.items.as_mut() else { return };
-            let chunk: Vec<A> = items.by_ref().take(self.chunksize).collect();
-            if chunk.is_empty() {
-                self.items = None;
-                return;
-            }
-            let n = chunk.len();
-            let submitted = self.pool.submit_raw::<Vec<A>, Vec<Result<R, String>>>(
-                self.f as usize,
-                code::chunk_trampoline::<A, R>,
-                &chunk,
-            );
-            self.window.push_back(match submitted {
-                Ok(fut) => Chunk::Running(fut, n),
-                Err(PoolError::ShutDown) => {
-                    // Nothing more will run: stop consuming the input (it may be endless).
-                    self.items = None;
-                    Chunk::Failed(JobError::ShutDown, n)
-                }
-                Err(e) => Chunk::Failed(JobError::Codec(e.to_string()), n),
-            });
-        }
+    let chunk: Vec<A> = items.as_mut()?.take(chunksize).collect();
+    if chunk.is_empty() {
+        *items = None;
+        return None;
     }
+    let n = chunk.len();
+    let submitted =
+        pool.submit_raw::<Vec<A>, Vec<Result<R, String>>>(f as usize, code::chunk_trampoline::<A, R>, &chunk);
+    Some(match submitted {
+        Ok(fut) => Chunk::Running(fut, n),
+        Err(PoolError::ShutDown) => {
+            // Nothing more will run: stop consuming the input (it may be endless).
+            *items = None;
+            Chunk::Failed(JobError::ShutDown, n)
+        }
+        Err(e) => Chunk::Failed(JobError::Codec(e.to_string()), n),
+    })
 }
 
 impl<A, R, I> Iterator for ProcessMap<'_, A, R, I>
@@ -1034,22 +1050,9 @@ where
             if let Some(r) = self.ready.next() {
                 return Some(r);
             }
-            self.top_up();
-            let results: Vec<Result<R, JobError>> = match self.window.pop_front()? {
-                Chunk::Running(fut, n) => match fut.wait() {
-                    Ok(v) if v.len() == n => v.into_iter().map(|r| r.map_err(JobError::Panicked)).collect(),
-                    Ok(v) => {
-                        let e = JobError::Codec(format!(
-                            "a chunk of {n} items came back with {} results",
-                            v.len()
-                        ));
-                        (0..n).map(|_| Err(e.clone())).collect()
-                    }
-                    Err(e) => (0..n).map(|_| Err(e.clone())).collect(),
-                },
-                Chunk::Failed(e, n) => (0..n).map(|_| Err(e.clone())).collect(),
-            };
-            self.ready = results.into_iter();
+            let (pool, f, items, chunksize) = (self.pool, self.f, &mut self.items, self.chunksize);
+            let chunk = self.window.next(|| submit_chunk(pool, f, items, chunksize))?;
+            self.ready = chunk.results().into_iter();
         }
     }
 }
