@@ -54,6 +54,7 @@ struct Tally {
     shared: Arc<Shared>,
     /// Execution times reported by workers, for the pipelining depth.
     exec_ns: Vec<u64>,
+    /// A worker passed its handshake.
     became_ready: bool,
     /// Jobs whose outcome is decided; their futures are completed once the driver's lock is released.
     done: Vec<Job>,
@@ -99,8 +100,11 @@ fn settle(mut job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
     tally.done.push(job);
 }
 
+/// The driver's state: the workers and everything about starting, feeding and stopping them. Behind
+/// a mutex that the driver thread holds for a round and `submit` only try-locks (the direct path).
 pub(crate) struct Driver {
     shared: Arc<Shared>,
+    /// The pool's secret, which every worker's handshake reply must carry.
     token: [u8; 16],
     /// The pre-encoded `Hello` frame every new worker gets first.
     hello: Vec<u8>,
@@ -112,18 +116,21 @@ pub(crate) struct Driver {
     finished: bool,
     /// Where `build` waits for the first handshake.
     startup: Option<crossbeam_channel::Sender<Result<(), PoolError>>>,
+    /// A `cancel_pending` shutdown has failed the queued tasks and had the sent ones skipped.
     cancel_pending_done: bool,
     /// Work was killed at a shutdown deadline.
     forced: bool,
     /// Moving average of task execution time in ns (0 = no sample yet).
     ewma_ns: f64,
+    /// Workers that could not start (or failed their handshake) since one last passed it.
     spawn_failures: u32,
     /// New workers killed by `SIGKILL` during their handshake since one last passed it.
     startup_kills: u32,
+    /// No new worker is started before this (backoff after failures and startup kills).
     spawn_retry_at: Option<Instant>,
     /// The value of the worker marker variable (see [`spawn::ENV`]).
     env_value: String,
-    /// Where the [`spawner`] thread sends this pool's new workers.
+    /// Where the spawner thread (`supervisor::spawner`) sends this pool's new workers.
     spawned_tx: crossbeam_channel::Sender<io::Result<spawn::Spawned>>,
     spawned_rx: crossbeam_channel::Receiver<io::Result<spawn::Spawned>>,
     /// Spawns requested whose result has not been taken yet.
@@ -132,8 +139,9 @@ pub(crate) struct Driver {
     /// worker found dead by the writes at the end of a round (after `maintain`) would leave the pool
     /// short, with nothing left to wake the driver.
     resize_due: bool,
-    /// When busy workers were last checked with `waitpid` (see [`LIVENESS_CHECK`]).
+    /// When busy workers were last checked with `waitpid` (see `supervisor::LIVENESS_CHECK`).
     last_liveness_check: Instant,
+    /// The gauges last published (counters live in `Shared::counters`).
     stats: ProcessPoolStats,
 }
 
@@ -233,10 +241,7 @@ impl Driver {
         }
     }
 
-    // ----- starting workers -------------------------------------------------------------------
-
-    // ----- reading ----------------------------------------------------------------------------
-
+    /// Reads or writes each worker the poller found ready.
     fn on_events(&mut self, events: &Events, now: Instant) {
         let keys: Vec<usize> = events.iter().map(|e| e.key).collect();
         for key in keys {
@@ -258,6 +263,11 @@ impl Driver {
         let mut tally = Tally::new(&self.shared);
         let end = read_frames(w, &self.token, now, &mut tally, READS_PER_ROUND);
         self.absorb(tally);
+        self.after_read(slot, end);
+    }
+
+    /// Acts on how reading worker `slot` ended: removes it if its stream ended or broke the protocol.
+    fn after_read(&mut self, slot: usize, end: ReadEnd) {
         match end {
             ReadEnd::Drained => {}
             ReadEnd::Eof => self.on_eof(slot),
@@ -266,12 +276,7 @@ impl Driver {
         }
     }
 
-    // ----- cancellations and timeouts ---------------------------------------------------------
-
-    // ----- dispatching and writing ------------------------------------------------------------
-
-    // ----- growing, shrinking, closing --------------------------------------------------------
-
+    /// Publishes the gauges for `stats()`.
     fn publish_stats(&mut self) {
         let mut s = self.stats.clone();
         s.workers = self.live();

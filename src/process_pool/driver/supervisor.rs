@@ -14,7 +14,7 @@ use super::super::spawn::{self, Waited};
 use super::super::wire::FrameReader;
 use super::super::{lock, Shared, HANDSHAKE_TIMEOUT};
 use super::fate::{self, Cause};
-use super::link::{read_frames, Phase, ReadEnd, Worker};
+use super::link::{read_frames, Phase, Worker};
 use super::{settle, Driver, Tally};
 use crate::error::{JobError, PoolError};
 
@@ -369,12 +369,7 @@ impl Driver {
             return self.kill_worker(slot, cause);
         }
         spawn::kill(pid, libc::SIGCONT);
-        match end {
-            ReadEnd::Drained => {}
-            ReadEnd::Eof => self.on_eof(slot),
-            ReadEnd::Protocol(msg) => self.kill_worker(slot, Cause::Protocol(msg)),
-            ReadEnd::Refused(msg) => self.kill_worker(slot, Cause::Refused(msg)),
-        }
+        self.after_read(slot, end);
     }
 
     /// Removes a dead (reaped) worker: reads the results it wrote before dying, fails the task it was
