@@ -46,7 +46,7 @@ use super::{Job, ProcessPoolStats, Shared, CANCEL_USER};
 use crate::error::{JobError, PoolError};
 
 use fate::Cause;
-use link::{read_frames, Phase, ReadEnd, Worker, READS_PER_ROUND};
+use link::{read_frames, ReadEnd, Worker, READS_PER_ROUND};
 
 /// What happened while a worker was borrowed, applied to the driver afterwards.
 struct Tally {
@@ -281,12 +281,7 @@ impl Driver {
         let mut s = self.stats.clone();
         s.workers = self.live();
         s.active = self.workers.iter().flatten().filter(|w| !w.fifo.is_empty()).count();
-        s.idle = self
-            .workers
-            .iter()
-            .flatten()
-            .filter(|w| w.phase == Phase::Ready && w.fifo.is_empty() && !w.retiring)
-            .count();
+        s.idle = self.workers.iter().flatten().filter(|w| w.takes_work() && w.fifo.is_empty()).count();
         s.in_flight = self.workers.iter().flatten().map(|w| w.fifo.len()).sum();
         *lock(&self.shared.stats) = s;
     }
