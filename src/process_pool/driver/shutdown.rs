@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::super::spawn;
 use super::super::{lock, Closing, Inbox, Job, CANCEL_SHUTDOWN};
 use super::fate::Cause;
+use super::supervisor::kill_and_reap;
 use super::{settle, Driver, Tally};
 use crate::error::{JobError, PoolError};
 
@@ -79,8 +79,7 @@ impl Driver {
                 Ok(r) => {
                     self.pending_spawns -= 1;
                     if let Ok(s) = r {
-                        spawn::kill(s.pid, libc::SIGKILL);
-                        spawn::wait_blocking(s.pid);
+                        kill_and_reap(s.pid);
                     }
                 }
                 Err(_) => break,

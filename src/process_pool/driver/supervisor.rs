@@ -54,6 +54,13 @@ fn on_main_thread() -> bool {
     false
 }
 
+/// Kills a worker (`SIGKILL`) and reaps it; its exit status, if it could be collected. The one place
+/// a worker is killed for good.
+pub(super) fn kill_and_reap(pid: libc::pid_t) -> Option<c_int> {
+    spawn::kill(pid, libc::SIGKILL);
+    spawn::wait_blocking(pid)
+}
+
 /// A request to the process-wide spawner thread.
 struct SpawnRequest {
     env_value: String,
@@ -80,8 +87,7 @@ fn spawner() -> io::Result<crossbeam_channel::Sender<SpawnRequest>> {
             let r = spawn::spawn_worker(&req.env_value);
             if let Err(crossbeam_channel::SendError(Ok(orphan))) = req.reply.send(r) {
                 // Its pool is gone: nobody else will kill and reap it.
-                spawn::kill(orphan.pid, libc::SIGKILL);
-                spawn::wait_blocking(orphan.pid);
+                kill_and_reap(orphan.pid);
             }
             if let Some(shared) = req.wake.upgrade() {
                 let _ = shared.poller.notify();
@@ -170,8 +176,7 @@ impl Driver {
                     )
                 };
                 if let Err(e) = registered {
-                    spawn::kill(s.pid, libc::SIGKILL);
-                    spawn::wait_blocking(s.pid);
+                    kill_and_reap(s.pid);
                     self.start_failed(now, PoolError::Spawn(e));
                     return;
                 }
@@ -308,8 +313,7 @@ impl Driver {
                 Waited::Unknown => break (None, Cause::Ended),
                 Waited::Running | Waited::Stopped if started.elapsed() >= EXIT_WAIT => {
                     // It closed its pipe but lives on: it cannot be talked to any more.
-                    spawn::kill(pid, libc::SIGKILL);
-                    break (spawn::wait_blocking(pid), Cause::Lingered);
+                    break (kill_and_reap(pid), Cause::Lingered);
                 }
                 _ => {
                     spins += 1;
@@ -327,8 +331,7 @@ impl Driver {
     /// Kills worker `slot` (`SIGKILL`), reaps it, and settles its tasks according to `cause`.
     pub(super) fn kill_worker(&mut self, slot: usize, cause: Cause) {
         let Some(pid) = self.workers[slot].as_ref().map(|w| w.pid) else { return };
-        spawn::kill(pid, libc::SIGKILL);
-        let status = spawn::wait_blocking(pid);
+        let status = kill_and_reap(pid);
         self.remove(slot, status, cause);
     }
 
