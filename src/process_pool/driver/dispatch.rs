@@ -97,7 +97,8 @@ impl Driver {
         }
         let (limit, now) = (self.depth_limit(), Instant::now());
         let mut tally = Tally::new(&self.shared);
-        loop {
+        let mut left = Vec::new();
+        while left.is_empty() {
             let total: usize = self.workers.iter().flatten().map(|w| w.room(limit, now)).sum();
             let jobs: Vec<Job> = {
                 let mut inbox = lock(&self.shared.inbox);
@@ -118,10 +119,18 @@ impl Driver {
                         w.as_ref().filter(|w| w.room(limit, now) > 0).map(|w| (w.fifo.len(), i))
                     })
                     .min();
-                // `total` counted the room: there is a worker for every job taken.
-                if let Some((_, slot)) = best {
-                    self.send_to(slot, job);
+                // Room counted above can shrink by more than one task (a worker retiring after
+                // its last task, a large frame): what finds none goes back, in order.
+                match best {
+                    Some((_, slot)) if left.is_empty() => self.send_to(slot, job),
+                    _ => left.push(job),
                 }
+            }
+        }
+        if !left.is_empty() {
+            let mut inbox = lock(&self.shared.inbox);
+            for job in left.into_iter().rev() {
+                inbox.queue.push_front(job);
             }
         }
         self.absorb(tally);
