@@ -690,43 +690,8 @@ impl ProcessPool {
         In: Serialize + ?Sized,
         Out: DeserializeOwned + Send + 'static,
     {
-        let fn_off = code::offset_of(f).map_err(PoolError::Encode)?;
-        let tramp_off = code::offset_of(tramp as usize).map_err(PoolError::Encode)?;
-        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut frame = Vec::with_capacity(wire::TASK_HEADER + 16);
-        let at = wire::begin_task(&mut frame, id, fn_off, tramp_off);
-        postcard::to_io(args, &mut frame)
-            .map_err(|e| PoolError::Encode(format!("could not encode the arguments: {e}")))?;
-        let max = self.shared.config.max_frame_size;
-        wire::end_frame(&mut frame, at, max).map_err(|len| {
-            PoolError::Encode(format!(
-                "the task encodes to {len} bytes, over the pool's max_frame_size of {max} bytes"
-            ))
-        })?;
-
-        let ctl = Arc::new(JobCtl { cancel: AtomicU8::new(CANCEL_NONE) });
-        let pool: Weak<Shared> = Arc::downgrade(&self.shared);
-        let (c, p) = (ctl.clone(), pool.clone());
-        let (promise, fut) = future::pair::<Out>(Options {
-            canceller: Some(Box::new(move || c.stop(CANCEL_USER, id, &p))),
-            needs_loop: None,
-            running: false,
-            drop_error: JobError::ShutDown,
-        });
-        let c = ctl.clone();
-        fut.on_unwanted(move || {
-            c.stop(CANCEL_UNWANTED, id, &pool);
-        });
-        // Done-callbacks run on the driver thread, which alone completes these futures.
-        fut.thread_guard(self.driver_thread);
-        let job = Job {
-            id,
-            frame,
-            submitted: Instant::now(),
-            ctl,
-            sink: Box::new(TypedSink { promise, outcome: None }),
-            deaths_at_head: 0,
-        };
+        let (id, frame) = self.encode_task(f, tramp, args)?;
+        let (job, fut) = self.new_job::<Out>(id, frame);
         let job = match try_lock(&self.core) {
             Some(mut core) => match core.try_direct(job) {
                 Ok(()) => return Ok(fut),
@@ -745,6 +710,55 @@ impl ProcessPool {
             log::error!("tulip: could not wake the process pool's driver: {e}");
         }
         Ok(fut)
+    }
+
+    /// Encodes a task frame: a fresh id, the two function offsets, the arguments.
+    fn encode_task<In: Serialize + ?Sized>(
+        &self,
+        f: usize,
+        tramp: Trampoline,
+        args: &In,
+    ) -> Result<(u64, Vec<u8>), PoolError> {
+        let fn_off = code::offset_of(f).map_err(PoolError::Encode)?;
+        let tramp_off = code::offset_of(tramp as usize).map_err(PoolError::Encode)?;
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut frame = Vec::with_capacity(wire::TASK_HEADER + 16);
+        let at = wire::begin_task(&mut frame, id, fn_off, tramp_off);
+        postcard::to_io(args, &mut frame)
+            .map_err(|e| PoolError::Encode(format!("could not encode the arguments: {e}")))?;
+        let max = self.shared.config.max_frame_size;
+        wire::end_frame(&mut frame, at, max).map_err(|len| {
+            PoolError::Encode(format!(
+                "the task encodes to {len} bytes, over the pool's max_frame_size of {max} bytes"
+            ))
+        })?;
+        Ok((id, frame))
+    }
+
+    /// The job for an encoded task, and its future: `cancel()` while it runs stops it, a cancel
+    /// while queued or a drop skips it, and a blocking wait on the driver thread is refused.
+    fn new_job<Out: DeserializeOwned + Send + 'static>(
+        &self,
+        id: u64,
+        frame: Vec<u8>,
+    ) -> (Job, ConcurrentFuture<Out>) {
+        let ctl = Arc::new(JobCtl { cancel: AtomicU8::new(CANCEL_NONE) });
+        let pool: Weak<Shared> = Arc::downgrade(&self.shared);
+        let (c, p) = (ctl.clone(), pool.clone());
+        let (promise, fut) = future::pair::<Out>(Options {
+            canceller: Some(Box::new(move || c.stop(CANCEL_USER, id, &p))),
+            needs_loop: None,
+            running: false,
+            drop_error: JobError::ShutDown,
+        });
+        let c = ctl.clone();
+        fut.on_unwanted(move || {
+            c.stop(CANCEL_UNWANTED, id, &pool);
+        });
+        // Done-callbacks run on the driver thread, which alone completes these futures.
+        fut.thread_guard(self.driver_thread);
+        let sink = Box::new(TypedSink { promise, outcome: None });
+        (Job { id, frame, submitted: Instant::now(), ctl, sink, deaths_at_head: 0 }, fut)
     }
 
     /// Runs `f` on every item, in worker processes, and yields the results in order.
