@@ -53,7 +53,25 @@ impl Driver {
         }
     }
 
-    pub(super) fn next_deadline(&self) -> Option<Instant> {
+    /// When busy workers are next checked with `waitpid` (their death may not close their pipes):
+    /// while tasks are in flight, or were sent straight from `submit` lately (the driver learns of
+    /// those only from their results). `None`: no check due.
+    fn liveness_due(&self, now: Instant) -> Option<Instant> {
+        let busy = self.workers.iter().flatten().any(|w| !w.fifo.is_empty());
+        let direct = self.last_direct.is_some_and(|t| now.saturating_duration_since(t) < 2 * LIVENESS_CHECK);
+        (busy || direct).then(|| self.last_liveness_check + LIVENESS_CHECK)
+    }
+
+    /// The wake-up the driver sleeps until, noting whether it includes the liveness check (see
+    /// `ticking`).
+    pub(super) fn sleep_until(&mut self) -> Option<Instant> {
+        self.ticking = self.liveness_due(Instant::now()).is_some();
+        self.next_deadline()
+    }
+
+    /// The earliest of everything due: handshakes, heads' cancels and timeouts, idle workers,
+    /// liveness, a shutdown deadline, a spawn retry, a resize.
+    fn next_deadline(&self) -> Option<Instant> {
         let cfg = &self.shared.config;
         let mut next: Option<Instant> = None;
         let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
@@ -74,8 +92,8 @@ impl Driver {
                 Phase::Ready => {}
             }
         }
-        if self.workers.iter().flatten().any(|w| !w.fifo.is_empty()) {
-            at(self.last_liveness_check + LIVENESS_CHECK);
+        if let Some(t) = self.liveness_due(Instant::now()) {
+            at(t);
         }
         if let Some(c) = self.closing() {
             if let Some(d) = c.deadline {

@@ -57,7 +57,9 @@ impl Driver {
         let now = Instant::now();
         self.send_to(slot, job);
         let Some(w) = self.workers[slot].as_mut() else { return Ok(()) };
-        let mut need_driver = self.shared.config.task_timeout.is_some();
+        self.last_direct = Some(now);
+        // The driver must arm the timeout, or the liveness check if its sleep does not include it.
+        let mut need_driver = self.shared.config.task_timeout.is_some() || !self.ticking;
         if w.to_worker.is_some() {
             // Blocked or broken: what is left is the driver's to flush (or to find broken).
             let _ = w.write_out();

@@ -141,6 +141,12 @@ pub(crate) struct Driver {
     resize_due: bool,
     /// When busy workers were last checked with `waitpid` (see `supervisor::LIVENESS_CHECK`).
     last_liveness_check: Instant,
+    /// When `submit` last sent a task straight to a worker: the driver learns of such a task only
+    /// from its result, so the liveness check goes on for a while after.
+    last_direct: Option<Instant>,
+    /// The wake-up the driver sleeps until includes the liveness check; if not, a task sent
+    /// straight to a worker wakes the driver, or a worker dying silently would go unnoticed.
+    ticking: bool,
     /// The gauges last published (counters live in `Shared::counters`).
     stats: ProcessPoolStats,
 }
@@ -175,6 +181,8 @@ impl Driver {
             pending_spawns: 0,
             resize_due: false,
             last_liveness_check: Instant::now(),
+            last_direct: None,
+            ticking: false,
             stats: ProcessPoolStats::default(),
         };
         d.start_first_workers()?;
@@ -186,7 +194,7 @@ impl Driver {
     pub(crate) fn start_up(&mut self) {
         let mut events = Events::new();
         while self.startup.is_some() {
-            let timeout = self.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+            let timeout = self.sleep_until().map(|d| d.saturating_duration_since(Instant::now()));
             events.clear();
             if let Err(e) = self.shared.poller.wait(&mut events, timeout) {
                 log::error!("tulip: the process pool's poller failed: {e}");
@@ -311,7 +319,7 @@ pub(crate) fn run(core: Arc<Mutex<Driver>>) {
     let mut done = Vec::new();
     let decoders = Arc::new(AtomicUsize::new(0));
     loop {
-        let deadline = lock(&core).next_deadline();
+        let deadline = lock(&core).sleep_until();
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         events.clear();
         if let Err(e) = shared.poller.wait(&mut events, timeout) {
