@@ -374,6 +374,13 @@ pub(crate) struct Inbox {
     pub(crate) closing: Option<Closing>,
 }
 
+impl Inbox {
+    /// Records a shutdown request, merged with earlier ones towards the stronger.
+    pub(crate) fn close(&mut self, c: Closing) {
+        self.closing = Some(self.closing.map_or(c, |old| old.merge(c)));
+    }
+}
+
 /// A shutdown request; requests merge towards the stronger one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Closing {

@@ -1,11 +1,11 @@
 //! Shutdown: applying `shutdown` requests as they come, and the end of the driver.
 //!
-//! The one closed state is the inbox's `closing` (see [`Inbox::close`]): the handle writes it, and
+//! The one closed state is the inbox's `closing` (see `Inbox::close`): the handle writes it, and
 //! the driver reads it and makes it stronger when a deadline passes.
 
 use std::time::{Duration, Instant};
 
-use super::super::{lock, Closing, Inbox, Job, CANCEL_SHUTDOWN};
+use super::super::{lock, Closing, Job, CANCEL_SHUTDOWN};
 use super::fate::Cause;
 use super::supervisor::kill_and_reap;
 use super::{settle, Driver, Tally};
@@ -95,12 +95,5 @@ impl Driver {
         self.publish_stats();
         *lock(&self.shared.finished) = Some(self.forced);
         self.shared.finished_cv.notify_all();
-    }
-}
-
-impl Inbox {
-    /// Records a shutdown request, merged with earlier ones towards the stronger.
-    pub(crate) fn close(&mut self, c: Closing) {
-        self.closing = Some(self.closing.map_or(c, |old| old.merge(c)));
     }
 }
