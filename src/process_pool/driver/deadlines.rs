@@ -23,8 +23,7 @@ impl Worker {
         let id = head.job.id;
         match head.job.ctl.cancel.load(Ordering::Acquire) {
             why @ (CANCEL_USER | CANCEL_SHUTDOWN) => {
-                // The worker can skip the task only once done with the one before, so the grace
-                // counts from whichever came later: the cancel, or the task reaching the head.
+                // A skip can come only once the task before ends: grace counts from the later.
                 let at = head.cancel_sent?.max(since) + CANCEL_GRACE;
                 Some((at, if why == CANCEL_USER { Cause::Cancel(id) } else { Cause::ShutdownTask(id) }))
             }

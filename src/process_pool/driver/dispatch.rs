@@ -121,8 +121,7 @@ impl Driver {
                         w.as_ref().filter(|w| w.room(limit, now) > 0).map(|w| (w.fifo.len(), i))
                     })
                     .min();
-                // Room counted above can shrink by more than one task (a worker retiring after
-                // its last task, a large frame): what finds none goes back, in order.
+                // Room can shrink by more than one (a worker retiring): the rest go back, in order.
                 match best {
                     Some((_, slot)) if left.is_empty() => self.send_to(slot, job),
                     _ => left.push(job),
