@@ -616,16 +616,14 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         move |id| lock(&shared.inner).needs_loop = id
     }
 
-    /// Makes a blocking `wait` on `thread` fail with `WouldDeadlock` while the job is not done: for a
-    /// producer whose one thread completes the job and also runs done-callbacks.
-    pub(crate) fn thread_guard(&self, thread: std::thread::ThreadId) {
-        lock(&self.shared.inner).needs_thread = Some(thread);
-    }
-
-    /// Calls `f` once (on the consumer's thread) if the job is cancelled while queued or its future
-    /// is dropped before the outcome is decided; see `Inner::unwanted`.
-    pub(crate) fn on_unwanted(&self, f: impl FnOnce() + Send + 'static) {
-        lock(&self.shared.inner).unwanted = Some(Box::new(f));
+    /// For a producer whose one `thread` completes the job (and so runs its done-callbacks) and
+    /// that can skip work not started: a blocking `wait` on `thread` fails with `WouldDeadlock`
+    /// while the job is not done, and `unwanted` is called once (on the consumer's thread) if the
+    /// job is cancelled while queued or its future is dropped before the outcome is decided.
+    pub(crate) fn guard_producer(&self, thread: std::thread::ThreadId, unwanted: Box<dyn FnOnce() + Send>) {
+        let mut inner = lock(&self.shared.inner);
+        inner.needs_thread = Some(thread);
+        inner.unwanted = Some(unwanted);
     }
 
     /// Whether the job is done (completed, failed or cancelled).

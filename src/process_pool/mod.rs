@@ -409,6 +409,10 @@ pub(crate) const CANCEL_UNWANTED: u8 = 3;
 
 /// Shared between a job and its future's canceller.
 pub(crate) struct JobCtl {
+    /// The task's id, which the driver finds it by.
+    pub(crate) id: u64,
+    /// The pool, told when the task is stopped; gone once the pool is.
+    pub(crate) pool: Weak<Shared>,
     /// `CANCEL_*`: who asked for the task to stop, if anyone; set once. `USER`: `cancel()` on a
     /// task sent to a worker (killed if it runs). `UNWANTED`: cancelled while queued, or its future
     /// dropped (skipped if it has not started, else left to finish). `SHUTDOWN`: by
@@ -425,10 +429,10 @@ impl JobCtl {
     /// Marks the task stopped by `why` (unless something stopped it first) and tells the driver,
     /// which takes it out of the queue, or has its worker skip or kill it. `false` if the pool is
     /// gone.
-    fn stop(&self, why: u8, id: u64, pool: &Weak<Shared>) -> bool {
-        let Some(shared) = pool.upgrade() else { return false };
+    fn stop(&self, why: u8) -> bool {
+        let Some(shared) = self.pool.upgrade() else { return false };
         if self.mark(why) {
-            lock(&shared.inbox).cancels.push(id);
+            lock(&shared.inbox).cancels.push(self.id);
             let _ = shared.poller.notify();
         }
         true
@@ -749,21 +753,21 @@ impl ProcessPool {
         id: u64,
         frame: Vec<u8>,
     ) -> (Job, ConcurrentFuture<Out>) {
-        let ctl = Arc::new(JobCtl { cancel: AtomicU8::new(CANCEL_NONE) });
-        let pool: Weak<Shared> = Arc::downgrade(&self.shared);
-        let (c, p) = (ctl.clone(), pool.clone());
+        let pool = Arc::downgrade(&self.shared);
+        let ctl = Arc::new(JobCtl { id, pool, cancel: AtomicU8::new(CANCEL_NONE) });
+        let c = ctl.clone();
         let (promise, fut) = future::pair::<Out>(Options {
-            canceller: Some(Box::new(move || c.stop(CANCEL_USER, id, &p))),
+            canceller: Some(Box::new(move || c.stop(CANCEL_USER))),
             needs_loop: None,
             running: false,
             drop_error: JobError::ShutDown,
         });
         let c = ctl.clone();
-        fut.on_unwanted(move || {
-            c.stop(CANCEL_UNWANTED, id, &pool);
-        });
         // Done-callbacks run on the driver thread, which alone completes these futures.
-        fut.thread_guard(self.driver_thread);
+        let unwanted = move || {
+            c.stop(CANCEL_UNWANTED);
+        };
+        fut.guard_producer(self.driver_thread, Box::new(unwanted));
         let sink = Box::new(TypedSink { promise, outcome: None });
         (Job { id, frame, submitted: Instant::now(), ctl, sink, deaths_at_head: 0 }, fut)
     }
@@ -1112,7 +1116,7 @@ pub(crate) mod tests {
             id,
             frame: Vec::new(),
             submitted: Instant::now(),
-            ctl: Arc::new(JobCtl { cancel: AtomicU8::new(cancel) }),
+            ctl: Arc::new(JobCtl { id, pool: Weak::new(), cancel: AtomicU8::new(cancel) }),
             sink: Box::new(Unused),
             deaths_at_head: 0,
         }
