@@ -2,14 +2,13 @@
 //! as deep as the pipelining allows; cancellations of queued and sent tasks.
 
 use std::collections::HashSet;
-use std::io;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use polling::Event;
 
 use super::super::{lock, Job, CANCEL_NONE};
-use super::link::{InFlight, Worker, OUT_HIGH_WATER};
+use super::link::{Flushed, Worker, OUT_HIGH_WATER};
 use super::{settle, Driver, Tally};
 use crate::error::JobError;
 
@@ -60,16 +59,8 @@ impl Driver {
         self.last_direct = Some(now);
         // The driver must arm the timeout, or the liveness check if its sleep does not include it.
         let mut need_driver = self.shared.config.task_timeout.is_some() || !self.ticking;
-        if w.to_worker.is_some() {
-            // Blocked or broken: what is left is the driver's to flush (or to find broken).
-            let _ = w.write_out();
-            if w.out_pos == w.out.len() {
-                w.out.clear();
-                w.out_pos = 0;
-            } else {
-                need_driver = true;
-            }
-        }
+        // Blocked or broken: what is left is the driver's to flush (or to find broken).
+        need_driver |= w.flush_out() != Flushed::All;
         if let Some(wait) = w.update_head(now) {
             Tally::new(&self.shared).queue_wait(wait);
         }
@@ -140,15 +131,10 @@ impl Driver {
     /// Queues `job` for worker `slot` (written by the next flush).
     pub(super) fn send_to(&mut self, slot: usize, job: Job) {
         let max_tasks = self.shared.config.max_tasks_per_child;
-        let Some(w) = self.workers[slot].as_mut() else { return };
-        w.out.extend_from_slice(&job.frame);
-        w.queued_bytes += job.frame.len() as u64;
-        let seq = w.next_seq;
-        w.next_seq += 1;
-        w.fifo.push_back(InFlight { job, seq, end: w.queued_bytes, cancel_sent: None });
-        w.tasks_sent += 1;
-        if max_tasks.is_some_and(|m| w.tasks_sent >= m) {
-            w.retiring = true;
+        if let Some(w) = self.workers[slot].as_mut() {
+            w.queue_task(job);
+            // Recycled: it takes nothing more, and exits once its tasks are done.
+            w.retiring |= max_tasks.is_some_and(|m| w.tasks_sent >= m);
         }
     }
 
@@ -186,46 +172,20 @@ impl Driver {
     /// Writes what is pending for worker `slot`, as far as the pipe takes it.
     pub(super) fn flush(&mut self, slot: usize, now: Instant) {
         let Some(w) = self.workers.get_mut(slot).and_then(Option::as_mut) else { return };
-        if w.to_worker.is_none() {
-            w.out.clear();
-            w.out_pos = 0;
-            return;
-        }
-        let mut broken = false;
-        while w.out_pos < w.out.len() {
-            match w.write_out() {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if !w.write_armed {
-                        w.write_armed = true;
-                        let watched = w
-                            .to_worker
-                            .as_ref()
-                            .map(|pipe| self.shared.poller.modify(pipe, Event::writable(2 * slot + 1)));
-                        if let Some(Err(e)) = watched {
-                            log::error!("tulip: could not watch a worker's pipe: {e}");
-                        }
-                    }
-                    break;
-                }
-                Err(_) => {
-                    broken = true;
-                    break;
-                }
+        let flushed = w.flush_out();
+        if flushed == Flushed::Blocked && !w.write_armed {
+            // Told when the pipe takes more.
+            w.write_armed = true;
+            let watched = (w.to_worker.as_ref())
+                .map(|pipe| self.shared.poller.modify(pipe, Event::writable(2 * slot + 1)));
+            if let Some(Err(e)) = watched {
+                log::error!("tulip: could not watch a worker's pipe: {e}");
             }
-        }
-        if w.out_pos == w.out.len() {
-            w.out.clear();
-            w.out_pos = 0;
-        } else if w.out_pos >= OUT_HIGH_WATER {
-            w.out.drain(..w.out_pos);
-            w.out_pos = 0;
         }
         if let Some(wait) = w.update_head(now) {
             Tally::new(&self.shared).queue_wait(wait);
         }
-        if broken {
+        if flushed == Flushed::Broken {
             // Its input is closed: it is dead or dying.
             self.on_eof(slot);
         }

@@ -99,9 +99,47 @@ impl Worker {
         }
     }
 
+    /// Queues `job`'s frame for the worker (written by the next flush) and the job in its fifo.
+    pub(super) fn queue_task(&mut self, job: Job) {
+        self.out.extend_from_slice(&job.frame);
+        self.queued_bytes += job.frame.len() as u64;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.fifo.push_back(InFlight { job, seq, end: self.queued_bytes, cancel_sent: None });
+        self.tasks_sent += 1;
+    }
+
+    /// Writes what is pending, as far as the pipe takes it without blocking.
+    pub(super) fn flush_out(&mut self) -> Flushed {
+        let mut end = Flushed::All;
+        while self.to_worker.is_some() && self.out_pos < self.out.len() {
+            match self.write_out() {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    end = Flushed::Blocked;
+                    break;
+                }
+                Err(_) => {
+                    end = Flushed::Broken;
+                    break;
+                }
+            }
+        }
+        // A closed input takes nothing more: what was queued for it is dropped.
+        if self.to_worker.is_none() || self.out_pos == self.out.len() {
+            self.out.clear();
+            self.out_pos = 0;
+        } else if self.out_pos >= OUT_HIGH_WATER {
+            self.out.drain(..self.out_pos);
+            self.out_pos = 0;
+        }
+        end
+    }
+
     /// Writes what is pending in `out` to the worker, with one `write`; accounts for what went and
     /// tells the worker, which may be spinning for input (see [`StatusPage`]).
-    pub(super) fn write_out(&mut self) -> io::Result<usize> {
+    fn write_out(&mut self) -> io::Result<usize> {
         let pipe = self.to_worker.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
         let n = pipe.write(&self.out[self.out_pos..])?;
         self.out_pos += n;
@@ -133,6 +171,17 @@ impl Worker {
         self.head_since = Some(now);
         Some(now.saturating_duration_since(head.job.submitted))
     }
+}
+
+/// How a flush of a worker's pending bytes ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flushed {
+    /// Everything went (or the input is closed and nothing more can).
+    All,
+    /// The pipe is full; the rest goes when it drains.
+    Blocked,
+    /// The write failed: the worker is dead or dying.
+    Broken,
 }
 
 /// What reading a worker found besides results.
