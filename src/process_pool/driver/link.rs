@@ -2,8 +2,8 @@
 //! tasks it holds in order (its queue and head).
 //!
 //! This is the seam other transports (remote workers) go behind: the driver asks a link whether it
-//! takes work, queues tasks and cancels on it, writes what is pending, and reads its frames; it
-//! never touches the pipes itself.
+//! takes work, queues tasks and cancels on it, flushes it, and reads its frames through it; beyond
+//! that it only registers the link's pipes with its poller.
 //!
 //! Per worker the link keeps the tasks sent to it in order (`fifo`). Results must come back in that
 //! order (a worker runs its tasks one after the other and writes each result before starting the
