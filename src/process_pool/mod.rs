@@ -555,7 +555,7 @@ pub struct ProcessPoolStats {
     pub completed: u64,
     /// Tasks that panicked (counted in `completed` too).
     pub panicked: u64,
-    /// Tasks that ended cancelled.
+    /// Tasks that ended cancelled, or were skipped because their future was dropped.
     pub cancelled: u64,
     /// Tasks killed by `task_timeout`.
     pub timed_out: u64,
