@@ -1,5 +1,5 @@
-//! Deadlines: when a running task is stopped and an idle worker retires, each formula beside its
-//! check, and the driver's next wake-up.
+//! Deadlines: when a running task is stopped, an idle worker retires and busy workers are checked
+//! for life, each formula in one place for both the check and the driver's next wake-up.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -7,12 +7,15 @@ use std::time::{Duration, Instant};
 use super::super::{CANCEL_SHUTDOWN, CANCEL_USER};
 use super::fate::Cause;
 use super::link::{Phase, Worker};
-use super::supervisor::LIVENESS_CHECK;
 use super::Driver;
 
 /// After a cancel frame was sent for the task at the head, how long the worker gets to skip it (if it
 /// had not started) before the driver concludes it runs and kills it.
-pub(super) const CANCEL_GRACE: Duration = Duration::from_millis(5);
+const CANCEL_GRACE: Duration = Duration::from_millis(5);
+
+/// How often the driver checks, with `waitpid`, that workers with tasks in flight still live. Their
+/// end is normally seen at once as EOF on their pipe, unless a task forked a child that holds it.
+const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 
 impl Worker {
     /// When the head must be stopped, and why: the deadline formulas of cancels and timeouts, for
@@ -55,7 +58,7 @@ impl Driver {
     /// When busy workers are next checked with `waitpid` (their death may not close their pipes):
     /// while tasks are in flight, or were sent straight from `submit` lately (the driver learns of
     /// those only from their results). `None`: no check due.
-    fn liveness_due(&self, now: Instant) -> Option<Instant> {
+    pub(super) fn liveness_due(&self, now: Instant) -> Option<Instant> {
         let busy = self.workers.iter().flatten().any(|w| !w.fifo.is_empty());
         let direct = self.last_direct.is_some_and(|t| now.saturating_duration_since(t) < 2 * LIVENESS_CHECK);
         (busy || direct).then(|| self.last_liveness_check + LIVENESS_CHECK)

@@ -139,7 +139,7 @@ pub(crate) struct Driver {
     /// worker found dead by the writes at the end of a round (after `maintain`) would leave the pool
     /// short, with nothing left to wake the driver.
     resize_due: bool,
-    /// When busy workers were last checked with `waitpid` (see `supervisor::LIVENESS_CHECK`).
+    /// When busy workers were last checked with `waitpid` (see `deadlines::LIVENESS_CHECK`).
     last_liveness_check: Instant,
     /// When `submit` last sent a task straight to a worker: the driver learns of such a task only
     /// from its result, so the liveness check goes on for a while after.

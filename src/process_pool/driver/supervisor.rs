@@ -24,10 +24,6 @@ const STOP_WAIT: Duration = Duration::from_millis(100);
 /// How long a worker whose pipe closed may take to exit before it is killed.
 const EXIT_WAIT: Duration = Duration::from_millis(50);
 
-/// How often the driver checks, with `waitpid`, that workers with tasks in flight still live. Their
-/// end is normally seen at once as EOF on their pipe, unless a task forked a child that holds it.
-pub(super) const LIVENESS_CHECK: Duration = Duration::from_secs(1);
-
 /// Spawn failures in a row after which tasks waiting for a worker (with none alive) are failed.
 const SPAWN_FAILURES_BEFORE_GIVING_UP: u32 = 3;
 
@@ -279,7 +275,7 @@ impl Driver {
 
     /// Reaps busy workers that died without their pipe closing (a child they forked holds it).
     pub(super) fn check_liveness(&mut self, now: Instant) {
-        if now < self.last_liveness_check + LIVENESS_CHECK {
+        if self.liveness_due(now).is_none_or(|t| now < t) {
             return;
         }
         self.last_liveness_check = now;
