@@ -423,7 +423,8 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// Returns `Err(JobError::WouldDeadlock)` at once when called on the thread of the loop that must
     /// run for this future to complete (a [`LoopHandle::spawn_threadsafe`] future waited on its own
     /// loop's thread, or a [`run_in_executor`](crate::EventLoop::run_in_executor) job still waiting
-    /// on its loop for room in a full pool queue).
+    /// on its loop for room in a full pool queue), or on a process pool's driver thread (in a
+    /// done-callback) for a task of that pool.
     ///
     /// # Examples
     ///
