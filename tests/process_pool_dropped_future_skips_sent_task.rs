@@ -24,24 +24,41 @@ fn main() {
     ]);
 }
 
-/// A pool of one worker (frames up to 64 KiB) that pipelines (tiny tasks measured), so tasks are sent ahead.
-fn pipelining_pool() -> ProcessPool {
+/// How long the first task runs: the dropped task's `Cancel` reaches the worker well before it ends.
+const FIRST_MS: u64 = 1000;
+
+fn pid(_: ()) -> u32 {
+    std::process::id()
+}
+
+/// A pool of one worker (frames up to 64 KiB) that pipelines (tiny tasks measured), so tasks are
+/// sent ahead; and that worker, stopped (`SIGSTOP`) so that what is sent to it does not start yet.
+fn stopped_pipelining_pool() -> (ProcessPool, libc::pid_t) {
     let pool = ProcessPool::builder().max_workers(1).max_frame_size(1 << 16).build().unwrap();
     let warm: Vec<_> = (0..200).map(|i| pool.try_submit(one, i).unwrap()).collect();
     for f in warm {
         f.wait().unwrap();
     }
-    pool
+    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap() as libc::pid_t;
+    // SAFETY: signals the worker process this test just learned the pid of.
+    unsafe { libc::kill(worker, libc::SIGSTOP) };
+    (pool, worker)
+}
+
+fn resume(worker: libc::pid_t) {
+    // SAFETY: as above.
+    unsafe { libc::kill(worker, libc::SIGCONT) };
 }
 
 fn a_dropped_future_skips_its_sent_task() {
-    let pool = pipelining_pool();
+    let (pool, worker) = stopped_pipelining_pool();
     let (m1, m2) = (marker("first"), marker("second"));
-    let first = pool.try_submit(mark_then_nap, (m1.clone(), 300)).unwrap();
+    let first = pool.try_submit(mark_then_nap, (m1.clone(), FIRST_MS)).unwrap();
     let second = pool.try_submit(mark_then_nap, (m2.clone(), 0)).unwrap();
     eventually(LIVE, "both tasks are sent", || pool.stats().in_flight == 2);
     drop(second);
-    assert_eq!(first.wait(), Ok(300));
+    resume(worker);
+    assert_eq!(first.wait(), Ok(FIRST_MS));
     assert_eq!(pool.try_submit(one, 1).unwrap().wait(), Ok(2));
     assert!(m1.exists());
     assert!(!m2.exists(), "the task whose future was dropped ran");
@@ -50,9 +67,9 @@ fn a_dropped_future_skips_its_sent_task() {
 }
 
 fn a_dropped_map_skips_its_sent_chunks() {
-    let pool = pipelining_pool();
+    let (pool, worker) = stopped_pipelining_pool();
     let (busy_mark, m1) = (marker("busy"), marker("map"));
-    let busy = pool.try_submit(mark_then_nap, (busy_mark.clone(), 300)).unwrap();
+    let busy = pool.try_submit(mark_then_nap, (busy_mark.clone(), FIRST_MS)).unwrap();
     // The first item is over `max_frame_size`: `next` yields its error at once, with the second
     // chunk sent behind the busy task.
     let huge = PathBuf::from("x".repeat(1 << 20));
@@ -60,7 +77,8 @@ fn a_dropped_map_skips_its_sent_chunks() {
     assert!(matches!(map.next(), Some(Err(tulip::JobError::Codec(_)))));
     eventually(LIVE, "the chunk is sent", || pool.stats().in_flight == 2);
     drop(map);
-    assert_eq!(busy.wait(), Ok(300));
+    resume(worker);
+    assert_eq!(busy.wait(), Ok(FIRST_MS));
     assert_eq!(pool.try_submit(one, 1).unwrap().wait(), Ok(2));
     assert!(!m1.exists(), "a chunk of the dropped map ran");
     let _ = std::fs::remove_file(busy_mark);

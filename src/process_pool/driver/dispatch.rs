@@ -21,7 +21,9 @@ impl Worker {
     /// while its head has run past the pipelining budget: it is long, and tasks sent behind it
     /// would wait for it (other workers, or a new one, take them).
     pub(super) fn room(&self, limit: usize, now: Instant) -> usize {
-        let long_head = self.head_since.is_some_and(|t| now.saturating_duration_since(t) > PIPELINE_BUDGET);
+        let long_head = self.fifo.front().zip(self.head_since).is_some_and(|(head, since)| {
+            now.saturating_duration_since(since) > PIPELINE_BUDGET && self.has_started(head.seq)
+        });
         if !self.takes_work() || long_head || self.pending_out() >= OUT_HIGH_WATER {
             return 0;
         }
