@@ -60,8 +60,8 @@ const MIN_FRAME_SIZE: usize = wire::HANDSHAKE_MAX;
 ///
 /// The process pool uses `std` locks even under `cfg(loom)` (its cross-process behaviour is tested
 /// with real processes, not loom models), so it has its own helper rather than `crate::sync::lock`.
-/// No tulip lock is held while user code runs except a user's `Deserialize` during a round, which
-/// leaves the driver's state consistent if it panics (the panic is caught).
+/// No tulip lock is held while user code runs: results are decoded (with the user's `Deserialize`)
+/// and futures completed (with their done-callbacks) after the driver's round has released it.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
