@@ -33,15 +33,23 @@ fn main() {
     ]);
 }
 
-/// Reproduction (a): one worker busy, ten queued tasks cancelled, then a tiny task.
-fn cancelled_queued_tasks_do_not_stall_the_pool() {
+type Fut = tulip::ConcurrentFuture<u64>;
+
+/// One worker running a 300 ms task, and `n` tasks queued behind it, cancelled.
+fn busy_pool_with_cancelled(n: usize) -> (ProcessPool, Fut, Vec<Fut>) {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let long = pool.try_submit(nap, 300).unwrap();
     eventually(LIVE, "the long task starts", || pool.stats().active == 1);
-    let queued: Vec<_> = (0..10).map(|_| pool.try_submit(nap, 1).unwrap()).collect();
+    let queued: Vec<_> = (0..n).map(|_| pool.try_submit(nap, 1).unwrap()).collect();
     for f in &queued {
         assert!(f.cancel());
     }
+    (pool, long, queued)
+}
+
+/// Reproduction (a): one worker busy, ten queued tasks cancelled, then a tiny task.
+fn cancelled_queued_tasks_do_not_stall_the_pool() {
+    let (pool, long, queued) = busy_pool_with_cancelled(10);
     eventually(LIVE, "cancelled tasks leave the queue", || pool.stats().queued == 0);
     assert_eq!(pool.stats().cancelled, 10);
     for f in queued {
@@ -68,13 +76,7 @@ fn dropped_futures_do_not_stall_the_pool() {
 
 /// Reproduction (c): a graceful shutdown after cancelling queued tasks ends when the running task does.
 fn shutdown_after_cancelling_is_prompt() {
-    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let long = pool.try_submit(nap, 300).unwrap();
-    eventually(LIVE, "the long task starts", || pool.stats().active == 1);
-    let queued: Vec<_> = (0..5).map(|_| pool.try_submit(nap, 1).unwrap()).collect();
-    for f in &queued {
-        assert!(f.cancel());
-    }
+    let (pool, long, _queued) = busy_pool_with_cancelled(5);
     let t = Instant::now();
     pool.shutdown(true, false);
     assert!(t.elapsed() < LIVE, "shutdown took {:?}", t.elapsed());
