@@ -81,6 +81,13 @@ struct Inner<T> {
     /// its loop for room in a pool's queue), for the deadlock guard of `wait`. Under the lock because
     /// the executor sets and clears it after the pair is made.
     needs_loop: Option<u64>,
+    /// A blocking `wait` on this thread fails with `WouldDeadlock` while the job is not done: the
+    /// thread that alone completes the job (a process pool's driver, running done-callbacks).
+    needs_thread: Option<std::thread::ThreadId>,
+    /// Told once, outside the lock, when the consumer gives the job up before its outcome is decided
+    /// (cancels it while queued, or drops the future): a producer holding queued work elsewhere can
+    /// drop it at once instead of finding it later.
+    unwanted: Option<Box<dyn FnOnce() + Send>>,
 }
 
 struct Shared<T> {
@@ -224,6 +231,8 @@ pub fn pair<T: Send + 'static>(opts: Options) -> (Promise<T>, ConcurrentFuture<T
             settled: false,
             outcome_cancelled: false,
             needs_loop: opts.needs_loop,
+            needs_thread: None,
+            unwanted: None,
         }),
         cond: Condvar::new(),
         cancel_requested: AtomicBool::new(false),
@@ -445,7 +454,8 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// Returns `Err(JobError::WouldDeadlock)` at once when called on the thread of the loop that must
     /// run for this future to complete (a [`LoopHandle::spawn_threadsafe`] future waited on its own
     /// loop's thread, or a [`run_in_executor`](crate::EventLoop::run_in_executor) job still waiting
-    /// on its loop for room in a full pool queue).
+    /// on its loop for room in a full pool queue), or on a process pool's driver thread (in a
+    /// done-callback) for a task of that pool.
     ///
     /// # Examples
     ///
@@ -489,6 +499,9 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
                     if crate::reactor::loop_lives_on_this_thread(id) {
                         return Some(Err(JobError::WouldDeadlock));
                     }
+                }
+                if inner.needs_thread.is_some_and(|t| t == std::thread::current().id()) {
+                    return Some(Err(JobError::WouldDeadlock));
                 }
             }
             if !matches!(inner.state, State::Queued | State::Running | State::Completing) {
@@ -580,7 +593,12 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         match inner.state {
             State::Queued => {
                 shared.cancel_requested.store(true, Ordering::Release);
-                shared.finish_locked(inner, Err(JobError::Cancelled), &mut || ())
+                let unwanted = inner.unwanted.take();
+                let cancelled = shared.finish_locked(inner, Err(JobError::Cancelled), &mut || ());
+                if let Some(f) = unwanted {
+                    f();
+                }
+                cancelled
             }
             State::Running => {
                 let Some(canceller) = &shared.canceller else { return false };
@@ -631,6 +649,16 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     pub(crate) fn loop_guard(&self) -> impl Fn(Option<u64>) + 'static {
         let shared = self.shared.clone();
         move |id| lock(&shared.inner).needs_loop = id
+    }
+
+    /// For a producer whose one `thread` completes the job (and so runs its done-callbacks) and
+    /// that can skip work not started: a blocking `wait` on `thread` fails with `WouldDeadlock`
+    /// while the job is not done, and `unwanted` is called once (on the consumer's thread) if the
+    /// job is cancelled while queued or its future is dropped before the outcome is decided.
+    pub(crate) fn guard_producer(&self, thread: std::thread::ThreadId, unwanted: Box<dyn FnOnce() + Send>) {
+        let mut inner = lock(&self.shared.inner);
+        inner.needs_thread = Some(thread);
+        inner.unwanted = Some(unwanted);
     }
 
     /// Whether the job is done (completed, failed or cancelled).
@@ -716,6 +744,7 @@ impl<T> Drop for ConcurrentFuture<T> {
     fn drop(&mut self) {
         let shared = &*self.shared;
         let mut inner = lock(&shared.inner);
+        let unwanted = inner.unwanted.take();
         match inner.state {
             State::Queued => {
                 // Nobody wants it: the job is skipped when a worker reaches it.
@@ -726,9 +755,13 @@ impl<T> Drop for ConcurrentFuture<T> {
                 shared.cancel_requested.store(true, Ordering::Release);
                 inner.abandoned = true;
                 inner.waker = None;
+                drop(inner);
             }
             // The outcome is decided; done-callbacks (if any) receive it.
-            State::Completing | State::Done(_) | State::Taken => {}
+            State::Completing | State::Done(_) | State::Taken => return,
+        }
+        if let Some(f) = unwanted {
+            f();
         }
     }
 }

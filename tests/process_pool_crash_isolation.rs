@@ -23,6 +23,10 @@ fn main() {
             run: death_is_noticed_even_if_a_grandchild_holds_the_pipes,
         },
         Case {
+            name: "death_after_a_direct_submit_is_noticed_even_if_a_grandchild_holds_the_pipes",
+            run: death_after_a_direct_submit_is_noticed_even_if_a_grandchild_holds_the_pipes,
+        },
+        Case {
             name: "killed_before_it_starts_a_task_is_sent_elsewhere",
             run: killed_before_it_starts_a_task_is_sent_elsewhere,
         },
@@ -136,7 +140,21 @@ fn fork_then_abort(path: std::path::PathBuf) -> u8 {
 }
 
 fn death_is_noticed_even_if_a_grandchild_holds_the_pipes() {
+    grandchild_holds_the_pipes(&ProcessPool::builder().max_workers(1).build().unwrap());
+}
+
+/// The task goes straight from `submit` to the idle worker, which does not wake the driver: the
+/// liveness check must still watch it (before, the driver slept on until the idle timeout).
+fn death_after_a_direct_submit_is_noticed_even_if_a_grandchild_holds_the_pipes() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+    assert_eq!(pool.try_submit(nap_then, 0).unwrap().wait(), Ok(0));
+    // An idle pool: its driver goes to sleep with nothing due.
+    std::thread::sleep(Duration::from_millis(50));
+    grandchild_holds_the_pipes(&pool);
+}
+
+/// A worker aborts while a child it forked holds its pipes: the task fails within the bound.
+fn grandchild_holds_the_pipes(pool: &ProcessPool) {
     let file = std::env::temp_dir().join(format!("tulip-crash-{}-grandchild", std::process::id()));
     let _ = std::fs::remove_file(&file);
     let mut fut = pool.try_submit(fork_then_abort, file.clone()).unwrap();

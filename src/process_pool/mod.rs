@@ -5,8 +5,8 @@
 //!
 //! - `mod.rs` (here): [`ProcessPool`], [`ProcessPoolBuilder`], [`ProcessPoolStats`], [`ProcessMap`],
 //!   and the state shared between the pool handle, the futures' cancellers and the driver;
-//! - `driver.rs`: the driver thread (all parent-side I/O, dispatch, timeouts, kills, reaping) and
-//!   the process-wide spawner thread;
+//! - `driver/`: the driver thread (all parent-side I/O, dispatch, timeouts, kills, reaping) and
+//!   the process-wide spawner thread, one concern per module (see its docs);
 //! - `worker.rs`: what a re-executed program does as a worker;
 //! - `process.rs`: the public entry point, `init`;
 //! - `wire.rs`: the frames on the pipes and their decoder;
@@ -20,7 +20,10 @@
 //! typed promise. Jobs wait in [`Inbox::queue`] until the driver (or `submit`, for an idle worker)
 //! sends them. The driver's state is behind a mutex it releases while it sleeps; `submit` only ever
 //! try-locks it, so neither side can block the other for long and a done-callback that submits
-//! cannot deadlock.
+//! cannot deadlock; one that waits on a task of the pool fails with `WouldDeadlock` (the driver
+//! thread is what would complete it). A future that is cancelled while queued, or dropped, tells
+//! the driver at once (`JobCtl::stop`), which takes its task out of the queue or has its worker
+//! skip it.
 
 mod channel;
 mod child;
@@ -34,7 +37,7 @@ mod worker;
 use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
@@ -45,6 +48,7 @@ use serde::Serialize;
 
 use crate::error::{JobError, PoolError};
 use crate::future::{self, ConcurrentFuture, Options, Promise};
+use crate::thread_pool::Window;
 
 use code::Trampoline;
 
@@ -58,8 +62,8 @@ const MIN_FRAME_SIZE: usize = wire::HANDSHAKE_MAX;
 ///
 /// The process pool uses `std` locks even under `cfg(loom)` (its cross-process behaviour is tested
 /// with real processes, not loom models), so it has its own helper rather than `crate::sync::lock`.
-/// No tulip lock is held while user code runs except a user's `Deserialize` during a round, which
-/// leaves the driver's state consistent if it panics (the panic is caught).
+/// No tulip lock is held while user code runs: results are decoded (with the user's `Deserialize`)
+/// and futures completed (with their done-callbacks) after the driver's round has released it.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -163,7 +167,8 @@ impl ProcessPoolBuilder {
         self
     }
 
-    /// How long a worker beyond `min_workers` may stay without work before it exits (default 60 s).
+    /// How long a worker beyond `min_workers` may stay without work before it exits (default 60 s;
+    /// `Duration::MAX`: never).
     ///
     /// # Examples
     ///
@@ -194,7 +199,8 @@ impl ProcessPoolBuilder {
     /// Kill a task's worker when the task has run this long, and fail the task with
     /// [`JobError::TimedOut`] (default: no limit).
     ///
-    /// The time counts from the moment the task starts in its worker, not from `submit`.
+    /// The time counts from the moment the task starts in its worker, not from `submit`. A limit
+    /// too large to add to the clock (`Duration::MAX`) is none.
     ///
     /// # Examples
     ///
@@ -294,7 +300,6 @@ impl ProcessPoolBuilder {
         let shared = Arc::new(Shared {
             config: self.config,
             inbox: Mutex::new(Inbox { queue: VecDeque::new(), cancels: Vec::new(), closing: None }),
-            closed: AtomicBool::new(false),
             poller: Poller::new().map_err(PoolError::Spawn)?,
             next_id: AtomicU64::new(1),
             stats: Mutex::new(ProcessPoolStats::default()),
@@ -333,9 +338,6 @@ impl ProcessPoolBuilder {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) inbox: Mutex<Inbox>,
-    /// Mirrors "a shutdown was requested" for a lock-free check in `submit`; the authoritative check
-    /// is under the inbox lock.
-    pub(crate) closed: AtomicBool,
     /// The driver's poller; `notify()` wakes the driver.
     pub(crate) poller: Poller,
     pub(crate) next_id: AtomicU64,
@@ -366,10 +368,19 @@ pub(crate) struct Counters {
 pub(crate) struct Inbox {
     /// Tasks not yet sent to a worker, oldest first (re-queued tasks go back to the front).
     pub(crate) queue: VecDeque<Job>,
-    /// Ids of running tasks whose futures were cancelled.
+    /// Ids of tasks whose futures were cancelled or dropped (see [`JobCtl::cancel`]), to be taken
+    /// out of the queue or skipped by their worker.
     pub(crate) cancels: Vec<u64>,
-    /// The strongest shutdown requested so far; `Some` also means "closed to new tasks".
+    /// The strongest shutdown requested so far; `Some` also means "closed to new tasks". The pool's
+    /// one closed state: the handle, `submit` and the driver all read it here.
     pub(crate) closing: Option<Closing>,
+}
+
+impl Inbox {
+    /// Records a shutdown request, merged with earlier ones towards the stronger.
+    pub(crate) fn close(&mut self, c: Closing) {
+        self.closing = Some(self.closing.map_or(c, |old| old.merge(c)));
+    }
 }
 
 /// A shutdown request; requests merge towards the stronger one.
@@ -396,11 +407,38 @@ impl Closing {
 pub(crate) const CANCEL_NONE: u8 = 0;
 pub(crate) const CANCEL_USER: u8 = 1;
 pub(crate) const CANCEL_SHUTDOWN: u8 = 2;
+pub(crate) const CANCEL_UNWANTED: u8 = 3;
 
 /// Shared between a job and its future's canceller.
 pub(crate) struct JobCtl {
-    /// `CANCEL_*`: who asked for the task to stop, if anyone.
+    /// The task's id, which the driver finds it by.
+    pub(crate) id: u64,
+    /// The pool, told when the task is stopped; gone once the pool is.
+    pub(crate) pool: Weak<Shared>,
+    /// `CANCEL_*`: who asked for the task to stop, if anyone; set once. `USER`: `cancel()` on a
+    /// task sent to a worker (killed if it runs). `UNWANTED`: cancelled while queued, or its future
+    /// dropped (skipped if it has not started, else left to finish). `SHUTDOWN`: by
+    /// `shutdown(cancel_pending)` (skipped if not started).
     pub(crate) cancel: AtomicU8,
+}
+
+impl JobCtl {
+    /// Marks the task stopped by `why`; `false` if something stopped it first.
+    pub(crate) fn mark(&self, why: u8) -> bool {
+        self.cancel.compare_exchange(CANCEL_NONE, why, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// Marks the task stopped by `why` (unless something stopped it first) and tells the driver,
+    /// which takes it out of the queue, or has its worker skip or kill it. `false` if the pool is
+    /// gone.
+    fn stop(&self, why: u8) -> bool {
+        let Some(shared) = self.pool.upgrade() else { return false };
+        if self.mark(why) {
+            lock(&shared.inbox).cancels.push(self.id);
+            let _ = shared.poller.notify();
+        }
+        true
+    }
 }
 
 /// One submitted task, as the driver handles it.
@@ -433,16 +471,20 @@ impl Job {
 pub(crate) trait Sink: Send {
     /// Marks the future running; `false` if it was cancelled or dropped while queued.
     fn start(&self) -> bool;
-    /// Decodes `outcome` and keeps it for [`complete`](Self::complete).
+    /// Keeps `outcome` for [`complete`](Self::complete), a result as its encoded bytes: no user
+    /// code runs here (the driver calls it under its lock).
     fn resolve(&mut self, outcome: Result<&[u8], JobError>);
-    /// Completes the future with what `resolve` kept.
+    /// How many encoded bytes `complete` will decode.
+    fn encoded_len(&self) -> usize;
+    /// Decodes what `resolve` kept and completes the future: the user's `Deserialize` and the
+    /// future's done-callbacks run here.
     fn complete(self: Box<Self>);
 }
 
 struct TypedSink<R> {
     promise: Promise<R>,
     /// Set by `resolve`; a sink completed without one reports the promise's drop error.
-    result: Option<Result<R, JobError>>,
+    outcome: Option<Result<Vec<u8>, JobError>>,
 }
 
 impl<R: DeserializeOwned + Send + 'static> Sink for TypedSink<R> {
@@ -451,25 +493,30 @@ impl<R: DeserializeOwned + Send + 'static> Sink for TypedSink<R> {
     }
 
     fn resolve(&mut self, outcome: Result<&[u8], JobError>) {
-        let result = outcome.and_then(|bytes| {
-            // A user's Deserialize impl may panic; it must not take the driver down.
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| code::decode_exact::<R>(bytes))) {
-                Ok(Ok(v)) => Ok(v),
-                Ok(Err(e)) => Err(JobError::Codec(format!("could not decode the result: {e}"))),
-                Err(p) => Err(JobError::Codec(format!(
-                    "decoding the result panicked: {}",
-                    crate::error::panic_message(&*p)
-                ))),
-            }
-        });
-        self.result = Some(result);
+        self.outcome = Some(outcome.map(<[u8]>::to_vec));
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.outcome.as_ref().map_or(0, |o| o.as_ref().map_or(0, Vec::len))
     }
 
     fn complete(self: Box<Self>) {
-        let TypedSink { promise, result } = *self;
-        if let Some(result) = result {
-            promise.complete(result);
+        let TypedSink { promise, outcome } = *self;
+        if let Some(outcome) = outcome {
+            promise.complete(outcome.and_then(|bytes| decode::<R>(&bytes)));
         }
+    }
+}
+
+/// Decodes a result; a user's `Deserialize` that panics fails only its task.
+fn decode<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, JobError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| code::decode_exact::<R>(bytes))) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(JobError::Codec(format!("could not decode the result: {e}"))),
+        Err(p) => Err(JobError::Codec(format!(
+            "decoding the result panicked: {}",
+            crate::error::panic_message(&*p)
+        ))),
     }
 }
 
@@ -510,7 +557,7 @@ pub struct ProcessPoolStats {
     pub completed: u64,
     /// Tasks that panicked (counted in `completed` too).
     pub panicked: u64,
-    /// Tasks that ended cancelled.
+    /// Tasks that ended cancelled, or were skipped because their future was dropped.
     pub cancelled: u64,
     /// Tasks killed by `task_timeout`.
     pub timed_out: u64,
@@ -656,54 +703,8 @@ impl ProcessPool {
         In: Serialize + ?Sized,
         Out: DeserializeOwned + Send + 'static,
     {
-        if self.shared.closed.load(Ordering::Acquire) {
-            return Err(PoolError::ShutDown);
-        }
-        let fn_off = code::offset_of(f).map_err(PoolError::Encode)?;
-        let tramp_off = code::offset_of(tramp as usize).map_err(PoolError::Encode)?;
-        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut frame = Vec::with_capacity(wire::TASK_HEADER + 16);
-        let at = wire::begin_task(&mut frame, id, fn_off, tramp_off);
-        let max = self.shared.config.max_frame_size;
-        let room = max.saturating_sub(wire::TASK_HEADER - wire::PREFIX);
-        code::encode_capped(args, &mut frame, room, "the arguments").map_err(PoolError::Encode)?;
-        wire::end_frame(&mut frame, at, max).map_err(|len| {
-            PoolError::Encode(format!(
-                "the task encodes to {len} bytes, over the pool's max_frame_size of {max} bytes"
-            ))
-        })?;
-
-        let ctl = Arc::new(JobCtl { cancel: AtomicU8::new(CANCEL_NONE) });
-        let canceller = {
-            let ctl = ctl.clone();
-            let weak: Weak<Shared> = Arc::downgrade(&self.shared);
-            move || -> bool {
-                let Some(shared) = weak.upgrade() else { return false };
-                if ctl
-                    .cancel
-                    .compare_exchange(CANCEL_NONE, CANCEL_USER, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-                {
-                    lock(&shared.inbox).cancels.push(id);
-                    let _ = shared.poller.notify();
-                }
-                true
-            }
-        };
-        let (promise, fut) = future::pair::<Out>(Options {
-            canceller: Some(Box::new(canceller)),
-            needs_loop: None,
-            running: false,
-            drop_error: JobError::ShutDown,
-        });
-        let job = Job {
-            id,
-            frame,
-            submitted: Instant::now(),
-            ctl,
-            sink: Box::new(TypedSink { promise, result: None }),
-            deaths_at_head: 0,
-        };
+        let (id, frame) = self.encode_task(f, tramp, args)?;
+        let (job, fut) = self.new_job::<Out>(id, frame);
         let job = match try_lock(&self.core) {
             Some(mut core) => match core.try_direct(job) {
                 Ok(()) => return Ok(fut),
@@ -722,6 +723,55 @@ impl ProcessPool {
             log::error!("tulip: could not wake the process pool's driver: {e}");
         }
         Ok(fut)
+    }
+
+    /// Encodes a task frame: a fresh id, the two function offsets, the arguments.
+    fn encode_task<In: Serialize + ?Sized>(
+        &self,
+        f: usize,
+        tramp: Trampoline,
+        args: &In,
+    ) -> Result<(u64, Vec<u8>), PoolError> {
+        let fn_off = code::offset_of(f).map_err(PoolError::Encode)?;
+        let tramp_off = code::offset_of(tramp as usize).map_err(PoolError::Encode)?;
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut frame = Vec::with_capacity(wire::TASK_HEADER + 16);
+        let at = wire::begin_task(&mut frame, id, fn_off, tramp_off);
+        let max = self.shared.config.max_frame_size;
+        let room = max.saturating_sub(wire::TASK_HEADER - wire::PREFIX);
+        code::encode_capped(args, &mut frame, room, "the arguments").map_err(PoolError::Encode)?;
+        wire::end_frame(&mut frame, at, max).map_err(|len| {
+            PoolError::Encode(format!(
+                "the task encodes to {len} bytes, over the pool's max_frame_size of {max} bytes"
+            ))
+        })?;
+        Ok((id, frame))
+    }
+
+    /// The job for an encoded task, and its future: `cancel()` while it runs stops it, a cancel
+    /// while queued or a drop skips it, and a blocking wait on the driver thread is refused.
+    fn new_job<Out: DeserializeOwned + Send + 'static>(
+        &self,
+        id: u64,
+        frame: Vec<u8>,
+    ) -> (Job, ConcurrentFuture<Out>) {
+        let pool = Arc::downgrade(&self.shared);
+        let ctl = Arc::new(JobCtl { id, pool, cancel: AtomicU8::new(CANCEL_NONE) });
+        let c = ctl.clone();
+        let (promise, fut) = future::pair::<Out>(Options {
+            canceller: Some(Box::new(move || c.stop(CANCEL_USER))),
+            needs_loop: None,
+            running: false,
+            drop_error: JobError::ShutDown,
+        });
+        let c = ctl.clone();
+        // Done-callbacks run on the driver thread, which alone completes these futures.
+        let unwanted = move || {
+            c.stop(CANCEL_UNWANTED);
+        };
+        fut.guard_producer(self.driver_thread, Box::new(unwanted));
+        let sink = Box::new(TypedSink { promise, outcome: None });
+        (Job { id, frame, submitted: Instant::now(), ctl, sink, deaths_at_head: 0 }, fut)
     }
 
     /// Runs `f` on every item, in worker processes, and yields the results in order.
@@ -765,7 +815,7 @@ impl ProcessPool {
         if chunksize == 0 {
             return Err(PoolError::InvalidConfig("map chunksize must be at least 1".into()));
         }
-        if self.shared.closed.load(Ordering::Acquire) {
+        if lock(&self.shared.inbox).closing.is_some() {
             return Err(PoolError::ShutDown);
         }
         Ok(ProcessMap {
@@ -773,8 +823,7 @@ impl ProcessPool {
             f,
             items: Some(items.into_iter()),
             chunksize,
-            window: VecDeque::new(),
-            bound: 2 * self.shared.config.max_workers,
+            window: Window::new(2 * self.shared.config.max_workers),
             ready: Vec::new().into_iter(),
             _a: PhantomData,
         })
@@ -819,7 +868,7 @@ impl ProcessPool {
     /// the workers that are left; returns `true` if nothing had to be killed.
     ///
     /// Tasks stopped at the deadline end with [`JobError::ShutDown`]. Returns once every worker is
-    /// reaped.
+    /// reaped. A `timeout` too large to add to the clock (`Duration::MAX`) waits for all the work.
     ///
     /// # Examples
     ///
@@ -841,7 +890,8 @@ impl ProcessPool {
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
         self.request(Closing {
             cancel_pending: false,
-            deadline: Some(Instant::now() + timeout),
+            // A deadline too far to represent is none: a plain graceful shutdown.
+            deadline: Instant::now().checked_add(timeout),
             kill: false,
         });
         !self.wait_finished()
@@ -875,14 +925,7 @@ impl ProcessPool {
     }
 
     fn request(&self, closing: Closing) {
-        {
-            let mut inbox = lock(&self.shared.inbox);
-            inbox.closing = Some(match inbox.closing {
-                Some(c) => c.merge(closing),
-                None => closing,
-            });
-            self.shared.closed.store(true, Ordering::Release);
-        }
+        lock(&self.shared.inbox).close(closing);
         if let Err(e) = self.shared.poller.notify() {
             log::error!("tulip: could not wake the process pool's driver: {e}");
         }
@@ -936,10 +979,29 @@ enum Chunk<R> {
     Failed(JobError, usize),
 }
 
+impl<R: Send + 'static> Chunk<R> {
+    /// Waits for the chunk and yields one result per item.
+    fn results(self) -> Vec<Result<R, JobError>> {
+        let (e, n) = match self {
+            Chunk::Running(fut, n) => match fut.wait() {
+                Ok(v) if v.len() == n => {
+                    return v.into_iter().map(|r| r.map_err(JobError::Panicked)).collect()
+                }
+                Ok(v) => {
+                    (JobError::Codec(format!("a chunk of {n} items came back with {} results", v.len())), n)
+                }
+                Err(e) => (e, n),
+            },
+            Chunk::Failed(e, n) => (e, n),
+        };
+        (0..n).map(|_| Err(e.clone())).collect()
+    }
+}
+
 /// The results of [`ProcessPool::map`], in input order.
 ///
-/// Each item is `Ok(f(item))` or the [`JobError`] of that item. Dropping it cancels the chunks not
-/// started yet.
+/// Each item is `Ok(f(item))` or the [`JobError`] of that item. Dropping it skips the chunks not
+/// started yet, including those already sent to a worker; a chunk that runs finishes.
 ///
 /// # Examples
 ///
@@ -961,48 +1023,45 @@ enum Chunk<R> {
 pub struct ProcessMap<'a, A, R, I> {
     pool: &'a ProcessPool,
     f: fn(A) -> R,
-    /// `None` once exhausted.
+    /// `None` once exhausted, or once the pool refused a chunk for a shutdown.
     items: Option<I>,
     chunksize: usize,
-    /// Chunks submitted, oldest first; at most `bound` long.
-    window: VecDeque<Chunk<R>>,
-    bound: usize,
+    /// Chunks submitted and not yet yielded, at most `2 × max_workers`.
+    window: Window<Chunk<R>>,
     /// Results of the oldest chunk not yet yielded.
     ready: std::vec::IntoIter<Result<R, JobError>>,
     _a: PhantomData<fn(A)>,
 }
 
-impl<A, R, I> ProcessMap<'_, A, R, I>
+/// Submits the next chunk of `items` (`None` once there is none).
+fn submit_chunk<A, R, I>(
+    pool: &ProcessPool,
+    f: fn(A) -> R,
+    items: &mut Option<I>,
+    chunksize: usize,
+) -> Option<Chunk<R>>
 where
     I: Iterator<Item = A>,
     A: Serialize + DeserializeOwned,
     R: Serialize + DeserializeOwned + Send + 'static,
 {
-    fn top_up(&mut self) {
-        while self.window.len() < self.bound {
-            let Some(items) = self.items.as_mut() else { return };
-            let chunk: Vec<A> = items.by_ref().take(self.chunksize).collect();
-            if chunk.is_empty() {
-                self.items = None;
-                return;
-            }
-            let n = chunk.len();
-            let submitted = self.pool.submit_raw::<Vec<A>, Vec<Result<R, String>>>(
-                self.f as usize,
-                code::chunk_trampoline::<A, R>,
-                &chunk,
-            );
-            self.window.push_back(match submitted {
-                Ok(fut) => Chunk::Running(fut, n),
-                Err(PoolError::ShutDown) => {
-                    // Nothing more will run: stop consuming the input (it may be endless).
-                    self.items = None;
-                    Chunk::Failed(JobError::ShutDown, n)
-                }
-                Err(e) => Chunk::Failed(JobError::Codec(e.to_string()), n),
-            });
-        }
+    let chunk: Vec<A> = items.as_mut()?.take(chunksize).collect();
+    if chunk.is_empty() {
+        *items = None;
+        return None;
     }
+    let n = chunk.len();
+    let submitted =
+        pool.submit_raw::<Vec<A>, Vec<Result<R, String>>>(f as usize, code::chunk_trampoline::<A, R>, &chunk);
+    Some(match submitted {
+        Ok(fut) => Chunk::Running(fut, n),
+        Err(PoolError::ShutDown) => {
+            // Nothing more will run: stop consuming the input (it may be endless).
+            *items = None;
+            Chunk::Failed(JobError::ShutDown, n)
+        }
+        Err(e) => Chunk::Failed(JobError::Codec(e.to_string()), n),
+    })
 }
 
 impl<A, R, I> Iterator for ProcessMap<'_, A, R, I>
@@ -1018,22 +1077,9 @@ where
             if let Some(r) = self.ready.next() {
                 return Some(r);
             }
-            self.top_up();
-            let results: Vec<Result<R, JobError>> = match self.window.pop_front()? {
-                Chunk::Running(fut, n) => match fut.wait() {
-                    Ok(v) if v.len() == n => v.into_iter().map(|r| r.map_err(JobError::Panicked)).collect(),
-                    Ok(v) => {
-                        let e = JobError::Codec(format!(
-                            "a chunk of {n} items came back with {} results",
-                            v.len()
-                        ));
-                        (0..n).map(|_| Err(e.clone())).collect()
-                    }
-                    Err(e) => (0..n).map(|_| Err(e.clone())).collect(),
-                },
-                Chunk::Failed(e, n) => (0..n).map(|_| Err(e.clone())).collect(),
-            };
-            self.ready = results.into_iter();
+            let (pool, f, items, chunksize) = (self.pool, self.f, &mut self.items, self.chunksize);
+            let chunk = self.window.next(|| submit_chunk(pool, f, items, chunksize))?;
+            self.ready = chunk.results().into_iter();
         }
     }
 }
@@ -1049,7 +1095,7 @@ impl<A, R, I> fmt::Debug for ProcessMap<'_, A, R, I> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A sink that only remembers that nothing completed it.
@@ -1060,19 +1106,27 @@ mod tests {
             true
         }
         fn resolve(&mut self, _: Result<&[u8], JobError>) {}
+        fn encoded_len(&self) -> usize {
+            0
+        }
         fn complete(self: Box<Self>) {}
+    }
+
+    /// A job with no future behind it, stopped as `cancel` says (a `CANCEL_*`).
+    pub(crate) fn job(id: u64, cancel: u8) -> Job {
+        Job {
+            id,
+            frame: Vec::new(),
+            submitted: Instant::now(),
+            ctl: Arc::new(JobCtl { id, pool: Weak::new(), cancel: AtomicU8::new(cancel) }),
+            sink: Box::new(Unused),
+            deaths_at_head: 0,
+        }
     }
 
     #[test]
     fn a_task_next_in_line_at_every_worker_death_fails_after_a_few() {
-        let mut job = Job {
-            id: 1,
-            frame: Vec::new(),
-            submitted: Instant::now(),
-            ctl: Arc::new(JobCtl { cancel: AtomicU8::new(CANCEL_NONE) }),
-            sink: Box::new(Unused),
-            deaths_at_head: 0,
-        };
+        let mut job = job(1, CANCEL_NONE);
         // Bad luck once or twice: back to the queue.
         assert_eq!(job.died_at_head(), None);
         assert_eq!(job.died_at_head(), None);

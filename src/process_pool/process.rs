@@ -46,6 +46,8 @@
 //! | the task runs past `task_timeout` | `Err(JobError::TimedOut)` | killed, replaced |
 //! | `cancel()` while it runs | `Err(JobError::Cancelled)` | killed, replaced |
 //! | `cancel()` before it started | `Err(JobError::Cancelled)`; it never runs | untouched |
+//! | its future is dropped before it started | (nobody sees it); it never runs | untouched |
+//! | its future is dropped while it runs | (nobody sees it); it runs to its end | untouched |
 //! | the worker writes a malformed or over-size frame | `Err(JobError::WorkerDied(..))` | killed, replaced |
 //! | the pool is dropped, or its shutdown deadline passes | `Err(JobError::ShutDown)` | killed |
 //!
@@ -96,9 +98,12 @@
 //! involving the driver; otherwise it queues the frame and wakes the driver with a coalesced
 //! notification. The driver sends each worker several tasks ahead, written in one batch: about two
 //! milliseconds of work at the recently measured execution time (between 2 and 512 tasks; one at a
-//! time for tasks of a millisecond or more, so a long task never holds short ones behind it while
-//! another worker idles). Results are read in batches, decoded, and their futures completed once
-//! the driver has released its lock, so that code woken by a result can submit straight away.
+//! time for tasks of a millisecond or more), and nothing more to a worker whose task has run past
+//! those two milliseconds: short tasks are not sent to wait behind a long one while another worker
+//! can take them (those sent before it was seen to be long still wait for it). Results are read in batches; they are decoded and their futures
+//! completed once the driver has released its lock, so that code woken by a result can submit
+//! straight away, and a result of 256 KiB or more is decoded on a thread of its own, so that its
+//! decode never holds up the other workers' results.
 //!
 //! **Worker side.** A worker runs its tasks one after the other, in arrival order, and writes each
 //! result before it starts the next. On Linux it also records in a page of memory shared with the
@@ -148,8 +153,9 @@
 //! - Timeouts count from the moment the task starts in its worker, not from `submit`, and are
 //!   enforced within a few milliseconds.
 //! - Dropping a pool kills its workers; call [`ProcessPool::shutdown`] first to let work finish.
-//!   Done-callbacks ([`ConcurrentFuture::add_done_callback`]) run on the driver thread: keep them
-//!   short.
+//!   Done-callbacks ([`ConcurrentFuture::add_done_callback`]) run on the driver thread (a large
+//!   result's, on its decode thread): keep them short. A blocking `wait` there on a task of the same pool could never end (the driver is
+//!   what would finish it): it fails at once with [`JobError::WouldDeadlock`](crate::JobError).
 //! - A worker's death is normally seen at once (its pipe closes); if a task forked a child that
 //!   still holds the pipe, the pool notices within a second (it checks busy workers with
 //!   `waitpid`).

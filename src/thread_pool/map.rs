@@ -27,14 +27,41 @@ pub struct PoolMap<I, F, R> {
     pool: ThreadPool,
     f: Arc<F>,
     items: I,
-    /// Submitted and not yet yielded, oldest first; never longer than `limit`.
-    in_flight: VecDeque<ConcurrentFuture<R>>,
-    limit: usize,
+    in_flight: Window<ConcurrentFuture<R>>,
 }
 
 impl<I, F, R> PoolMap<I, F, R> {
     pub(super) fn new(pool: ThreadPool, f: Arc<F>, items: I, limit: usize) -> Self {
-        PoolMap { pool, f, items, in_flight: VecDeque::with_capacity(limit.min(1024)), limit }
+        PoolMap { pool, f, items, in_flight: Window::new(limit) }
+    }
+}
+
+/// The ordered, bounded window of an ordered `map` (this one's, and `ProcessPool::map`'s): jobs
+/// are submitted lazily, as results are taken, and yielded in submission order.
+pub(crate) struct Window<E> {
+    /// Submitted and not yet yielded, oldest first; never longer than `limit`.
+    in_flight: VecDeque<E>,
+    limit: usize,
+}
+
+impl<E> Window<E> {
+    pub(crate) fn new(limit: usize) -> Self {
+        Window { in_flight: VecDeque::with_capacity(limit.min(1024)), limit }
+    }
+
+    /// Submits with `submit` until `limit` jobs are out (or it has nothing more), then takes the
+    /// oldest.
+    pub(crate) fn next(&mut self, mut submit: impl FnMut() -> Option<E>) -> Option<E> {
+        while self.in_flight.len() < self.limit {
+            let Some(job) = submit() else { break };
+            self.in_flight.push_back(job);
+        }
+        self.in_flight.pop_front()
+    }
+
+    /// Jobs submitted and not yet taken.
+    pub(crate) fn len(&self) -> usize {
+        self.in_flight.len()
     }
 }
 
@@ -53,13 +80,12 @@ where
     type Item = Result<R, JobError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.in_flight.len() < self.limit {
-            let Some(item) = self.items.next() else { break };
-            let f = Arc::clone(&self.f);
-            let fut = self.pool.submit(move || f(item)).unwrap_or_else(refused);
-            self.in_flight.push_back(fut);
-        }
-        self.in_flight.pop_front().map(ConcurrentFuture::wait)
+        let (pool, f, items) = (&self.pool, &self.f, &mut self.items);
+        let submit = || {
+            let (f, item) = (Arc::clone(f), items.next()?);
+            Some(pool.submit(move || f(item)).unwrap_or_else(refused))
+        };
+        self.in_flight.next(submit).map(ConcurrentFuture::wait)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -73,7 +99,7 @@ impl<I, F, R> fmt::Debug for PoolMap<I, F, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoolMap")
             .field("in_flight", &self.in_flight.len())
-            .field("limit", &self.limit)
+            .field("limit", &self.in_flight.limit)
             .finish()
     }
 }

@@ -44,6 +44,7 @@ use std::time::{Duration, Instant};
 
 pub use self::builder::ThreadPoolBuilder;
 pub use self::map::PoolMap;
+pub(crate) use self::map::Window;
 
 use self::core::{Job, Shared, Task};
 use crate::error::{JobError, PoolError};

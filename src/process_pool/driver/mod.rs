@@ -1,0 +1,378 @@
+//! The driver: the one thread per pool that starts workers, writes their tasks, reads their results,
+//! enforces timeouts and cancellations, and reaps them.
+//!
+//! # Implementation
+//!
+//! Each round of the loop waits on the pool's [`Poller`](polling::Poller) (worker pipes, plus
+//! `notify()` from `submit`, cancellers and shutdown), then, in this order: reads every readable
+//! worker and settles the results; applies cancellations; stops tasks that ran out of time or were
+//! cancelled while running; dispatches queued tasks; writes what each worker has pending in one
+//! `write` per worker; starts or retires workers; publishes statistics.
+//!
+//! One concern per module:
+//!
+//! - `link`: one worker's pipes, buffers, framing, and its queue of sent tasks (the seam for other
+//!   transports);
+//! - `supervisor`: starting workers and their handshake, liveness, killing and reaping;
+//! - `fate`: what becomes of a dead worker's tasks (a pure function);
+//! - `dispatch`: the direct path from `submit`, the queue, pipelining depth, cancellations;
+//! - `deadlines`: cancel grace, task timeout, idle timeout, and the next wake-up;
+//! - `sizing`: growing and retiring workers;
+//! - `shutdown`: shutdown requests and the driver's end.
+//!
+//! Workers are started by one process-wide spawner thread, so the wait for a child's `exec` never
+//! stalls a driver; that thread lives as long as the process, because on Linux the parent-death
+//! signal fires when the *thread* that spawned the child exits.
+
+mod deadlines;
+mod dispatch;
+mod fate;
+mod link;
+mod shutdown;
+mod sizing;
+mod supervisor;
+
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use polling::Events;
+
+use super::lock;
+use super::spawn;
+use super::wire;
+use super::{Job, ProcessPoolStats, Shared, CANCEL_USER};
+use crate::error::{JobError, PoolError};
+
+use fate::Cause;
+use link::{read_frames, ReadEnd, Worker, READS_PER_ROUND};
+
+/// What happened while a worker was borrowed, applied to the driver afterwards.
+struct Tally {
+    /// The pool's shared state, for its counters.
+    shared: Arc<Shared>,
+    /// Execution times reported by workers, for the pipelining depth.
+    exec_ns: Vec<u64>,
+    /// A worker passed its handshake.
+    became_ready: bool,
+    /// Jobs whose outcome is decided; their futures are completed once the driver's lock is released.
+    done: Vec<Job>,
+}
+
+impl Tally {
+    fn new(shared: &Arc<Shared>) -> Self {
+        Tally { shared: shared.clone(), exec_ns: Vec::new(), became_ready: false, done: Vec::new() }
+    }
+
+    fn queue_wait(&self, d: Duration) {
+        let ns = d.as_nanos().min(u64::MAX as u128) as u64;
+        self.shared.counters.queue_wait_ns.fetch_add(ns, Ordering::Relaxed);
+        self.shared.counters.queue_wait_max_ns.fetch_max(ns, Ordering::Relaxed);
+    }
+}
+
+/// Decides a job's outcome: a user's cancel wins over whatever else happened, since `cancel()` said
+/// so. The result's bytes are copied out of the read buffer; they are decoded and the future is
+/// completed later, outside the driver's lock (see [`deliver`]), so that code woken by it can
+/// submit straight to a worker and a slow decode holds nobody up.
+///
+/// The job is counted before its future completes, so whoever sees the result sees it counted.
+fn settle(mut job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
+    let outcome = match job.ctl.cancel.load(Ordering::Acquire) {
+        CANCEL_USER => Err(JobError::Cancelled),
+        _ => outcome,
+    };
+    let c = &tally.shared.counters;
+    let counter = match &outcome {
+        Ok(_) | Err(JobError::Panicked(_)) | Err(JobError::Codec(_)) => Some(&c.completed),
+        Err(JobError::Cancelled) => Some(&c.cancelled),
+        Err(JobError::TimedOut) => Some(&c.timed_out),
+        Err(_) => None,
+    };
+    if let Some(counter) = counter {
+        counter.fetch_add(1, Ordering::Release);
+    }
+    if let Err(JobError::Panicked(_)) = &outcome {
+        c.panicked.fetch_add(1, Ordering::Release);
+    }
+    job.sink.resolve(outcome);
+    tally.done.push(job);
+}
+
+/// The driver's state: the workers and everything about starting, feeding and stopping them. Behind
+/// a mutex that the driver thread holds for a round and `submit` only try-locks (the direct path).
+pub(crate) struct Driver {
+    shared: Arc<Shared>,
+    /// The pool's secret, which every worker's handshake reply must carry.
+    token: [u8; 16],
+    /// The pre-encoded `Hello` frame every new worker gets first.
+    hello: Vec<u8>,
+    /// Slab of workers; poll keys are `2 * slot` (read end) and `2 * slot + 1` (write end).
+    workers: Vec<Option<Worker>>,
+    /// Jobs settled in this round, completed after the lock is released.
+    done: Vec<Job>,
+    /// `finish` has run.
+    finished: bool,
+    /// Where `build` waits for the first handshake.
+    startup: Option<crossbeam_channel::Sender<Result<(), PoolError>>>,
+    /// A `cancel_pending` shutdown has failed the queued tasks and had the sent ones skipped.
+    cancel_pending_done: bool,
+    /// Work was killed at a shutdown deadline.
+    forced: bool,
+    /// Moving average of task execution time in ns (0 = no sample yet).
+    ewma_ns: f64,
+    /// Workers that could not start (or failed their handshake) since one last passed it.
+    spawn_failures: u32,
+    /// New workers killed by `SIGKILL` during their handshake since one last passed it.
+    startup_kills: u32,
+    /// No new worker is started before this (backoff after failures and startup kills).
+    spawn_retry_at: Option<Instant>,
+    /// The value of the worker marker variable (see [`spawn::ENV`]).
+    env_value: String,
+    /// Where the spawner thread (`supervisor::spawner`) sends this pool's new workers.
+    spawned_tx: crossbeam_channel::Sender<io::Result<spawn::Spawned>>,
+    spawned_rx: crossbeam_channel::Receiver<io::Result<spawn::Spawned>>,
+    /// Spawns requested whose result has not been taken yet.
+    pending_spawns: usize,
+    /// A worker was removed since `maintain` last ran: the next round must come at once, or a
+    /// worker found dead by the writes at the end of a round (after `maintain`) would leave the pool
+    /// short, with nothing left to wake the driver.
+    resize_due: bool,
+    /// When busy workers were last checked with `waitpid` (see `deadlines::LIVENESS_CHECK`).
+    last_liveness_check: Instant,
+    /// When `submit` last sent a task straight to a worker: the driver learns of such a task only
+    /// from its result, so the liveness check goes on for a while after.
+    last_direct: Option<Instant>,
+    /// The wake-up the driver sleeps until includes the liveness check; if not, a task sent
+    /// straight to a worker wakes the driver, or a worker dying silently would go unnoticed.
+    ticking: bool,
+    /// The gauges last published (counters live in `Shared::counters`).
+    stats: ProcessPoolStats,
+}
+
+impl Driver {
+    /// A driver whose first workers are already being started.
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        token: [u8; 16],
+        startup: crossbeam_channel::Sender<Result<(), PoolError>>,
+    ) -> io::Result<Driver> {
+        let mut hello = Vec::new();
+        wire::encode_hello(&mut hello, &token, &spawn::fingerprint(), shared.config.max_frame_size as u32);
+        let (spawned_tx, spawned_rx) = crossbeam_channel::unbounded();
+        let mut d = Driver {
+            token,
+            hello,
+            shared,
+            workers: Vec::new(),
+            done: Vec::new(),
+            finished: false,
+            startup: Some(startup),
+            cancel_pending_done: false,
+            forced: false,
+            ewma_ns: 0.0,
+            spawn_failures: 0,
+            startup_kills: 0,
+            spawn_retry_at: None,
+            env_value: super::worker::env_value(&token),
+            spawned_tx,
+            spawned_rx,
+            pending_spawns: 0,
+            resize_due: false,
+            last_liveness_check: Instant::now(),
+            last_direct: None,
+            ticking: false,
+            stats: ProcessPoolStats::default(),
+        };
+        d.start_first_workers()?;
+        Ok(d)
+    }
+
+    /// Runs rounds until the first worker has passed its handshake or failed (the answer goes to
+    /// the `startup` channel). Called by `build`, on its own thread, before the driver thread exists.
+    pub(crate) fn start_up(&mut self) {
+        let mut events = Events::new();
+        while self.startup.is_some() {
+            let timeout = self.sleep_until().map(|d| d.saturating_duration_since(Instant::now()));
+            events.clear();
+            if let Err(e) = self.shared.poller.wait(&mut events, timeout) {
+                log::error!("tulip: the process pool's poller failed: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let now = Instant::now();
+            self.take_spawned(now);
+            self.on_events(&events, now);
+            self.check_startups(Instant::now());
+            self.flush_all(Instant::now());
+        }
+        self.publish_stats();
+    }
+
+    /// One round, after the poller woke: everything but the wait. Returns `true` when the driver
+    /// is done.
+    fn round(&mut self, events: &Events) -> bool {
+        let cancels = std::mem::take(&mut lock(&self.shared.inbox).cancels);
+        let now = Instant::now();
+        self.take_spawned(now);
+        self.on_events(events, now);
+        self.apply_cancels(cancels, now);
+        self.check_heads(Instant::now());
+        self.check_startups(Instant::now());
+        self.check_liveness(Instant::now());
+        if self.on_closing(Instant::now()) {
+            return true;
+        }
+        self.dispatch();
+        self.maintain(Instant::now());
+        self.flush_all(Instant::now());
+        self.publish_stats();
+        false
+    }
+
+    fn live(&self) -> usize {
+        self.workers.iter().flatten().count()
+    }
+
+    fn absorb(&mut self, mut t: Tally) {
+        self.done.append(&mut t.done);
+        for ns in t.exec_ns {
+            self.ewma_ns = if self.ewma_ns <= 0.0 { ns as f64 } else { 0.8 * self.ewma_ns + 0.2 * ns as f64 };
+        }
+        if t.became_ready {
+            self.spawn_failures = 0;
+            self.startup_kills = 0;
+            self.spawn_retry_at = None;
+            if let Some(tx) = self.startup.take() {
+                let _ = tx.send(Ok(()));
+            }
+        }
+    }
+
+    /// Reads or writes each worker the poller found ready.
+    fn on_events(&mut self, events: &Events, now: Instant) {
+        let keys: Vec<usize> = events.iter().map(|e| e.key).collect();
+        for key in keys {
+            let slot = key / 2;
+            if key % 2 == 1 {
+                if let Some(w) = self.workers.get_mut(slot).and_then(Option::as_mut) {
+                    w.write_armed = false;
+                }
+                self.flush(slot, now);
+            } else {
+                self.read_worker(slot, now);
+            }
+        }
+    }
+
+    /// Reads what worker `slot` has written and acts on what it finds.
+    fn read_worker(&mut self, slot: usize, now: Instant) {
+        let Some(w) = self.workers.get_mut(slot).and_then(Option::as_mut) else { return };
+        let mut tally = Tally::new(&self.shared);
+        let end = read_frames(w, &self.token, now, &mut tally, READS_PER_ROUND);
+        self.absorb(tally);
+        self.after_read(slot, end);
+    }
+
+    /// Acts on how reading worker `slot` ended: removes it if its stream ended or broke the protocol.
+    fn after_read(&mut self, slot: usize, end: ReadEnd) {
+        match end {
+            ReadEnd::Drained => {}
+            ReadEnd::Eof => self.on_eof(slot),
+            ReadEnd::Protocol(msg) => self.kill_worker(slot, Cause::Protocol(msg)),
+            ReadEnd::Refused(msg) => self.kill_worker(slot, Cause::Refused(msg)),
+        }
+    }
+
+    /// Publishes the gauges for `stats()`.
+    fn publish_stats(&mut self) {
+        let mut s = self.stats.clone();
+        s.workers = self.live();
+        s.active = self.workers.iter().flatten().filter(|w| !w.fifo.is_empty()).count();
+        s.idle = self.workers.iter().flatten().filter(|w| w.takes_work() && w.fifo.is_empty()).count();
+        s.in_flight = self.workers.iter().flatten().map(|w| w.fifo.len()).sum();
+        *lock(&self.shared.stats) = s;
+    }
+}
+
+impl Drop for Driver {
+    /// A driver that never ran (its thread could not start) still leaves nothing behind.
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Runs a pool's driver: waits on the poller without the lock, runs each round with it, and
+/// completes the round's futures after releasing it.
+pub(crate) fn run(core: Arc<Mutex<Driver>>) {
+    /// Finishes the driver however the loop ends, a panic included, so that workers are reaped and
+    /// whoever waits for the shutdown is released.
+    struct FinishOnExit<'a>(&'a Mutex<Driver>);
+    impl Drop for FinishOnExit<'_> {
+        fn drop(&mut self) {
+            lock(self.0).finish();
+        }
+    }
+    let _finish = FinishOnExit(&core);
+    let shared = lock(&core).shared.clone();
+    let mut events = Events::new();
+    let mut done = Vec::new();
+    let decoders = Arc::new(AtomicUsize::new(0));
+    loop {
+        let deadline = lock(&core).sleep_until();
+        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        events.clear();
+        if let Err(e) = shared.poller.wait(&mut events, timeout) {
+            log::error!("tulip: the process pool's poller failed: {e}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let finished = {
+            let mut d = lock(&core);
+            let finished = d.round(&events);
+            std::mem::swap(&mut done, &mut d.done);
+            finished
+        };
+        for job in done.drain(..) {
+            deliver(job, &decoders);
+        }
+        if finished {
+            return;
+        }
+    }
+}
+
+/// Results at least this large are decoded off the driver thread.
+const OFF_THREAD_DECODE: usize = 256 << 10;
+
+/// Completes a settled job's future, outside the driver's lock: small results here, large ones on
+/// a thread of their own (at most one per CPU at a time), so that their decode (and the future's
+/// done-callbacks) never hold up the driver's next round.
+fn deliver(job: Job, decoders: &Arc<AtomicUsize>) {
+    let claim = |n: usize| (n < super::cpus()).then_some(n + 1);
+    if job.sink.encoded_len() < OFF_THREAD_DECODE
+        || decoders.fetch_update(Ordering::AcqRel, Ordering::Acquire, claim).is_err()
+    {
+        return job.sink.complete();
+    }
+    // Taken by the thread, or back here if it cannot start.
+    let slot = Arc::new(Mutex::new(Some(job)));
+    let (theirs, count) = (slot.clone(), decoders.clone());
+    let spawned = std::thread::Builder::new().name("tulip-process-decode".into()).spawn(move || {
+        if let Some(job) = lock(&theirs).take() {
+            job.sink.complete();
+        }
+        count.fetch_sub(1, Ordering::AcqRel);
+    });
+    if spawned.is_err() {
+        decoders.fetch_sub(1, Ordering::AcqRel);
+        if let Some(job) = lock(&slot).take() {
+            job.sink.complete();
+        }
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").field("workers", &self.live()).finish()
+    }
+}

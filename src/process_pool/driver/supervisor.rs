@@ -1,0 +1,430 @@
+//! The supervisor: starting workers (through the process-wide spawner thread) and the outcome of
+//! their handshake; liveness; killing and reaping; removing a dead worker.
+
+use std::collections::VecDeque;
+use std::ffi::c_int;
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use polling::{Event, PollMode};
+
+use super::super::child::{self, Child, Waited};
+use super::super::spawn;
+use super::super::wire::FrameReader;
+use super::super::{lock, Shared, HANDSHAKE_TIMEOUT};
+use super::fate::{self, Cause};
+use super::link::{read_frames, Phase, Worker};
+use super::{settle, Driver, Tally};
+use crate::error::{JobError, PoolError};
+
+/// How long the driver waits for a `SIGSTOP` to take effect before it kills without a snapshot.
+const STOP_WAIT: Duration = Duration::from_millis(100);
+
+/// How long a worker whose pipe closed may take to exit before it is killed.
+const EXIT_WAIT: Duration = Duration::from_millis(50);
+
+/// Spawn failures in a row after which tasks waiting for a worker (with none alive) are failed.
+const SPAWN_FAILURES_BEFORE_GIVING_UP: u32 = 3;
+
+/// New workers killed by `SIGKILL` from outside (the OOM killer, an operator, a chaos test) during
+/// their handshake, in a row, after which `build` gives up. Once the pool is built such deaths are
+/// never failures to start: the pool replaces the worker, however often, and its queued tasks wait
+/// (failing them would turn a killer of workers into a killer of tasks).
+const STARTUP_KILLS_TOLERATED: u32 = 32;
+
+/// How long the driver waits before replacing a worker killed during its handshake, times the kills
+/// in a row (at most ten), so that whatever kills new workers does not meet a spawn loop. (Not while
+/// `build` waits for its first worker: that replacement is requested at once.)
+const STARTUP_KILL_PAUSE: Duration = Duration::from_millis(10);
+
+/// Whether the calling thread is the process's main thread, whose end is the end of the process.
+#[cfg(target_os = "linux")]
+fn on_main_thread() -> bool {
+    // SAFETY: gettid and getpid have no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) == libc::getpid() as libc::c_long }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn on_main_thread() -> bool {
+    false
+}
+
+/// Kills a worker (`SIGKILL`) and reaps it; its exit status, if it could be collected. The one place
+/// a worker is killed for good.
+pub(super) fn kill_and_reap(child: &mut Child) -> Option<c_int> {
+    child.kill();
+    child.wait()
+}
+
+/// A request to the process-wide spawner thread.
+struct SpawnRequest {
+    env_value: String,
+    reply: crossbeam_channel::Sender<io::Result<spawn::Spawned>>,
+    /// The pool to wake when the worker is there.
+    wake: Weak<Shared>,
+}
+
+/// The thread that starts every pool's worker processes, created on first use.
+///
+/// `posix_spawn` returns only once the child has called `exec`, which takes a while (longer on a
+/// loaded machine); on its own thread that wait never delays a driver's I/O, and creating a pool
+/// does not pay for a new thread. It lives as long as the process, which is what the parent-death
+/// signal needs on Linux: it fires when the *thread* that spawned the worker exits.
+fn spawner() -> io::Result<crossbeam_channel::Sender<SpawnRequest>> {
+    static SPAWNER: Mutex<Option<crossbeam_channel::Sender<SpawnRequest>>> = Mutex::new(None);
+    let mut slot = lock(&SPAWNER);
+    if let Some(tx) = slot.as_ref() {
+        return Ok(tx.clone());
+    }
+    let (tx, rx) = crossbeam_channel::unbounded::<SpawnRequest>();
+    std::thread::Builder::new().name("tulip-process-spawn".into()).spawn(move || {
+        for req in rx {
+            let r = spawn::spawn_worker(&req.env_value);
+            if let Err(crossbeam_channel::SendError(Ok(mut orphan))) = req.reply.send(r) {
+                // Its pool is gone: nobody else will kill and reap it.
+                kill_and_reap(&mut orphan.child);
+            }
+            if let Some(shared) = req.wake.upgrade() {
+                let _ = shared.poller.notify();
+            }
+        }
+    })?;
+    *slot = Some(tx.clone());
+    Ok(tx)
+}
+
+impl Driver {
+    /// Starts the pool's first workers (`min_workers`, at least one).
+    pub(super) fn start_first_workers(&mut self) -> io::Result<()> {
+        let requests = spawner()?;
+        let mut wanted = self.shared.config.min_workers.max(1);
+        // On the main thread the first worker is spawned right here, one hand-off less before its
+        // handshake. The parent-death signal is tied to the spawning thread, and the main thread
+        // lives as long as the process, like the spawner threaself.
+        let here = on_main_thread();
+        if here {
+            wanted -= 1;
+        }
+        for _ in 0..wanted {
+            self.request_spawn_with(&requests);
+        }
+        if here {
+            let first = spawn::spawn_worker(&self.env_value);
+            self.register(first, Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Asks the spawner thread for one more worker.
+    pub(super) fn request_spawn(&mut self) {
+        match spawner() {
+            Ok(requests) => self.request_spawn_with(&requests),
+            Err(e) => self.start_failed(Instant::now(), PoolError::Spawn(e)),
+        }
+    }
+
+    fn request_spawn_with(&mut self, requests: &crossbeam_channel::Sender<SpawnRequest>) {
+        let req = SpawnRequest {
+            env_value: self.env_value.clone(),
+            reply: self.spawned_tx.clone(),
+            wake: Arc::downgrade(&self.shared),
+        };
+        match requests.send(req) {
+            Ok(()) => self.pending_spawns += 1,
+            Err(_) => self.start_failed(
+                Instant::now(),
+                PoolError::Spawn(io::Error::other("the spawner thread is gone")),
+            ),
+        }
+    }
+
+    /// Takes the workers the spawner has started since the last round.
+    pub(super) fn take_spawned(&mut self, now: Instant) {
+        loop {
+            let Ok(r) = self.spawned_rx.try_recv() else { return };
+            self.pending_spawns -= 1;
+            self.register(r, now);
+        }
+    }
+
+    /// Adds a started worker (or handles why it could not start).
+    pub(super) fn register(&mut self, spawned: io::Result<spawn::Spawned>, now: Instant) {
+        match spawned {
+            Ok(mut s) => {
+                let slot = match self.workers.iter().position(Option::is_none) {
+                    Some(i) => i,
+                    None => {
+                        self.workers.push(None);
+                        self.workers.len() - 1
+                    }
+                };
+                let poller = &self.shared.poller;
+                // SAFETY: both fds are deleted from the poller before their `File`s are dropped
+                // (`remove`, `close_input`).
+                let registered = unsafe {
+                    poller.add_with_mode(&s.from_worker, Event::readable(2 * slot), PollMode::Level).and_then(
+                        |()| {
+                            poller.add(&s.to_worker, Event::none(2 * slot + 1)).inspect_err(|_| {
+                                let _ = poller.delete(&s.from_worker);
+                            })
+                        },
+                    )
+                };
+                if let Err(e) = registered {
+                    kill_and_reap(&mut s.child);
+                    self.start_failed(now, PoolError::Spawn(e));
+                    return;
+                }
+                self.shared.counters.workers_started.fetch_add(1, Ordering::Release);
+                self.workers[slot] = Some(Worker {
+                    child: s.child,
+                    page: s.page,
+                    to_worker: Some(s.to_worker),
+                    from_worker: s.from_worker,
+                    phase: Phase::Starting { deadline: now + HANDSHAKE_TIMEOUT },
+                    retiring: false,
+                    reader: FrameReader::new(self.shared.config.max_frame_size),
+                    out: self.hello.clone(),
+                    out_pos: 0,
+                    queued_bytes: self.hello.len() as u64,
+                    written_bytes: 0,
+                    write_armed: false,
+                    fifo: VecDeque::new(),
+                    next_seq: 0,
+                    head_since: None,
+                    tasks_sent: 0,
+                    idle_since: now,
+                });
+                self.flush(slot, now);
+            }
+            Err(e) => self.start_failed(now, PoolError::Spawn(e)),
+        }
+    }
+
+    /// A worker could not be started or failed its handshake.
+    pub(super) fn start_failed(&mut self, now: Instant, err: PoolError) {
+        self.spawn_failures += 1;
+        let backoff = Duration::from_millis(50) * (1 << self.spawn_failures.min(6));
+        self.spawn_retry_at = Some(now + backoff);
+        if let Some(tx) = self.startup.take() {
+            let _ = tx.send(Err(err));
+            return;
+        }
+        log::error!("tulip: could not start a process-pool worker: {err}");
+        if self.spawn_failures >= SPAWN_FAILURES_BEFORE_GIVING_UP && self.usable() == 0 {
+            self.fail_queued(JobError::WorkerDied(format!("no worker process could be started: {err}")));
+        }
+    }
+
+    /// A worker died before it passed its handshake: says why, as precisely as the exit status
+    /// allows, and decides whether that counts as a failure to start.
+    pub(super) fn start_ended(&mut self, now: Instant, status: Option<c_int>, how: &str, cause: &Cause) {
+        let signal = status.filter(|&s| libc::WIFSIGNALED(s)).map(|s| libc::WTERMSIG(s));
+        let why = match cause {
+            // The pool's own shutdown: nothing failed.
+            Cause::Shutdown => return,
+            // A `SIGKILL` that the pool did not send comes from outside, and says nothing about the
+            // program: replace the worker (in `build`, a few dozen times in a row before giving up).
+            Cause::Ended
+                if signal == Some(libc::SIGKILL)
+                    && (self.startup.is_none() || self.startup_kills < STARTUP_KILLS_TOLERATED) =>
+            {
+                self.startup_kills = self.startup_kills.saturating_add(1);
+                log::warn!(
+                    "tulip: a new process-pool worker was {how} during its handshake; starting another"
+                );
+                let pause = now + STARTUP_KILL_PAUSE * self.startup_kills.min(10);
+                self.spawn_retry_at = Some(self.spawn_retry_at.map_or(pause, |t| t.max(pause)));
+                if self.startup.is_some() {
+                    // `build` is waiting for a first worker, and nothing else starts one meanwhile.
+                    self.request_spawn();
+                }
+                return;
+            }
+            Cause::Refused(msg) => format!("the worker refused the handshake: {msg}"),
+            Cause::HandshakeTimeout => format!(
+                "the worker did not answer the handshake within {} s; make sure \
+                 `tulip::process::init();` is the first statement of main",
+                HANDSHAKE_TIMEOUT.as_secs()
+            ),
+            Cause::Protocol(msg) => {
+                format!("the worker answered the handshake with an invalid frame ({msg})")
+            }
+            Cause::Lingered => "the worker closed its pipes before completing the handshake but went on \
+                 running; make sure `tulip::process::init();` is the first statement of main"
+                .to_string(),
+            _ if signal == Some(libc::SIGKILL) => {
+                format!(
+                    "{} new workers in a row were {how} during their handshake while the pool was built",
+                    self.startup_kills + 1
+                )
+            }
+            // Killed by a fault of its own: the program crashes before or while it becomes a worker.
+            _ if signal.is_some() => {
+                format!("the worker {how} before completing the handshake (see the worker's stderr)")
+            }
+            // It exited: most likely `main` ran to its end without ever becoming a worker.
+            _ => format!(
+                "the worker {how} before completing the handshake; make sure \
+                 `tulip::process::init();` is the first statement of main (see the worker's stderr)"
+            ),
+        };
+        self.start_failed(now, PoolError::Handshake(why));
+    }
+
+    /// Reaps busy workers that died without their pipe closing (a child they forked holds it).
+    pub(super) fn check_liveness(&mut self, now: Instant) {
+        if self.liveness_due(now).is_none_or(|t| now < t) {
+            return;
+        }
+        self.last_liveness_check = now;
+        for slot in 0..self.workers.len() {
+            let Some(w) = self.workers[slot].as_mut().filter(|w| !w.fifo.is_empty()) else { continue };
+            if let Waited::Gone(status) = w.child.try_wait(false) {
+                self.remove(slot, Some(status), Cause::Ended);
+            }
+        }
+    }
+
+    pub(super) fn check_startups(&mut self, now: Instant) {
+        for slot in 0..self.workers.len() {
+            let late = matches!(&self.workers[slot], Some(w) if matches!(w.phase, Phase::Starting { deadline } if now >= deadline));
+            if late {
+                self.kill_worker(slot, Cause::HandshakeTimeout);
+            }
+        }
+    }
+
+    /// The worker's output closed: collect its exit status (killing it if it lingers) and remove it.
+    pub(super) fn on_eof(&mut self, slot: usize) {
+        let Some(w) = self.workers[slot].as_mut() else { return };
+        let started = Instant::now();
+        let mut spins = 0u32;
+        let (status, cause) = loop {
+            match w.child.try_wait(false) {
+                Waited::Gone(status) => break (Some(status), Cause::Ended),
+                Waited::Unknown => break (None, Cause::Ended),
+                Waited::Running | Waited::Stopped if started.elapsed() >= EXIT_WAIT => {
+                    // It closed its pipe but lives on: it cannot be talked to any more.
+                    break (kill_and_reap(&mut w.child), Cause::Lingered);
+                }
+                _ => {
+                    spins += 1;
+                    if spins < 20 {
+                        std::thread::yield_now();
+                    } else {
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                }
+            }
+        };
+        self.remove(slot, status, cause);
+    }
+
+    /// Kills worker `slot` (`SIGKILL`), reaps it, and settles its tasks according to `cause`.
+    pub(super) fn kill_worker(&mut self, slot: usize, cause: Cause) {
+        let Some(w) = self.workers[slot].as_mut() else { return };
+        let status = kill_and_reap(&mut w.child);
+        self.remove(slot, status, cause);
+    }
+
+    /// Freezes the worker, reads what it already wrote, and kills it only if the victim is still the
+    /// task it runs; otherwise lets it go on.
+    pub(super) fn stop_and_kill(&mut self, slot: usize, cause: Cause) {
+        let victim = match cause {
+            Cause::Cancel(id) | Cause::Timeout(id) | Cause::ShutdownTask(id) => id,
+            _ => return self.kill_worker(slot, cause),
+        };
+        let Some(w) = self.workers[slot].as_mut() else { return };
+        if !w.child.signal(libc::SIGSTOP) {
+            return self.on_eof(slot);
+        }
+        let started = Instant::now();
+        loop {
+            match w.child.try_wait(true) {
+                Waited::Stopped => break,
+                Waited::Gone(status) => return self.remove(slot, Some(status), Cause::Ended),
+                Waited::Unknown => break,
+                Waited::Running if started.elapsed() >= STOP_WAIT => break,
+                Waited::Running => std::thread::yield_now(),
+            }
+        }
+        let now = Instant::now();
+        let Some(w) = self.workers[slot].as_mut() else { return };
+        let mut tally = Tally::new(&self.shared);
+        let end = read_frames(w, &self.token, now, &mut tally, usize::MAX);
+        let still_head = w.fifo.front().is_some_and(|h| h.job.id == victim);
+        let started = w.fifo.front().is_some_and(|h| w.has_started(h.seq));
+        if still_head && !started {
+            // The worker has not even reached it (it was slow to get the CPU): look again later. A
+            // cancelled task will be skipped; a timeout counts from now.
+            w.head_since = Some(now);
+        }
+        self.absorb(tally);
+        if still_head && started {
+            return self.kill_worker(slot, cause);
+        }
+        if let Some(w) = self.workers[slot].as_mut() {
+            w.child.signal(libc::SIGCONT);
+        }
+        self.after_read(slot, end);
+    }
+
+    /// Removes a dead (reaped) worker: reads the results it wrote before dying, fails the task it was
+    /// running, and sends the tasks it never started back to the queue.
+    pub(super) fn remove(&mut self, slot: usize, status: Option<c_int>, cause: Cause) {
+        let Some(mut w) = self.workers[slot].take() else { return };
+        self.resize_due = true;
+        let poller = &self.shared.poller;
+        let _ = poller.delete(&w.from_worker);
+        if let Some(f) = w.to_worker.take() {
+            let _ = poller.delete(&f);
+        }
+        let now = Instant::now();
+        let mut tally = Tally::new(&self.shared);
+        // The worker is gone: whatever it wrote is in the pipe now. Frames after a bad one are lost.
+        let _ = read_frames(&mut w, &self.token, now, &mut tally, usize::MAX);
+        let how = match status {
+            Some(s) => child::describe_status(s),
+            None => "vanished (its exit status was collected elsewhere)".to_string(),
+        };
+        // A status reaped by someone else is lost: a worker the pool was retiring is taken to have retired.
+        let graceful = matches!(cause, Cause::Ended)
+            && w.fifo.is_empty()
+            && status.map_or(w.retiring, |s| libc::WIFEXITED(s) && libc::WEXITSTATUS(s) == 0);
+        let killed_by_pool = matches!(
+            cause,
+            Cause::Cancel(_)
+                | Cause::Timeout(_)
+                | Cause::ShutdownTask(_)
+                | Cause::Shutdown
+                | Cause::HandshakeTimeout
+        );
+        if !graceful && !killed_by_pool {
+            self.shared.counters.worker_deaths.fetch_add(1, Ordering::Release);
+            if !matches!(cause, Cause::Refused(_)) && w.phase == Phase::Ready {
+                log::warn!("tulip: process-pool worker {} {how}", w.child.pid());
+            }
+        }
+
+        if let Phase::Starting { .. } = w.phase {
+            self.start_ended(now, status, &how, &cause);
+        }
+
+        let fifo = std::mem::take(&mut w.fifo);
+        let head_started = fifo.front().is_some_and(|h| w.has_started(h.seq));
+        let fate = fate::of_tasks(fifo.into_iter().map(|e| e.job), head_started, &cause, &how);
+        for (job, err) in fate.failed {
+            settle(job, Err(err), &mut tally);
+        }
+        if !fate.requeued.is_empty() {
+            let mut inbox = lock(&self.shared.inbox);
+            for job in fate.requeued.into_iter().rev() {
+                inbox.queue.push_front(job);
+            }
+        }
+        self.absorb(tally);
+    }
+}
