@@ -1,25 +1,43 @@
 //! Errors: one typed error per way an operation can fail.
 //!
-//! Every failure a user can cause ends in one of these types, never in a panic or a hang:
+//! Every failure a user can cause ends in one of these types, never in a panic or a hang. There is
+//! one type per stage of an operation, and one variant per cause:
 //!
-//! - [`JobError`]: why a job (a thread-pool job, a process-pool task, a task spawned from another
-//!   thread) produced no value. It is the error side of every [`ConcurrentFuture`].
-//! - [`LoopClosed`]: a call into a loop that has been closed.
-//! - [`RunError`]: why a loop could not run (it is closed, or a loop already runs on this thread).
-//! - [`TaskError`]: why a [`Task`] produced no value.
-//! - [`Elapsed`]: a [`timeout`] ran out.
-//! - [`PoolError`]: a pool could not be built or refused a job.
+//! | type | when | variants |
+//! |---|---|---|
+//! | [`BuildError`] | building a pool | `InvalidConfig`, `Spawn`, `Handshake` |
+//! | [`SubmitError`] | a pool refuses a job at submit (the job never runs) | `ShutDown`, `Broken`, `QueueFull`, `Encode`, `WouldDeadlock`, `NoState` |
+//! | [`JobError`] | a job, task or lookup ran (or was queued) and produced no value | `Panicked`, `Cancelled`, `ShutDown`, `LoopClosed`, `WorkerDied`, `TimedOut`, `WouldDeadlock`, `Codec`, `ResultTaken`, `Initializer`, `Spawn` |
+//! | [`LoopClosed`] | a call into a loop that has been closed | |
+//! | [`RunError`] | a loop could not run | `Closed`, `AlreadyRunning`, `NestedLoop`, `Stopped` |
+//! | [`Elapsed`] | a [`timeout`] ran out | |
+//! | [`DnsError`] (in [`dns`]) | a name lookup failed | `Resolver`, `InvalidHost`, `InvalidArgument`, `Elapsed`, `Job` |
+//!
+//! [`JobError`] is the error side of every [`ConcurrentFuture`] and of every [`Task`]. Every type here
+//! is `Debug + Clone + PartialEq + Eq + Error + Send + Sync`, so errors can be compared in tests,
+//! stored, and handed to several waiters.
+//!
+//! ```
+//! use tulip::{JobError, SubmitError};
+//! let e: Box<dyn std::error::Error + Send + Sync> = Box::new(JobError::Cancelled);
+//! assert_eq!(e.to_string(), "job was cancelled");
+//! assert_eq!(SubmitError::ShutDown.clone(), SubmitError::ShutDown);
+//! ```
 //!
 //! [`ConcurrentFuture`]: crate::ConcurrentFuture
 //! [`Task`]: crate::Task
 //! [`timeout`]: crate::timeout
+//! [`DnsError`]: crate::DnsError
+//! [`dns`]: crate::dns
 
 use std::fmt;
+use std::time::Duration;
 
-/// Why a job produced no value.
+/// Why a job or a task produced no value.
 ///
-/// This is the error side of [`ConcurrentFuture`](crate::ConcurrentFuture): whichever pool or loop ran
-/// the job, its failure arrives as one of these variants, with the job it belongs to.
+/// This is the error side of [`ConcurrentFuture`](crate::ConcurrentFuture) and of
+/// [`Task`](crate::Task): whichever pool or loop ran the job, its failure arrives as one of these
+/// variants.
 ///
 /// # Examples
 ///
@@ -36,9 +54,10 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum JobError {
-    /// The job panicked; the payload's message is kept.
+    /// The job or task panicked; the payload's message is kept.
     Panicked(String),
-    /// The job was cancelled before it produced a value.
+    /// The job was cancelled before it produced a value (by `cancel()`, or a task by closing its
+    /// loop).
     Cancelled,
     /// The pool was shut down before the job could run.
     ShutDown,
@@ -46,15 +65,19 @@ pub enum JobError {
     LoopClosed,
     /// The worker process running the task died; the text says how (exit status or signal).
     WorkerDied(String),
-    /// The task ran past its time limit and its worker was killed.
-    TimedOut,
-    /// A blocking wait was called on the thread of the loop that must run for the wait to end.
-    ///
-    /// Waiting there could never finish, so it fails at once instead.
+    /// The job ran longer than its run-time limit (`submit_with_limit`, or a process pool's
+    /// `task_timeout`), which is kept here. Only running time counts, never time in the queue: a
+    /// process-pool worker is killed at the limit; a thread-pool job's cancel token is set and the job's
+    /// thread stays busy until the job returns.
+    TimedOut(Duration),
+    /// Waiting for the job could never end, so it fails at once instead: a blocking wait on the
+    /// thread of the loop that must run for the wait to end, or a [`Task`](crate::Task) awaited where
+    /// its loop cannot run (under another loop, or another executor on the loop's thread; asyncio
+    /// refuses a future attached to a different loop).
     WouldDeadlock,
     /// The arguments or the result could not be encoded or decoded.
     Codec(String),
-    /// The result was already taken from this future (by `wait_timeout` or an earlier poll).
+    /// The result was already taken from this future or task (by `wait_timeout` or an earlier poll).
     ResultTaken,
     /// The pool's initializer failed on a worker thread, so the pool is broken and the job never ran;
     /// the text is the initializer's error.
@@ -72,9 +95,12 @@ impl fmt::Display for JobError {
             JobError::ShutDown => f.write_str("pool was shut down before the job ran"),
             JobError::LoopClosed => f.write_str("the event loop was closed before the job finished"),
             JobError::WorkerDied(how) => write!(f, "worker process died: {how}"),
-            JobError::TimedOut => f.write_str("task exceeded its time limit and its worker was killed"),
+            JobError::TimedOut(limit) => write!(
+                f,
+                "job ran longer than its limit of {limit:?} (time in the queue not counted)"
+            ),
             JobError::WouldDeadlock => f.write_str(
-                "blocking wait on the event loop's own thread for work that needs that loop would deadlock",
+                "waiting here would deadlock: the event loop this job needs cannot run on this thread now",
             ),
             JobError::Codec(msg) => write!(f, "encoding or decoding failed: {msg}"),
             JobError::ResultTaken => f.write_str("the result of this future was already taken"),
@@ -149,60 +175,6 @@ impl fmt::Display for RunError {
 }
 
 impl std::error::Error for RunError {}
-
-/// Why a [`Task`](crate::Task) produced no value.
-///
-/// # Examples
-///
-/// ```
-/// tulip::run(async {
-///     let lp = tulip::get_running_loop();
-///     let task = lp.spawn(async { tulip::sleep(std::time::Duration::from_secs(60)).await });
-///     task.cancel();
-///     assert_eq!(task.await, Err(tulip::TaskError::Cancelled));
-/// });
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TaskError {
-    /// The task was cancelled (by [`Task::cancel`](crate::Task::cancel) or by closing its loop).
-    Cancelled,
-    /// The task panicked; the payload's message is kept.
-    Panicked(String),
-    /// The task was awaited where its loop cannot run: under another loop, or under another
-    /// executor on the loop's thread. Waiting there could never end, so it fails at once (asyncio
-    /// refuses a future attached to a different loop).
-    WouldDeadlock,
-    /// The task's output was already taken (by an earlier poll that returned it).
-    ResultTaken,
-}
-
-impl fmt::Display for TaskError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TaskError::Cancelled => f.write_str("task was cancelled"),
-            TaskError::Panicked(msg) => write!(f, "task panicked: {msg}"),
-            TaskError::WouldDeadlock => f.write_str(
-                "task awaited where its event loop cannot run (another loop or executor holds its thread): \
-                 it would never finish",
-            ),
-            TaskError::ResultTaken => f.write_str("the output of this task was already taken"),
-        }
-    }
-}
-
-impl std::error::Error for TaskError {}
-
-impl From<TaskError> for JobError {
-    fn from(e: TaskError) -> Self {
-        match e {
-            TaskError::Cancelled => JobError::Cancelled,
-            TaskError::Panicked(msg) => JobError::Panicked(msg),
-            TaskError::WouldDeadlock => JobError::WouldDeadlock,
-            TaskError::ResultTaken => JobError::ResultTaken,
-        }
-    }
-}
 
 /// A [`timeout`](crate::timeout) ran out before its future finished.
 ///

@@ -80,7 +80,7 @@ mod sync;
 mod thread_pool;
 
 pub use dns::{AddrInfo, DnsError};
-pub use error::{BuildError, Elapsed, JobError, LoopClosed, PoolError, RunError, SubmitError, TaskError};
+pub use error::{BuildError, Elapsed, JobError, LoopClosed, PoolError, RunError, SubmitError};
 pub use executor::{to_thread, RUN_EXECUTOR_SHUTDOWN_TIMEOUT};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;

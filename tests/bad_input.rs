@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tulip::dns::{self, Hints};
 use tulip::{
     BlockingPortal, DnsError, EventLoop, ExceptionContext, JobError, LoopClosed, PoolError, ProcessPool,
-    RunError, TaskError, ThreadPool,
+    RunError, ThreadPool,
 };
 
 fn main() {
@@ -72,7 +72,7 @@ fn loop_after_close() {
     assert_eq!(h.call_soon_threadsafe(|| ()), Err(LoopClosed));
     assert!(h.is_closed());
     assert_eq!(h.spawn_threadsafe(async { 1 }).wait(), Err(JobError::LoopClosed));
-    assert_eq!(lp.spawn(async { 1 }).cancel_and_check(), Err(TaskError::Cancelled));
+    assert_eq!(lp.spawn(async { 1 }).cancel_and_check(), Err(JobError::Cancelled));
     h.stop(); // harmless
               // SAFETY: a closed loop refuses before it keeps anything.
     let add = unsafe { lp.add_reader(0, || ()) }.unwrap_err();
@@ -82,11 +82,11 @@ fn loop_after_close() {
 
 /// A small extension to read a task's outcome on a closed loop without running it.
 trait CancelAndCheck<T> {
-    fn cancel_and_check(self) -> Result<T, TaskError>;
+    fn cancel_and_check(self) -> Result<T, JobError>;
 }
 
 impl<T: 'static> CancelAndCheck<T> for tulip::Task<T> {
-    fn cancel_and_check(self) -> Result<T, TaskError> {
+    fn cancel_and_check(self) -> Result<T, JobError> {
         assert!(self.is_done(), "a task spawned on a closed loop is cancelled at once");
         futures_lite::future::block_on(self)
     }
@@ -147,7 +147,7 @@ fn panicking_exception_handler() {
     lp.call_soon(move || a.set(true));
     let task = lp.spawn(async { quiet_panic("a task fails") });
     let out = lp.run_until_complete(task);
-    assert!(matches!(out, Ok(Err(TaskError::Panicked(ref m))) if m == "a task fails"), "{out:?}");
+    assert!(matches!(out, Ok(Err(JobError::Panicked(ref m))) if m == "a task fails"), "{out:?}");
     assert!(after.get(), "the callback after the failing one still ran");
     assert_eq!(calls.get(), 2, "the handler saw both failures");
     // An explicit call, a handler reset, and the loop still runs.

@@ -143,8 +143,8 @@ fn tasks_pending_at_close_are_cancelled_and_their_futures_dropped() {
     lp.close().unwrap();
     assert_eq!(dropped.get(), 2);
     let lp2 = EventLoop::new().unwrap();
-    assert_eq!(lp2.run_until_complete(idle).unwrap(), Err(tulip::TaskError::Cancelled));
-    assert_eq!(lp2.run_until_complete(fresh).unwrap(), Err(tulip::TaskError::Cancelled));
+    assert_eq!(lp2.run_until_complete(idle).unwrap(), Err(tulip::JobError::Cancelled));
+    assert_eq!(lp2.run_until_complete(fresh).unwrap(), Err(tulip::JobError::Cancelled));
     lp2.close().unwrap();
 }
 

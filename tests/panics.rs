@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tulip::{EventLoop, ExceptionContext, TaskError};
+use tulip::{EventLoop, ExceptionContext, JobError};
 
 /// What the handler saw: (message, panic message) pairs.
 type Seen = Rc<RefCell<Vec<(String, Option<String>)>>>;
@@ -82,14 +82,14 @@ fn panic_in_a_task_reaches_the_handler_and_awaiting_it_gives_panicked() {
         1u32
     });
     let other = lp.spawn(async { 2u32 });
-    assert_eq!(lp.run_until_complete(task).unwrap(), Err(TaskError::Panicked("task boom".into())));
+    assert_eq!(lp.run_until_complete(task).unwrap(), Err(JobError::Panicked("task boom".into())));
     assert_eq!(lp.run_until_complete(other).unwrap(), Ok(2));
     assert_eq!(seen.borrow().len(), 1);
     assert_eq!(seen.borrow()[0].1.as_deref(), Some("task boom"));
     // A panic with a formatted message keeps the message.
     let n = 3;
     let t = lp.spawn(async move { panic!("task {n}") });
-    assert_eq!(lp.run_until_complete(t).unwrap(), Err(TaskError::Panicked("task 3".into())));
+    assert_eq!(lp.run_until_complete(t).unwrap(), Err(JobError::Panicked("task 3".into())));
     lp.close().unwrap();
 }
 
@@ -115,7 +115,7 @@ fn panic_in_a_spawn_threadsafe_task_reaches_its_future_and_the_handler() {
     });
     lp.run_forever().unwrap();
     let r: Result<(), _> = t.join().unwrap();
-    assert_eq!(r, Err(tulip::JobError::Panicked("remote boom".into())));
+    assert_eq!(r, Err(JobError::Panicked("remote boom".into())));
     assert_eq!(seen.borrow().len(), 1);
     lp.close().unwrap();
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use tulip::{EventLoop, JobError, TaskError};
+use tulip::{EventLoop, JobError};
 
 #[test]
 fn a_task_runs_even_if_its_handle_is_dropped() {
@@ -71,7 +71,7 @@ fn cancel_drops_the_future_and_awaiting_gives_cancelled() {
     lp.run_until_complete(async {}).unwrap();
     assert!(!dropped.get());
     assert!(task.cancel());
-    assert_eq!(lp.run_until_complete(task).unwrap(), Err(TaskError::Cancelled));
+    assert_eq!(lp.run_until_complete(task).unwrap(), Err(JobError::Cancelled));
     assert!(dropped.get());
     // The cancelled sleep left no live timer behind.
     lp.close().unwrap();
@@ -84,7 +84,7 @@ fn cancel_before_the_first_poll_never_polls() {
     let p = polled.clone();
     let task = lp.spawn(async move { p.set(true) });
     assert!(task.cancel());
-    assert_eq!(lp.run_until_complete(task).unwrap(), Err(TaskError::Cancelled));
+    assert_eq!(lp.run_until_complete(task).unwrap(), Err(JobError::Cancelled));
     assert!(!polled.get());
     lp.close().unwrap();
 }

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tulip::{Elapsed, EventLoop, TaskError};
+use tulip::{Elapsed, EventLoop, JobError};
 
 #[test]
 fn sleep_waits_at_least_its_duration() {
@@ -162,5 +162,5 @@ fn awaiting_a_task_cancelled_by_run_end_from_outside() {
     });
     let task = task.into_inner().unwrap();
     assert!(task.is_done());
-    assert_eq!(futures_lite::future::block_on(task), Err(TaskError::Cancelled));
+    assert_eq!(futures_lite::future::block_on(task), Err(JobError::Cancelled));
 }

@@ -43,7 +43,7 @@
 //! | the function panics (or its result's `Drop` does) | `Err(JobError::Panicked(message))` | lives on |
 //! | the result cannot be encoded or decoded | `Err(JobError::Codec(..))` | lives on |
 //! | the worker dies (`abort`, segfault, `exit`, `SIGKILL` from outside) | `Err(JobError::WorkerDied("killed by signal 6 (SIGABRT)"))`, `WorkerDied("exited with status 3")` | replaced |
-//! | the task runs past `task_timeout` | `Err(JobError::TimedOut)` | killed, replaced |
+//! | the task runs past `task_timeout` | `Err(JobError::TimedOut(limit))` | killed, replaced |
 //! | `cancel()` while it runs | `Err(JobError::Cancelled)` | killed, replaced |
 //! | `cancel()` before it started | `Err(JobError::Cancelled)`; it never runs | untouched |
 //! | its future is dropped before it started | (nobody sees it); it never runs | untouched |

@@ -26,7 +26,7 @@ use async_task::Runnable;
 use atomic_waker::AtomicWaker;
 
 use super::{EventLoop, LoopInner};
-use crate::error::{panic_message, JobError, TaskError};
+use crate::error::{panic_message, JobError};
 use crate::future::Promise;
 use crate::handle::{Inbound, Shared};
 
@@ -70,20 +70,20 @@ impl CancelSignal {
 
 /// Where a task's outcome goes.
 pub(crate) trait Sink<T> {
-    fn done(self, result: Result<T, TaskError>);
+    fn done(self, result: Result<T, JobError>);
     /// The future was dropped before finishing and without a cancel request: the loop closed.
     fn closed(self);
 }
 
 /// The outcome slot shared by a task and its [`Task`] handle.
 struct Slot<T> {
-    result: RefCell<Option<Result<T, TaskError>>>,
+    result: RefCell<Option<Result<T, JobError>>>,
     finished: Cell<bool>,
     joiner: RefCell<Option<Waker>>,
 }
 
 impl<T> Sink<T> for Rc<Slot<T>> {
-    fn done(self, result: Result<T, TaskError>) {
+    fn done(self, result: Result<T, JobError>) {
         *self.result.borrow_mut() = Some(result);
         self.finished.set(true);
         // Taken first: the borrow must end before `wake`, which may poll the task again.
@@ -93,13 +93,13 @@ impl<T> Sink<T> for Rc<Slot<T>> {
         }
     }
     fn closed(self) {
-        self.done(Err(TaskError::Cancelled));
+        self.done(Err(JobError::Cancelled));
     }
 }
 
 impl<T: Send + 'static> Sink<T> for Promise<T> {
-    fn done(self, result: Result<T, TaskError>) {
-        self.complete(result.map_err(JobError::from));
+    fn done(self, result: Result<T, JobError>) {
+        self.complete(result);
     }
     fn closed(self) {
         self.complete(Err(JobError::LoopClosed));
@@ -123,7 +123,7 @@ where
     F: Future,
     S: Sink<F::Output>,
 {
-    fn finish(&mut self, result: Result<F::Output, TaskError>) {
+    fn finish(&mut self, result: Result<F::Output, JobError>) {
         self.finish_with(|sink| sink.done(result));
     }
 
@@ -132,7 +132,7 @@ where
         if self.signal.closing.load(Ordering::Acquire) {
             self.finish_with(S::closed);
         } else {
-            self.finish(Err(TaskError::Cancelled));
+            self.finish(Err(JobError::Cancelled));
         }
     }
 
@@ -197,14 +197,14 @@ where
                 // A cancel request that arrived (from another thread) while this poll ran was
                 // answered `true`, "will not produce a value": keep that promise, as asyncio keeps
                 // a cancelled concurrent future cancelled. The value is dropped here.
-                let result = if this.signal.is_requested() { Err(TaskError::Cancelled) } else { Ok(v) };
+                let result = if this.signal.is_requested() { Err(JobError::Cancelled) } else { Ok(v) };
                 this.finish(result);
                 Poll::Ready(())
             }
             Err(payload) => {
                 let msg = panic_message(&*payload);
                 this.report("exception in task", &*payload);
-                this.finish(Err(TaskError::Panicked(msg)));
+                this.finish(Err(JobError::Panicked(msg)));
                 Poll::Ready(())
             }
         }
@@ -219,7 +219,7 @@ impl<F: Future, S: Sink<F::Output>> Drop for TaskFuture<F, S> {
             // Drop the user's future before reporting, so "cancelled" means "really stopped".
             self.drop_future();
             if cancelled {
-                sink.done(Err(TaskError::Cancelled));
+                sink.done(Err(JobError::Cancelled));
             } else {
                 sink.closed();
             }
@@ -310,8 +310,8 @@ pub(crate) fn spawn_for_promise<M, F>(
 /// The task runs whether or not this handle is awaited; dropping the handle detaches it. Awaiting it
 /// gives the output, or `Err` when it was cancelled or panicked. Awaited where its loop cannot run
 /// (under another loop, or another executor's `block_on` on its thread), an unfinished task gives
-/// `Err(TaskError::WouldDeadlock)` at once instead of hanging; polled again after it gave its output,
-/// `Err(TaskError::ResultTaken)`, as [`ConcurrentFuture`](crate::ConcurrentFuture) does.
+/// `Err(JobError::WouldDeadlock)` at once instead of hanging; polled again after it gave its output,
+/// `Err(JobError::ResultTaken)`, as [`ConcurrentFuture`](crate::ConcurrentFuture) does.
 ///
 /// # Examples
 ///
@@ -332,7 +332,7 @@ pub struct Task<T> {
 
 impl<T> Task<T> {
     /// Requests cancellation: the task's future is dropped at its next turn, and awaiting the task
-    /// gives `Err(TaskError::Cancelled)`. Returns `false` if the task had already finished.
+    /// gives `Err(JobError::Cancelled)`. Returns `false` if the task had already finished.
     ///
     /// # Examples
     ///
@@ -369,7 +369,7 @@ impl<T> Task<T> {
 }
 
 impl<T> Future for Task<T> {
-    type Output = Result<T, TaskError>;
+    type Output = Result<T, JobError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let taken = self.slot.result.borrow_mut().take();
@@ -377,11 +377,11 @@ impl<T> Future for Task<T> {
             return Poll::Ready(r);
         }
         if self.slot.finished.get() {
-            return Poll::Ready(Err(TaskError::ResultTaken));
+            return Poll::Ready(Err(JobError::ResultTaken));
         }
         // `!Send`: its loop lives on this thread, and cannot run under anything but itself.
         if super::running_loop_id() != Some(self.loop_id) {
-            return Poll::Ready(Err(TaskError::WouldDeadlock));
+            return Poll::Ready(Err(JobError::WouldDeadlock));
         }
         *self.slot.joiner.borrow_mut() = Some(cx.waker().clone());
         Poll::Pending
@@ -399,7 +399,7 @@ impl EventLoop {
     ///
     /// The future need not be `Send`: it runs on this loop's thread. The task runs even if the
     /// returned [`Task`] is dropped. A panic in it goes to the exception handler and makes awaiting
-    /// it return `Err(TaskError::Panicked)`. On a closed loop the task is cancelled at once.
+    /// it return `Err(JobError::Panicked)`. On a closed loop the task is cancelled at once.
     ///
     /// # Examples
     ///

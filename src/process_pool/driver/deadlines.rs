@@ -31,7 +31,7 @@ impl Worker {
                 Some((at, if why == CANCEL_USER { Cause::Cancel(id) } else { Cause::ShutdownTask(id) }))
             }
             // Unwanted tasks that already run are left to finish, within the timeout.
-            _ => Some((since.checked_add(timeout?)?, Cause::Timeout(id))),
+            _ => timeout.and_then(|t| Some((since.checked_add(t)?, Cause::Timeout(id, t)))),
         }
     }
 

@@ -87,7 +87,7 @@ fn settle(mut job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
     let counter = match &outcome {
         Ok(_) | Err(JobError::Panicked(_)) | Err(JobError::Codec(_)) => Some(&c.completed),
         Err(JobError::Cancelled) => Some(&c.cancelled),
-        Err(JobError::TimedOut) => Some(&c.timed_out),
+        Err(JobError::TimedOut(_)) => Some(&c.timed_out),
         Err(_) => None,
     };
     if let Some(counter) = counter {

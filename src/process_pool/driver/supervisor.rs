@@ -334,7 +334,7 @@ impl Driver {
     /// task it runs; otherwise lets it go on.
     pub(super) fn stop_and_kill(&mut self, slot: usize, cause: Cause) {
         let victim = match cause {
-            Cause::Cancel(id) | Cause::Timeout(id) | Cause::ShutdownTask(id) => id,
+            Cause::Cancel(id) | Cause::Timeout(id, _) | Cause::ShutdownTask(id) => id,
             _ => return self.kill_worker(slot, cause),
         };
         let Some(w) = self.workers[slot].as_mut() else { return };
@@ -397,7 +397,7 @@ impl Driver {
         let killed_by_pool = matches!(
             cause,
             Cause::Cancel(_)
-                | Cause::Timeout(_)
+                | Cause::Timeout(..)
                 | Cause::ShutdownTask(_)
                 | Cause::Shutdown
                 | Cause::HandshakeTimeout
