@@ -150,7 +150,7 @@ fn main() {
                 let futs: Vec<_> = (0..4).map(|_| dns::getaddrinfo("localhost", 80, hints)).collect();
                 for f in futs {
                     match f.wait() {
-                        Ok(Ok(a)) if a.iter().any(|a| a.addr.ip().is_loopback()) => {
+                        Ok(a) if a.iter().any(|a| a.addr.ip().is_loopback()) => {
                             c.dns_lookups.fetch_add(1, Ordering::Relaxed);
                         }
                         other => c.fail(format!("localhost lookup: {other:?}")),

@@ -95,10 +95,9 @@ impl fmt::Display for JobError {
             JobError::ShutDown => f.write_str("pool was shut down before the job ran"),
             JobError::LoopClosed => f.write_str("the event loop was closed before the job finished"),
             JobError::WorkerDied(how) => write!(f, "worker process died: {how}"),
-            JobError::TimedOut(limit) => write!(
-                f,
-                "job ran longer than its limit of {limit:?} (time in the queue not counted)"
-            ),
+            JobError::TimedOut(limit) => {
+                write!(f, "job ran longer than its limit of {limit:?} (time in the queue not counted)")
+            }
             JobError::WouldDeadlock => f.write_str(
                 "waiting here would deadlock: the event loop this job needs cannot run on this thread now",
             ),

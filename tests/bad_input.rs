@@ -494,7 +494,7 @@ fn dns_bad_names_and_arguments() {
     let now = |host: &str, hints: Hints| {
         let f = dns::getaddrinfo(host, 80, hints);
         assert!(f.is_done(), "{host:?} must be refused at once, on the caller's thread");
-        f.wait().unwrap()
+        f.wait()
     };
     assert!(invalid_host(now("local\0host", Hints::default())).contains("NUL"));
     assert!(!invalid_host(now(&"a".repeat(254), Hints::default())).is_empty());
@@ -502,7 +502,7 @@ fn dns_bad_names_and_arguments() {
     assert!(!invalid_host(now("", Hints::default())).is_empty());
     assert!(matches!(now("localhost", Hints::default().flags(1 << 24)), Err(DnsError::InvalidArgument(_))));
     assert!(matches!(now("localhost", Hints::default().family(4242)), Err(DnsError::InvalidArgument(_))));
-    let ni = dns::getnameinfo("127.0.0.1:1".parse().unwrap(), 1 << 24).wait().unwrap();
+    let ni = dns::getnameinfo("127.0.0.1:1".parse().unwrap(), 1 << 24).wait();
     assert!(matches!(ni, Err(DnsError::InvalidArgument(_))), "{ni:?}");
     // The same through a loop and through connect; the loop stays usable.
     let (on_loop, connect, fine) = tulip::run(async {

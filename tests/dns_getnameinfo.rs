@@ -17,7 +17,6 @@ fn name_required_gives_the_name() {
     let (host, port) =
         dns::getnameinfo("127.0.0.1:8080".parse().unwrap(), dns::NI_NAMEREQD | dns::NI_NUMERICSERV)
             .wait()
-            .unwrap()
             .unwrap();
     assert!(host.starts_with("localhost"), "{host}");
     assert_eq!(port, "8080");
@@ -28,6 +27,6 @@ fn numeric_flags_answer_inline() {
     let before = dns::stats();
     let fut = dns::getnameinfo("[::1]:443".parse().unwrap(), dns::NI_NUMERICHOST | dns::NI_NUMERICSERV);
     assert!(fut.is_done());
-    assert_eq!(fut.wait().unwrap().unwrap(), ("::1".to_string(), "443".to_string()));
+    assert_eq!(fut.wait().unwrap(), ("::1".to_string(), "443".to_string()));
     assert_eq!(dns::stats().inline, before.inline + 1);
 }

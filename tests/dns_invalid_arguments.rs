@@ -7,7 +7,7 @@ use tulip::DnsError;
 fn refused(host: &str, hints: Hints) -> DnsError {
     let fut = dns::getaddrinfo(host, 80, hints);
     assert!(fut.is_done(), "{host:?} {hints:?} must be refused at once");
-    fut.wait().unwrap().unwrap_err()
+    fut.wait().unwrap_err()
 }
 
 #[test]
@@ -31,7 +31,7 @@ fn bad_getnameinfo_flags_are_refused() {
     for flags in [0x4000_0000, dns::NI_NUMERICHOST | dns::NI_NAMEREQD] {
         let fut = dns::getnameinfo(addr, flags);
         assert!(fut.is_done());
-        assert!(matches!(fut.wait().unwrap(), Err(DnsError::InvalidArgument(_))), "{flags:#x}");
+        assert!(matches!(fut.wait(), Err(DnsError::InvalidArgument(_))), "{flags:#x}");
     }
 }
 
@@ -42,6 +42,6 @@ fn a_253_byte_name_is_accepted_for_lookup() {
     let label = "a".repeat(60);
     let host = format!("{label}.{label}.{label}.{label}.invalid");
     assert!(host.len() <= 253);
-    let r = dns::getaddrinfo(&host, 80, Hints::default()).wait().unwrap();
+    let r = dns::getaddrinfo(&host, 80, Hints::default()).wait();
     assert!(!matches!(r, Err(DnsError::InvalidHost { .. })), "{r:?}");
 }

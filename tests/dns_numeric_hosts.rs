@@ -8,7 +8,7 @@ use tulip::dns::{self, Hints};
 fn answers(host: &str, hints: Hints) -> Vec<tulip::AddrInfo> {
     let fut = dns::getaddrinfo(host, 8080, hints);
     assert!(fut.is_done(), "{host}: an IP literal must be answered without a thread");
-    fut.wait().unwrap().unwrap()
+    fut.wait().unwrap()
 }
 
 #[test]
@@ -50,10 +50,7 @@ fn literals_need_no_thread() {
 
 #[test]
 fn a_literal_of_the_wrong_family_is_a_typed_error() {
-    let err = dns::getaddrinfo("127.0.0.1", 80, Hints::default().family(dns::AF_INET6))
-        .wait()
-        .unwrap()
-        .unwrap_err();
+    let err = dns::getaddrinfo("127.0.0.1", 80, Hints::default().family(dns::AF_INET6)).wait().unwrap_err();
     assert!(err.code().is_some(), "{err:?}");
     assert!(err.is_not_found() || err.code() == Some(dns::EaiCode::Family), "{err:?}");
 }
@@ -62,6 +59,6 @@ fn a_literal_of_the_wrong_family_is_a_typed_error() {
 fn numeric_host_flag_rejects_names_without_a_thread() {
     let fut = dns::getaddrinfo("localhost", 80, Hints::default().flags(dns::AI_NUMERICHOST));
     assert!(fut.is_done());
-    let err = fut.wait().unwrap().unwrap_err();
+    let err = fut.wait().unwrap_err();
     assert_eq!(err.code(), Some(dns::EaiCode::NoName), "{err:?}");
 }

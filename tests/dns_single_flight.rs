@@ -41,16 +41,16 @@ fn identical_lookups_share_one_call() {
     wait_until("the loop's lookups to join", || dns::stats().joined == before.joined + 59);
     drop(hold);
 
-    let first = futs.into_iter().map(|f| f.wait().unwrap().unwrap()).collect::<Vec<_>>();
+    let first = futs.into_iter().map(|f| f.wait().unwrap()).collect::<Vec<_>>();
     let from_loop = waiter.join().unwrap();
     assert!(first.iter().chain(&from_loop).all(|a| *a == first[0]));
-    assert_eq!(other_port.wait().unwrap().unwrap()[0].addr.port(), 81);
+    assert_eq!(other_port.wait().unwrap()[0].addr.port(), 81);
     let after = dns::stats();
     assert_eq!(after.resolver_calls, before.resolver_calls + 2, "one call per distinct question");
     assert_eq!(after.in_flight, 0);
 
     // A later identical lookup is a new flight: nothing is cached.
-    dns::getaddrinfo("localhost", 80, hints).wait().unwrap().unwrap();
+    dns::getaddrinfo("localhost", 80, hints).wait().unwrap();
     assert_eq!(dns::stats().resolver_calls, after.resolver_calls + 1);
 
     cancelling_one_caller_leaves_the_others_answered();
@@ -62,9 +62,9 @@ fn cancelling_one_caller_leaves_the_others_answered() {
     let a = dns::getaddrinfo("localhost", 82, Hints::default());
     let b = dns::getaddrinfo("localhost", 82, Hints::default());
     assert!(a.cancel(), "a caller can always give up its own lookup");
-    assert_eq!(a.wait(), Err(tulip::JobError::Cancelled));
+    assert_eq!(a.wait(), Err(tulip::DnsError::Job(tulip::JobError::Cancelled)));
     drop(hold);
-    assert!(b.wait().unwrap().is_ok());
+    assert!(b.wait().is_ok());
 }
 
 fn a_flight_nobody_waits_for_makes_no_call() {

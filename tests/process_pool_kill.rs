@@ -54,7 +54,10 @@ fn timeout_kills_and_replaces_the_worker() {
         ProcessPool::builder().max_workers(1).task_timeout(Duration::from_millis(300)).build().unwrap();
     let before = pool.try_submit(pid, ()).unwrap().wait().unwrap();
     let t = Instant::now();
-    assert_eq!(pool.try_submit(nap, 60_000).unwrap().wait(), Err(JobError::TimedOut(Duration::from_millis(300))));
+    assert_eq!(
+        pool.try_submit(nap, 60_000).unwrap().wait(),
+        Err(JobError::TimedOut(Duration::from_millis(300)))
+    );
     assert!(t.elapsed() < Duration::from_secs(10), "took {:?}", t.elapsed());
     let after = pool.try_submit(pid, ()).unwrap().wait().unwrap();
     assert_ne!(before, after);

@@ -1,9 +1,8 @@
 //! [`DnsError`] and [`EaiCode`]: every way a lookup can fail, typed.
 
 use std::fmt;
-use std::time::Duration;
 
-use crate::error::{JobError, PoolError};
+use crate::error::{Elapsed, JobError};
 
 /// Which `EAI_*` code the resolver returned.
 ///
@@ -142,6 +141,12 @@ impl EaiCode {
 
 /// Why a lookup produced no answer.
 ///
+/// One variant per cause: the resolver's answer ([`Resolver`](Self::Resolver)), an argument refused
+/// before any call ([`InvalidHost`](Self::InvalidHost), [`InvalidArgument`](Self::InvalidArgument)),
+/// a per-call timeout ([`Elapsed`](Self::Elapsed), the crate's one "timed out" type), or the lookup's
+/// job on the DNS lane ending without an answer ([`Job`](Self::Job): `JobError::Cancelled` after
+/// [`Lookup::cancel`](crate::dns::Lookup::cancel), `JobError::Spawn` when no lane thread could start).
+///
 /// It is `Clone` because one resolver call may answer many callers (identical lookups in flight share
 /// one call). It converts into [`std::io::Error`] (with a fitting [`ErrorKind`](std::io::ErrorKind)
 /// and itself as the inner error), which is what [`net::TcpStream::connect`](crate::net::TcpStream::connect)
@@ -151,7 +156,7 @@ impl EaiCode {
 ///
 /// ```
 /// use tulip::{dns, DnsError};
-/// let err = dns::getaddrinfo("bad\0host", 80, Default::default()).wait().unwrap().unwrap_err();
+/// let err = dns::getaddrinfo("bad\0host", 80, Default::default()).wait().unwrap_err();
 /// assert!(matches!(err, DnsError::InvalidHost { .. }));
 /// println!("{err}"); // invalid host name "bad\0host": it contains a NUL byte
 /// ```
@@ -177,12 +182,15 @@ pub enum DnsError {
     /// The hints or flags are invalid (unknown bits, an unsupported family, a combination the
     /// resolver rejects); checked before any resolver call.
     InvalidArgument(String),
-    /// The per-call timeout ran out; the resolver call itself goes on and its answer is dropped.
-    TimedOut(Duration),
-    /// The lookup was cancelled through its [`ConcurrentFuture`](crate::ConcurrentFuture).
-    Cancelled,
-    /// The DNS lane could not run the lookup (it could not start a thread, or it is shut down).
-    Lane(String),
+    /// A per-call timeout ran out (the `_timeout` methods, [`Lookup::wait_timeout`]); the resolver
+    /// call itself goes on and its answer is dropped.
+    ///
+    /// [`Lookup::wait_timeout`]: crate::dns::Lookup::wait_timeout
+    Elapsed(Elapsed),
+    /// The lookup's job ended without an answer: [`JobError::Cancelled`] after
+    /// [`Lookup::cancel`](crate::dns::Lookup::cancel), [`JobError::Spawn`] when the DNS lane could not
+    /// start a thread, [`JobError::ResultTaken`] when the answer was already taken.
+    Job(JobError),
 }
 
 impl DnsError {
@@ -191,7 +199,7 @@ impl DnsError {
     /// # Examples
     ///
     /// ```
-    /// let e = tulip::DnsError::Cancelled;
+    /// let e = tulip::DnsError::Job(tulip::JobError::Cancelled);
     /// assert_eq!(e.errno(), None);
     /// ```
     pub fn errno(&self) -> Option<i32> {
@@ -206,7 +214,7 @@ impl DnsError {
     /// # Examples
     ///
     /// ```
-    /// let err = tulip::dns::getaddrinfo("name.invalid", 80, Default::default()).wait().unwrap().unwrap_err();
+    /// let err = tulip::dns::getaddrinfo("name.invalid", 80, Default::default()).wait().unwrap_err();
     /// assert!(err.code().is_some());
     /// ```
     pub fn code(&self) -> Option<EaiCode> {
@@ -222,7 +230,7 @@ impl DnsError {
     /// # Examples
     ///
     /// ```
-    /// let err = tulip::dns::getaddrinfo("name.invalid", 80, Default::default()).wait().unwrap().unwrap_err();
+    /// let err = tulip::dns::getaddrinfo("name.invalid", 80, Default::default()).wait().unwrap_err();
     /// // A resolver without network access may answer EAI_AGAIN instead of EAI_NONAME.
     /// println!("not found: {}", err.is_not_found());
     /// ```
@@ -259,9 +267,9 @@ impl fmt::Display for DnsError {
             DnsError::Resolver { code, message, .. } => write!(f, "{message} ({})", code.name()),
             DnsError::InvalidHost { host, reason } => write!(f, "invalid host name {host:?}: {reason}"),
             DnsError::InvalidArgument(msg) => write!(f, "invalid lookup argument: {msg}"),
-            DnsError::TimedOut(d) => write!(f, "name resolution timed out after {d:?}"),
-            DnsError::Cancelled => f.write_str("name resolution was cancelled"),
-            DnsError::Lane(msg) => write!(f, "the DNS lane could not run the lookup: {msg}"),
+            DnsError::Elapsed(_) => f.write_str("name resolution timed out (the lookup was abandoned)"),
+            DnsError::Job(JobError::Cancelled) => f.write_str("name resolution was cancelled"),
+            DnsError::Job(e) => write!(f, "name resolution did not run to the end: {e}"),
         }
     }
 }
@@ -270,16 +278,13 @@ impl std::error::Error for DnsError {}
 
 impl From<JobError> for DnsError {
     fn from(e: JobError) -> Self {
-        match e {
-            JobError::Cancelled => DnsError::Cancelled,
-            other => DnsError::Lane(other.to_string()),
-        }
+        DnsError::Job(e)
     }
 }
 
-impl From<PoolError> for DnsError {
-    fn from(e: PoolError) -> Self {
-        DnsError::Lane(e.to_string())
+impl From<Elapsed> for DnsError {
+    fn from(e: Elapsed) -> Self {
+        DnsError::Elapsed(e)
     }
 }
 
@@ -294,9 +299,9 @@ impl From<DnsError> for std::io::Error {
             DnsError::Resolver { code: EaiCode::Memory, .. } => ErrorKind::OutOfMemory,
             DnsError::Resolver { .. } => ErrorKind::Other,
             DnsError::InvalidHost { .. } | DnsError::InvalidArgument(_) => ErrorKind::InvalidInput,
-            DnsError::TimedOut(_) => ErrorKind::TimedOut,
-            DnsError::Cancelled => ErrorKind::Interrupted,
-            DnsError::Lane(_) => ErrorKind::Other,
+            DnsError::Elapsed(_) => ErrorKind::TimedOut,
+            DnsError::Job(JobError::Cancelled) => ErrorKind::Interrupted,
+            DnsError::Job(_) => ErrorKind::Other,
         };
         std::io::Error::new(kind, e)
     }

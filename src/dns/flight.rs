@@ -106,7 +106,7 @@ where
                 let (cb_key, cb_flight) = (key, flight.clone());
                 cf.add_done_callback(move |r: &Result<(), JobError>| {
                     if let Err(e) = r {
-                        self.finish(&cb_key, &cb_flight, Err(DnsError::from(e.clone())));
+                        self.finish(&cb_key, &cb_flight, Err(DnsError::Job(e.clone())));
                     }
                 });
                 let mut st = lock(&flight.state);
@@ -117,7 +117,7 @@ where
                     st.job = Some(cf);
                 }
             }
-            Err(e) => self.finish(&key, &flight, Err(DnsError::from(e))),
+            Err(e) => self.finish(&key, &flight, Err(DnsError::Job(e))),
         }
         fut
     }

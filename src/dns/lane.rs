@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::error::PoolError;
+use crate::error::{BuildError, JobError, PoolError};
 use crate::future::ConcurrentFuture;
 use crate::sync::lock;
 use crate::{PoolStats, ThreadPool};
@@ -35,7 +35,7 @@ static LANE: OnceLock<ThreadPool> = OnceLock::new();
 
 /// Sets how many lookups the DNS lane runs at once; only before the first lookup that needs it.
 ///
-/// Fails with [`PoolError::InvalidConfig`] for `0`, or once the lane has started (its threads are
+/// Fails with [`BuildError::InvalidConfig`] for `0`, or once the lane has started (its threads are
 /// already sized; a lookup of an IP literal does not start it).
 ///
 /// # Examples
@@ -46,13 +46,13 @@ static LANE: OnceLock<ThreadPool> = OnceLock::new();
 /// assert_eq!(tulip::dns::lane_size(), 8);
 /// assert!(tulip::dns::set_lane_size(0).is_err());
 /// ```
-pub fn set_lane_size(n: usize) -> Result<(), PoolError> {
+pub fn set_lane_size(n: usize) -> Result<(), BuildError> {
     if n == 0 {
-        return Err(PoolError::InvalidConfig("the DNS lane needs at least one thread".into()));
+        return Err(BuildError::InvalidConfig("the DNS lane needs at least one thread".into()));
     }
     let mut cfg = lock(&CONFIG);
     if LANE.get().is_some() {
-        return Err(PoolError::InvalidConfig(format!(
+        return Err(BuildError::InvalidConfig(format!(
             "the DNS lane is already running with {} threads; set its size before the first lookup",
             cfg.size
         )));
@@ -77,7 +77,9 @@ pub(crate) fn pool_stats() -> Option<PoolStats> {
     LANE.get().map(ThreadPool::stats)
 }
 
-fn lane() -> Result<&'static ThreadPool, PoolError> {
+/// The lane, started on first use; a pool that cannot be built fails the lookup with
+/// [`JobError::Spawn`] (the lane's settings are checked, so only the system can refuse it).
+fn lane() -> Result<&'static ThreadPool, JobError> {
     if let Some(pool) = LANE.get() {
         return Ok(pool);
     }
@@ -91,20 +93,32 @@ fn lane() -> Result<&'static ThreadPool, PoolError> {
         .keep_alive(LANE_KEEP_ALIVE)
         // Lookups take milliseconds: a worker spinning for the next one would only burn CPU.
         .idle_spin(Duration::ZERO)
-        .build()?;
+        .build()
+        .map_err(|e| JobError::Spawn(e.to_string()))?;
     // Under the config lock nobody else initialises it; `set` cannot fail, and if it did the pool we
     // built is simply dropped and the stored one used.
     let _ = LANE.set(pool);
     drop(cfg);
-    LANE.get().ok_or_else(|| PoolError::InvalidConfig("the DNS lane could not be stored".into()))
+    LANE.get().ok_or_else(|| JobError::Spawn("the DNS lane could not be stored".into()))
 }
 
-/// Runs `job` on the lane.
-pub(super) fn submit<F>(job: F) -> Result<ConcurrentFuture<()>, PoolError>
+/// Runs `job` on the lane; a refusal is the error the lookup's callers see.
+pub(super) fn submit<F>(job: F) -> Result<ConcurrentFuture<()>, JobError>
 where
     F: FnOnce() + Send + 'static,
 {
-    lane()?.submit(job)
+    lane()?.submit(job).map_err(refused)
+}
+
+/// The lane's refusal of a job as the lookup's outcome: the lane is unbounded and has no initializer,
+/// so only a shut-down pool or a thread that cannot start refuses.
+// Issue 13 merge: `ThreadPool::submit` returns `SubmitError` on the thread-side branch; this match
+// then reads `SubmitError::ShutDown` (same arms).
+fn refused(e: PoolError) -> JobError {
+    match e {
+        PoolError::ShutDown => JobError::ShutDown,
+        other => JobError::Spawn(other.to_string()),
+    }
 }
 
 /// Test hook: while a [`LaneHold`] lives, lane jobs wait before calling the resolver.

@@ -7,10 +7,10 @@
 //!
 //! This module owns:
 //!
-//! - [`getaddrinfo`] and [`getnameinfo`]: free functions that return a [`ConcurrentFuture`], usable from
-//!   any runtime or from blocking code; and [`EventLoop::getaddrinfo`] /
-//!   [`EventLoop::getnameinfo`], their asyncio-shaped counterparts with flat errors and an optional
-//!   per-call timeout;
+//! - [`getaddrinfo`] and [`getnameinfo`]: free functions that return a [`Lookup`] (a future of
+//!   `Result<_, DnsError>`, with `wait`, `wait_timeout` and `cancel`), usable from any runtime or from
+//!   blocking code; and [`EventLoop::getaddrinfo`] / [`EventLoop::getnameinfo`], their asyncio-shaped
+//!   counterparts, with an optional per-call timeout;
 //! - the types [`AddrInfo`], [`Hints`], [`DnsError`], [`EaiCode`] and [`DnsStats`], and the libc
 //!   constants a caller needs for hints and flags;
 //! - the lane itself ([`set_lane_size`], [`lane_size`], [`DEFAULT_LANE_SIZE`]).
@@ -20,7 +20,6 @@
 //! // From blocking code (or any runtime: the future is runtime-agnostic).
 //! let addrs = dns::getaddrinfo("localhost", 80, Hints::default().socktype(dns::SOCK_STREAM))
 //!     .wait()
-//!     .unwrap()
 //!     .unwrap();
 //! assert!(addrs.iter().any(|a| a.addr.ip().is_loopback()));
 //!
@@ -56,14 +55,14 @@
 //! # Caveats
 //!
 //! - **A lookup cannot be interrupted.** libc offers no way to stop `getaddrinfo`. Dropping or
-//!   cancelling a future *abandons* the lookup: that caller is answered `Cancelled` at once (or sees
+//!   cancelling a [`Lookup`] *abandons* it: that caller is answered `Job(Cancelled)` at once (or sees
 //!   nothing, if it dropped the future), while the resolver call goes on and keeps its lane thread
 //!   until the resolver gives up by itself (governed by `/etc/resolv.conf`'s `timeout` and
 //!   `attempts`). If every caller of a flight has gone before the lane reaches it, the call is skipped.
 //! - A **per-call timeout** ([`EventLoop::getaddrinfo_timeout`], [`EventLoop::getnameinfo_timeout`])
-//!   bounds how long the caller waits, with [`DnsError::TimedOut`]; for the free functions, use
-//!   [`ConcurrentFuture::wait_timeout`] or the timeout of the runtime that awaits them. In every case
-//!   the resolver call itself is abandoned, not stopped.
+//!   bounds how long the caller waits, with [`DnsError::Elapsed`]; for the free functions, use
+//!   [`Lookup::wait_timeout`] (same error) or the timeout of the runtime that awaits them. In every
+//!   case the resolver call itself is abandoned, not stopped.
 //! - The lane runs at most [`lane_size`] resolver calls at once; more distinct lookups queue.
 //! - Only numeric ports are taken (`u16`); service names such as `"http"` are not looked up.
 //! - Only `AF_UNSPEC`, `AF_INET` and `AF_INET6` are supported, since an [`AddrInfo`] holds a
@@ -72,6 +71,7 @@
 mod error;
 mod flight;
 mod lane;
+mod lookup;
 pub(crate) mod sys;
 
 use std::ffi::CString;
@@ -84,8 +84,8 @@ pub use error::{DnsError, EaiCode};
 #[doc(hidden)]
 pub use lane::{hold_lookups, LaneHold};
 pub use lane::{lane_size, set_lane_size, DEFAULT_LANE_SIZE, LANE_KEEP_ALIVE};
+pub use lookup::Lookup;
 
-use crate::future::ConcurrentFuture;
 use crate::{EventLoop, PoolStats};
 use flight::Table;
 
@@ -146,7 +146,7 @@ pub const MAX_HOST_LEN: usize = 253;
 /// ```
 /// use tulip::dns::{self, Hints};
 /// let answers = dns::getaddrinfo("127.0.0.1", 80, Hints::default().socktype(dns::SOCK_STREAM))
-///     .wait().unwrap().unwrap();
+///     .wait().unwrap();
 /// let a = &answers[0];
 /// assert_eq!((a.family, a.socktype, a.protocol), (dns::AF_INET, dns::SOCK_STREAM, dns::IPPROTO_TCP));
 /// assert_eq!(a.addr.port(), 80);
@@ -257,7 +257,7 @@ impl Hints {
 ///
 /// ```
 /// let before = tulip::dns::stats();
-/// tulip::dns::getaddrinfo("::1", 80, Default::default()).wait().unwrap().unwrap();
+/// tulip::dns::getaddrinfo("::1", 80, Default::default()).wait().unwrap();
 /// let after = tulip::dns::stats();
 /// assert_eq!(after.inline, before.inline + 1);
 /// assert_eq!(after.resolver_calls, before.resolver_calls);
@@ -372,41 +372,41 @@ fn is_ip_literal(host: &str) -> bool {
 /// Looks `host` and `port` up with `getaddrinfo(3)`; runs on the DNS lane unless the answer needs no
 /// resolver (see the [module docs](self)).
 ///
-/// The future is runtime-agnostic: `.await` it anywhere or [`wait`](ConcurrentFuture::wait) for it.
-/// Its outer `Result` is the job's ([`JobError::Cancelled`](crate::JobError::Cancelled) after
-/// [`cancel`](ConcurrentFuture::cancel)); the inner one is the lookup's. A host with a NUL byte, an
-/// empty host without `AI_PASSIVE`, a host over 253 bytes, or invalid hints fail at once with a typed
-/// [`DnsError`]. An empty host with `AI_PASSIVE` asks for the wildcard addresses (a NULL node).
+/// The [`Lookup`] is runtime-agnostic: `.await` it anywhere or [`wait`](Lookup::wait) for it; every
+/// failure is one [`DnsError`] (`DnsError::Job(JobError::Cancelled)` after
+/// [`cancel`](Lookup::cancel)). A host with a NUL byte, an empty host without `AI_PASSIVE`, a host
+/// over 253 bytes, or invalid hints fail at once with a typed [`DnsError`]. An empty host with
+/// `AI_PASSIVE` asks for the wildcard addresses (a NULL node).
 ///
-/// Dropping the future abandons the lookup (see the module's caveats); use
-/// [`ConcurrentFuture::wait_timeout`] to bound a blocking wait.
+/// Dropping the lookup abandons it (see the module's caveats); use [`Lookup::wait_timeout`] to bound a
+/// blocking wait.
 ///
 /// # Examples
 ///
 /// ```
 /// use tulip::dns::{self, Hints};
 /// let answers = dns::getaddrinfo("localhost", 8080, Hints::default().socktype(dns::SOCK_STREAM))
-///     .wait().unwrap().unwrap();
+///     .wait().unwrap();
 /// assert!(answers.iter().all(|a| a.addr.port() == 8080 && a.socktype == dns::SOCK_STREAM));
 ///
 /// let wildcard = dns::getaddrinfo("", 80, Hints::default().family(dns::AF_INET).flags(dns::AI_PASSIVE))
-///     .wait().unwrap().unwrap();
+///     .wait().unwrap();
 /// assert!(wildcard[0].addr.ip().is_unspecified());
 /// ```
-pub fn getaddrinfo(host: &str, port: u16, hints: Hints) -> ConcurrentFuture<Result<Vec<AddrInfo>, DnsError>> {
+pub fn getaddrinfo(host: &str, port: u16, hints: Hints) -> Lookup<Vec<AddrInfo>> {
     let node = match check_addr_args(host, &hints) {
         Ok(node) => node,
-        Err(e) => return ConcurrentFuture::ready(Ok(Err(e))),
+        Err(e) => return Lookup::ready(Err(e)),
     };
     let numeric = hints.flags & AI_NUMERICHOST != 0;
     if numeric || node.is_none() || is_ip_literal(host) {
         // Parsing only (AI_NUMERICHOST) or the NULL node: answered here, no thread, no network.
         let numeric_hints = if node.is_some() { hints.flags(hints.flags | AI_NUMERICHOST) } else { hints };
         STATS.inline.fetch_add(1, Ordering::Relaxed);
-        return ConcurrentFuture::ready(Ok(sys::getaddrinfo(node.as_deref(), port, &numeric_hints)));
+        return Lookup::ready(sys::getaddrinfo(node.as_deref(), port, &numeric_hints));
     }
     let key = AddrKey { host: host.to_string(), port, hints };
-    ADDR_FLIGHTS.lookup(key, move || sys::getaddrinfo(node.as_deref(), port, &hints))
+    Lookup::new(ADDR_FLIGHTS.lookup(key, move || sys::getaddrinfo(node.as_deref(), port, &hints)))
 }
 
 /// Looks the name and service of `addr` up with `getnameinfo(3)` and returns `(host, service)`;
@@ -421,50 +421,40 @@ pub fn getaddrinfo(host: &str, port: u16, hints: Hints) -> ConcurrentFuture<Resu
 /// use tulip::dns;
 /// let addr = "127.0.0.1:22".parse().unwrap();
 /// let (host, port) = dns::getnameinfo(addr, dns::NI_NUMERICHOST | dns::NI_NUMERICSERV)
-///     .wait().unwrap().unwrap();
+///     .wait().unwrap();
 /// assert_eq!((host.as_str(), port.as_str()), ("127.0.0.1", "22"));
 /// ```
-pub fn getnameinfo(addr: SocketAddr, flags: i32) -> ConcurrentFuture<Result<(String, String), DnsError>> {
+pub fn getnameinfo(addr: SocketAddr, flags: i32) -> Lookup<(String, String)> {
     let unknown = flags & !KNOWN_NI_FLAGS;
     if unknown != 0 {
-        let e = DnsError::InvalidArgument(format!("unknown getnameinfo flags {unknown:#x}"));
-        return ConcurrentFuture::ready(Ok(Err(e)));
+        return Lookup::ready(Err(DnsError::InvalidArgument(format!(
+            "unknown getnameinfo flags {unknown:#x}"
+        ))));
     }
     if flags & NI_NUMERICHOST != 0 && flags & NI_NAMEREQD != 0 {
         let e = DnsError::InvalidArgument("NI_NAMEREQD asks for a name, NI_NUMERICHOST forbids one".into());
-        return ConcurrentFuture::ready(Ok(Err(e)));
+        return Lookup::ready(Err(e));
     }
     let numeric = NI_NUMERICHOST | NI_NUMERICSERV;
     if flags & numeric == numeric {
         STATS.inline.fetch_add(1, Ordering::Relaxed);
-        return ConcurrentFuture::ready(Ok(sys::getnameinfo(&addr, flags)));
+        return Lookup::ready(sys::getnameinfo(&addr, flags));
     }
-    NAME_FLIGHTS.lookup((addr, flags), move || sys::getnameinfo(&addr, flags))
+    Lookup::new(NAME_FLIGHTS.lookup((addr, flags), move || sys::getnameinfo(&addr, flags)))
 }
 
-/// Joins the job's outcome and the lookup's into one `Result`.
-fn flatten<T>(r: Result<Result<T, DnsError>, crate::JobError>) -> Result<T, DnsError> {
-    r.map_err(DnsError::from).and_then(|x| x)
-}
-
-/// Awaits `fut` for at most `timeout` on the running loop.
-async fn bounded<T: Send + 'static>(
-    fut: ConcurrentFuture<Result<T, DnsError>>,
-    timeout: Duration,
-) -> Result<T, DnsError> {
-    match crate::timeout(timeout, fut).await {
-        Ok(r) => flatten(r),
-        // Dropping `fut` (inside the timeout) abandons the lookup.
-        Err(_) => Err(DnsError::TimedOut(timeout)),
-    }
+/// Awaits `lookup` for at most `timeout` on the running loop.
+async fn bounded<T: Send + 'static>(lookup: Lookup<T>, timeout: Duration) -> Result<T, DnsError> {
+    // On `Elapsed`, dropping `lookup` (inside the timeout) abandons it.
+    crate::timeout(timeout, lookup).await?
 }
 
 impl EventLoop {
     /// Resolves `host` and `port` (asyncio's `loop.getaddrinfo`), on the DNS lane so that a busy
     /// default executor cannot delay it.
     ///
-    /// The lookup starts when this is called; the returned future waits for its answer and may be
-    /// awaited on any runtime. Dropping the future abandons the lookup. See [`dns::getaddrinfo`] for
+    /// The lookup starts when this is called; the returned [`Lookup`] waits for its answer and may be
+    /// awaited on any runtime. Dropping it abandons the lookup. See [`dns::getaddrinfo`] for
     /// the rules on hosts and hints, and the [`dns`](crate::dns) module for single-flight and
     /// IP-literal answers.
     ///
@@ -479,18 +469,12 @@ impl EventLoop {
     ///     assert!(addrs.iter().any(|a| a.addr.ip().is_loopback()));
     /// });
     /// ```
-    pub fn getaddrinfo(
-        &self,
-        host: &str,
-        port: u16,
-        hints: Hints,
-    ) -> impl Future<Output = Result<Vec<AddrInfo>, DnsError>> + 'static {
-        let fut = getaddrinfo(host, port, hints);
-        async move { flatten(fut.await) }
+    pub fn getaddrinfo(&self, host: &str, port: u16, hints: Hints) -> Lookup<Vec<AddrInfo>> {
+        getaddrinfo(host, port, hints)
     }
 
     /// [`getaddrinfo`](Self::getaddrinfo) that gives up waiting after `timeout` with
-    /// [`DnsError::TimedOut`]; the resolver call is then abandoned (libc cannot stop it).
+    /// [`DnsError::Elapsed`]; the resolver call is then abandoned (libc cannot stop it).
     ///
     /// # Panics
     ///
@@ -518,7 +502,7 @@ impl EventLoop {
 
     /// Looks up the host name and service of `addr` (asyncio's `loop.getnameinfo`), on the DNS lane.
     ///
-    /// Same rules as [`getaddrinfo`](Self::getaddrinfo); `flags` are `NI_*` flags
+    /// Returns a [`Lookup`]; same rules as [`getaddrinfo`](Self::getaddrinfo); `flags` are `NI_*` flags
     /// (see [`dns::getnameinfo`](crate::dns::getnameinfo)).
     ///
     /// # Examples
@@ -530,17 +514,12 @@ impl EventLoop {
     ///     assert!(!host.is_empty());
     /// });
     /// ```
-    pub fn getnameinfo(
-        &self,
-        addr: SocketAddr,
-        flags: i32,
-    ) -> impl Future<Output = Result<(String, String), DnsError>> + 'static {
-        let fut = getnameinfo(addr, flags);
-        async move { flatten(fut.await) }
+    pub fn getnameinfo(&self, addr: SocketAddr, flags: i32) -> Lookup<(String, String)> {
+        getnameinfo(addr, flags)
     }
 
     /// [`getnameinfo`](Self::getnameinfo) that gives up waiting after `timeout` with
-    /// [`DnsError::TimedOut`].
+    /// [`DnsError::Elapsed`]; the resolver call is then abandoned.
     ///
     /// # Panics
     ///

@@ -25,7 +25,7 @@ fn running_loop(what: &str) -> io::Result<EventLoop> {
 /// Resolves `host:port` for TCP on the DNS lane.
 async fn resolve(host: &str, port: u16, flags: i32) -> io::Result<Vec<SocketAddr>> {
     let hints = Hints::default().socktype(dns::SOCK_STREAM).flags(flags);
-    let answers = dns::getaddrinfo(host, port, hints).await.map_err(dns::DnsError::from)??;
+    let answers = dns::getaddrinfo(host, port, hints).await?;
     Ok(answers.into_iter().map(|a| a.addr).collect())
 }
 
