@@ -16,7 +16,7 @@
 //!
 //! A call made on a thread that runs an event loop (inside a future the portal runs, or inside any
 //! other loop) would block that loop, and wait forever if the future needs it; it fails at once with
-//! [`JobError::WouldDeadlock`]. Inside a loop, await [`BlockingPortal::spawn`]'s future instead.
+//! [`JobError::WouldDeadlock`]. Inside a loop, await [`BlockingPortal::spawn_with`]'s future instead.
 
 use std::fmt;
 use std::future::Future;
@@ -94,7 +94,7 @@ impl BlockingPortal {
     /// [`JobError::Panicked`] if the future panicked, [`JobError::LoopClosed`] if the portal was
     /// stopped before the future finished, [`JobError::WouldDeadlock`] if called on a thread that
     /// runs an event loop (the portal's own loop thread among them: blocking there would stall that
-    /// loop, and hang if the future waits on it; await [`spawn`](Self::spawn)'s future instead).
+    /// loop, and hang if the future waits on it; await [`spawn_with`](Self::spawn_with)'s future instead).
     ///
     /// # Examples
     ///
@@ -128,14 +128,17 @@ impl BlockingPortal {
     /// Starts the future built by `make` on the portal's loop without blocking; the returned
     /// [`ConcurrentFuture`] can be waited on, awaited on any runtime, or cancelled.
     ///
+    /// Named like [`LoopHandle::spawn_threadsafe_with`]: `_with` takes a closure that builds the
+    /// future (on the loop thread, so it need not be `Send`), where [`EventLoop::spawn`] takes a future.
+    ///
     /// # Examples
     ///
     /// ```
     /// let portal = tulip::BlockingPortal::start().unwrap();
-    /// let f = portal.spawn(|| async { "done" });
+    /// let f = portal.spawn_with(|| async { "done" });
     /// assert_eq!(f.wait(), Ok("done"));
     /// ```
-    pub fn spawn<M, F>(&self, make: M) -> ConcurrentFuture<F::Output>
+    pub fn spawn_with<M, F>(&self, make: M) -> ConcurrentFuture<F::Output>
     where
         M: FnOnce() -> F + Send + 'static,
         F: Future + 'static,

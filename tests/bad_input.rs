@@ -177,7 +177,7 @@ fn reentrant_waits_fail_fast() {
     let inner = portal.call(move || async move { p.call(|| async { 1 }) }).unwrap();
     assert_eq!(inner, Err(JobError::WouldDeadlock));
     let p = portal.clone();
-    let inner = portal.call(move || async move { p.spawn(|| async { 1 }).wait() }).unwrap();
+    let inner = portal.call(move || async move { p.spawn_with(|| async { 1 }).wait() }).unwrap();
     assert_eq!(inner, Err(JobError::WouldDeadlock));
     assert!(JobError::WouldDeadlock.to_string().contains("deadlock"));
     // The portal still serves.
@@ -524,12 +524,12 @@ fn portal_after_stop() {
     let portal = BlockingPortal::start().unwrap();
     let h = portal.handle();
     // A call in flight when the portal stops fails instead of hanging.
-    let pending = portal.spawn(|| tulip::sleep(Duration::from_secs(60)));
+    let pending = portal.spawn_with(|| tulip::sleep(Duration::from_secs(60)));
     portal.stop();
     portal.stop(); // idempotent
     assert_eq!(pending.wait(), Err(JobError::LoopClosed));
     assert_eq!(portal.call(|| async { 1 }), Err(JobError::LoopClosed));
-    assert_eq!(portal.spawn(|| async { 1 }).wait(), Err(JobError::LoopClosed));
+    assert_eq!(portal.spawn_with(|| async { 1 }).wait(), Err(JobError::LoopClosed));
     assert_eq!(h.call_soon_threadsafe(|| ()), Err(LoopClosed));
     // A panic in a called future fails that call only.
     let portal = BlockingPortal::start().unwrap();

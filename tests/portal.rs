@@ -113,8 +113,8 @@ fn stop_fails_calls_in_flight_with_loop_closed_and_later_calls_too() {
 #[test]
 fn spawn_returns_a_concurrent_future_that_can_be_cancelled() {
     let portal = BlockingPortal::start().unwrap();
-    let f = portal.spawn(std::future::pending::<u8>);
+    let f = portal.spawn_with(std::future::pending::<u8>);
     assert!(f.cancel());
     assert_eq!(f.wait(), Err(JobError::Cancelled));
-    assert_eq!(portal.spawn(|| async { 3 }).wait(), Ok(3));
+    assert_eq!(portal.spawn_with(|| async { 3 }).wait(), Ok(3));
 }
