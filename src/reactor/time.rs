@@ -137,7 +137,17 @@ impl fmt::Debug for Sleep {
 }
 
 /// Runs `fut` for at most `duration`; `Err(Elapsed)` if it did not finish in time (asyncio's
-/// `asyncio.timeout`). The future is dropped when time runs out.
+/// `asyncio.timeout` and `asyncio.wait_for`). The future is dropped when time runs out.
+///
+/// # A pool job's time in the queue counts
+///
+/// The clock starts when `timeout` is called, not when a pool job starts: around
+/// `lp.run_in_executor(..)` or a pool's `submit`, it also counts the time the job waits for a worker.
+/// Ten 300 ms jobs on two threads under a 1 s timeout each: the last ones end in `Elapsed` without
+/// having run long. To bound how long a job *runs*, give the limit to the pool at submission:
+/// `submit_with_limit(job, limit)` on `ThreadPool` and `ProcessPool` starts the clock when the job
+/// starts and fails it with [`JobError::TimedOut(limit)`](crate::JobError::TimedOut). The two combine:
+/// a `timeout` bounds the caller's whole wait, a limit the job's run.
 ///
 /// # Panics
 ///
