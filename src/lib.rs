@@ -2,8 +2,9 @@
 //!
 //! tulip is Python's asyncio done in Rust: one single-threaded reactor that runs callbacks, timers,
 //! tasks and I/O readiness, pools of threads and of processes that it hands blocking or CPU-heavy work
-//! to, and thread-safe ways back in. Its names are asyncio's, so a user who knows `asyncio.run`,
-//! `loop.call_soon_threadsafe` or `run_in_executor` finds them here.
+//! to, and thread-safe ways back in. On the loop its names are asyncio's, so a user who knows
+//! `asyncio.run`, `loop.call_soon_threadsafe` or `run_in_executor` finds them here; pools, futures and
+//! errors follow the Rust API Guidelines (MIGRATION.md's "Naming: one rule per layer").
 //!
 //! ```
 //! use std::time::Duration;
@@ -30,6 +31,9 @@
 //!   runtime awaits it, blocking code `wait()`s on it.
 //! - Blocking code that needs async code uses a [`BlockingPortal`]: a loop on its own thread that it
 //!   can call into.
+//! - Failures are typed values, one type per stage: [`BuildError`] (building a pool), [`SubmitError`]
+//!   (a job refused at submit), [`JobError`] (a job or [`Task`] that produced no value), plus
+//!   [`LoopClosed`], [`RunError`], [`Elapsed`] and [`DnsError`]. All are `Clone + PartialEq + Error`.
 //!
 //! # Implementation
 //!
