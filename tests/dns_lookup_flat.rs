@@ -13,11 +13,13 @@ fn a_lookup_is_one_result_however_it_is_awaited() {
     assert!(blocking.unwrap()[0].addr.ip().is_loopback());
     let polled = futures_lite::future::block_on(dns::getaddrinfo("bad\0host", 80, Hints::default()));
     assert!(matches!(polled, Err(DnsError::InvalidHost { .. })), "{polled:?}");
-    let on_loop: Lookup<(String, String)> = tulip::run(async {
-        tulip::get_running_loop()
-            .getnameinfo("127.0.0.1:1".parse().unwrap(), dns::NI_NUMERICHOST | dns::NI_NUMERICSERV)
+    let on_loop = tulip::run(async {
+        let lp = tulip::get_running_loop();
+        let lookup: Lookup<(String, String)> =
+            lp.getnameinfo("127.0.0.1:1".parse().unwrap(), dns::NI_NUMERICHOST | dns::NI_NUMERICSERV);
+        lookup.await
     });
-    assert_eq!(on_loop.wait(), Ok(("127.0.0.1".into(), "1".into())));
+    assert_eq!(on_loop, Ok(("127.0.0.1".into(), "1".into())));
 }
 
 #[test]
