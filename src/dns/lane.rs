@@ -4,7 +4,7 @@
 //! delay a lookup (asyncio resolves in its default executor and is starved by it: CPython gh-112169).
 //!
 //! Its size is fixed when it starts ([`DEFAULT_LANE_SIZE`] unless [`set_lane_size`] was called
-//! before); threads start on demand and retire after [`LANE_KEEP_ALIVE`] idle, so a program that
+//! before); threads start on demand and retire after [`LANE_IDLE_TIMEOUT`] idle, so a program that
 //! resolves once holds no thread afterwards.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,10 +20,24 @@ use crate::{PoolStats, ThreadPool};
 ///
 /// Four, as libuv's pool that Node resolves on: enough to overlap a few slow name servers, small
 /// enough that a burst of distinct lookups does not hammer them.
+///
+/// # Examples
+///
+/// ```
+/// assert!(tulip::dns::lane_size() >= 1);
+/// assert_eq!(tulip::dns::DEFAULT_LANE_SIZE, 4);
+/// ```
 pub const DEFAULT_LANE_SIZE: usize = 4;
 
-/// How long an idle lane thread waits for another lookup before it exits.
-pub const LANE_KEEP_ALIVE: Duration = Duration::from_secs(10);
+/// How long an idle lane thread waits for another lookup before it exits (the lane pool's
+/// `idle_timeout`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(tulip::dns::LANE_IDLE_TIMEOUT, std::time::Duration::from_secs(10));
+/// ```
+pub const LANE_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Config {
     size: usize,
@@ -90,7 +104,8 @@ fn lane() -> Result<&'static ThreadPool, JobError> {
     let pool = ThreadPool::builder()
         .max_workers(cfg.size)
         .thread_name_prefix("tulip-dns")
-        .keep_alive(LANE_KEEP_ALIVE)
+        // Issue 13 merge: `idle_timeout` on the thread-side branch.
+        .keep_alive(LANE_IDLE_TIMEOUT)
         // Lookups take milliseconds: a worker spinning for the next one would only burn CPU.
         .idle_spin(Duration::ZERO)
         .build()

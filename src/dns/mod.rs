@@ -83,7 +83,7 @@ use std::time::Duration;
 pub use error::{DnsError, EaiCode};
 #[doc(hidden)]
 pub use lane::{hold_lookups, LaneHold};
-pub use lane::{lane_size, set_lane_size, DEFAULT_LANE_SIZE, LANE_KEEP_ALIVE};
+pub use lane::{lane_size, set_lane_size, DEFAULT_LANE_SIZE, LANE_IDLE_TIMEOUT};
 pub use lookup::Lookup;
 
 use crate::{EventLoop, PoolStats};
