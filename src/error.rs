@@ -177,6 +177,10 @@ impl std::error::Error for RunError {}
 
 /// A [`timeout`](crate::timeout) ran out before its future finished.
 ///
+/// The deadline covers the whole wait: for a pool job, the time it spent in the queue counts too, which
+/// the message says. A limit on a job's running time alone is `submit_with_limit`, which fails with
+/// [`JobError::TimedOut`].
+///
 /// # Examples
 ///
 /// ```
@@ -191,7 +195,7 @@ pub struct Elapsed;
 
 impl fmt::Display for Elapsed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("deadline elapsed")
+        f.write_str("deadline elapsed (the whole wait counts: a pool job's time in its queue too)")
     }
 }
 

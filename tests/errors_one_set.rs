@@ -31,6 +31,12 @@ fn a_run_time_limit_names_itself_and_says_queue_time_is_not_counted() {
 }
 
 #[test]
+fn a_deadline_says_that_queue_time_counted() {
+    let msg = Elapsed.to_string();
+    assert!(msg.contains("queue"), "{msg}");
+}
+
+#[test]
 fn a_task_ends_with_the_job_error_of_a_pool_job() {
     let lp = EventLoop::new().unwrap();
     let task = lp.spawn(std::future::pending::<()>());

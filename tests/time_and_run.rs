@@ -83,7 +83,7 @@ fn timeout_gives_the_value_or_elapsed_and_drops_the_future() {
         assert!(dropped.get(), "the timed-out future is dropped when the Timeout is");
         // Elapsed is a real error type.
         let e: Box<dyn std::error::Error> = Box::new(Elapsed);
-        assert_eq!(e.to_string(), "deadline elapsed");
+        assert!(e.to_string().starts_with("deadline elapsed"), "{e}");
     });
 }
 
