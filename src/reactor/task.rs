@@ -308,7 +308,8 @@ pub(crate) fn spawn_for_promise<M, F>(
 /// A future running on an [`EventLoop`], spawned with [`EventLoop::spawn`].
 ///
 /// The task runs whether or not this handle is awaited; dropping the handle detaches it. Awaiting it
-/// gives the output, or `Err` when it was cancelled or panicked. Awaited where its loop cannot run
+/// gives `Ok(output)`, or a [`JobError`] (the error of every job, pool or loop) when it was cancelled
+/// (`Cancelled`, also when its loop closed first) or panicked (`Panicked`). Awaited where its loop cannot run
 /// (under another loop, or another executor's `block_on` on its thread), an unfinished task gives
 /// `Err(JobError::WouldDeadlock)` at once instead of hanging; polled again after it gave its output,
 /// `Err(JobError::ResultTaken)`, as [`ConcurrentFuture`](crate::ConcurrentFuture) does.
