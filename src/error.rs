@@ -59,7 +59,9 @@ pub enum JobError {
     /// The job was cancelled before it produced a value (by `cancel()`, or a task by closing its
     /// loop).
     Cancelled,
-    /// The pool was shut down before the job could run.
+    /// The pool was shut down before the job finished: the job was still queued when
+    /// `shutdown_timeout`'s deadline came, or it was running in a process-pool worker that the
+    /// shutdown stopped.
     ShutDown,
     /// The loop the job needed was closed before the job finished.
     LoopClosed,
@@ -79,11 +81,13 @@ pub enum JobError {
     Codec(String),
     /// The result was already taken from this future or task (by `wait_timeout` or an earlier poll).
     ResultTaken,
-    /// The pool's initializer failed on a worker thread, so the pool is broken and the job never ran;
-    /// the text is the initializer's error.
+    /// The job never ran because its worker could not be prepared; the text is the error. Either the
+    /// pool's `initializer` failed (the pool is broken: later submits fail with
+    /// [`SubmitError::Broken`]), or the `worker_state` factory the job needed failed (only this job
+    /// fails; the next one tries again).
     Initializer(String),
-    /// No thread could be started to run the job, and none was alive to take it; the text is the
-    /// operating system's error (a thread limit, or memory for the stack).
+    /// No thread could be started to run the job (a pool's, or the DNS lane's), and none was alive to
+    /// take it; the text is the operating system's error (a thread limit, or memory for the stack).
     Spawn(String),
 }
 
@@ -92,7 +96,7 @@ impl fmt::Display for JobError {
         match self {
             JobError::Panicked(msg) => write!(f, "job panicked: {msg}"),
             JobError::Cancelled => f.write_str("job was cancelled"),
-            JobError::ShutDown => f.write_str("pool was shut down before the job ran"),
+            JobError::ShutDown => f.write_str("the pool was shut down before the job finished"),
             JobError::LoopClosed => f.write_str("the event loop was closed before the job finished"),
             JobError::WorkerDied(how) => write!(f, "worker process died: {how}"),
             JobError::TimedOut(limit) => {
