@@ -46,8 +46,9 @@ pub enum JobError {
     LoopClosed,
     /// The worker process running the task died; the text says how (exit status or signal).
     WorkerDied(String),
-    /// The task ran past its time limit and its worker was killed.
-    TimedOut,
+    /// The job ran longer than its run-time limit (the `Duration`); time in the queue is not counted.
+    /// A process pool kills the job's worker at the limit.
+    TimedOut(std::time::Duration),
     /// A blocking wait was called on the thread of the loop that must run for the wait to end.
     ///
     /// Waiting there could never finish, so it fails at once instead.
@@ -72,7 +73,9 @@ impl fmt::Display for JobError {
             JobError::ShutDown => f.write_str("pool was shut down before the job ran"),
             JobError::LoopClosed => f.write_str("the event loop was closed before the job finished"),
             JobError::WorkerDied(how) => write!(f, "worker process died: {how}"),
-            JobError::TimedOut => f.write_str("task exceeded its time limit and its worker was killed"),
+            JobError::TimedOut(limit) => {
+                write!(f, "job ran longer than its limit of {limit:?} (time in the queue not counted)")
+            }
             JobError::WouldDeadlock => f.write_str(
                 "blocking wait on the event loop's own thread for work that needs that loop would deadlock",
             ),

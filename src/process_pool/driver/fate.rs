@@ -4,6 +4,7 @@
 //! worker went: unit-tested below without any process.
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use super::super::{Job, CANCEL_NONE, CANCEL_SHUTDOWN};
 use crate::error::JobError;
@@ -17,8 +18,8 @@ pub(super) enum Cause {
     Lingered,
     /// Killed to stop task `id`, which was cancelled.
     Cancel(u64),
-    /// Killed to stop task `id`, which ran past its time limit.
-    Timeout(u64),
+    /// Killed to stop task `id`, which ran past its run-time limit (the `Duration`).
+    Timeout(u64, Duration),
     /// Killed to stop task `id` at shutdown.
     ShutdownTask(u64),
     /// Killed because it sent something invalid.
@@ -96,11 +97,11 @@ impl Fate {
 fn victim_error(id: u64, cause: &Cause, how: &str) -> JobError {
     match cause {
         Cause::Cancel(v) if *v == id => JobError::Cancelled,
-        Cause::Timeout(v) if *v == id => JobError::TimedOut,
+        Cause::Timeout(v, limit) if *v == id => JobError::TimedOut(*limit),
         Cause::ShutdownTask(v) if *v == id => JobError::ShutDown,
         Cause::Shutdown => JobError::ShutDown,
         Cause::Protocol(msg) => JobError::WorkerDied(format!("{how} after it sent a malformed frame: {msg}")),
-        Cause::Cancel(_) | Cause::Timeout(_) | Cause::ShutdownTask(_) => {
+        Cause::Cancel(_) | Cause::Timeout(..) | Cause::ShutdownTask(_) => {
             JobError::WorkerDied(format!("{how}: the pool stopped it to end another task"))
         }
         _ => JobError::WorkerDied(how.to_string()),
@@ -139,9 +140,9 @@ mod tests {
     fn the_stopped_task_gets_the_error_of_why_it_was_stopped() {
         for (cause, err) in [
             (Cause::Cancel(1), JobError::Cancelled),
-            (Cause::Timeout(1), JobError::TimedOut),
+            (Cause::Timeout(1, Duration::from_secs(1)), JobError::TimedOut(Duration::from_secs(1))),
             (Cause::ShutdownTask(1), JobError::ShutDown),
-            (Cause::Timeout(9), JobError::WorkerDied("x: the pool stopped it to end another task".into())),
+            (Cause::Timeout(9, Duration::from_secs(1)), JobError::WorkerDied("x: the pool stopped it to end another task".into())),
         ] {
             let fate = of_tasks([job(1, CANCEL_NONE)], true, &cause, "x");
             assert_eq!(ids(&fate), (vec![(1, err)], vec![]));

@@ -42,8 +42,9 @@ use polling::Events;
 use super::lock;
 use super::spawn;
 use super::wire;
-use super::{Job, ProcessPoolStats, Shared, CANCEL_USER};
-use crate::error::{JobError, PoolError};
+use super::{Job, Shared, CANCEL_USER};
+use crate::error::{BuildError, JobError};
+use crate::pool::{PoolStats, ShutdownReport};
 
 use fate::Cause;
 use link::{read_frames, ReadEnd, Worker, READS_PER_ROUND};
@@ -85,17 +86,11 @@ fn settle(mut job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
     };
     let c = &tally.shared.counters;
     let counter = match &outcome {
-        Ok(_) | Err(JobError::Panicked(_)) | Err(JobError::Codec(_)) => Some(&c.completed),
-        Err(JobError::Cancelled) => Some(&c.cancelled),
-        Err(JobError::TimedOut) => Some(&c.timed_out),
-        Err(_) => None,
+        Ok(_) => &c.completed,
+        Err(JobError::Cancelled | JobError::ShutDown) => &c.cancelled,
+        Err(_) => &c.failed,
     };
-    if let Some(counter) = counter {
-        counter.fetch_add(1, Ordering::Release);
-    }
-    if let Err(JobError::Panicked(_)) = &outcome {
-        c.panicked.fetch_add(1, Ordering::Release);
-    }
+    counter.fetch_add(1, Ordering::Release);
     job.sink.resolve(outcome);
     tally.done.push(job);
 }
@@ -115,11 +110,11 @@ pub(crate) struct Driver {
     /// `finish` has run.
     finished: bool,
     /// Where `build` waits for the first handshake.
-    startup: Option<crossbeam_channel::Sender<Result<(), PoolError>>>,
+    startup: Option<crossbeam_channel::Sender<Result<(), BuildError>>>,
     /// A `cancel_pending` shutdown has failed the queued tasks and had the sent ones skipped.
     cancel_pending_done: bool,
-    /// Work was killed at a shutdown deadline.
-    forced: bool,
+    /// What a shutdown deadline cut short: queued tasks failed, running ones killed.
+    report: ShutdownReport,
     /// Moving average of task execution time in ns (0 = no sample yet).
     ewma_ns: f64,
     /// Workers that could not start (or failed their handshake) since one last passed it.
@@ -147,8 +142,7 @@ pub(crate) struct Driver {
     /// The wake-up the driver sleeps until includes the liveness check; if not, a task sent
     /// straight to a worker wakes the driver, or a worker dying silently would go unnoticed.
     ticking: bool,
-    /// The gauges last published (counters live in `Shared::counters`).
-    stats: ProcessPoolStats,
+
 }
 
 impl Driver {
@@ -156,7 +150,7 @@ impl Driver {
     pub(crate) fn new(
         shared: Arc<Shared>,
         token: [u8; 16],
-        startup: crossbeam_channel::Sender<Result<(), PoolError>>,
+        startup: crossbeam_channel::Sender<Result<(), BuildError>>,
     ) -> io::Result<Driver> {
         let mut hello = Vec::new();
         wire::encode_hello(&mut hello, &token, &spawn::fingerprint(), shared.config.max_frame_size as u32);
@@ -170,7 +164,7 @@ impl Driver {
             finished: false,
             startup: Some(startup),
             cancel_pending_done: false,
-            forced: false,
+            report: ShutdownReport::default(),
             ewma_ns: 0.0,
             spawn_failures: 0,
             startup_kills: 0,
@@ -183,7 +177,6 @@ impl Driver {
             last_liveness_check: Instant::now(),
             last_direct: None,
             ticking: false,
-            stats: ProcessPoolStats::default(),
         };
         d.start_first_workers()?;
         Ok(d)
@@ -284,14 +277,23 @@ impl Driver {
         }
     }
 
-    /// Publishes the gauges for `stats()`.
+    /// Tasks sent to workers that have started (the heads), and those that have not.
+    fn sent(&self) -> (usize, usize) {
+        let workers = self.workers.iter().flatten();
+        let running = workers.clone().filter(|w| w.fifo.front().is_some_and(|h| w.has_started(h.seq))).count();
+        (running, workers.map(|w| w.fifo.len()).sum::<usize>() - running)
+    }
+
+    /// Publishes the gauges for `stats()`, and lets submitters waiting for queue room look again.
     fn publish_stats(&mut self) {
-        let mut s = self.stats.clone();
-        s.workers = self.live();
-        s.active = self.workers.iter().flatten().filter(|w| !w.fifo.is_empty()).count();
-        s.idle = self.workers.iter().flatten().filter(|w| w.takes_work() && w.fifo.is_empty()).count();
-        s.in_flight = self.workers.iter().flatten().map(|w| w.fifo.len()).sum();
+        let (running, waiting) = self.sent();
+        let idle = self.workers.iter().flatten().filter(|w| w.takes_work() && w.fifo.is_empty()).count();
+        // `stats()` adds the queue to `queued`, and the counters.
+        let s = PoolStats { workers: self.live(), idle, running, queued: waiting, ..PoolStats::default() };
         *lock(&self.shared.stats) = s;
+        if self.shared.config.queue_capacity.is_some() {
+            self.shared.wake_submitters();
+        }
     }
 }
 

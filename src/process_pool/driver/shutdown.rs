@@ -9,7 +9,7 @@ use super::super::{lock, Closing, Job, CANCEL_SHUTDOWN};
 use super::fate::Cause;
 use super::supervisor::kill_and_reap;
 use super::{settle, Driver, Tally};
-use crate::error::{JobError, PoolError};
+use crate::error::{BuildError, JobError};
 
 /// The strongest shutdown: everything not done ends now.
 const KILL: Closing = Closing { cancel_pending: true, deadline: None, kill: true };
@@ -40,8 +40,9 @@ impl Driver {
     /// Ends all work now (a kill, or the deadline `c` had passed); `true` when the driver is done.
     fn kill_all(&mut self, c: Closing) -> bool {
         if !c.kill {
-            let busy = self.workers.iter().flatten().any(|w| !w.fifo.is_empty());
-            self.forced |= busy || !lock(&self.shared.inbox).queue.is_empty();
+            let (running, waiting) = self.sent();
+            self.report.still_running += running;
+            self.report.cancelled += waiting + lock(&self.shared.inbox).queue.len();
             lock(&self.shared.inbox).close(KILL);
         }
         self.fail_queued(JobError::ShutDown);
@@ -90,10 +91,10 @@ impl Driver {
             job.sink.complete();
         }
         if let Some(tx) = self.startup.take() {
-            let _ = tx.send(Err(PoolError::ShutDown));
+            let _ = tx.send(Err(BuildError::Spawn("the pool was shut down while it started".into())));
         }
         self.publish_stats();
-        *lock(&self.shared.finished) = Some(self.forced);
+        *lock(&self.shared.finished) = Some(self.report);
         self.shared.finished_cv.notify_all();
     }
 }
