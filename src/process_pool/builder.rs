@@ -299,4 +299,3 @@ impl ProcessPoolBuilder {
         Ok(ProcessPool::new(shared, core, handle))
     }
 }
-

@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use super::code::{self, Trampoline};
 use super::{
-    driver, lock, try_lock, wire, Closing, Inbox, Job, JobCtl, ProcessMap, ProcessPoolBuilder, Shared, TypedSink,
-    CANCEL_NONE, CANCEL_UNWANTED, CANCEL_USER,
+    driver, lock, try_lock, wire, Closing, Inbox, Job, JobCtl, ProcessMap, ProcessPoolBuilder, Shared,
+    TypedSink, CANCEL_NONE, CANCEL_UNWANTED, CANCEL_USER,
 };
 use crate::error::{JobError, SubmitError};
 use crate::executor::Executor;
@@ -103,7 +103,9 @@ impl ProcessPool {
 
     pub(super) fn new(shared: Arc<Shared>, core: Arc<Mutex<driver::Driver>>, driver: JoinHandle<()>) -> Self {
         let driver_thread = driver.thread().id();
-        ProcessPool { inner: Arc::new(Handle { shared, core, driver: Mutex::new(Some(driver)), driver_thread }) }
+        ProcessPool {
+            inner: Arc::new(Handle { shared, core, driver: Mutex::new(Some(driver)), driver_thread }),
+        }
     }
 
     /// Runs `f(args)` in a worker process; waits for room first if the queue is bounded and full.
@@ -341,9 +343,11 @@ impl ProcessPool {
 
     /// Statistics of the pool right now.
     ///
-    /// `queued` counts the tasks waiting in the queue and those sent to a worker ahead of time that
-    /// have not started; `running`, the tasks a worker has started. `completed + failed + cancelled`
-    /// is the number of tasks that ended; a task killed by its run-time limit counts in `failed`.
+    /// `queued` counts the tasks in the pool's queue, waiting for a worker (the queue that
+    /// `queue_capacity` bounds); `running`, the tasks sent to a worker, including the few sent ahead
+    /// of time that wait inside it behind the one it runs. `completed + failed + cancelled` is the
+    /// number of tasks that ended; a task killed by its run-time limit counts in `failed`; the
+    /// process-pool extras `worker_deaths` and `workers_started` are filled in.
     ///
     /// # Examples
     ///
@@ -446,7 +450,11 @@ impl ProcessPool {
 impl Handle {
     /// Sends `job` straight to an idle worker, or queues it (as `when_full` says if the queue is
     /// full); returns its future, or why the pool refused it (with the job, which is dropped unrun).
-    fn offer<R>(&self, (job, fut): (Job, ConcurrentFuture<R>), when_full: WhenFull) -> Result<ConcurrentFuture<R>, SubmitError> {
+    fn offer<R>(
+        &self,
+        (job, fut): (Job, ConcurrentFuture<R>),
+        when_full: WhenFull,
+    ) -> Result<ConcurrentFuture<R>, SubmitError> {
         match self.admit(job, when_full) {
             Ok(()) => Ok(fut),
             Err((_, e)) => Err(e),

@@ -88,8 +88,8 @@ pub(crate) struct Shared {
     /// The driver's poller; `notify()` wakes the driver.
     pub(crate) poller: Poller,
     pub(crate) next_id: AtomicU64,
-    /// Gauges published by the driver after each round: `workers`, `idle`, `running` (tasks a
-    /// worker has started) and, in `queued`, the tasks sent to a worker and not started yet.
+    /// Gauges published by the driver after each round: `workers`, `idle`, and `running` (tasks
+    /// sent to a worker, including those sent ahead that wait inside it behind the one it runs).
     pub(crate) stats: Mutex<PoolStats>,
     /// Counters, bumped before the future they count is completed, so a caller that saw a result
     /// also sees it counted.

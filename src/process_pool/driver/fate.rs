@@ -142,7 +142,10 @@ mod tests {
             (Cause::Cancel(1), JobError::Cancelled),
             (Cause::Timeout(1, Duration::from_secs(1)), JobError::TimedOut(Duration::from_secs(1))),
             (Cause::ShutdownTask(1), JobError::ShutDown),
-            (Cause::Timeout(9, Duration::from_secs(1)), JobError::WorkerDied("x: the pool stopped it to end another task".into())),
+            (
+                Cause::Timeout(9, Duration::from_secs(1)),
+                JobError::WorkerDied("x: the pool stopped it to end another task".into()),
+            ),
         ] {
             let fate = of_tasks([job(1, CANCEL_NONE)], true, &cause, "x");
             assert_eq!(ids(&fate), (vec![(1, err)], vec![]));

@@ -142,7 +142,6 @@ pub(crate) struct Driver {
     /// The wake-up the driver sleeps until includes the liveness check; if not, a task sent
     /// straight to a worker wakes the driver, or a worker dying silently would go unnoticed.
     ticking: bool,
-
 }
 
 impl Driver {
@@ -280,16 +279,17 @@ impl Driver {
     /// Tasks sent to workers that have started (the heads), and those that have not.
     fn sent(&self) -> (usize, usize) {
         let workers = self.workers.iter().flatten();
-        let running = workers.clone().filter(|w| w.fifo.front().is_some_and(|h| w.has_started(h.seq))).count();
+        let running =
+            workers.clone().filter(|w| w.fifo.front().is_some_and(|h| w.has_started(h.seq))).count();
         (running, workers.map(|w| w.fifo.len()).sum::<usize>() - running)
     }
 
     /// Publishes the gauges for `stats()`, and lets submitters waiting for queue room look again.
     fn publish_stats(&mut self) {
-        let (running, waiting) = self.sent();
+        let (started, waiting) = self.sent();
         let idle = self.workers.iter().flatten().filter(|w| w.takes_work() && w.fifo.is_empty()).count();
-        // `stats()` adds the queue to `queued`, and the counters.
-        let s = PoolStats { workers: self.live(), idle, running, queued: waiting, ..PoolStats::default() };
+        // `stats()` adds the queue and the counters.
+        let s = PoolStats { workers: self.live(), idle, running: started + waiting, ..PoolStats::default() };
         *lock(&self.shared.stats) = s;
         if self.shared.config.queue_capacity.is_some() {
             self.shared.wake_submitters();

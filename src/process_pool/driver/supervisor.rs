@@ -133,10 +133,9 @@ impl Driver {
         };
         match requests.send(req) {
             Ok(()) => self.pending_spawns += 1,
-            Err(_) => self.start_failed(
-                Instant::now(),
-                BuildError::Spawn("the spawner thread is gone".into()),
-            ),
+            Err(_) => {
+                self.start_failed(Instant::now(), BuildError::Spawn("the spawner thread is gone".into()))
+            }
         }
     }
 
