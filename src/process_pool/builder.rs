@@ -1,5 +1,6 @@
 //! [`ProcessPoolBuilder`]: the pool's settings, their checks, and `build`.
 
+use std::any::TypeId;
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex};
@@ -7,7 +8,7 @@ use std::time::Duration;
 
 use polling::Poller;
 
-use super::{driver, process, spawn, wire, Counters, Inbox, ProcessPool, Shared};
+use super::{code, driver, process, spawn, wire, Counters, Inbox, ProcessPool, Shared};
 use crate::error::BuildError;
 use crate::pool::PoolStats;
 
@@ -55,6 +56,19 @@ pub(crate) struct Config {
     pub(crate) max_frame_size: usize,
     /// `None`: unbounded.
     pub(crate) queue_capacity: Option<usize>,
+    pub(crate) initializer: Option<fn() -> Result<(), String>>,
+    /// The initializer's offset (see `code.rs`), set by `build`; 0: none.
+    pub(crate) init_off: i64,
+    /// The `worker_state` factories, at most one per state type.
+    pub(crate) states: Vec<StateFactory>,
+}
+
+/// A `worker_state` factory: the type of the state it makes, and its address.
+#[derive(Debug, Clone)]
+pub(crate) struct StateFactory {
+    pub(crate) ty: TypeId,
+    /// A `fn() -> Result<S, String>` for the `S` of `ty`.
+    pub(crate) make: usize,
 }
 
 impl Default for ProcessPoolBuilder {
@@ -68,6 +82,9 @@ impl Default for ProcessPoolBuilder {
                 task_timeout: None,
                 max_frame_size: 64 << 20,
                 queue_capacity: None,
+                initializer: None,
+                init_off: 0,
+                states: Vec::new(),
             },
         }
     }
@@ -190,6 +207,67 @@ impl ProcessPoolBuilder {
         self
     }
 
+    /// Runs `init` in each worker process before its first task (as `concurrent.futures`'
+    /// `initializer`).
+    ///
+    /// If it fails (returns `Err` or panics) the pool is broken: the task that met it, and every
+    /// task queued, fails with [`JobError::Initializer`](crate::JobError::Initializer), and later
+    /// submits fail with [`SubmitError::Broken`](crate::SubmitError::Broken). Like a task's
+    /// function, `init` is a plain `fn` or a closure that captures nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn check_env() -> Result<(), String> {
+    ///     std::env::var("PATH").map(drop).map_err(|e| e.to_string())
+    /// }
+    ///
+    /// fn main() {
+    ///     tulip::process::init();
+    ///     let pool = tulip::ProcessPool::builder().initializer(check_env).build().unwrap();
+    ///     assert_eq!(pool.submit(|x: u8| x + 1, 1).unwrap().wait(), Ok(2));
+    /// }
+    /// ```
+    pub fn initializer(mut self, init: fn() -> Result<(), String>) -> Self {
+        self.config.initializer = Some(init);
+        self
+    }
+
+    /// Registers a per-worker state of type `S`, made by `make` in each worker process the first
+    /// time a task of [`submit_with_state`](ProcessPool::submit_with_state) needs it, and kept
+    /// there for the life of that process (a database connection, a loaded model). Several types
+    /// may be registered; registering a type again replaces its factory.
+    ///
+    /// If `make` fails (returns `Err` or panics), the task that needed the state fails with
+    /// [`JobError::Initializer`](crate::JobError::Initializer); the pool is not broken, and the
+    /// next task that needs it tries again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn open_counter() -> Result<u64, String> {
+    ///     Ok(0)
+    /// }
+    ///
+    /// fn bump(count: &mut u64, by: u64) -> u64 {
+    ///     *count += by;
+    ///     *count
+    /// }
+    ///
+    /// fn main() {
+    ///     tulip::process::init();
+    ///     let pool = tulip::ProcessPool::builder().max_workers(1).worker_state(open_counter).build().unwrap();
+    ///     assert_eq!(pool.submit_with_state(bump, 2).unwrap().wait(), Ok(2));
+    ///     assert_eq!(pool.submit_with_state(bump, 3).unwrap().wait(), Ok(5));
+    /// }
+    /// ```
+    pub fn worker_state<S: 'static>(mut self, make: fn() -> Result<S, String>) -> Self {
+        let factory = StateFactory { ty: TypeId::of::<S>(), make: make as usize };
+        self.config.states.retain(|f| f.ty != factory.ty);
+        self.config.states.push(factory);
+        self
+    }
+
     fn validate(&self) -> Result<(), BuildError> {
         let c = &self.config;
         let bad = |m: String| Err(BuildError::InvalidConfig(m));
@@ -240,8 +318,13 @@ impl ProcessPoolBuilder {
     /// let err = tulip::ProcessPool::builder().max_workers(0).build().unwrap_err();
     /// assert!(matches!(err, tulip::BuildError::InvalidConfig(_)));
     /// ```
-    pub fn build(self) -> Result<ProcessPool, BuildError> {
+    pub fn build(mut self) -> Result<ProcessPool, BuildError> {
         self.validate()?;
+        if let Some(init) = self.config.initializer {
+            self.config.init_off = code::offset_of(init as usize).map_err(|e| {
+                BuildError::InvalidConfig(format!("the initializer cannot be sent to a worker: {e}"))
+            })?;
+        }
         if std::env::var_os(spawn::ENV).is_some() {
             return Err(BuildError::Handshake(
                 "this process was started as a tulip process-pool worker, but it is building a pool \

@@ -1,6 +1,7 @@
 //! [`ProcessPool`]: the cloneable handle users hold: submitting, statistics, shutdown, and the last
 //! handle's drop.
 
+use std::any::TypeId;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::code::{self, Trampoline};
+use super::state;
 use super::{
     driver, lock, try_lock, wire, Closing, Inbox, Job, JobCtl, ProcessMap, ProcessPoolBuilder, Shared,
     TypedSink, CANCEL_NONE, CANCEL_UNWANTED, CANCEL_USER,
@@ -214,6 +216,61 @@ impl ProcessPool {
         R: Serialize + DeserializeOwned + Send + 'static,
     {
         let job = self.prepare::<A, R>(f as usize, code::trampoline::<A, R>, &args, Some(limit))?;
+        self.inner.offer(job, WhenFull::Wait)
+    }
+
+    /// Runs `f(&mut state, args)` in a worker process, with that worker's state of type `S`
+    /// (made there on first use by the factory given to
+    /// [`worker_state`](ProcessPoolBuilder::worker_state), then kept); waits for room like
+    /// [`submit`](Self::submit).
+    ///
+    /// A task whose state could not be made fails with [`JobError::Initializer`].
+    ///
+    /// # Errors
+    ///
+    /// As `submit`, plus [`SubmitError::NoState`] (with the type's name) when the pool has no
+    /// `worker_state` of type `S`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    ///
+    /// fn new_cache() -> Result<HashMap<u64, u64>, String> {
+    ///     Ok(HashMap::new())
+    /// }
+    ///
+    /// fn square_cached(cache: &mut HashMap<u64, u64>, x: u64) -> (u64, bool) {
+    ///     let hit = cache.contains_key(&x);
+    ///     (*cache.entry(x).or_insert(x * x), hit)
+    /// }
+    ///
+    /// fn main() {
+    ///     tulip::process::init();
+    ///     let pool = tulip::ProcessPool::builder().max_workers(1).worker_state(new_cache).build().unwrap();
+    ///     assert_eq!(pool.submit_with_state(square_cached, 7).unwrap().wait(), Ok((49, false)));
+    ///     assert_eq!(pool.submit_with_state(square_cached, 7).unwrap().wait(), Ok((49, true)));
+    ///     let none = pool.submit_with_state(|n: &mut u8, _: ()| *n, ());
+    ///     assert_eq!(none.unwrap_err(), tulip::SubmitError::NoState("u8"));
+    /// }
+    /// ```
+    pub fn submit_with_state<S, A, R>(
+        &self,
+        f: fn(&mut S, A) -> R,
+        args: A,
+    ) -> Result<ConcurrentFuture<R>, SubmitError>
+    where
+        S: 'static,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let config = &self.inner.shared.config;
+        let Some(factory) = config.states.iter().find(|s| s.ty == TypeId::of::<S>()) else {
+            return Err(SubmitError::NoState(std::any::type_name::<S>()));
+        };
+        let make_off = code::offset_of(factory.make).map_err(SubmitError::Encode)?;
+        let tramp = state::state_trampoline::<S, A, R>;
+        let job = self.prepare::<(i64, &A), R>(f as usize, tramp, &(make_off, &args), None)?;
         self.inner.offer(job, WhenFull::Wait)
     }
 

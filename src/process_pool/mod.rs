@@ -14,6 +14,7 @@
 //! - `process.rs`: the public entry point, `init`;
 //! - `wire.rs`: the frames on the pipes and their decoder;
 //! - `code.rs`: function references as offsets, and the trampolines that call them;
+//! - `state.rs`: per-worker state and the initializer, on the worker's side;
 //! - `spawn.rs`: starting, signalling and reaping worker processes, the status page.
 //!
 //! # Implementation
@@ -37,6 +38,7 @@ mod handle;
 mod map;
 pub mod process;
 mod spawn;
+mod state;
 mod wire;
 mod worker;
 

@@ -272,8 +272,10 @@ pub(super) fn handle_frames(
                 let entry = w.fifo.pop_front()?;
                 w.head_since = None;
                 let outcome = outcome(&status, entry.job.ctl.cancel.load(Ordering::Acquire));
-                if !matches!(status, Status::Skipped) {
-                    tally.exec_ns.push(exec_ns);
+                match status {
+                    Status::Skipped => {}
+                    Status::InitFailed(m) => tally.broken = Some(m.to_string()),
+                    _ => tally.exec_ns.push(exec_ns),
                 }
                 settle(entry.job, outcome, tally);
                 if w.fifo.is_empty() {
@@ -304,5 +306,6 @@ fn outcome<'a>(status: &Status<'a>, cancel: u8) -> Result<&'a [u8], JobError> {
         Status::Skipped if cancel == CANCEL_SHUTDOWN => Err(JobError::ShutDown),
         Status::Skipped => Err(JobError::Cancelled),
         Status::Rejected(m) => Err(JobError::Codec(format!("the worker refused the function: {m}"))),
+        Status::InitFailed(m) | Status::StateFailed(m) => Err(JobError::Initializer(m.to_string())),
     }
 }

@@ -59,11 +59,19 @@ struct Tally {
     became_ready: bool,
     /// Jobs whose outcome is decided; their futures are completed once the driver's lock is released.
     done: Vec<Job>,
+    /// The initializer failed in a worker, with this error: the pool is broken.
+    broken: Option<String>,
 }
 
 impl Tally {
     fn new(shared: &Arc<Shared>) -> Self {
-        Tally { shared: shared.clone(), exec_ns: Vec::new(), became_ready: false, done: Vec::new() }
+        Tally {
+            shared: shared.clone(),
+            exec_ns: Vec::new(),
+            became_ready: false,
+            done: Vec::new(),
+            broken: None,
+        }
     }
 
     fn queue_wait(&self, d: Duration) {
@@ -152,7 +160,8 @@ impl Driver {
         startup: crossbeam_channel::Sender<Result<(), BuildError>>,
     ) -> io::Result<Driver> {
         let mut hello = Vec::new();
-        wire::encode_hello(&mut hello, &token, &spawn::fingerprint(), shared.config.max_frame_size as u32);
+        let (max_frame, init_off) = (shared.config.max_frame_size as u32, shared.config.init_off);
+        wire::encode_hello(&mut hello, &token, &spawn::fingerprint(), max_frame, init_off);
         let (spawned_tx, spawned_rx) = crossbeam_channel::unbounded();
         let mut d = Driver {
             token,
@@ -230,6 +239,9 @@ impl Driver {
         self.done.append(&mut t.done);
         for ns in t.exec_ns {
             self.ewma_ns = if self.ewma_ns <= 0.0 { ns as f64 } else { 0.8 * self.ewma_ns + 0.2 * ns as f64 };
+        }
+        if let Some(msg) = t.broken {
+            self.break_pool(msg);
         }
         if t.became_ready {
             self.spawn_failures = 0;

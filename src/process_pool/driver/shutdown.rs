@@ -53,6 +53,21 @@ impl Driver {
         self.pending_spawns == 0
     }
 
+    /// The initializer failed in a worker: the pool takes no more tasks (`SubmitError::Broken`),
+    /// and those queued fail with the initializer's error. Workers go on with what they were sent
+    /// (a worker whose initializer failed refuses it the same way).
+    pub(super) fn break_pool(&mut self, msg: String) {
+        {
+            let mut inbox = lock(&self.shared.inbox);
+            if inbox.broken.is_some() {
+                return;
+            }
+            inbox.broken = Some(msg.clone());
+        }
+        self.fail_queued(JobError::Initializer(msg));
+        self.shared.wake_submitters();
+    }
+
     /// Ends every queued task with `err`.
     pub(super) fn fail_queued(&mut self, err: JobError) {
         let queued: Vec<Job> = lock(&self.shared.inbox).queue.drain(..).collect();
