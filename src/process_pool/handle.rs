@@ -461,7 +461,7 @@ impl ProcessPool {
     /// }
     /// ```
     pub fn shutdown(&self) {
-        self.inner.request(Closing { cancel_pending: false, deadline: None, kill: false });
+        self.inner.request(Closing { deadline: None, kill: false });
     }
 
     /// [`shutdown`](Self::shutdown), then waits up to `timeout` for every queued and running task.
@@ -495,7 +495,7 @@ impl ProcessPool {
     pub fn shutdown_timeout(&self, timeout: Duration) -> ShutdownReport {
         // A deadline too far to represent is none: a plain graceful shutdown.
         let deadline = Instant::now().checked_add(timeout);
-        self.inner.request(Closing { cancel_pending: false, deadline, kill: false });
+        self.inner.request(Closing { deadline, kill: false });
         if std::thread::current().id() == self.inner.driver_thread {
             let s = self.stats();
             return ShutdownReport { cancelled: 0, still_running: s.queued + s.running };
@@ -634,7 +634,7 @@ impl Drop for Handle {
     /// The driver thread runs on until the tasks already submitted are done, then lets the workers
     /// go and reaps them.
     fn drop(&mut self) {
-        self.request(Closing { cancel_pending: false, deadline: None, kill: false });
+        self.request(Closing { deadline: None, kill: false });
     }
 }
 

@@ -155,7 +155,6 @@ impl Inbox {
 /// A shutdown request; requests merge towards the stronger one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Closing {
-    pub(crate) cancel_pending: bool,
     pub(crate) deadline: Option<Instant>,
     pub(crate) kill: bool,
 }
@@ -163,7 +162,6 @@ pub(crate) struct Closing {
 impl Closing {
     fn merge(self, other: Closing) -> Closing {
         Closing {
-            cancel_pending: self.cancel_pending || other.cancel_pending,
             deadline: match (self.deadline, other.deadline) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -175,8 +173,7 @@ impl Closing {
 
 pub(crate) const CANCEL_NONE: u8 = 0;
 pub(crate) const CANCEL_USER: u8 = 1;
-pub(crate) const CANCEL_SHUTDOWN: u8 = 2;
-pub(crate) const CANCEL_UNWANTED: u8 = 3;
+pub(crate) const CANCEL_UNWANTED: u8 = 2;
 
 /// Shared between a job and its future's canceller.
 pub(crate) struct JobCtl {
@@ -186,8 +183,7 @@ pub(crate) struct JobCtl {
     pub(crate) pool: Weak<Shared>,
     /// `CANCEL_*`: who asked for the task to stop, if anyone; set once. `USER`: `cancel()` on a
     /// task sent to a worker (killed if it runs). `UNWANTED`: cancelled while queued, or its future
-    /// dropped (skipped if it has not started, else left to finish). `SHUTDOWN`: by
-    /// `shutdown(cancel_pending)` (skipped if not started).
+    /// dropped (skipped if it has not started, else left to finish).
     pub(crate) cancel: AtomicU8,
 }
 

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::super::{CANCEL_SHUTDOWN, CANCEL_USER};
+use super::super::CANCEL_USER;
 use super::fate::Cause;
 use super::link::{Phase, Worker};
 use super::Driver;
@@ -25,10 +25,10 @@ impl Worker {
         let since = self.head_since?;
         let id = head.job.id;
         match head.job.ctl.cancel.load(Ordering::Acquire) {
-            why @ (CANCEL_USER | CANCEL_SHUTDOWN) => {
+            CANCEL_USER => {
                 // A skip can come only once the task before ends: grace counts from the later.
                 let at = head.cancel_sent?.max(since) + CANCEL_GRACE;
-                Some((at, if why == CANCEL_USER { Cause::Cancel(id) } else { Cause::ShutdownTask(id) }))
+                Some((at, Cause::Cancel(id)))
             }
             // Unwanted tasks that already run are left to finish, within the timeout.
             _ => {

@@ -119,8 +119,6 @@ pub(crate) struct Driver {
     finished: bool,
     /// Where `build` waits for the first handshake.
     startup: Option<crossbeam_channel::Sender<Result<(), BuildError>>>,
-    /// A `cancel_pending` shutdown has failed the queued tasks and had the sent ones skipped.
-    cancel_pending_done: bool,
     /// What a shutdown deadline cut short: queued tasks failed, running ones killed.
     report: ShutdownReport,
     /// Moving average of task execution time in ns (0 = no sample yet).
@@ -171,7 +169,6 @@ impl Driver {
             done: Vec::new(),
             finished: false,
             startup: Some(startup),
-            cancel_pending_done: false,
             report: ShutdownReport::default(),
             ewma_ns: 0.0,
             spawn_failures: 0,

@@ -5,14 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use super::super::{lock, Closing, Job, CANCEL_SHUTDOWN};
+use super::super::{lock, Closing, Job};
 use super::fate::Cause;
 use super::supervisor::kill_and_reap;
 use super::{settle, Driver, Tally};
 use crate::error::{BuildError, JobError};
 
 /// The strongest shutdown: everything not done ends now.
-const KILL: Closing = Closing { cancel_pending: true, deadline: None, kill: true };
+const KILL: Closing = Closing { deadline: None, kill: true };
 
 impl Driver {
     /// The shutdown requested so far, if any.
@@ -25,14 +25,6 @@ impl Driver {
         let Some(c) = self.closing() else { return false };
         if c.kill || c.deadline.is_some_and(|d| now >= d) {
             return self.kill_all(c);
-        }
-        if c.cancel_pending && !self.cancel_pending_done {
-            self.cancel_pending_done = true;
-            self.fail_queued(JobError::ShutDown);
-            // Tasks sent but not started are skipped; the heads run on.
-            for w in self.workers.iter_mut().flatten() {
-                w.cancel_where(now, |i, e| i > 0 && e.job.ctl.mark(CANCEL_SHUTDOWN));
-            }
         }
         self.live() == 0 && self.pending_spawns == 0 && lock(&self.shared.inbox).queue.is_empty()
     }

@@ -333,7 +333,7 @@ impl Driver {
     /// task it runs; otherwise lets it go on.
     pub(super) fn stop_and_kill(&mut self, slot: usize, cause: Cause) {
         let victim = match cause {
-            Cause::Cancel(id) | Cause::Timeout(id, _) | Cause::ShutdownTask(id) => id,
+            Cause::Cancel(id) | Cause::Timeout(id, _) => id,
             _ => return self.kill_worker(slot, cause),
         };
         let Some(w) = self.workers[slot].as_mut() else { return };
@@ -395,11 +395,7 @@ impl Driver {
             && status.map_or(w.retiring, |s| libc::WIFEXITED(s) && libc::WEXITSTATUS(s) == 0);
         let killed_by_pool = matches!(
             cause,
-            Cause::Cancel(_)
-                | Cause::Timeout(..)
-                | Cause::ShutdownTask(_)
-                | Cause::Shutdown
-                | Cause::HandshakeTimeout
+            Cause::Cancel(_) | Cause::Timeout(..) | Cause::Shutdown | Cause::HandshakeTimeout
         );
         if !graceful && !killed_by_pool {
             self.shared.counters.worker_deaths.fetch_add(1, Ordering::Release);
