@@ -155,7 +155,8 @@ impl ProcessPoolBuilder {
     }
 
     /// Kill a task's worker when the task has run this long, and fail the task with
-    /// [`JobError::TimedOut`] (default: no limit).
+    /// [`JobError::TimedOut`](crate::JobError::TimedOut) (default: no limit; [`ProcessPool::submit_with_limit`]
+    /// sets a limit per task).
     ///
     /// The time counts from the moment the task starts in its worker, not from `submit`. A limit
     /// too large to add to the clock (`Duration::MAX`) is none.
@@ -175,7 +176,7 @@ impl ProcessPoolBuilder {
     /// pipes, in bytes (default 64 MiB, at least 4 KiB, at most 4 GiB − 1).
     ///
     /// Larger arguments fail at `submit` with [`SubmitError::Encode`](crate::SubmitError::Encode); a larger result fails its task
-    /// with [`JobError::Codec`]; a worker announcing a larger frame is killed.
+    /// with [`JobError::Codec`](crate::JobError::Codec); a worker announcing a larger frame is killed.
     ///
     /// # Examples
     ///
