@@ -68,7 +68,7 @@ fn w5a(report: &mut Report) {
         })
         .collect();
     report.emit("tulip", "W5a", median(runs), "us/task", n);
-    drop(pool);
+    pool.shutdown_timeout(Duration::MAX);
 
     let pool = procspawn_pool();
     let runs: Vec<f64> = (0..5)
@@ -98,7 +98,7 @@ fn w5b(report: &mut Report) {
         })
         .collect();
     report.emit("tulip", "W5b", median(runs), "tasks/s", n);
-    drop(pool);
+    pool.shutdown_timeout(Duration::MAX);
 
     // procspawn holds a few descriptors per pending task; give it every descriptor allowed.
     raise_fd_limit();
@@ -218,7 +218,9 @@ fn w5d(report: &mut Report) {
         let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
         assert_eq!(pool.submit(add_one, 1).unwrap().wait(), Ok(2));
         tulip.push(t.elapsed().as_secs_f64() * 1e3);
-        drop(pool);
+        // Waits for the workers to be reaped (a drop lets them go in the background), so the next
+        // round starts from the same state.
+        pool.shutdown_timeout(Duration::MAX);
 
         let t = Instant::now();
         let pool = procspawn::Pool::new(2).unwrap();
