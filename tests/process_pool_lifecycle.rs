@@ -155,25 +155,35 @@ fn shutdown_without_wait_finishes_in_background() {
     });
 }
 
+/// Marks `started`, then waits until `release` exists; returns the worker's pid.
+fn mark_then_wait_for((started, release): (PathBuf, PathBuf)) -> u32 {
+    std::fs::write(started, b"started").unwrap();
+    while !release.exists() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::process::id()
+}
+
 fn drop_of_the_last_handle_finishes_the_work_then_reaps() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
     let clone = pool.clone();
-    let m = marker("drop");
-    let running = pool.submit(mark_then_nap, (m.clone(), 200)).unwrap();
+    let (started, release) = (marker("drop-started"), marker("drop-release"));
+    let running = pool.submit(mark_then_wait_for, (started.clone(), release.clone())).unwrap();
     let queued = pool.submit(nap_pid, 0).unwrap();
-    harness::eventually(Duration::from_secs(5), "the task starts", || m.exists());
+    harness::eventually(Duration::from_secs(5), "the task starts", || started.exists());
     // Another handle is alive: the pool goes on.
     drop(pool);
     assert!(!clone.is_shut_down());
-    // The last handle: a graceful shutdown that does not wait.
-    let t = std::time::Instant::now();
-    drop(clone);
-    assert!(t.elapsed() < Duration::from_millis(150), "drop blocked for {:?}", t.elapsed());
+    // The last handle: a graceful shutdown that returns while the task still runs (it waits for
+    // `release`, written only once the drop has returned).
+    let dropper = std::thread::spawn(move || drop(clone));
+    harness::eventually(Duration::from_secs(5), "the drop returns", || dropper.is_finished());
+    std::fs::write(&release, b"go").unwrap();
     assert_eq!(running.wait(), Ok(worker));
     assert_eq!(queued.wait(), Ok(worker));
     harness::eventually(Duration::from_secs(5), "the worker is reaped", || !harness::pid_exists(worker));
-    let _ = std::fs::remove_file(m);
+    let _ = (std::fs::remove_file(started), std::fs::remove_file(release));
 }
 
 fn invalid_settings_are_refused() {
