@@ -147,6 +147,9 @@ fn main() {
         println!("a task whose worker exits: {died:?}");
         let again = procs.submit(fib, 20u64).expect("submit").await;
         println!("the pool replaced the worker and goes on: fib(20) = {again:?}");
+        let limit = Duration::from_millis(100);
+        let endless = procs.submit_with_limit(fib, 90u64, limit).expect("submit").await;
+        println!("fib(90) with a 100 ms limit: its worker is killed at the limit: {endless:?}");
         let t = Instant::now();
         let futs: Vec<_> = (0..1000u64).map(|i| procs.submit(fib, i % 10).expect("submit")).collect();
         for f in futs {
