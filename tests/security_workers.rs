@@ -32,11 +32,13 @@ const WORKER_ENV: &str = "TULIP_PROCESS_WORKER";
 
 // Frame kinds and sizes, as in src/process_pool/wire.rs.
 const KIND_HELLO: u8 = 0x01;
+/// The frame protocol's version (`wire::PROTOCOL_VERSION`), the first field of the worker marker.
+const PROTOCOL: u32 = 2;
 const KIND_TASK: u8 = 0x02;
 const KIND_READY: u8 = 0x81;
 const KIND_REFUSED: u8 = 0x82;
 const KIND_RESULT: u8 = 0x83;
-const HELLO_LEN: usize = 1 + 16 + (4 + 8 * 5) + 4;
+const HELLO_LEN: usize = 1 + 16 + (4 + 8 * 5) + 4 + 8;
 /// Exit status of a worker that failed the handshake (src/process_pool/worker.rs).
 const EXIT_HANDSHAKE: i32 = 121;
 
@@ -93,8 +95,9 @@ fn ready(token: &[u8; 16], pid: u32) -> Vec<u8> {
 fn hello(token: &[u8; 16]) -> Vec<u8> {
     let mut b = vec![KIND_HELLO];
     b.extend_from_slice(token);
-    b.resize(HELLO_LEN - 4, 0); // a fingerprint that matches nothing
+    b.resize(HELLO_LEN - 4 - 8, 0); // a fingerprint that matches nothing
     b.extend_from_slice(&(1u32 << 20).to_le_bytes());
+    b.extend_from_slice(&0i64.to_le_bytes()); // no initializer
     frame(&b)
 }
 
@@ -253,7 +256,7 @@ fn start_by_hand(token: &[u8; 16]) -> HandStarted {
     let (from, child_out) = pipe();
     let hex: String = token.iter().map(|b| format!("{b:02x}")).collect();
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.env(WORKER_ENV, format!("1:{}:{hex}:0", std::process::id()))
+    cmd.env(WORKER_ENV, format!("{PROTOCOL}:{}:{hex}:0", std::process::id()))
         .env_remove(FAKE)
         .stdin(Stdio::null())
         .stderr(Stdio::piped());
