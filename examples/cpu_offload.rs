@@ -74,13 +74,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let offloaded = tulip::run(async {
         let procs = tulip::ProcessPool::builder().max_workers(workers).build()?;
         let t = Instant::now();
-        let futures: Vec<_> = paths.iter().cloned().map(|p| procs.submit(digest_and_compress, p)).collect();
+        let futures: Vec<_> =
+            paths.iter().cloned().map(|p| procs.submit(digest_and_compress, p)).collect::<Result<_, _>>()?;
         let mut out = Vec::new();
         for f in futures {
             out.push(f.await??);
         }
         let took = t.elapsed();
-        procs.shutdown(true, false);
+        // Waits for the workers to exit (dropping the pool would let them go in the background).
+        procs.shutdown_timeout(std::time::Duration::MAX);
         Ok::<_, Box<dyn std::error::Error>>((out, took))
     });
     let (results, t_pool) = offloaded?;

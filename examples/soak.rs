@@ -161,13 +161,13 @@ fn main() {
     }
 
     // Batches of tasks on a process pool.
-    let procs = Arc::new(tulip::ProcessPool::builder().max_workers(2).build().expect("process pool"));
+    let procs = tulip::ProcessPool::builder().max_workers(2).build().expect("process pool");
     {
         let (procs, c) = (procs.clone(), c.clone());
         workers.push(std::thread::spawn(move || {
             let mut base = 0u64;
             while Instant::now() < end {
-                let futs: Vec<_> = (base..base + 128).map(|i| (i, procs.try_submit(mix, i))).collect();
+                let futs: Vec<_> = (base..base + 128).map(|i| (i, procs.submit(mix, i))).collect();
                 for (i, f) in futs {
                     match f.map(|f| f.wait()) {
                         Ok(Ok(v)) if v == mix(i) => {
@@ -269,7 +269,7 @@ fn main() {
         }
     }
     let pstats = procs.stats();
-    procs.shutdown(true, false);
+    procs.shutdown_timeout(Duration::MAX);
 
     let ran = c.callbacks.load(Ordering::Relaxed);
     let totals = c.snapshot();

@@ -141,19 +141,23 @@ fn main() {
     tulip::run(async {
         let t = Instant::now();
         let procs = tulip::ProcessPool::builder().max_workers(2).build().expect("process pool");
-        let f = procs.submit(fib, 30u64).await.expect("fib in a worker");
+        let f = procs.submit(fib, 30u64).expect("submit").await.expect("fib in a worker");
         println!("fib(30) = {f} in a worker process, pool start included: {:?}", t.elapsed());
-        let died = procs.submit(crash, 3).await;
+        let died = procs.submit(crash, 3).expect("submit").await;
         println!("a task whose worker exits: {died:?}");
-        let again = procs.submit(fib, 20u64).await;
+        let again = procs.submit(fib, 20u64).expect("submit").await;
         println!("the pool replaced the worker and goes on: fib(20) = {again:?}");
+        let limit = Duration::from_millis(100);
+        let endless = procs.submit_with_limit(fib, 90u64, limit).expect("submit").await;
+        println!("fib(90) with a 100 ms limit: its worker is killed at the limit: {endless:?}");
         let t = Instant::now();
-        let futs: Vec<_> = (0..1000u64).map(|i| procs.submit(fib, i % 10)).collect();
+        let futs: Vec<_> = (0..1000u64).map(|i| procs.submit(fib, i % 10).expect("submit")).collect();
         for f in futs {
             f.await.expect("small task");
         }
         println!("1,000 small tasks through 2 workers in {:?}", t.elapsed());
-        procs.shutdown(true, false);
+        // Dropping the pool would let the workers go in the background; this waits for them.
+        procs.shutdown_timeout(std::time::Duration::MAX);
     });
 
     step("the portal: blocking code calls async code");

@@ -40,10 +40,41 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::error::{JobError, PoolError};
+use crate::error::{JobError, PoolError, SubmitError};
 use crate::future::{pair, ConcurrentFuture, Options};
 use crate::reactor::{try_get_running_loop, EventLoop};
 use crate::thread_pool::{refusal, Submitted, ThreadPool};
+
+// Executor trait: defined by T (issue 13); the merge keeps T's copy
+/// A pool that [`EventLoop::run_in_executor`] can hand a job of type `J` to.
+///
+/// # Examples
+///
+/// ```
+/// use tulip::Executor;
+///
+/// fn twice(x: u8) -> u8 {
+///     2 * x
+/// }
+///
+/// fn main() {
+///     tulip::process::init();
+///     let pool = tulip::ProcessPool::builder().max_workers(1).build().unwrap();
+///     let job: (fn(u8) -> u8, u8) = (twice, 4);
+///     assert_eq!(pool.submit_job(job).unwrap().wait(), Ok(8));
+/// }
+/// ```
+pub trait Executor<J> {
+    /// What the job produces.
+    type Output;
+    /// Submits `job`, as the pool's `submit` does.
+    ///
+    /// # Errors
+    ///
+    /// Why the pool refused the job (see [`SubmitError`]).
+    fn submit_job(&self, job: J) -> Result<ConcurrentFuture<Self::Output>, SubmitError>;
+}
+// End of the Executor trait block.
 
 /// How long [`tulip::run`](crate::run) waits for jobs still running in the default executor before it
 /// gives up on them (and logs how many).

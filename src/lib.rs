@@ -85,7 +85,7 @@ mod thread_pool;
 
 pub use dns::{AddrInfo, DnsError};
 pub use error::{BuildError, Elapsed, JobError, LoopClosed, PoolError, RunError, SubmitError};
-pub use executor::{to_thread, RUN_EXECUTOR_SHUTDOWN_TIMEOUT};
+pub use executor::{to_thread, Executor, RUN_EXECUTOR_SHUTDOWN_TIMEOUT};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
 pub use pool::ShutdownReport;
@@ -93,7 +93,7 @@ pub use portal::BlockingPortal;
 #[cfg(unix)]
 pub use process_pool::process;
 #[cfg(unix)]
-pub use process_pool::{ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessPoolStats};
+pub use process_pool::{ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessSubmitFuture};
 pub use reactor::io::{LoopNotRunning, Readiness};
 pub use reactor::{
     get_running_loop, run, sleep, timeout, try_get_running_loop, Async, EventLoop, ExceptionContext, Handle,

@@ -19,8 +19,8 @@ use serde::ser::{Error as _, Serializer};
 use serde::{Deserialize, Serialize};
 use tulip::dns::{self, Hints};
 use tulip::{
-    BlockingPortal, DnsError, EventLoop, ExceptionContext, JobError, LoopClosed, PoolError, ProcessPool,
-    RunError, ThreadPool,
+    BlockingPortal, BuildError, DnsError, EventLoop, ExceptionContext, JobError, LoopClosed, PoolError,
+    ProcessPool, RunError, SubmitError, ThreadPool,
 };
 
 fn main() {
@@ -382,12 +382,16 @@ fn make_undecodable(_: ()) -> Undecodable {
 
 fn process_pool_after_shutdown() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    pool.shutdown(true, false);
-    pool.shutdown(true, true); // idempotent
-    assert!(matches!(pool.try_submit(pid, ()), Err(PoolError::ShutDown)));
-    assert_eq!(pool.submit(pid, ()).wait(), Err(JobError::ShutDown));
-    assert!(matches!(pool.map(pid, [()], 1), Err(PoolError::ShutDown)));
-    assert!(pool.shutdown_timeout(Duration::from_secs(1)));
+    pool.shutdown();
+    pool.shutdown(); // idempotent
+    assert!(pool.is_shut_down());
+    assert!(matches!(pool.try_submit(pid, ()), Err(SubmitError::ShutDown)));
+    assert!(matches!(pool.submit(pid, ()), Err(SubmitError::ShutDown)));
+    assert!(matches!(pool.submit_with_limit(pid, (), Duration::from_secs(1)), Err(SubmitError::ShutDown)));
+    let refused = futures_lite::future::block_on(pool.submit_async(pid, ()));
+    assert!(matches!(refused, Err(SubmitError::ShutDown)));
+    assert_eq!(pool.map(pid, [()]).collect::<Vec<_>>(), vec![Err(JobError::ShutDown)]);
+    assert!(pool.shutdown_timeout(Duration::from_secs(1)).is_complete());
     assert_eq!(pool.stats().workers, 0);
     // Futures of a pool dropped before they ran.
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
@@ -400,7 +404,7 @@ fn process_pool_after_shutdown() {
 
 fn process_pool_bad_settings() {
     let err = |b: tulip::ProcessPoolBuilder| match b.build() {
-        Err(PoolError::InvalidConfig(msg)) => msg,
+        Err(BuildError::InvalidConfig(msg)) => msg,
         other => panic!("expected InvalidConfig, got {other:?}"),
     };
     assert!(err(ProcessPool::builder().max_workers(0)).contains("max_workers"));
@@ -408,21 +412,18 @@ fn process_pool_bad_settings() {
     assert!(err(ProcessPool::builder().max_frame_size(100)).contains("max_frame_size"));
     assert!(err(ProcessPool::builder().max_frame_size(usize::MAX)).contains("max_frame_size"));
     assert!(err(ProcessPool::builder().task_timeout(Duration::ZERO)).contains("task_timeout"));
-    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    assert!(matches!(pool.map(pid, [()], 0), Err(PoolError::InvalidConfig(_))));
+    assert!(err(ProcessPool::builder().queue_capacity(0)).contains("queue_capacity"));
 }
 
 fn process_pool_unencodable_arguments() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     match pool.try_submit(take_unencodable, Unencodable) {
         // postcard keeps the kind of a serde error, not its text.
-        Err(e @ PoolError::Encode(_)) => {
+        Err(e @ SubmitError::Encode(_)) => {
             assert!(e.to_string().contains("could not encode the arguments"), "{e}")
         }
-        other => panic!("expected PoolError::Encode, got {other:?}"),
+        other => panic!("expected SubmitError::Encode, got {other:?}"),
     }
-    let r = pool.submit(take_unencodable, Unencodable).wait();
-    assert!(matches!(&r, Err(JobError::Codec(m)) if m.contains("could not encode the arguments")), "{r:?}");
     // A Serialize that panics unwinds into the caller, like any panic of the caller's own code,
     // and leaves the pool as it was.
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -430,7 +431,7 @@ fn process_pool_unencodable_arguments() {
     }));
     assert!(caught.is_err());
     // In map, items that cannot be encoded fail in their places.
-    let out: Vec<_> = pool.map(take_unencodable, [Unencodable, Unencodable], 1).unwrap().collect();
+    let out: Vec<_> = pool.map(take_unencodable, [Unencodable, Unencodable]).chunksize(1).collect();
     assert_eq!(out.len(), 2);
     assert!(
         out.iter()
@@ -443,36 +444,34 @@ fn process_pool_unencodable_arguments() {
 
 fn process_pool_unencodable_result() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap();
+    let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
     let r = pool.try_submit(make_unencodable, ()).unwrap().wait();
     assert!(matches!(&r, Err(JobError::Codec(m)) if m.contains("could not encode the result")), "{r:?}");
     let r = pool.try_submit(make_panicking, ()).unwrap().wait();
     assert!(matches!(&r, Err(JobError::Codec(m)) if m.contains("Serialize panicked")), "{r:?}");
     // The worker lives on.
-    assert_eq!(pool.try_submit(pid, ()).unwrap().wait(), Ok(worker));
+    assert_eq!(pool.submit(pid, ()).unwrap().wait(), Ok(worker));
     assert_eq!(pool.stats().worker_deaths, 0);
 }
 
 fn process_pool_undecodable_result() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap();
+    let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
     let r = pool.try_submit(make_undecodable, ()).unwrap().wait();
     assert!(matches!(&r, Err(JobError::Codec(m)) if m.contains("could not decode the result")), "{r:?}");
-    assert_eq!(pool.try_submit(pid, ()).unwrap().wait(), Ok(worker));
+    assert_eq!(pool.submit(pid, ()).unwrap().wait(), Ok(worker));
 }
 
 fn process_pool_oversize_frames() {
     let pool = ProcessPool::builder().max_workers(1).max_frame_size(4096).build().unwrap();
-    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap();
+    let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
     // Arguments: refused by submit, before anything is sent.
     match pool.try_submit(echo, vec![0u8; 10_000]) {
-        Err(e @ PoolError::Encode(_)) => assert!(e.to_string().contains("max_frame_size"), "{e}"),
-        other => panic!("expected PoolError::Encode, got {other:?}"),
+        Err(e @ SubmitError::Encode(_)) => assert!(e.to_string().contains("max_frame_size"), "{e}"),
+        other => panic!("expected SubmitError::Encode, got {other:?}"),
     }
-    let r = pool.submit(echo, vec![0u8; 10_000]).wait();
-    assert!(matches!(&r, Err(JobError::Codec(m)) if m.contains("max_frame_size")), "{r:?}");
     // In map, the over-size chunk fails its own items only.
-    let out: Vec<_> = pool.map(echo, [vec![0u8; 10], vec![0u8; 10_000], vec![0u8; 20]], 1).unwrap().collect();
+    let out: Vec<_> = pool.map(echo, [vec![0u8; 10], vec![0u8; 10_000], vec![0u8; 20]]).collect();
     assert_eq!(out[0], Ok(10));
     assert!(matches!(&out[1], Err(JobError::Codec(m)) if m.contains("max_frame_size")), "{out:?}");
     assert_eq!(out[2], Ok(20));
@@ -480,7 +479,7 @@ fn process_pool_oversize_frames() {
     let r = pool.try_submit(bytes, 10_000).unwrap().wait();
     assert!(matches!(&r, Err(JobError::Codec(m)) if m.contains("max_frame_size")), "{r:?}");
     assert_eq!(pool.try_submit(bytes, 100).unwrap().wait().map(|v| v.len()), Ok(100));
-    assert_eq!(pool.try_submit(pid, ()).unwrap().wait(), Ok(worker));
+    assert_eq!(pool.submit(pid, ()).unwrap().wait(), Ok(worker));
 }
 
 // ----- names ------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ mod harness;
 use std::time::Duration;
 
 use harness::Case;
-use tulip::{JobError, PoolError, ProcessPool};
+use tulip::{JobError, ProcessPool, SubmitError};
 
 const CYCLES: u32 = 200;
 
@@ -40,8 +40,8 @@ fn process_pool_cycles_leak_no_fds_threads_children_or_zombies() {
     // The first pool starts the process-wide spawner thread, which lives as long as the process by
     // design (src/process_pool/driver.rs): one warm-up cycle, then the baseline.
     let warm = ProcessPool::builder().max_workers(1).build().unwrap();
-    assert_eq!(warm.try_submit(double, 1).unwrap().wait(), Ok(2));
-    warm.shutdown(true, false);
+    assert_eq!(warm.submit(double, 1).unwrap().wait(), Ok(2));
+    warm.shutdown_timeout(Duration::MAX);
     drop(warm);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while census::children() != (0, 0) {
@@ -54,32 +54,32 @@ fn process_pool_cycles_leak_no_fds_threads_children_or_zombies() {
             // Plain use and a panicking task, graceful shutdown.
             0 => {
                 let pool = ProcessPool::builder().max_workers(2).build().unwrap();
-                let a = pool.try_submit(double, i).unwrap();
-                let b = pool.try_submit(boom, ()).unwrap();
+                let a = pool.submit(double, i).unwrap();
+                let b = pool.submit(boom, ()).unwrap();
                 assert_eq!(a.wait(), Ok(i * 2));
                 assert!(matches!(b.wait(), Err(JobError::Panicked(_))));
-                pool.shutdown(true, false);
-                assert!(matches!(pool.try_submit(double, 1), Err(PoolError::ShutDown)));
+                pool.shutdown_timeout(Duration::MAX);
+                assert!(matches!(pool.submit(double, 1), Err(SubmitError::ShutDown)));
             }
-            // Warm workers, dropped without a shutdown: killed and reaped by drop.
+            // Warm workers, dropped without a shutdown: they exit and are reaped after the drop.
             1 => {
                 let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
-                assert_eq!(pool.try_submit(double, i).unwrap().wait(), Ok(i * 2));
+                assert_eq!(pool.submit(double, i).unwrap().wait(), Ok(i * 2));
                 drop(pool);
             }
             // A worker that crashes, then a shutdown with a deadline.
             2 => {
                 let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-                assert!(matches!(pool.try_submit(crash, ()).unwrap().wait(), Err(JobError::WorkerDied(_))));
-                assert_eq!(pool.try_submit(double, i).unwrap().wait(), Ok(i * 2));
-                assert!(pool.shutdown_timeout(Duration::from_secs(10)));
+                assert!(matches!(pool.submit(crash, ()).unwrap().wait(), Err(JobError::WorkerDied(_))));
+                assert_eq!(pool.submit(double, i).unwrap().wait(), Ok(i * 2));
+                assert!(pool.shutdown_timeout(Duration::from_secs(10)).is_complete());
             }
-            // map, then a shutdown that cancels what is pending.
+            // map, then a shutdown that ends what is left at once.
             _ => {
                 let pool = ProcessPool::builder().max_workers(2).build().unwrap();
-                let out: Result<Vec<u32>, _> = pool.map(double, 0..10, 3).unwrap().collect();
+                let out: Result<Vec<u32>, _> = pool.map(double, 0..10).chunksize(3).collect();
                 assert_eq!(out.unwrap(), (0..10).map(|x| x * 2).collect::<Vec<_>>());
-                pool.shutdown(true, true);
+                pool.shutdown_timeout(Duration::ZERO);
             }
         }
         if i == CYCLES / 2 - 1 {

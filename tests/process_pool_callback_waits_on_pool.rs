@@ -39,10 +39,10 @@ fn a_callback_waiting_on_the_same_pool_fails_fast() {
     let (tx, rx) = mpsc::channel();
     // The task ends only once the callback is added, so the callback runs on the driver thread.
     let go = marker("callback-added");
-    let first = pool.try_submit(wait_for, go.clone()).unwrap();
+    let first = pool.submit(wait_for, go.clone()).unwrap();
     let p = pool.clone();
     first.add_done_callback(move |_| {
-        let inner = p.try_submit(one, 1).map(|f| f.wait());
+        let inner = p.submit(one, 1).map(|f| f.wait());
         let _ = tx.send(inner);
     });
     std::fs::write(&go, b"go").unwrap();
@@ -51,6 +51,6 @@ fn a_callback_waiting_on_the_same_pool_fails_fast() {
     assert_eq!(first.wait(), Ok(true));
     let _ = std::fs::remove_file(go);
     // The pool is still alive.
-    let mut next = pool.try_submit(one, 2).unwrap();
+    let mut next = pool.submit(one, 2).unwrap();
     assert_eq!(next.wait_timeout(LIVE), Some(Ok(3)));
 }

@@ -38,9 +38,9 @@ type Fut = tulip::ConcurrentFuture<u64>;
 /// One worker running a 300 ms task, and `n` tasks queued behind it, cancelled.
 fn busy_pool_with_cancelled(n: usize) -> (ProcessPool, Fut, Vec<Fut>) {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let long = pool.try_submit(nap, 300).unwrap();
-    eventually(LIVE, "the long task starts", || pool.stats().active == 1);
-    let queued: Vec<_> = (0..n).map(|_| pool.try_submit(nap, 1).unwrap()).collect();
+    let long = pool.submit(nap, 300).unwrap();
+    eventually(LIVE, "the long task starts", || pool.stats().running == 1);
+    let queued: Vec<_> = (0..n).map(|_| pool.submit(nap, 1).unwrap()).collect();
     for f in &queued {
         assert!(f.cancel());
     }
@@ -56,7 +56,7 @@ fn cancelled_queued_tasks_do_not_stall_the_pool() {
         assert_eq!(f.wait(), Err(JobError::Cancelled));
     }
     assert_eq!(long.wait(), Ok(300));
-    let mut tiny = pool.try_submit(one, 1).unwrap();
+    let mut tiny = pool.submit(one, 1).unwrap();
     assert_eq!(tiny.wait_timeout(LIVE), Some(Ok(2)), "a task after the cancelled ones stalls");
 }
 
@@ -66,10 +66,10 @@ fn dropped_futures_do_not_stall_the_pool() {
     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
     tulip::run(async {
         for _ in 0..40 {
-            let _ = tulip::timeout(Duration::from_millis(5), pool.submit(nap, 50)).await;
+            let _ = tulip::timeout(Duration::from_millis(5), pool.submit(nap, 50).unwrap()).await;
         }
     });
-    let mut tiny = pool.try_submit(one, 1).unwrap();
+    let mut tiny = pool.submit(one, 1).unwrap();
     assert_eq!(tiny.wait_timeout(LIVE), Some(Ok(2)), "a task after the dropped ones stalls");
     eventually(LIVE, "dropped tasks leave the queue", || pool.stats().queued == 0);
 }
@@ -78,7 +78,7 @@ fn dropped_futures_do_not_stall_the_pool() {
 fn shutdown_after_cancelling_is_prompt() {
     let (pool, long, _queued) = busy_pool_with_cancelled(5);
     let t = Instant::now();
-    pool.shutdown(true, false);
+    pool.shutdown_timeout(Duration::MAX);
     assert!(t.elapsed() < LIVE, "shutdown took {:?}", t.elapsed());
     assert_eq!(long.wait(), Ok(300));
     assert_eq!(pool.stats().cancelled, 5);

@@ -61,9 +61,9 @@ fn abort_in_one_task_while_others_run() {
     let mut futs = Vec::new();
     for i in 0..8u64 {
         futs.push(if i == 3 {
-            pool.try_submit(abort_after, 30).unwrap()
+            pool.submit(abort_after, 30).unwrap()
         } else {
-            pool.try_submit(nap_then, 60 + i).unwrap()
+            pool.submit(nap_then, 60 + i).unwrap()
         });
     }
     for (i, f) in futs.into_iter().enumerate() {
@@ -77,17 +77,17 @@ fn abort_in_one_task_while_others_run() {
     assert_eq!(s.worker_deaths, 1);
     assert_eq!(s.completed, 7);
     // The pool replaced the worker and goes on.
-    assert_eq!(pool.try_submit(nap_then, 1).unwrap().wait(), Ok(1));
+    assert_eq!(pool.submit(nap_then, 1).unwrap().wait(), Ok(1));
 }
 
 fn exit_status_is_reported() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let before = pool.try_submit(pid, ()).unwrap().wait().unwrap();
+    let before = pool.submit(pid, ()).unwrap().wait().unwrap();
     died_with(
-        pool.try_submit(|code: i32| -> u8 { std::process::exit(code) }, 3).unwrap().wait(),
+        pool.submit(|code: i32| -> u8 { std::process::exit(code) }, 3).unwrap().wait(),
         "exited with status 3",
     );
-    let after = pool.try_submit(pid, ()).unwrap().wait().unwrap();
+    let after = pool.submit(pid, ()).unwrap().wait().unwrap();
     assert_ne!(before, after, "a new worker runs the next task");
 }
 
@@ -99,8 +99,8 @@ fn segfault(_: ()) -> u8 {
 
 fn segfault_is_reported() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    died_with(pool.try_submit(segfault, ()).unwrap().wait(), "SIGSEGV");
-    assert_eq!(pool.try_submit(nap_then, 0).unwrap().wait(), Ok(0));
+    died_with(pool.submit(segfault, ()).unwrap().wait(), "SIGSEGV");
+    assert_eq!(pool.submit(nap_then, 0).unwrap().wait(), Ok(0));
 }
 
 /// Creates `path`, then sleeps `ms`: the file says the task really started.
@@ -112,15 +112,15 @@ fn mark_then_nap((path, ms): (std::path::PathBuf, u64)) -> u64 {
 
 fn sigkill_from_outside_is_reported() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap();
+    let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
     let marker = std::env::temp_dir().join(format!("tulip-crash-{}-sigkill", std::process::id()));
     let _ = std::fs::remove_file(&marker);
-    let stuck = pool.try_submit(mark_then_nap, (marker.clone(), 60_000)).unwrap();
+    let stuck = pool.submit(mark_then_nap, (marker.clone(), 60_000)).unwrap();
     harness::eventually(Duration::from_secs(5), "the task starts", || marker.exists());
     // SAFETY: kills the worker process this test just learned the pid of.
     unsafe { libc::kill(worker as libc::pid_t, libc::SIGKILL) };
     died_with(stuck.wait(), "killed by signal 9 (SIGKILL)");
-    assert_eq!(pool.try_submit(nap_then, 2).unwrap().wait(), Ok(2));
+    assert_eq!(pool.submit(nap_then, 2).unwrap().wait(), Ok(2));
     let _ = std::fs::remove_file(marker);
 }
 
@@ -147,7 +147,7 @@ fn death_is_noticed_even_if_a_grandchild_holds_the_pipes() {
 /// liveness check must still watch it (before, the driver slept on until the idle timeout).
 fn death_after_a_direct_submit_is_noticed_even_if_a_grandchild_holds_the_pipes() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    assert_eq!(pool.try_submit(nap_then, 0).unwrap().wait(), Ok(0));
+    assert_eq!(pool.submit(nap_then, 0).unwrap().wait(), Ok(0));
     // An idle pool: its driver goes to sleep with nothing due.
     std::thread::sleep(Duration::from_millis(50));
     grandchild_holds_the_pipes(&pool);
@@ -157,7 +157,7 @@ fn death_after_a_direct_submit_is_noticed_even_if_a_grandchild_holds_the_pipes()
 fn grandchild_holds_the_pipes(pool: &ProcessPool) {
     let file = std::env::temp_dir().join(format!("tulip-crash-{}-grandchild", std::process::id()));
     let _ = std::fs::remove_file(&file);
-    let mut fut = pool.try_submit(fork_then_abort, file.clone()).unwrap();
+    let mut fut = pool.submit(fork_then_abort, file.clone()).unwrap();
     let outcome = fut.wait_timeout(Duration::from_secs(20));
     if let Ok(pid) = std::fs::read_to_string(&file) {
         // SAFETY: kills the grandchild this test made the worker fork.
@@ -165,18 +165,18 @@ fn grandchild_holds_the_pipes(pool: &ProcessPool) {
     }
     let _ = std::fs::remove_file(file);
     died_with(outcome.expect("the death was not noticed"), "SIGABRT");
-    assert_eq!(pool.try_submit(nap_then, 3).unwrap().wait(), Ok(3));
+    assert_eq!(pool.submit(nap_then, 3).unwrap().wait(), Ok(3));
 }
 
 fn killed_before_it_starts_a_task_is_sent_elsewhere() {
     // Killed while its task is sent but provably not started (the worker is frozen before it reads
     // it): the task has not run, so it runs on the replacement instead of failing.
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap() as libc::pid_t;
+    let worker = pool.submit(pid, ()).unwrap().wait().unwrap() as libc::pid_t;
     // SAFETY: signals the worker process this test just learned the pid of.
     unsafe { libc::kill(worker, libc::SIGSTOP) };
-    let task = pool.try_submit(nap_then, 5).unwrap();
-    harness::eventually(Duration::from_secs(5), "the task is sent", || pool.stats().in_flight == 1);
+    let task = pool.submit(nap_then, 5).unwrap();
+    harness::eventually(Duration::from_secs(5), "the task is sent", || pool.stats().running == 1);
     // SAFETY: as above.
     unsafe { libc::kill(worker, libc::SIGKILL) };
     assert_eq!(task.wait(), Ok(5));
@@ -197,10 +197,10 @@ fn bad_frame_case(bytes: Vec<u8>, what: &str) {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     // Make pipelining deep, so tasks queue up in the worker behind the bad one.
     for _ in 0..20 {
-        pool.try_submit(nap_then, 0).unwrap().wait().unwrap();
+        pool.submit(nap_then, 0).unwrap().wait().unwrap();
     }
-    let bad = pool.try_submit(scribble, bytes).unwrap();
-    let behind: Vec<_> = (0..5u64).map(|i| pool.try_submit(nap_then, i).unwrap()).collect();
+    let bad = pool.submit(scribble, bytes).unwrap();
+    let behind: Vec<_> = (0..5u64).map(|i| pool.submit(nap_then, i).unwrap()).collect();
     died_with(bad.wait(), what);
     // The tasks that never started went to the replacement worker.
     for (i, f) in behind.into_iter().enumerate() {

@@ -35,11 +35,11 @@ fn pid(_: ()) -> u32 {
 /// sent ahead; and that worker, stopped (`SIGSTOP`) so that what is sent to it does not start yet.
 fn stopped_pipelining_pool() -> (ProcessPool, libc::pid_t) {
     let pool = ProcessPool::builder().max_workers(1).max_frame_size(1 << 16).build().unwrap();
-    let warm: Vec<_> = (0..200).map(|i| pool.try_submit(one, i).unwrap()).collect();
+    let warm: Vec<_> = (0..200).map(|i| pool.submit(one, i).unwrap()).collect();
     for f in warm {
         f.wait().unwrap();
     }
-    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap() as libc::pid_t;
+    let worker = pool.submit(pid, ()).unwrap().wait().unwrap() as libc::pid_t;
     // SAFETY: signals the worker process this test just learned the pid of.
     unsafe { libc::kill(worker, libc::SIGSTOP) };
     (pool, worker)
@@ -53,13 +53,13 @@ fn resume(worker: libc::pid_t) {
 fn a_dropped_future_skips_its_sent_task() {
     let (pool, worker) = stopped_pipelining_pool();
     let (m1, m2) = (marker("first"), marker("second"));
-    let first = pool.try_submit(mark_then_nap, (m1.clone(), FIRST_MS)).unwrap();
-    let second = pool.try_submit(mark_then_nap, (m2.clone(), 0)).unwrap();
-    eventually(LIVE, "both tasks are sent", || pool.stats().in_flight == 2);
+    let first = pool.submit(mark_then_nap, (m1.clone(), FIRST_MS)).unwrap();
+    let second = pool.submit(mark_then_nap, (m2.clone(), 0)).unwrap();
+    eventually(LIVE, "both tasks are sent", || pool.stats().running == 2);
     drop(second);
     resume(worker);
     assert_eq!(first.wait(), Ok(FIRST_MS));
-    assert_eq!(pool.try_submit(one, 1).unwrap().wait(), Ok(2));
+    assert_eq!(pool.submit(one, 1).unwrap().wait(), Ok(2));
     assert!(m1.exists());
     assert!(!m2.exists(), "the task whose future was dropped ran");
     assert_eq!(pool.stats().cancelled, 1);
@@ -69,17 +69,17 @@ fn a_dropped_future_skips_its_sent_task() {
 fn a_dropped_map_skips_its_sent_chunks() {
     let (pool, worker) = stopped_pipelining_pool();
     let (busy_mark, m1) = (marker("busy"), marker("map"));
-    let busy = pool.try_submit(mark_then_nap, (busy_mark.clone(), FIRST_MS)).unwrap();
+    let busy = pool.submit(mark_then_nap, (busy_mark.clone(), FIRST_MS)).unwrap();
     // The first item is over `max_frame_size`: `next` yields its error at once, with the second
     // chunk sent behind the busy task.
     let huge = PathBuf::from("x".repeat(1 << 20));
-    let mut map = pool.map(mark_then_nap, [(huge, 0), (m1.clone(), 0)], 1).unwrap();
+    let mut map = pool.map(mark_then_nap, [(huge, 0), (m1.clone(), 0)]).chunksize(1);
     assert!(matches!(map.next(), Some(Err(tulip::JobError::Codec(_)))));
-    eventually(LIVE, "the chunk is sent", || pool.stats().in_flight == 2);
+    eventually(LIVE, "the chunk is sent", || pool.stats().running == 2);
     drop(map);
     resume(worker);
     assert_eq!(busy.wait(), Ok(FIRST_MS));
-    assert_eq!(pool.try_submit(one, 1).unwrap().wait(), Ok(2));
+    assert_eq!(pool.submit(one, 1).unwrap().wait(), Ok(2));
     assert!(!m1.exists(), "a chunk of the dropped map ran");
     let _ = std::fs::remove_file(busy_mark);
 }

@@ -35,7 +35,7 @@ fn recycle_and_retire() {
         .unwrap();
     let mut pids = Vec::new();
     for _ in 0..8 {
-        pids.push(pool.try_submit(pid, ()).unwrap().wait().unwrap());
+        pids.push(pool.submit(pid, ()).unwrap().wait().unwrap());
     }
     pids.sort_unstable();
     pids.dedup();
@@ -43,7 +43,7 @@ fn recycle_and_retire() {
     harness::eventually(Duration::from_secs(20), "the idle workers retire", || pool.stats().workers == 0);
     let stats = pool.stats();
     assert_eq!(stats.worker_deaths, 0, "{stats:?}");
-    assert_eq!(pool.try_submit(pid, ()).unwrap().wait().map(|_| ()), Ok(()));
+    assert_eq!(pool.submit(pid, ()).unwrap().wait().map(|_| ()), Ok(()));
 }
 
 fn with_sigchld_ignored() {

@@ -8,7 +8,7 @@ mod harness;
 use std::process::Command;
 
 use harness::Case;
-use tulip::{PoolError, ProcessPool};
+use tulip::{BuildError, ProcessPool};
 
 const ROLE: &str = "TULIP_TEST_ROLE";
 
@@ -42,7 +42,7 @@ fn main() {
 
 fn try_to_build() {
     match ProcessPool::builder().max_workers(1).build() {
-        Err(PoolError::Handshake(msg)) => println!("HANDSHAKE ERROR: {msg}"),
+        Err(BuildError::Handshake(msg)) => println!("HANDSHAKE ERROR: {msg}"),
         Err(e) => println!("OTHER ERROR: {e}"),
         Ok(_) => println!("BUILT"),
     }

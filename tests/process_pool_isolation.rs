@@ -54,7 +54,7 @@ fn workers_inherit_only_stdio_and_their_channels() {
     };
     assert!(leaked.iter().all(|fd| *fd > 2));
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let fds = pool.try_submit(list_fds, ()).unwrap().wait().unwrap();
+    let fds = pool.submit(list_fds, ()).unwrap().wait().unwrap();
     let numbers: Vec<i32> = fds.iter().map(|(fd, _)| *fd).collect();
     assert_eq!(numbers, vec![0, 1, 2, 3, 4], "{fds:?}");
     assert_eq!(fds[0].1, "/dev/null", "stdin");
@@ -80,12 +80,12 @@ fn nap_pid(ms: u64) -> u32 {
 fn orphan_parent() {
     let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
     // One task per worker: both are busy until their results are in.
-    let a = pool.try_submit(nap_pid, 200).unwrap();
-    let b = pool.try_submit(nap_pid, 200).unwrap();
+    let a = pool.submit(nap_pid, 200).unwrap();
+    let b = pool.submit(nap_pid, 200).unwrap();
     let (a, b) = (a.wait().unwrap(), b.wait().unwrap());
     assert_ne!(a, b);
-    let busy = pool.try_submit(nap_pid, 600_000).unwrap();
-    while pool.stats().active == 0 {
+    let busy = pool.submit(nap_pid, 600_000).unwrap();
+    while pool.stats().running == 0 {
         std::thread::sleep(Duration::from_millis(1));
     }
     println!("{a} {b}");

@@ -40,10 +40,8 @@ fn a_timed_out_task_leaves_no_grandchild() {
     let _ = std::fs::remove_file(&path);
     let pool =
         ProcessPool::builder().max_workers(1).task_timeout(Duration::from_millis(500)).build().unwrap();
-    assert_eq!(
-        pool.try_submit(start_sleep_and_hang, path.clone()).unwrap().wait(),
-        Err(JobError::TimedOut(Duration::from_millis(500)))
-    );
+    let r = pool.submit(start_sleep_and_hang, path.clone()).unwrap().wait();
+    assert_eq!(r, Err(JobError::TimedOut(Duration::from_millis(500))));
     let pid: u32 = std::fs::read_to_string(&path).unwrap().parse().unwrap();
     let _ = std::fs::remove_file(&path);
     harness::eventually(Duration::from_secs(10), "the task's `sleep 30` is gone", || !sleep_runs(pid));

@@ -56,9 +56,9 @@ fn big(n: usize) -> Gated {
 
 fn a_tiny_round_trip_is_not_held_up_by_a_large_decode() {
     let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
-    let large = pool.try_submit(big, 8 << 20).unwrap();
+    let large = pool.submit(big, 8 << 20).unwrap();
     harness::eventually(GATE, "the large result is decoded", || DECODING.load(Ordering::Acquire));
-    let mut tiny = pool.try_submit(one, 1).unwrap();
+    let mut tiny = pool.submit(one, 1).unwrap();
     let got = tiny.wait_timeout(GATE / 2);
     TINY_DONE.store(true, Ordering::Release);
     assert_eq!(got, Some(Ok(2)), "the tiny task waited for the large decode");

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use harness::Case;
-use tulip::{JobError, PoolError, ProcessPool};
+use tulip::{BuildError, JobError, ProcessPool, SubmitError};
 
 fn main() {
     tulip::process::init();
@@ -18,8 +18,8 @@ fn main() {
         Case { name: "min_workers_stay_warm", run: min_workers_stay_warm },
         Case { name: "shutdown_wait_finishes_work_and_reaps", run: shutdown_wait_finishes_work_and_reaps },
         Case {
-            name: "shutdown_cancel_pending_skips_queued_tasks",
-            run: shutdown_cancel_pending_skips_queued_tasks,
+            name: "shutdown_timeout_zero_ends_everything_now",
+            run: shutdown_timeout_zero_ends_everything_now,
         },
         Case {
             name: "shutdown_timeout_kills_after_the_deadline",
@@ -29,7 +29,10 @@ fn main() {
             name: "shutdown_without_wait_finishes_in_background",
             run: shutdown_without_wait_finishes_in_background,
         },
-        Case { name: "drop_kills_and_reaps", run: drop_kills_and_reaps },
+        Case {
+            name: "drop_of_the_last_handle_finishes_the_work_then_reaps",
+            run: drop_of_the_last_handle_finishes_the_work_then_reaps,
+        },
         Case { name: "invalid_settings_are_refused", run: invalid_settings_are_refused },
     ]);
 }
@@ -64,7 +67,7 @@ fn assert_reaped(pids: impl IntoIterator<Item = u32>) {
 
 fn workers_are_recycled_after_max_tasks() {
     let pool = ProcessPool::builder().max_workers(1).max_tasks_per_child(3).build().unwrap();
-    let pids: Vec<u32> = (0..9).map(|_| pool.try_submit(pid, ()).unwrap().wait().unwrap()).collect();
+    let pids: Vec<u32> = (0..9).map(|_| pool.submit(pid, ()).unwrap().wait().unwrap()).collect();
     for group in pids.chunks(3) {
         assert!(group.iter().all(|p| *p == group[0]), "{pids:?}");
     }
@@ -78,11 +81,11 @@ fn workers_are_recycled_after_max_tasks() {
 fn idle_workers_are_pruned() {
     let pool =
         ProcessPool::builder().max_workers(2).idle_timeout(Duration::from_millis(100)).build().unwrap();
-    let first = pool.try_submit(pid, ()).unwrap().wait().unwrap();
+    let first = pool.submit(pid, ()).unwrap().wait().unwrap();
     harness::eventually(Duration::from_secs(5), "the idle worker exits", || pool.stats().workers == 0);
     assert_reaped([first]);
     // A new worker starts on demand.
-    let second = pool.try_submit(pid, ()).unwrap().wait().unwrap();
+    let second = pool.submit(pid, ()).unwrap().wait().unwrap();
     assert_ne!(first, second);
 }
 
@@ -102,47 +105,49 @@ fn min_workers_stay_warm() {
 
 fn shutdown_wait_finishes_work_and_reaps() {
     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
-    let futs: Vec<_> = (0..6).map(|_| pool.try_submit(nap_pid, 30).unwrap()).collect();
-    pool.shutdown(true, false);
+    let futs: Vec<_> = (0..6).map(|_| pool.submit(nap_pid, 30).unwrap()).collect();
+    pool.shutdown_timeout(Duration::MAX);
     let pids: Vec<u32> = futs.into_iter().map(|f| f.wait().unwrap()).collect();
     assert_reaped(pids);
     assert_eq!(pool.stats().workers, 0);
-    assert!(matches!(pool.try_submit(pid, ()), Err(PoolError::ShutDown)));
+    assert!(matches!(pool.submit(pid, ()), Err(SubmitError::ShutDown)));
 }
 
-fn shutdown_cancel_pending_skips_queued_tasks() {
+fn shutdown_timeout_zero_ends_everything_now() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let m = marker("cancel-pending");
-    let running = pool.try_submit(mark_then_nap, (m.clone(), 200)).unwrap();
-    let queued: Vec<_> = (0..5).map(|_| pool.try_submit(nap_pid, 0).unwrap()).collect();
+    let m = marker("zero");
+    let running = pool.submit(mark_then_nap, (m.clone(), 60_000)).unwrap();
+    let queued: Vec<_> = (0..5).map(|_| pool.submit(nap_pid, 0).unwrap()).collect();
     harness::eventually(Duration::from_secs(5), "the first task starts", || m.exists());
-    pool.shutdown(true, true);
-    let worker = running.wait().unwrap();
+    let report = pool.shutdown_timeout(Duration::ZERO);
+    assert_eq!((report.cancelled, report.still_running), (5, 1));
+    assert_eq!(running.wait(), Err(JobError::ShutDown));
     for f in queued {
         assert_eq!(f.wait(), Err(JobError::ShutDown));
     }
-    assert_reaped([worker]);
+    assert_eq!(pool.stats().workers, 0);
     let _ = std::fs::remove_file(m);
 }
 
 fn shutdown_timeout_kills_after_the_deadline() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap();
-    let stuck = pool.try_submit(nap_pid, 60_000).unwrap();
-    assert!(!pool.shutdown_timeout(Duration::from_millis(200)));
+    let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
+    let stuck = pool.submit(nap_pid, 60_000).unwrap();
+    let report = pool.shutdown_timeout(Duration::from_millis(200));
+    assert_eq!((report.cancelled, report.still_running), (0, 1));
     assert_eq!(stuck.wait(), Err(JobError::ShutDown));
     assert_reaped([worker]);
     // A pool with nothing left to do shuts down in time.
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let f = pool.try_submit(nap_pid, 10).unwrap();
-    assert!(pool.shutdown_timeout(Duration::from_secs(10)));
+    let f = pool.submit(nap_pid, 10).unwrap();
+    assert!(pool.shutdown_timeout(Duration::from_secs(10)).is_complete());
     assert_reaped([f.wait().unwrap()]);
 }
 
 fn shutdown_without_wait_finishes_in_background() {
     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
-    let futs: Vec<_> = (0..4).map(|_| pool.try_submit(nap_pid, 50).unwrap()).collect();
-    pool.shutdown(false, false);
+    let futs: Vec<_> = (0..4).map(|_| pool.submit(nap_pid, 50).unwrap()).collect();
+    pool.shutdown();
     drop(pool);
     let pids: Vec<u32> = futs.into_iter().map(|f| f.wait().unwrap()).collect();
     harness::eventually(Duration::from_secs(5), "workers are reaped", || {
@@ -150,27 +155,44 @@ fn shutdown_without_wait_finishes_in_background() {
     });
 }
 
-fn drop_kills_and_reaps() {
+/// Marks `started`, then waits until `release` exists; returns the worker's pid.
+fn mark_then_wait_for((started, release): (PathBuf, PathBuf)) -> u32 {
+    std::fs::write(started, b"started").unwrap();
+    while !release.exists() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::process::id()
+}
+
+fn drop_of_the_last_handle_finishes_the_work_then_reaps() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let worker = pool.try_submit(pid, ()).unwrap().wait().unwrap();
-    let m = marker("drop");
-    let fut = pool.try_submit(mark_then_nap, (m.clone(), 60_000)).unwrap();
-    let queued = pool.try_submit(nap_pid, 0).unwrap();
-    harness::eventually(Duration::from_secs(5), "the task starts", || m.exists());
+    let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
+    let clone = pool.clone();
+    let (started, release) = (marker("drop-started"), marker("drop-release"));
+    let running = pool.submit(mark_then_wait_for, (started.clone(), release.clone())).unwrap();
+    let queued = pool.submit(nap_pid, 0).unwrap();
+    harness::eventually(Duration::from_secs(5), "the task starts", || started.exists());
+    // Another handle is alive: the pool goes on.
     drop(pool);
-    // Drop returns once the worker is killed and reaped.
-    assert_reaped([worker]);
-    assert_eq!(fut.wait(), Err(JobError::ShutDown));
-    assert_eq!(queued.wait(), Err(JobError::ShutDown));
-    let _ = std::fs::remove_file(m);
+    assert!(!clone.is_shut_down());
+    // The last handle: a graceful shutdown that returns while the task still runs (it waits for
+    // `release`, written only once the drop has returned).
+    let dropper = std::thread::spawn(move || drop(clone));
+    harness::eventually(Duration::from_secs(5), "the drop returns", || dropper.is_finished());
+    std::fs::write(&release, b"go").unwrap();
+    assert_eq!(running.wait(), Ok(worker));
+    assert_eq!(queued.wait(), Ok(worker));
+    harness::eventually(Duration::from_secs(5), "the worker is reaped", || !harness::pid_exists(worker));
+    let _ = (std::fs::remove_file(started), std::fs::remove_file(release));
 }
 
 fn invalid_settings_are_refused() {
-    let bad = |b: tulip::ProcessPoolBuilder| matches!(b.build(), Err(PoolError::InvalidConfig(_)));
+    let bad = |b: tulip::ProcessPoolBuilder| matches!(b.build(), Err(BuildError::InvalidConfig(_)));
     assert!(bad(ProcessPool::builder().max_workers(0)));
     assert!(bad(ProcessPool::builder().max_workers(1).min_workers(2)));
     assert!(bad(ProcessPool::builder().max_tasks_per_child(0)));
     assert!(bad(ProcessPool::builder().task_timeout(Duration::ZERO)));
     assert!(bad(ProcessPool::builder().idle_timeout(Duration::ZERO)));
     assert!(bad(ProcessPool::builder().max_frame_size(10)));
+    assert!(bad(ProcessPool::builder().queue_capacity(0)));
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use harness::Case;
 use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
-use tulip::{PoolError, ProcessPool};
+use tulip::{ProcessPool, SubmitError};
 
 fn main() {
     tulip::process::init();
@@ -42,13 +42,13 @@ fn count(items: Vec<u64>) -> usize {
 
 fn oversize_arguments_are_refused_while_encoding() {
     let pool = ProcessPool::builder().max_workers(1).max_frame_size(64 * 1024).build().unwrap();
-    match pool.try_submit(count_huge, Wrapper) {
-        Err(e @ PoolError::Encode(_)) => assert!(e.to_string().contains("max_frame_size"), "{e}"),
-        other => panic!("expected PoolError::Encode, got {:?}", other.map(|_| ())),
+    match pool.submit(count_huge, Wrapper) {
+        Err(e @ SubmitError::Encode(_)) => assert!(e.to_string().contains("max_frame_size"), "{e}"),
+        other => panic!("expected SubmitError::Encode, got {:?}", other.map(|_| ())),
     }
     let encoded = ENCODED.load(Ordering::Relaxed);
     assert!(encoded < 10_000, "{encoded} items were encoded before the refusal");
-    assert_eq!(pool.try_submit(count, vec![1, 2, 3]).unwrap().wait(), Ok(3));
+    assert_eq!(pool.submit(count, vec![1, 2, 3]).unwrap().wait(), Ok(3));
 }
 
 /// The argument type of [`count_huge`]: encodes as [`Huge`]; never decoded, since it is refused.

@@ -63,19 +63,19 @@ fn pid(_: ()) -> u32 {
 
 fn submit_reports_a_panicking_drop_as_panicked() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let before = pool.try_submit(pid, ()).unwrap().wait().unwrap();
-    match pool.try_submit(grenade, 7).unwrap().wait() {
+    let before = pool.submit(pid, ()).unwrap().wait().unwrap();
+    match pool.submit(grenade, 7).unwrap().wait() {
         Err(JobError::Panicked(m)) => assert!(m.contains("grenade 7 went off in drop"), "{m}"),
         other => panic!("expected Panicked, got {other:?}"),
     }
-    let after = pool.try_submit(pid, ()).unwrap().wait().unwrap();
+    let after = pool.submit(pid, ()).unwrap().wait().unwrap();
     assert_eq!(before, after, "the worker survived the panic");
     assert_eq!(pool.stats().worker_deaths, 0);
 }
 
 fn map_fails_only_the_items_whose_drop_panics() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let out: Vec<_> = pool.map(some_grenades, 1..=12u32, 12).unwrap().collect();
+    let out: Vec<_> = pool.map(some_grenades, 1..=12u32).chunksize(12).collect();
     assert_eq!(out.len(), 12);
     for (v, r) in (1..=12u32).zip(&out) {
         match r {
@@ -89,9 +89,9 @@ fn map_fails_only_the_items_whose_drop_panics() {
 
 fn a_panic_payload_whose_drop_panics_is_panicked() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let before = pool.try_submit(pid, ()).unwrap().wait().unwrap();
-    assert!(matches!(pool.try_submit(throw_grenade, 3).unwrap().wait(), Err(JobError::Panicked(_))));
-    let out: Vec<_> = pool.map(throw_grenade, [1, 2], 2).unwrap().collect();
+    let before = pool.submit(pid, ()).unwrap().wait().unwrap();
+    assert!(matches!(pool.submit(throw_grenade, 3).unwrap().wait(), Err(JobError::Panicked(_))));
+    let out: Vec<_> = pool.map(throw_grenade, [1, 2]).chunksize(2).collect();
     assert!(out.iter().all(|r| matches!(r, Err(JobError::Panicked(_)))), "{out:?}");
-    assert_eq!(pool.try_submit(pid, ()).unwrap().wait().unwrap(), before, "the worker survived");
+    assert_eq!(pool.submit(pid, ()).unwrap().wait().unwrap(), before, "the worker survived");
 }

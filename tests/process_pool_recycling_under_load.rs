@@ -24,7 +24,7 @@ fn main() {
 fn tasks_outlive_their_workers_recycling_mid_round() {
     let pool = ProcessPool::builder().max_workers(2).max_tasks_per_child(50).build().unwrap();
     for round in 0..3 {
-        let futs: Vec<_> = (0..1000).map(|i| pool.try_submit(one, i).unwrap()).collect();
+        let futs: Vec<_> = (0..1000).map(|i| pool.submit(one, i).unwrap()).collect();
         for (i, mut f) in futs.into_iter().enumerate() {
             let got = f.wait_timeout(Duration::from_secs(20));
             assert_eq!(got, Some(Ok(i as u32 + 1)), "round {round}, task {i}");

@@ -39,7 +39,7 @@ fn workers_do_not_inherit_ignored_signals() {
     // SAFETY: sets signal dispositions; this test target runs nothing else.
     let old: Vec<_> = ignored.iter().map(|&s| unsafe { libc::signal(s, libc::SIG_IGN) }).collect();
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let (mask, exit) = pool.try_submit(signal_state, ()).unwrap().wait().unwrap();
+    let (mask, exit) = pool.submit(signal_state, ()).unwrap().wait().unwrap();
     drop(pool);
     for (&s, &o) in ignored.iter().zip(&old) {
         // SAFETY: puts back the dispositions found above.

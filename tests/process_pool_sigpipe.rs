@@ -36,7 +36,7 @@ fn writes_to_killed_workers_do_not_raise_sigpipe() {
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
         for i in 0..3 {
-            match pool.try_submit(double, round + i).unwrap().wait() {
+            match pool.submit(double, round + i).unwrap().wait() {
                 Ok(v) => {
                     assert_eq!(v, 2 * (round + i));
                     served += 1;
@@ -48,7 +48,7 @@ fn writes_to_killed_workers_do_not_raise_sigpipe() {
     }
     assert!(served > 0, "no task was served at all");
     // Still alive, and the pool still serves.
-    let after = pool.try_submit(double, 21).unwrap();
+    let after = pool.submit(double, 21).unwrap();
     harness::eventually(Duration::from_secs(30), "a task after the kills", || after.is_done());
     assert_eq!(after.wait(), Ok(42));
     // SAFETY: reads the disposition back (setting it to what it must still be).

@@ -87,13 +87,13 @@ fn workers_killed_during_their_handshake_are_replaced() {
     let pool =
         pool.unwrap_or_else(|e| panic!("build failed after workers were killed in their handshake: {e}"));
     assert_eq!(phase.load(Ordering::SeqCst), 1, "build returned before the killer was done");
-    assert_eq!(pool.submit(double, 1).wait(), Ok(2));
+    assert_eq!(pool.submit(double, 1).unwrap().wait(), Ok(2));
 
     phase.store(2, Ordering::SeqCst);
     harness::eventually(Duration::from_secs(10), "the idle worker is killed and removed", || {
         pool.stats().workers == 0
     });
-    let futs: Vec<_> = (0..5).map(|i| pool.submit(double, i)).collect();
+    let futs: Vec<_> = (0..5).map(|i| pool.submit(double, i).unwrap()).collect();
     for (i, f) in futs.into_iter().enumerate() {
         assert_eq!(f.wait(), Ok(2 * i as u32), "task {i}");
     }

@@ -41,7 +41,7 @@ fn forge(id: u64) -> u32 {
 fn a_result_after_an_unknown_frame_is_not_trusted() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     // Task ids count from 1 in a new pool: this task is task 1, whose result the forgery claims.
-    match pool.try_submit(forge, 1).unwrap().wait() {
+    match pool.submit(forge, 1).unwrap().wait() {
         Err(JobError::WorkerDied(m)) => assert!(m.contains("unknown frame kind 0x55"), "{m}"),
         other => panic!("expected WorkerDied after the malformed frame, got {other:?}"),
     }

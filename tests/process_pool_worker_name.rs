@@ -18,7 +18,7 @@ fn my_comm(_: ()) -> String {
 
 fn workers_carry_the_program_name() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let theirs = pool.submit(my_comm, ()).wait().unwrap();
+    let theirs = pool.submit(my_comm, ()).unwrap().wait().unwrap();
     let mine = my_comm(());
     assert!(!mine.is_empty());
     assert_eq!(theirs, mine, "the worker's name differs from the program's");

@@ -25,18 +25,20 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 
 use harness::Case;
-use tulip::{PoolError, ProcessPool};
+use tulip::{BuildError, ProcessPool};
 
 const FAKE: &str = "TULIP_TEST_FAKE_WORKER";
 const WORKER_ENV: &str = "TULIP_PROCESS_WORKER";
 
 // Frame kinds and sizes, as in src/process_pool/wire.rs.
 const KIND_HELLO: u8 = 0x01;
+/// The frame protocol's version (`wire::PROTOCOL_VERSION`), the first field of the worker marker.
+const PROTOCOL: u32 = 2;
 const KIND_TASK: u8 = 0x02;
 const KIND_READY: u8 = 0x81;
 const KIND_REFUSED: u8 = 0x82;
 const KIND_RESULT: u8 = 0x83;
-const HELLO_LEN: usize = 1 + 16 + (4 + 8 * 5) + 4;
+const HELLO_LEN: usize = 1 + 16 + (4 + 8 * 5) + 4 + 8;
 /// Exit status of a worker that failed the handshake (src/process_pool/worker.rs).
 const EXIT_HANDSHAKE: i32 = 121;
 
@@ -93,8 +95,9 @@ fn ready(token: &[u8; 16], pid: u32) -> Vec<u8> {
 fn hello(token: &[u8; 16]) -> Vec<u8> {
     let mut b = vec![KIND_HELLO];
     b.extend_from_slice(token);
-    b.resize(HELLO_LEN - 4, 0); // a fingerprint that matches nothing
+    b.resize(HELLO_LEN - 4 - 8, 0); // a fingerprint that matches nothing
     b.extend_from_slice(&(1u32 << 20).to_le_bytes());
+    b.extend_from_slice(&0i64.to_le_bytes()); // no initializer
     frame(&b)
 }
 
@@ -166,7 +169,7 @@ fn whoami(_: ()) -> (u32, (u64, u64), Vec<String>, String) {
 
 fn workers_start_without_a_shell() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let (ppid, exe, args, comm) = pool.try_submit(whoami, ()).unwrap().wait().unwrap();
+    let (ppid, exe, args, comm) = pool.submit(whoami, ()).unwrap().wait().unwrap();
     let (_, my_exe, my_args, _) = whoami(());
     assert_eq!(ppid, std::process::id(), "the worker's parent is this process, not a shell");
     assert_eq!(exe, my_exe, "the worker runs this very executable");
@@ -200,7 +203,7 @@ fn workers_get_no_stray_descriptors() {
     };
     assert!(strays.iter().all(|fd| *fd > 2));
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let fds = pool.try_submit(list_fds, ()).unwrap().wait().unwrap();
+    let fds = pool.submit(list_fds, ()).unwrap().wait().unwrap();
     let numbers: Vec<i32> = fds.iter().map(|(fd, _)| *fd).collect();
     // 0-2 stdio, 3-4 the pool's sockets, and the listing's own descriptor.
     assert_eq!(&numbers[..5], &[0, 1, 2, 3, 4], "{fds:?}");
@@ -218,12 +221,12 @@ fn pool_refuses_a_reply_without_its_token() {
     let built = ProcessPool::builder().max_workers(1).build();
     std::env::remove_var(FAKE);
     match built {
-        Err(PoolError::Handshake(msg)) => assert!(msg.contains("token"), "{msg}"),
+        Err(BuildError::Handshake(msg)) => assert!(msg.contains("token"), "{msg}"),
         other => panic!("expected a handshake error, got {other:?}"),
     }
     // Without the impostor, a pool starts.
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    assert_eq!(pool.try_submit(double, 4).unwrap().wait(), Ok(8));
+    assert_eq!(pool.submit(double, 4).unwrap().wait(), Ok(8));
 }
 
 /// A worker started by hand, as a hostile pool would: our pipes on its fds 3 and 4.
@@ -253,7 +256,7 @@ fn start_by_hand(token: &[u8; 16]) -> HandStarted {
     let (from, child_out) = pipe();
     let hex: String = token.iter().map(|b| format!("{b:02x}")).collect();
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.env(WORKER_ENV, format!("1:{}:{hex}:0", std::process::id()))
+    cmd.env(WORKER_ENV, format!("{PROTOCOL}:{}:{hex}:0", std::process::id()))
         .env_remove(FAKE)
         .stdin(Stdio::null())
         .stderr(Stdio::piped());
@@ -351,7 +354,7 @@ fn pool_refuses_an_oversize_frame_unallocated() {
     let pool = pool.unwrap();
     // The frame is refused, the worker killed; its task had not started (as far as the pool can
     // tell), so it goes to the (honest) replacement.
-    assert_eq!(pool.try_submit(double, 21).unwrap().wait(), Ok(42));
+    assert_eq!(pool.submit(double, 21).unwrap().wait(), Ok(42));
     assert_eq!(pool.stats().worker_deaths, 1);
     let grown = peak_rss_kib().saturating_sub(peak);
     assert!(grown < 64 * 1024, "the pool's peak memory grew by {grown} KiB for a refused frame");
@@ -364,9 +367,9 @@ fn worker_cannot_settle_another_task() {
     let pool = pool.unwrap();
     // The forged result (99 for some other task) is a protocol violation: the worker is killed, no
     // future receives the value, and the task is run by the replacement.
-    let a = pool.try_submit(double, 5).unwrap();
+    let a = pool.submit(double, 5).unwrap();
     assert_eq!(a.wait(), Ok(10));
     assert_eq!(pool.stats().worker_deaths, 1);
     // The pool goes on.
-    assert_eq!(pool.try_submit(double, 6).unwrap().wait(), Ok(12));
+    assert_eq!(pool.submit(double, 6).unwrap().wait(), Ok(12));
 }

@@ -328,7 +328,7 @@ fn w5a_loop(n: usize, gap: Duration, call: impl Fn(u64) -> u64) -> Cost {
 
 fn w5a_tulip(n: usize, gap: Duration) -> Cost {
     let pool = tulip::ProcessPool::builder().max_workers(2).min_workers(2).build().expect("tulip pool");
-    w5a_loop(n, gap, |i| pool.try_submit(add_one, i).expect("submit").wait().expect("tulip task"))
+    w5a_loop(n, gap, |i| pool.submit(add_one, i).expect("submit").wait().expect("tulip task"))
 }
 
 fn w5a_procspawn(n: usize, gap: Duration) -> Cost {

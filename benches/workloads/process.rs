@@ -56,19 +56,19 @@ fn w5a(report: &mut Report) {
     let n = report.scale(2_000, 10);
     let pool = tulip_pool();
     for i in 0..200 {
-        pool.try_submit(add_one, i).unwrap().wait().unwrap();
+        pool.submit(add_one, i).unwrap().wait().unwrap();
     }
     let runs: Vec<f64> = (0..5)
         .map(|_| {
             let t = Instant::now();
             for i in 0..n as u64 {
-                assert_eq!(pool.try_submit(add_one, i).unwrap().wait(), Ok(i + 1));
+                assert_eq!(pool.submit(add_one, i).unwrap().wait(), Ok(i + 1));
             }
             t.elapsed().as_secs_f64() * 1e6 / n as f64
         })
         .collect();
     report.emit("tulip", "W5a", median(runs), "us/task", n);
-    drop(pool);
+    pool.shutdown_timeout(Duration::MAX);
 
     let pool = procspawn_pool();
     let runs: Vec<f64> = (0..5)
@@ -90,7 +90,7 @@ fn w5b(report: &mut Report) {
     let runs: Vec<f64> = (0..3)
         .map(|_| {
             let t = Instant::now();
-            let futs: Vec<_> = (0..n as u64).map(|i| pool.try_submit(add_one, i).unwrap()).collect();
+            let futs: Vec<_> = (0..n as u64).map(|i| pool.submit(add_one, i).unwrap()).collect();
             for (i, f) in futs.into_iter().enumerate() {
                 assert_eq!(f.wait(), Ok(i as u64 + 1));
             }
@@ -98,7 +98,7 @@ fn w5b(report: &mut Report) {
         })
         .collect();
     report.emit("tulip", "W5b", median(runs), "tasks/s", n);
-    drop(pool);
+    pool.shutdown_timeout(Duration::MAX);
 
     // procspawn holds a few descriptors per pending task; give it every descriptor allowed.
     raise_fd_limit();
@@ -164,7 +164,7 @@ fn w5c(report: &mut Report) {
     let tulip = tulip_pool();
     let procspawn = procspawn_pool();
     let mut run_tulip = || {
-        let futs: Vec<_> = (0..tasks).map(|_| tulip.try_submit(burn, iters).unwrap()).collect();
+        let futs: Vec<_> = (0..tasks).map(|_| tulip.submit(burn, iters).unwrap()).collect();
         for f in futs {
             f.wait().unwrap();
         }
@@ -216,9 +216,11 @@ fn w5d(report: &mut Report) {
     for _ in 0..9 {
         let t = Instant::now();
         let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
-        assert_eq!(pool.try_submit(add_one, 1).unwrap().wait(), Ok(2));
+        assert_eq!(pool.submit(add_one, 1).unwrap().wait(), Ok(2));
         tulip.push(t.elapsed().as_secs_f64() * 1e3);
-        drop(pool);
+        // Waits for the workers to be reaped (a drop lets them go in the background), so the next
+        // round starts from the same state.
+        pool.shutdown_timeout(Duration::MAX);
 
         let t = Instant::now();
         let pool = procspawn::Pool::new(2).unwrap();

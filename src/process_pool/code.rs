@@ -29,6 +29,8 @@ pub(crate) enum Outcome {
     Value,
     Panicked(String),
     Codec(String),
+    /// The task's per-worker state could not be made (see `state.rs`); the task never ran.
+    State(String),
 }
 
 /// Decodes the arguments from `args`, calls the function at address `f`, appends the encoded result
@@ -242,7 +244,7 @@ fn encode_into<T: Serialize + ?Sized>(
 }
 
 /// The message of a panic payload, which is then dropped without letting its own `Drop` unwind.
-fn message_of(payload: Box<dyn Any + Send>) -> String {
+pub(crate) fn message_of(payload: Box<dyn Any + Send>) -> String {
     let m = panic_message(&*payload);
     drop_quietly(payload);
     m
@@ -266,7 +268,7 @@ pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Strin
 }
 
 /// Decodes a task's arguments, or says how that failed.
-fn decode_args<A: DeserializeOwned>(args: &[u8]) -> Result<A, Outcome> {
+pub(crate) fn decode_args<A: DeserializeOwned>(args: &[u8]) -> Result<A, Outcome> {
     match catch_unwind(AssertUnwindSafe(|| decode_exact::<A>(args))) {
         Ok(Ok(a)) => Ok(a),
         Ok(Err(e)) => Err(Outcome::Codec(format!("could not decode the arguments: {e}"))),
@@ -277,8 +279,8 @@ fn decode_args<A: DeserializeOwned>(args: &[u8]) -> Result<A, Outcome> {
 /// Calls `f(a)`, appends the result encoded (as `Ok(result)` if `as_item`; at most `max` bytes), and
 /// drops it, all under one `catch_unwind`: a panic in the function, in the result's `Serialize` or
 /// in its `Drop` is the task's panic (`Err`, with `out` restored), never an unwind out of the worker.
-fn call_and_encode<A, R: Serialize>(
-    f: fn(A) -> R,
+pub(crate) fn call_and_encode<A, R: Serialize>(
+    f: impl FnOnce(A) -> R,
     a: A,
     as_item: bool,
     out: &mut Vec<u8>,
@@ -319,7 +321,12 @@ pub(crate) unsafe fn trampoline<A: DeserializeOwned, R: Serialize>(
         Ok(a) => a,
         Err(outcome) => return outcome,
     };
-    match call_and_encode(f, args, false, out, max) {
+    call(f, args, out, max)
+}
+
+/// Calls `f(a)` and appends its result encoded (at most `max` bytes): the end of a plain task.
+pub(crate) fn call<A, R: Serialize>(f: impl FnOnce(A) -> R, a: A, out: &mut Vec<u8>, max: usize) -> Outcome {
+    match call_and_encode(f, a, false, out, max) {
         Ok(Ok(())) => Outcome::Value,
         Ok(Err(e)) => Outcome::Codec(e),
         Err(panic) => Outcome::Panicked(panic),

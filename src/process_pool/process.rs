@@ -14,7 +14,7 @@
 //!     tulip::process::init(); // a worker process enters here and never comes back
 //!
 //!     let pool = tulip::ProcessPool::builder().max_workers(2).build().unwrap();
-//!     let futs: Vec<_> = (20..24).map(|n| pool.try_submit(fib, n).unwrap()).collect();
+//!     let futs: Vec<_> = (20..24).map(|n| pool.submit(fib, n).unwrap()).collect();
 //!     let out: Vec<u64> = futs.into_iter().map(|f| f.wait().unwrap()).collect();
 //!     assert_eq!(out, [6765, 10946, 17711, 28657]);
 //! }
@@ -26,7 +26,15 @@
 //! an argument `A`; `A` and `R` travel with serde, encoded with postcard. [`ProcessPool::submit`]
 //! returns the same [`ConcurrentFuture`] the thread pools return: `.await` it on any runtime,
 //! `wait()` for it in blocking code, `cancel()` it. [`ProcessPool::map`] runs a function over an
-//! iterator in chunks, lazily, with a bounded number of chunks in flight.
+//! iterator in chunks, lazily, with a bounded number of chunks in flight. The pool speaks the
+//! thread pool's dialect: `submit`, `try_submit`, `submit_async`, `submit_with_limit`,
+//! `submit_with_state`, `map`, `shutdown`, `shutdown_timeout`, `stats`, and a cheap `Clone` whose
+//! last drop shuts the pool down gracefully.
+//!
+//! Per-worker setup comes in two forms: an [`initializer`] runs in each worker process before its
+//! first task (if it fails, the pool is broken: see below), and a [`worker_state`] of any type is
+//! made in each worker the first time a [`submit_with_state`] task needs it, then kept there (a
+//! database connection, a loaded model).
 //!
 //! Workers are this very program started again, never a `fork()` of a process that has threads.
 //! When such a copy reaches [`init`], it becomes a worker: it takes the pool's socket and pipe, passes the
@@ -36,24 +44,29 @@
 //! a comparison of the executable (file identity, size, modification time, code layout) guard the
 //! handshake, and a worker runs nothing it received before the handshake passed.
 //!
-//! Every failure stays with the task concerned; there is no broken-pool state:
+//! Every failure stays with the task concerned, except a failed initializer, which breaks the pool:
 //!
 //! | what happens | the task's future | the worker |
 //! |---|---|---|
 //! | the function panics (or its result's `Drop` does) | `Err(JobError::Panicked(message))` | lives on |
 //! | the result cannot be encoded or decoded | `Err(JobError::Codec(..))` | lives on |
 //! | the worker dies (`abort`, segfault, `exit`, `SIGKILL` from outside) | `Err(JobError::WorkerDied("killed by signal 6 (SIGABRT)"))`, `WorkerDied("exited with status 3")` | replaced |
-//! | the task runs past `task_timeout` | `Err(JobError::TimedOut(limit))` | killed, replaced |
+//! | the task runs past its limit (`submit_with_limit`, else `task_timeout`) | `Err(JobError::TimedOut(limit))` | killed, replaced |
+//! | the `worker_state` factory fails | `Err(JobError::Initializer(..))`; the next task tries again | lives on |
+//! | the `initializer` fails | `Err(JobError::Initializer(..))`, and so do the queued tasks; later submits fail with `SubmitError::Broken` | lives on |
 //! | `cancel()` while it runs | `Err(JobError::Cancelled)` | killed, replaced |
 //! | `cancel()` before it started | `Err(JobError::Cancelled)`; it never runs | untouched |
 //! | its future is dropped before it started | (nobody sees it); it never runs | untouched |
 //! | its future is dropped while it runs | (nobody sees it); it runs to its end | untouched |
 //! | the worker writes a malformed or over-size frame | `Err(JobError::WorkerDied(..))` | killed, replaced |
-//! | the pool is dropped, or its shutdown deadline passes | `Err(JobError::ShutDown)` | killed |
+//! | its `shutdown_timeout` deadline passes | `Err(JobError::ShutDown)` | killed |
 //!
 //! Tasks a dead worker had received but not started go to another worker. Arguments that cannot be
-//! encoded, a closed pool, and a function not shown to be part of the program's own code are errors of
-//! `submit` itself ([`PoolError`]).
+//! encoded, a closed or broken pool, a full bounded queue (`try_submit`), a state type without a
+//! factory, and a function not shown to be part of the program's own code are errors of `submit`
+//! itself ([`SubmitError`]). Dropping the last handle of a pool is a graceful
+//! [`shutdown`](crate::ProcessPool::shutdown): tasks already submitted still run, then the workers exit
+//! and the driver thread reaps them; nothing blocks.
 //!
 //! Workers never outlive the program: on Linux each has `PR_SET_PDEATHSIG` armed (and checks
 //! `getppid()` right after), and every worker exits when its input socket closes. A worker inherits
@@ -66,7 +79,7 @@
 //!
 //! Everything `main` does before [`init`] is done again in every worker, so make it the first
 //! statement. A pool refuses to start in a program where `init` was never called
-//! ([`ProcessPoolBuilder::build`] fails with [`PoolError::Handshake`]) rather than starting copies
+//! ([`ProcessPoolBuilder::build`] fails with [`BuildError::Handshake`]) rather than starting copies
 //! of the program that would run its `main` a second time. If a worker still does not reach `init`
 //! (it is called conditionally, or after something that exits), the worker exits or stays silent
 //! and `build` fails with a `Handshake` error that says so, after at most ten seconds; a worker
@@ -131,7 +144,7 @@
 //!
 //! - **Functions must live in the same loaded object as tulip**: the executable, or the shared
 //!   library tulip is linked into. `submit` refuses a function it cannot show to be there (its
-//!   executable segments where the loader lists them, else `dladdr`) with [`PoolError::Encode`],
+//!   executable segments where the loader lists them, else `dladdr`) with [`SubmitError::Encode`],
 //!   rather than let a worker jump to an address that means something else in its process. A worker starts with a fresh copy of the program's statics:
 //!   whatever `main` set up in the parent is not there.
 //! - Workers start with the program's `argv[0]` only, and the environment and working directory
@@ -139,8 +152,8 @@
 //! - A pool built on the main thread has its first worker spawned by that thread: if the main
 //!   thread ends with `pthread_exit` while the process goes on, that worker is killed (its running
 //!   task fails with `WorkerDied`) and replaced.
-//! - **Each worker leads a process group of its own.** A kill (timeout, cancel, shutdown deadline,
-//!   dropping the pool) reaches the whole group: processes a task started die with its worker,
+//! - **Each worker leads a process group of its own.** A kill (run-time limit, cancel, shutdown
+//!   deadline) reaches the whole group: processes a task started die with its worker,
 //!   unless they left the group (`setsid`, `setpgid`, a shell's job control). A worker that retires
 //!   normally (idle, recycled, graceful shutdown) leaves what its tasks started running. Ctrl-C in a
 //!   terminal reaches the program, not its workers, which go when the program goes (see below);
@@ -150,10 +163,11 @@
 //!   program that ignores `SIGCHLD` or reaps children itself (`waitpid(-1)`) takes their exit
 //!   statuses: a worker the pool was retiring then counts as retired, one that dies unexpectedly
 //!   fails its task with `WorkerDied("vanished ...")`.
-//! - Timeouts count from the moment the task starts in its worker, not from `submit`, and are
-//!   enforced within a few milliseconds.
-//! - Dropping a pool kills its workers; call [`ProcessPool::shutdown`] first to let work finish.
-//!   Done-callbacks ([`ConcurrentFuture::add_done_callback`]) run on the driver thread (a large
+//! - Run-time limits count from the moment the task starts in its worker, not from `submit`, and
+//!   are enforced within a few milliseconds. A [`timeout`](crate::timeout) around a task's future
+//!   counts its time in the queue too, and does not kill it: use `submit_with_limit` for that.
+//! - Dropping the last handle does not wait for the work; call
+//!   [`ProcessPool::shutdown_timeout`] to wait (and to bound the wait). Done-callbacks ([`ConcurrentFuture::add_done_callback`]) run on the driver thread (a large
 //!   result's, on its decode thread): keep them short. A blocking `wait` there on a task of the same pool could never end (the driver is
 //!   what would finish it): it fails at once with [`JobError::WouldDeadlock`](crate::JobError).
 //! - A worker's death is normally seen at once (its pipe closes); if a task forked a child that
@@ -173,9 +187,13 @@
 //! [`ProcessPoolBuilder::build`]: crate::ProcessPoolBuilder::build
 //! [`ConcurrentFuture`]: crate::ConcurrentFuture
 //! [`ConcurrentFuture::add_done_callback`]: crate::ConcurrentFuture::add_done_callback
-//! [`PoolError`]: crate::PoolError
-//! [`PoolError::Handshake`]: crate::PoolError::Handshake
-//! [`PoolError::Encode`]: crate::PoolError::Encode
+//! [`ProcessPool::shutdown_timeout`]: crate::ProcessPool::shutdown_timeout
+//! [`initializer`]: crate::ProcessPoolBuilder::initializer
+//! [`worker_state`]: crate::ProcessPoolBuilder::worker_state
+//! [`submit_with_state`]: crate::ProcessPool::submit_with_state
+//! [`SubmitError`]: crate::SubmitError
+//! [`SubmitError::Encode`]: crate::SubmitError::Encode
+//! [`BuildError::Handshake`]: crate::BuildError::Handshake
 
 use std::sync::atomic::Ordering;
 
@@ -213,7 +231,7 @@ pub fn init() {
 /// fn main() {
 ///     tulip::process::init();
 ///     let pool = tulip::ProcessPool::builder().max_workers(1).build().unwrap();
-///     assert!(pool.try_submit(where_am_i, ()).unwrap().wait().unwrap());
+///     assert!(pool.submit(where_am_i, ()).unwrap().wait().unwrap());
 ///     assert!(!where_am_i(()));
 /// }
 /// ```

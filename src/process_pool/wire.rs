@@ -49,9 +49,13 @@ pub(crate) const STATUS_PANICKED: u8 = 1;
 pub(crate) const STATUS_CODEC: u8 = 2;
 pub(crate) const STATUS_SKIPPED: u8 = 3;
 pub(crate) const STATUS_REJECTED: u8 = 4;
+/// The pool's initializer failed in this worker; the task never ran and the pool is broken.
+pub(crate) const STATUS_INIT_FAILED: u8 = 5;
+/// The task's per-worker state could not be made; the task never ran.
+pub(crate) const STATUS_STATE_FAILED: u8 = 6;
 
 /// Bumped whenever a frame layout changes; part of the handshake.
-pub(crate) const PROTOCOL_VERSION: u32 = 1;
+pub(crate) const PROTOCOL_VERSION: u32 = 2;
 
 /// Bytes of a task frame before its arguments: prefix, kind, id, function and trampoline offsets.
 pub(crate) const TASK_HEADER: usize = PREFIX + 1 + 8 + 8 + 8;
@@ -412,19 +416,39 @@ fn text(b: &[u8]) -> Result<&str, FrameError> {
 /// A message from the pool to a worker.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum ToWorker<'a> {
-    Hello { token: [u8; 16], fingerprint: Fingerprint, max_frame: u32 },
-    Task { id: u64, fn_off: i64, tramp_off: i64, args: &'a [u8] },
-    Cancel { seq: u64 },
+    /// `init_off`: the offset of the pool's initializer, 0 for none.
+    Hello {
+        token: [u8; 16],
+        fingerprint: Fingerprint,
+        max_frame: u32,
+        init_off: i64,
+    },
+    Task {
+        id: u64,
+        fn_off: i64,
+        tramp_off: i64,
+        args: &'a [u8],
+    },
+    Cancel {
+        seq: u64,
+    },
 }
 
-const HELLO_LEN: usize = 1 + 16 + FINGERPRINT_LEN + 4;
+const HELLO_LEN: usize = 1 + 16 + FINGERPRINT_LEN + 4 + 8;
 
-/// Appends a complete `Hello` frame.
-pub(crate) fn encode_hello(out: &mut Vec<u8>, token: &[u8; 16], fingerprint: &Fingerprint, max_frame: u32) {
+/// Appends a complete `Hello` frame (`init_off`: the initializer's offset, 0 for none).
+pub(crate) fn encode_hello(
+    out: &mut Vec<u8>,
+    token: &[u8; 16],
+    fingerprint: &Fingerprint,
+    max_frame: u32,
+    init_off: i64,
+) {
     let at = begin_frame(out, KIND_HELLO);
     out.extend_from_slice(token);
     fingerprint.encode(out);
     out.extend_from_slice(&max_frame.to_le_bytes());
+    out.extend_from_slice(&init_off.to_le_bytes());
     // A fixed, small body: always within HANDSHAKE_MAX.
     let _ = end_frame(out, at, HANDSHAKE_MAX);
 }
@@ -458,7 +482,8 @@ pub(crate) fn parse_to_worker(body: &[u8]) -> Result<ToWorker<'_>, FrameError> {
             if (max_frame as usize) < HANDSHAKE_MAX {
                 return Err(FrameError::BadField("max_frame_size"));
             }
-            Ok(ToWorker::Hello { token, fingerprint, max_frame })
+            let init_off = c.u64() as i64;
+            Ok(ToWorker::Hello { token, fingerprint, max_frame, init_off })
         }
         KIND_TASK => {
             let mut c = need(body, TASK_HEADER - PREFIX)?;
@@ -488,6 +513,10 @@ pub(crate) enum Status<'a> {
     Skipped,
     /// The worker refused the function reference (not in the program's code).
     Rejected(&'a str),
+    /// The pool's initializer failed in the worker; its error.
+    InitFailed(&'a str),
+    /// The task's per-worker state could not be made; the state factory's error.
+    StateFailed(&'a str),
 }
 
 /// A message from a worker to the pool.
@@ -549,6 +578,8 @@ pub(crate) fn parse_to_parent(body: &[u8]) -> Result<ToParent<'_>, FrameError> {
                 STATUS_CODEC => Status::Codec(text(rest)?),
                 STATUS_SKIPPED if rest.is_empty() => Status::Skipped,
                 STATUS_REJECTED => Status::Rejected(text(rest)?),
+                STATUS_INIT_FAILED => Status::InitFailed(text(rest)?),
+                STATUS_STATE_FAILED => Status::StateFailed(text(rest)?),
                 _ => return Err(FrameError::BadField("result status")),
             };
             Ok(ToParent::Result { id, exec_ns, status })
@@ -577,13 +608,13 @@ mod tests {
     #[test]
     fn hello_round_trip() {
         let mut out = Vec::new();
-        encode_hello(&mut out, &[9; 16], &fp(5), 1 << 20);
+        encode_hello(&mut out, &[9; 16], &fp(5), 1 << 20, -7);
         let mut r = FrameReader::new(HANDSHAKE_MAX);
         r.feed(&out).unwrap();
         let body = r.next_frame().unwrap().unwrap().to_vec();
         assert_eq!(
             parse_to_worker(&body).unwrap(),
-            ToWorker::Hello { token: [9; 16], fingerprint: fp(5), max_frame: 1 << 20 }
+            ToWorker::Hello { token: [9; 16], fingerprint: fp(5), max_frame: 1 << 20, init_off: -7 }
         );
     }
 

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use super::code::{self, Outcome, Trampoline};
 use super::spawn::{self, StatusPage, ENV, WORKER_IN_FD, WORKER_OUT_FD, WORKER_PAGE_FD};
+use super::state;
 use super::wire::{self, FrameReader, ToWorker, HANDSHAKE_MAX, PREFIX, RESULT_HEADER};
 use crate::spin::AdaptiveSpin;
 
@@ -203,6 +204,7 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
         last_read: Instant::now(),
         max_frame: HANDSHAKE_MAX,
         page,
+        init: Init::None,
     };
     w.handshake(&token)?;
     IS_WORKER.store(true, Ordering::Release);
@@ -240,6 +242,34 @@ struct Worker {
     max_frame: usize,
     /// Where the worker records the task it starts (see [`StatusPage`]).
     page: Option<StatusPage>,
+    /// The pool's initializer, run before the first task.
+    init: Init,
+}
+
+/// Where the pool's initializer stands in this worker.
+enum Init {
+    /// None was given, or it ran and succeeded.
+    None,
+    /// Not run yet: its offset.
+    Pending(i64),
+    /// It failed; every task is refused with this error (the pool is broken).
+    Failed(String),
+}
+
+impl Init {
+    /// Runs the initializer if it has not run yet; its error if it failed.
+    fn check(&mut self) -> Option<&str> {
+        if let Init::Pending(off) = *self {
+            *self = match state::run_initializer(off) {
+                Ok(()) => Init::None,
+                Err(e) => Init::Failed(e),
+            };
+        }
+        match self {
+            Init::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 impl Worker {
@@ -309,7 +339,7 @@ impl Worker {
             }
         };
         let refusal = match wire::parse_to_worker(&body) {
-            Ok(ToWorker::Hello { token: theirs, fingerprint, max_frame }) => {
+            Ok(ToWorker::Hello { token: theirs, fingerprint, max_frame, init_off }) => {
                 if theirs != *token {
                     Some(
                         "the pool's handshake token does not match the one this worker was started with"
@@ -319,6 +349,7 @@ impl Worker {
                     Some(why)
                 } else {
                     self.max_frame = max_frame as usize;
+                    self.init = if init_off == 0 { Init::None } else { Init::Pending(init_off) };
                     None
                 }
             }
@@ -366,7 +397,12 @@ impl Worker {
                         if let Some(page) = &self.page {
                             page.set_started(seq);
                         }
-                        task_end = run_task(&mut self.out, id, fn_off, tramp_off, args, self.max_frame);
+                        task_end = match self.init.check() {
+                            Some(e) => {
+                                refuse_task(&mut self.out, id, wire::STATUS_INIT_FAILED, e, self.max_frame)
+                            }
+                            None => run_task(&mut self.out, id, fn_off, tramp_off, args, self.max_frame),
+                        };
                     }
                 }
                 Ok(ToWorker::Cancel { seq }) => {
@@ -417,10 +453,26 @@ fn run_task(
                 Outcome::Value => (wire::STATUS_VALUE, String::new()),
                 Outcome::Panicked(m) => (wire::STATUS_PANICKED, m),
                 Outcome::Codec(m) => (wire::STATUS_CODEC, m),
+                Outcome::State(m) => (wire::STATUS_STATE_FAILED, m),
             }
         }
     };
-    out[status_at] = status;
+    end_result(out, at, status, &message, max_frame);
+    ended
+}
+
+/// Leaves a result frame in `out` that refuses task `id` with `status` and `message` (it never ran).
+fn refuse_task(out: &mut Vec<u8>, id: u64, status: u8, message: &str, max_frame: usize) -> Option<Instant> {
+    let at = wire::begin_result(out, id, 0, status);
+    end_result(out, at, status, message, max_frame);
+    Some(Instant::now())
+}
+
+/// Completes the result frame begun at `at`: sets its status, and for an error replaces the
+/// payload with the message (cut to fit).
+fn end_result(out: &mut Vec<u8>, at: usize, status: u8, message: &str, max_frame: usize) {
+    let room = max_frame.saturating_sub(RESULT_HEADER - PREFIX);
+    out[at + RESULT_HEADER - 1] = status;
     if status != wire::STATUS_VALUE {
         out.truncate(at + RESULT_HEADER);
         let mut cut = message.len().min(room);
@@ -431,7 +483,6 @@ fn run_task(
     }
     // The payload was bounded by `room`, so the frame fits.
     let _ = wire::end_frame(out, at, max_frame);
-    ended
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::super::{CANCEL_SHUTDOWN, CANCEL_USER};
+use super::super::CANCEL_USER;
 use super::fate::Cause;
 use super::link::{Phase, Worker};
 use super::Driver;
@@ -18,20 +18,23 @@ const CANCEL_GRACE: Duration = Duration::from_millis(5);
 const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 
 impl Worker {
-    /// When the head must be stopped, and why: the deadline formulas of cancels and timeouts, for
-    /// both the driver's wait and its check. `None`: never (no timeout, or one too far to count).
-    pub(super) fn head_due(&self, timeout: Option<Duration>) -> Option<(Instant, Cause)> {
+    /// When the head must be stopped, and why: the deadline formulas of cancels and run-time limits,
+    /// for both the driver's wait and its check. `None`: never (no limit, or one too far to count).
+    pub(super) fn head_due(&self) -> Option<(Instant, Cause)> {
         let head = self.fifo.front()?;
         let since = self.head_since?;
         let id = head.job.id;
         match head.job.ctl.cancel.load(Ordering::Acquire) {
-            why @ (CANCEL_USER | CANCEL_SHUTDOWN) => {
+            CANCEL_USER => {
                 // A skip can come only once the task before ends: grace counts from the later.
                 let at = head.cancel_sent?.max(since) + CANCEL_GRACE;
-                Some((at, if why == CANCEL_USER { Cause::Cancel(id) } else { Cause::ShutdownTask(id) }))
+                Some((at, Cause::Cancel(id)))
             }
             // Unwanted tasks that already run are left to finish, within the timeout.
-            _ => timeout.and_then(|t| Some((since.checked_add(t)?, Cause::Timeout(id, t)))),
+            _ => {
+                let limit = head.job.limit?;
+                Some((since.checked_add(limit)?, Cause::Timeout(id, limit)))
+            }
         }
     }
 
@@ -44,9 +47,8 @@ impl Worker {
 impl Driver {
     /// Stops heads that were cancelled (and not skipped) or ran past the timeout.
     pub(super) fn check_heads(&mut self, now: Instant) {
-        let timeout = self.shared.config.task_timeout;
         let victims: Vec<(usize, Cause)> = (self.workers.iter().enumerate())
-            .filter_map(|(slot, w)| w.as_ref().and_then(|w| w.head_due(timeout)).map(|due| (slot, due)))
+            .filter_map(|(slot, w)| w.as_ref().and_then(Worker::head_due).map(|due| (slot, due)))
             .filter(|(_, (at, _))| now >= *at)
             .map(|(slot, (_, cause))| (slot, cause))
             .collect();
@@ -82,7 +84,7 @@ impl Driver {
             match w.phase {
                 Phase::Starting { deadline } => at(deadline),
                 Phase::Ready if !w.fifo.is_empty() => {
-                    if let Some((t, _)) = w.head_due(cfg.task_timeout) {
+                    if let Some((t, _)) = w.head_due() {
                         at(t);
                     }
                 }

@@ -56,11 +56,12 @@ impl Driver {
             return Ok(());
         }
         let now = Instant::now();
+        let limited = job.limit.is_some();
         self.send_to(slot, job);
         let Some(w) = self.workers[slot].as_mut() else { return Ok(()) };
         self.last_direct = Some(now);
         // The driver must arm the timeout, or the liveness check if its sleep does not include it.
-        let mut need_driver = self.shared.config.task_timeout.is_some() || !self.ticking;
+        let mut need_driver = limited || !self.ticking;
         // Blocked or broken: what is left is the driver's to flush (or to find broken).
         need_driver |= w.flush_out() != Flushed::All;
         if let Some(wait) = w.update_head(now) {

@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::super::{Job, CANCEL_NONE, CANCEL_SHUTDOWN};
+use super::super::{Job, CANCEL_NONE};
 use crate::error::JobError;
 
 /// Why a worker is being removed.
@@ -18,10 +18,8 @@ pub(super) enum Cause {
     Lingered,
     /// Killed to stop task `id`, which was cancelled.
     Cancel(u64),
-    /// Killed to stop task `id`, which ran past its time limit (the second field).
+    /// Killed to stop task `id`, which ran past its run-time limit (the `Duration`).
     Timeout(u64, Duration),
-    /// Killed to stop task `id` at shutdown.
-    ShutdownTask(u64),
     /// Killed because it sent something invalid.
     Protocol(String),
     /// Refused the handshake.
@@ -65,13 +63,9 @@ pub(super) fn of_tasks(
     } else if let Some(mut head) = tasks.next() {
         match head.died_at_head() {
             Some(n) => {
-                let err = match head.ctl.cancel.load(Ordering::Acquire) {
-                    CANCEL_SHUTDOWN => JobError::ShutDown,
-                    _ => JobError::WorkerDied(format!(
-                        "{n} workers died with this task next in line, before starting it (the last one \
-                         {how})"
-                    )),
-                };
+                let err = JobError::WorkerDied(format!(
+                    "{n} workers died with this task next in line, before starting it (the last one {how})"
+                ));
                 fate.failed.push((head, err));
             }
             None => fate = fate.unstarted(head, shutdown),
@@ -85,7 +79,6 @@ impl Fate {
     fn unstarted(mut self, job: Job, shutdown: bool) -> Fate {
         match job.ctl.cancel.load(Ordering::Acquire) {
             CANCEL_NONE if !shutdown => self.requeued.push(job),
-            CANCEL_SHUTDOWN => self.failed.push((job, JobError::ShutDown)),
             _ if shutdown => self.failed.push((job, JobError::ShutDown)),
             _ => self.failed.push((job, JobError::Cancelled)),
         }
@@ -98,10 +91,9 @@ fn victim_error(id: u64, cause: &Cause, how: &str) -> JobError {
     match cause {
         Cause::Cancel(v) if *v == id => JobError::Cancelled,
         Cause::Timeout(v, limit) if *v == id => JobError::TimedOut(*limit),
-        Cause::ShutdownTask(v) if *v == id => JobError::ShutDown,
         Cause::Shutdown => JobError::ShutDown,
         Cause::Protocol(msg) => JobError::WorkerDied(format!("{how} after it sent a malformed frame: {msg}")),
-        Cause::Cancel(_) | Cause::Timeout(..) | Cause::ShutdownTask(_) => {
+        Cause::Cancel(_) | Cause::Timeout(..) => {
             JobError::WorkerDied(format!("{how}: the pool stopped it to end another task"))
         }
         _ => JobError::WorkerDied(how.to_string()),
@@ -140,10 +132,9 @@ mod tests {
     fn the_stopped_task_gets_the_error_of_why_it_was_stopped() {
         for (cause, err) in [
             (Cause::Cancel(1), JobError::Cancelled),
-            (Cause::Timeout(1, Duration::from_secs(3)), JobError::TimedOut(Duration::from_secs(3))),
-            (Cause::ShutdownTask(1), JobError::ShutDown),
+            (Cause::Timeout(1, Duration::from_secs(1)), JobError::TimedOut(Duration::from_secs(1))),
             (
-                Cause::Timeout(9, Duration::from_secs(3)),
+                Cause::Timeout(9, Duration::from_secs(1)),
                 JobError::WorkerDied("x: the pool stopped it to end another task".into()),
             ),
         ] {
@@ -154,15 +145,10 @@ mod tests {
 
     #[test]
     fn unstarted_tasks_that_were_stopped_end_instead_of_going_back() {
-        let tasks =
-            [job(1, CANCEL_NONE), job(2, CANCEL_USER), job(3, CANCEL_UNWANTED), job(4, CANCEL_SHUTDOWN)];
+        let tasks = [job(1, CANCEL_NONE), job(2, CANCEL_USER), job(3, CANCEL_UNWANTED)];
         let fate = of_tasks(tasks, true, &Cause::Ended, "x");
-        let failed = vec![
-            (1, JobError::WorkerDied("x".into())),
-            (2, JobError::Cancelled),
-            (3, JobError::Cancelled),
-            (4, JobError::ShutDown),
-        ];
+        let failed =
+            vec![(1, JobError::WorkerDied("x".into())), (2, JobError::Cancelled), (3, JobError::Cancelled)];
         assert_eq!(ids(&fate), (failed, vec![]));
     }
 

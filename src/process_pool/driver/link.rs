@@ -14,14 +14,13 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Write};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::super::channel::WorkerInput;
 use super::super::child::Child;
 use super::super::spawn::StatusPage;
 use super::super::wire::{self, FrameReader, Status, ToParent};
-use super::super::{Job, CANCEL_SHUTDOWN};
+use super::super::Job;
 use super::{settle, Tally};
 use crate::error::JobError;
 
@@ -271,9 +270,11 @@ pub(super) fn handle_frames(
                 }
                 let entry = w.fifo.pop_front()?;
                 w.head_since = None;
-                let outcome = outcome(&status, entry.job.ctl.cancel.load(Ordering::Acquire));
-                if !matches!(status, Status::Skipped) {
-                    tally.exec_ns.push(exec_ns);
+                let outcome = outcome(&status);
+                match status {
+                    Status::Skipped => {}
+                    Status::InitFailed(m) => tally.broken = Some(m.to_string()),
+                    _ => tally.exec_ns.push(exec_ns),
                 }
                 settle(entry.job, outcome, tally);
                 if w.fifo.is_empty() {
@@ -295,14 +296,14 @@ fn is_head(fifo: &VecDeque<InFlight>, id: u64) -> Result<(), String> {
     }
 }
 
-/// A task's outcome from its result's status (`cancel`: its `CANCEL_*`, for a skipped task).
-fn outcome<'a>(status: &Status<'a>, cancel: u8) -> Result<&'a [u8], JobError> {
+/// A task's outcome from its result's status.
+fn outcome<'a>(status: &Status<'a>) -> Result<&'a [u8], JobError> {
     match *status {
         Status::Value(bytes) => Ok(bytes),
         Status::Panicked(m) => Err(JobError::Panicked(m.to_string())),
         Status::Codec(m) => Err(JobError::Codec(m.to_string())),
-        Status::Skipped if cancel == CANCEL_SHUTDOWN => Err(JobError::ShutDown),
         Status::Skipped => Err(JobError::Cancelled),
         Status::Rejected(m) => Err(JobError::Codec(format!("the worker refused the function: {m}"))),
+        Status::InitFailed(m) | Status::StateFailed(m) => Err(JobError::Initializer(m.to_string())),
     }
 }

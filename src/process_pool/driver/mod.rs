@@ -42,8 +42,9 @@ use polling::Events;
 use super::lock;
 use super::spawn;
 use super::wire;
-use super::{Job, ProcessPoolStats, Shared, CANCEL_USER};
-use crate::error::{JobError, PoolError};
+use super::{Job, Shared, CANCEL_USER};
+use crate::error::{BuildError, JobError};
+use crate::pool::{PoolStats, ShutdownReport};
 
 use fate::Cause;
 use link::{read_frames, ReadEnd, Worker, READS_PER_ROUND};
@@ -58,11 +59,19 @@ struct Tally {
     became_ready: bool,
     /// Jobs whose outcome is decided; their futures are completed once the driver's lock is released.
     done: Vec<Job>,
+    /// The initializer failed in a worker, with this error: the pool is broken.
+    broken: Option<String>,
 }
 
 impl Tally {
     fn new(shared: &Arc<Shared>) -> Self {
-        Tally { shared: shared.clone(), exec_ns: Vec::new(), became_ready: false, done: Vec::new() }
+        Tally {
+            shared: shared.clone(),
+            exec_ns: Vec::new(),
+            became_ready: false,
+            done: Vec::new(),
+            broken: None,
+        }
     }
 
     fn queue_wait(&self, d: Duration) {
@@ -85,17 +94,11 @@ fn settle(mut job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
     };
     let c = &tally.shared.counters;
     let counter = match &outcome {
-        Ok(_) | Err(JobError::Panicked(_)) | Err(JobError::Codec(_)) => Some(&c.completed),
-        Err(JobError::Cancelled) => Some(&c.cancelled),
-        Err(JobError::TimedOut(_)) => Some(&c.timed_out),
-        Err(_) => None,
+        Ok(_) => &c.completed,
+        Err(JobError::Cancelled | JobError::ShutDown) => &c.cancelled,
+        Err(_) => &c.failed,
     };
-    if let Some(counter) = counter {
-        counter.fetch_add(1, Ordering::Release);
-    }
-    if let Err(JobError::Panicked(_)) = &outcome {
-        c.panicked.fetch_add(1, Ordering::Release);
-    }
+    counter.fetch_add(1, Ordering::Release);
     job.sink.resolve(outcome);
     tally.done.push(job);
 }
@@ -115,11 +118,9 @@ pub(crate) struct Driver {
     /// `finish` has run.
     finished: bool,
     /// Where `build` waits for the first handshake.
-    startup: Option<crossbeam_channel::Sender<Result<(), PoolError>>>,
-    /// A `cancel_pending` shutdown has failed the queued tasks and had the sent ones skipped.
-    cancel_pending_done: bool,
-    /// Work was killed at a shutdown deadline.
-    forced: bool,
+    startup: Option<crossbeam_channel::Sender<Result<(), BuildError>>>,
+    /// What a shutdown deadline cut short: queued tasks failed, running ones killed.
+    report: ShutdownReport,
     /// Moving average of task execution time in ns (0 = no sample yet).
     ewma_ns: f64,
     /// Workers that could not start (or failed their handshake) since one last passed it.
@@ -147,8 +148,6 @@ pub(crate) struct Driver {
     /// The wake-up the driver sleeps until includes the liveness check; if not, a task sent
     /// straight to a worker wakes the driver, or a worker dying silently would go unnoticed.
     ticking: bool,
-    /// The gauges last published (counters live in `Shared::counters`).
-    stats: ProcessPoolStats,
 }
 
 impl Driver {
@@ -156,10 +155,11 @@ impl Driver {
     pub(crate) fn new(
         shared: Arc<Shared>,
         token: [u8; 16],
-        startup: crossbeam_channel::Sender<Result<(), PoolError>>,
+        startup: crossbeam_channel::Sender<Result<(), BuildError>>,
     ) -> io::Result<Driver> {
         let mut hello = Vec::new();
-        wire::encode_hello(&mut hello, &token, &spawn::fingerprint(), shared.config.max_frame_size as u32);
+        let (max_frame, init_off) = (shared.config.max_frame_size as u32, shared.config.init_off);
+        wire::encode_hello(&mut hello, &token, &spawn::fingerprint(), max_frame, init_off);
         let (spawned_tx, spawned_rx) = crossbeam_channel::unbounded();
         let mut d = Driver {
             token,
@@ -169,8 +169,7 @@ impl Driver {
             done: Vec::new(),
             finished: false,
             startup: Some(startup),
-            cancel_pending_done: false,
-            forced: false,
+            report: ShutdownReport::default(),
             ewma_ns: 0.0,
             spawn_failures: 0,
             startup_kills: 0,
@@ -183,7 +182,6 @@ impl Driver {
             last_liveness_check: Instant::now(),
             last_direct: None,
             ticking: false,
-            stats: ProcessPoolStats::default(),
         };
         d.start_first_workers()?;
         Ok(d)
@@ -239,6 +237,9 @@ impl Driver {
         for ns in t.exec_ns {
             self.ewma_ns = if self.ewma_ns <= 0.0 { ns as f64 } else { 0.8 * self.ewma_ns + 0.2 * ns as f64 };
         }
+        if let Some(msg) = t.broken {
+            self.break_pool(msg);
+        }
         if t.became_ready {
             self.spawn_failures = 0;
             self.startup_kills = 0;
@@ -284,14 +285,24 @@ impl Driver {
         }
     }
 
-    /// Publishes the gauges for `stats()`.
+    /// Tasks sent to workers that have started (the heads), and those that have not.
+    fn sent(&self) -> (usize, usize) {
+        let workers = self.workers.iter().flatten();
+        let running =
+            workers.clone().filter(|w| w.fifo.front().is_some_and(|h| w.has_started(h.seq))).count();
+        (running, workers.map(|w| w.fifo.len()).sum::<usize>() - running)
+    }
+
+    /// Publishes the gauges for `stats()`, and lets submitters waiting for queue room look again.
     fn publish_stats(&mut self) {
-        let mut s = self.stats.clone();
-        s.workers = self.live();
-        s.active = self.workers.iter().flatten().filter(|w| !w.fifo.is_empty()).count();
-        s.idle = self.workers.iter().flatten().filter(|w| w.takes_work() && w.fifo.is_empty()).count();
-        s.in_flight = self.workers.iter().flatten().map(|w| w.fifo.len()).sum();
+        let (started, waiting) = self.sent();
+        let idle = self.workers.iter().flatten().filter(|w| w.takes_work() && w.fifo.is_empty()).count();
+        // `stats()` adds the queue and the counters.
+        let s = PoolStats { workers: self.live(), idle, running: started + waiting, ..PoolStats::default() };
         *lock(&self.shared.stats) = s;
+        if self.shared.config.queue_capacity.is_some() {
+            self.shared.wake_submitters();
+        }
     }
 }
 

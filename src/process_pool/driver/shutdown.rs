@@ -5,14 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use super::super::{lock, Closing, Job, CANCEL_SHUTDOWN};
+use super::super::{lock, Closing, Job};
 use super::fate::Cause;
 use super::supervisor::kill_and_reap;
 use super::{settle, Driver, Tally};
-use crate::error::{JobError, PoolError};
+use crate::error::{BuildError, JobError};
 
 /// The strongest shutdown: everything not done ends now.
-const KILL: Closing = Closing { cancel_pending: true, deadline: None, kill: true };
+const KILL: Closing = Closing { deadline: None, kill: true };
 
 impl Driver {
     /// The shutdown requested so far, if any.
@@ -26,22 +26,15 @@ impl Driver {
         if c.kill || c.deadline.is_some_and(|d| now >= d) {
             return self.kill_all(c);
         }
-        if c.cancel_pending && !self.cancel_pending_done {
-            self.cancel_pending_done = true;
-            self.fail_queued(JobError::ShutDown);
-            // Tasks sent but not started are skipped; the heads run on.
-            for w in self.workers.iter_mut().flatten() {
-                w.cancel_where(now, |i, e| i > 0 && e.job.ctl.mark(CANCEL_SHUTDOWN));
-            }
-        }
         self.live() == 0 && self.pending_spawns == 0 && lock(&self.shared.inbox).queue.is_empty()
     }
 
     /// Ends all work now (a kill, or the deadline `c` had passed); `true` when the driver is done.
     fn kill_all(&mut self, c: Closing) -> bool {
         if !c.kill {
-            let busy = self.workers.iter().flatten().any(|w| !w.fifo.is_empty());
-            self.forced |= busy || !lock(&self.shared.inbox).queue.is_empty();
+            let (running, waiting) = self.sent();
+            self.report.still_running += running;
+            self.report.cancelled += waiting + lock(&self.shared.inbox).queue.len();
             lock(&self.shared.inbox).close(KILL);
         }
         self.fail_queued(JobError::ShutDown);
@@ -50,6 +43,21 @@ impl Driver {
         }
         // Workers still being spawned are killed as they arrive, in the next rounds.
         self.pending_spawns == 0
+    }
+
+    /// The initializer failed in a worker: the pool takes no more tasks (`SubmitError::Broken`),
+    /// and those queued fail with the initializer's error. Workers go on with what they were sent
+    /// (a worker whose initializer failed refuses it the same way).
+    pub(super) fn break_pool(&mut self, msg: String) {
+        {
+            let mut inbox = lock(&self.shared.inbox);
+            if inbox.broken.is_some() {
+                return;
+            }
+            inbox.broken = Some(msg.clone());
+        }
+        self.fail_queued(JobError::Initializer(msg));
+        self.shared.wake_submitters();
     }
 
     /// Ends every queued task with `err`.
@@ -90,10 +98,10 @@ impl Driver {
             job.sink.complete();
         }
         if let Some(tx) = self.startup.take() {
-            let _ = tx.send(Err(PoolError::ShutDown));
+            let _ = tx.send(Err(BuildError::Spawn("the pool was shut down while it started".into())));
         }
         self.publish_stats();
-        *lock(&self.shared.finished) = Some(self.forced);
+        *lock(&self.shared.finished) = Some(self.report);
         self.shared.finished_cv.notify_all();
     }
 }

@@ -17,7 +17,7 @@ use super::super::{lock, Shared, HANDSHAKE_TIMEOUT};
 use super::fate::{self, Cause};
 use super::link::{read_frames, Phase, Worker};
 use super::{settle, Driver, Tally};
-use crate::error::{JobError, PoolError};
+use crate::error::{BuildError, JobError};
 
 /// How long the driver waits for a `SIGSTOP` to take effect before it kills without a snapshot.
 const STOP_WAIT: Duration = Duration::from_millis(100);
@@ -121,7 +121,7 @@ impl Driver {
     pub(super) fn request_spawn(&mut self) {
         match spawner() {
             Ok(requests) => self.request_spawn_with(&requests),
-            Err(e) => self.start_failed(Instant::now(), PoolError::Spawn(e)),
+            Err(e) => self.start_failed(Instant::now(), BuildError::Spawn(e.to_string())),
         }
     }
 
@@ -133,10 +133,9 @@ impl Driver {
         };
         match requests.send(req) {
             Ok(()) => self.pending_spawns += 1,
-            Err(_) => self.start_failed(
-                Instant::now(),
-                PoolError::Spawn(io::Error::other("the spawner thread is gone")),
-            ),
+            Err(_) => {
+                self.start_failed(Instant::now(), BuildError::Spawn("the spawner thread is gone".into()))
+            }
         }
     }
 
@@ -174,7 +173,7 @@ impl Driver {
                 };
                 if let Err(e) = registered {
                     kill_and_reap(&mut s.child);
-                    self.start_failed(now, PoolError::Spawn(e));
+                    self.start_failed(now, BuildError::Spawn(e.to_string()));
                     return;
                 }
                 self.shared.counters.workers_started.fetch_add(1, Ordering::Release);
@@ -199,12 +198,12 @@ impl Driver {
                 });
                 self.flush(slot, now);
             }
-            Err(e) => self.start_failed(now, PoolError::Spawn(e)),
+            Err(e) => self.start_failed(now, BuildError::Spawn(e.to_string())),
         }
     }
 
     /// A worker could not be started or failed its handshake.
-    pub(super) fn start_failed(&mut self, now: Instant, err: PoolError) {
+    pub(super) fn start_failed(&mut self, now: Instant, err: BuildError) {
         self.spawn_failures += 1;
         let backoff = Duration::from_millis(50) * (1 << self.spawn_failures.min(6));
         self.spawn_retry_at = Some(now + backoff);
@@ -271,7 +270,7 @@ impl Driver {
                  `tulip::process::init();` is the first statement of main (see the worker's stderr)"
             ),
         };
-        self.start_failed(now, PoolError::Handshake(why));
+        self.start_failed(now, BuildError::Handshake(why));
     }
 
     /// Reaps busy workers that died without their pipe closing (a child they forked holds it).
@@ -334,7 +333,7 @@ impl Driver {
     /// task it runs; otherwise lets it go on.
     pub(super) fn stop_and_kill(&mut self, slot: usize, cause: Cause) {
         let victim = match cause {
-            Cause::Cancel(id) | Cause::Timeout(id, _) | Cause::ShutdownTask(id) => id,
+            Cause::Cancel(id) | Cause::Timeout(id, _) => id,
             _ => return self.kill_worker(slot, cause),
         };
         let Some(w) = self.workers[slot].as_mut() else { return };
@@ -396,11 +395,7 @@ impl Driver {
             && status.map_or(w.retiring, |s| libc::WIFEXITED(s) && libc::WEXITSTATUS(s) == 0);
         let killed_by_pool = matches!(
             cause,
-            Cause::Cancel(_)
-                | Cause::Timeout(..)
-                | Cause::ShutdownTask(_)
-                | Cause::Shutdown
-                | Cause::HandshakeTimeout
+            Cause::Cancel(_) | Cause::Timeout(..) | Cause::Shutdown | Cause::HandshakeTimeout
         );
         if !graceful && !killed_by_pool {
             self.shared.counters.worker_deaths.fetch_add(1, Ordering::Release);
