@@ -29,7 +29,7 @@ impl Db {
             .max_workers(1)
             .thread_name_prefix("sqlite")
             // The connection is per thread: keep the thread (and its connection) for the pool's life.
-            .keep_alive(Duration::from_secs(3600))
+            .idle_timeout(Duration::from_secs(3600))
             .initializer(move || -> rusqlite::Result<()> {
                 let conn = Connection::open(&path)?;
                 conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -142,7 +142,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok::<_, Box<dyn std::error::Error>>(())
         }
     });
-    db.pool.shutdown(true, false);
+    db.pool.shutdown_timeout(std::time::Duration::MAX);
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(path.with_extension("db-wal"));
     let _ = std::fs::remove_file(path.with_extension("db-shm"));

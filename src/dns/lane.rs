@@ -88,10 +88,11 @@ fn lane() -> Result<&'static ThreadPool, PoolError> {
     let pool = ThreadPool::builder()
         .max_workers(cfg.size)
         .thread_name_prefix("tulip-dns")
-        .keep_alive(LANE_KEEP_ALIVE)
+        .idle_timeout(LANE_KEEP_ALIVE)
         // Lookups take milliseconds: a worker spinning for the next one would only burn CPU.
         .idle_spin(Duration::ZERO)
-        .build()?;
+        .build()
+        .map_err(|e| PoolError::InvalidConfig(e.to_string()))?;
     // Under the config lock nobody else initialises it; `set` cannot fail, and if it did the pool we
     // built is simply dropped and the stored one used.
     let _ = LANE.set(pool);
@@ -104,7 +105,8 @@ pub(super) fn submit<F>(job: F) -> Result<ConcurrentFuture<()>, PoolError>
 where
     F: FnOnce() + Send + 'static,
 {
-    lane()?.submit(job)
+    // No initializer and an unbounded queue: a shutdown is the only refusal.
+    lane()?.submit(job).map_err(|_| PoolError::ShutDown)
 }
 
 /// Test hook: while a [`LaneHold`] lives, lane jobs wait before calling the resolver.
