@@ -101,3 +101,12 @@ fn dropping_the_iterator_cancels_jobs_not_started() {
     assert!(ran.load(Ordering::SeqCst) <= 2, "ran {}", ran.load(Ordering::SeqCst));
     assert!(pool.stats().cancelled >= 3);
 }
+
+#[test]
+fn the_map_owns_a_pool_handle_and_zero_in_flight_means_one() {
+    let pool = ThreadPool::builder().max_workers(2).build().unwrap();
+    let it = pool.map(|x: u32| x * 10, 0..3).in_flight(0);
+    // The iterator borrows nothing: the pool handle can go first.
+    drop(pool);
+    assert_eq!(it.collect::<Vec<_>>(), [Ok(0), Ok(10), Ok(20)]);
+}

@@ -168,3 +168,39 @@ fn submits_racing_with_shutdown_either_fail_or_complete() {
         }
     }
 }
+
+#[test]
+fn shutdown_timeout_lets_queued_jobs_run_until_the_deadline() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (release, running) = block_worker(&pool);
+    let queued: Vec<_> = (0..3).map(|i| pool.submit(move || i).unwrap()).collect();
+    let p = pool.clone();
+    let waiter = std::thread::spawn(move || p.shutdown_timeout(Duration::MAX));
+    // Refused from the moment the shutdown began, while the queue still runs.
+    while !pool.is_shut_down() {
+        std::thread::yield_now();
+    }
+    assert_eq!(pool.submit(|| 9).unwrap_err(), SubmitError::ShutDown);
+    release.send(()).unwrap();
+    assert!(waiter.join().unwrap().is_complete());
+    assert_eq!(running.wait(), Ok(()));
+    for (i, q) in queued.into_iter().enumerate() {
+        assert_eq!(q.wait(), Ok(i));
+    }
+    assert_eq!(pool.stats().workers, 0);
+}
+
+#[test]
+fn shutdown_timeout_zero_cancels_the_queue_and_reports_it() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (release, running) = block_worker(&pool);
+    let queued: Vec<_> = (0..3).map(|i| pool.submit(move || i).unwrap()).collect();
+    let report = pool.shutdown_timeout(Duration::ZERO);
+    assert_eq!((report.cancelled, report.still_running), (3, 1));
+    assert!(!report.is_complete());
+    for q in queued {
+        assert_eq!(q.wait(), Err(JobError::ShutDown));
+    }
+    release.send(()).unwrap();
+    assert_eq!(running.wait(), Ok(()));
+}

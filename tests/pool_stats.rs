@@ -64,3 +64,23 @@ fn cancelled_jobs_are_counted() {
     let s = pool.stats();
     assert_eq!((s.completed, s.cancelled, s.queued), (1, 2, 0));
 }
+
+#[test]
+fn a_running_job_cancelled_through_its_token_is_counted_cancelled() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let fut = pool
+        .submit_with_token(|token| {
+            while !token.is_cancelled() {
+                std::thread::yield_now();
+            }
+        })
+        .unwrap();
+    while pool.stats().running == 0 {
+        std::thread::yield_now();
+    }
+    assert!(fut.cancel());
+    assert_eq!(fut.wait(), Err(tulip::JobError::Cancelled));
+    pool.shutdown_timeout(Duration::MAX);
+    let s = pool.stats();
+    assert_eq!((s.completed, s.failed, s.cancelled), (0, 0, 1), "{s:?}");
+}
