@@ -183,7 +183,7 @@ pub struct Promise<T> {
 ///     }
 ///     "stopped"
 /// }).unwrap();
-/// while pool.stats().active == 0 { std::thread::yield_now(); }
+/// while pool.stats().running == 0 { std::thread::yield_now(); }
 /// assert!(fut.cancel());
 /// assert_eq!(fut.wait(), Err(tulip::JobError::Cancelled));
 /// ```

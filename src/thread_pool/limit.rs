@@ -29,10 +29,13 @@ pub(super) fn timed_out(limit: Duration) -> JobError {
 /// Fails a running job's future with the time-out (and sets its token).
 type Expiry = Box<dyn FnOnce() + Send>;
 
+/// The armed limits, keyed by (deadline, arming number): the number keeps equal deadlines apart.
+type Armed = (BTreeMap<(Instant, u64), Expiry>, u64);
+
 /// The watchdog's state: the armed limits, earliest first.
 struct Watchdog {
-    /// Keyed by (deadline, arming number): the number keeps equal deadlines apart.
-    armed: Mutex<(BTreeMap<(Instant, u64), Expiry>, u64)>,
+    /// The armed limits and the last arming number.
+    armed: Mutex<Armed>,
     /// Signalled when a limit earlier than every other is armed.
     changed: Condvar,
 }

@@ -479,10 +479,8 @@ impl ThreadPool {
         if shared.wait_workers(deadline) == 0 {
             return ShutdownReport::default();
         }
-        let mut report = ShutdownReport::default();
-        report.cancelled = shared.reject_queued(&JobError::ShutDown);
-        report.still_running = shared.totals().running;
-        report
+        let cancelled = shared.reject_queued(&JobError::ShutDown);
+        ShutdownReport { cancelled, still_running: shared.totals().running }
     }
 
     /// Whether the pool takes no more jobs (shut down, or broken by a failed initializer).
@@ -524,19 +522,21 @@ impl ThreadPool {
     pub fn stats(&self) -> PoolStats {
         let shared = self.shared();
         let t = shared.totals();
-        let mut s = PoolStats::default();
-        s.max_workers = shared.config.max_workers;
-        s.workers = shared.workers();
-        s.idle = shared.idle();
-        s.queued = shared.queued();
-        s.running = t.running;
-        s.completed = t.completed;
-        s.failed = t.failed;
-        s.cancelled = t.cancelled;
-        s.queue_wait_total = Duration::from_nanos(t.wait_total_ns);
-        s.queue_wait_max = Duration::from_nanos(t.wait_max_ns);
-        s.workers_started = shared.workers_started();
-        s
+        PoolStats {
+            max_workers: shared.config.max_workers,
+            workers: shared.workers(),
+            idle: shared.idle(),
+            queued: shared.queued(),
+            running: t.running,
+            completed: t.completed,
+            failed: t.failed,
+            cancelled: t.cancelled,
+            queue_wait_total: Duration::from_nanos(t.wait_total_ns),
+            queue_wait_max: Duration::from_nanos(t.wait_max_ns),
+            // A thread that leaves is not a death: threads exit only when told or idle.
+            worker_deaths: 0,
+            workers_started: shared.workers_started(),
+        }
     }
 }
 
