@@ -231,11 +231,9 @@ impl std::error::Error for Elapsed {}
 /// # Examples
 ///
 /// ```
-/// use tulip::{PoolError, ThreadPool};
+/// use tulip::PoolError;
 ///
-/// let pool = ThreadPool::builder().build().unwrap();
-/// pool.shutdown(true, false);
-/// assert!(matches!(pool.submit(|| 1), Err(PoolError::ShutDown)));
+/// assert_eq!(PoolError::ShutDown.to_string(), "the pool is shut down");
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
