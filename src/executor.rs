@@ -38,8 +38,9 @@
 //!
 //! - [`tulip::run`](crate::run) first cancels the tasks still pending (so a job waiting on what one of
 //!   them owns can end), then waits at most [`RUN_EXECUTOR_SHUTDOWN_TIMEOUT`] for the jobs still
-//!   running in the default executor, then logs how many it left behind (a thread cannot be killed);
-//!   call [`EventLoop::shutdown_default_executor`] yourself for another bound.
+//!   queued or running in the default executor (its `shutdown_timeout`), then cancels the queued ones
+//!   and logs what it left behind (a thread cannot be killed); call
+//!   [`EventLoop::shutdown_default_executor`] yourself for another bound.
 //! - Closing or dropping a loop shuts its default executor down without waiting, like asyncio's
 //!   `loop.close()`: queued jobs still run, threads exit when they are done.
 
@@ -176,8 +177,14 @@ where
     }
 }
 
-/// How long [`tulip::run`](crate::run) waits for jobs still running in the default executor before it
-/// gives up on them (and logs how many).
+/// How long [`tulip::run`](crate::run) waits for the jobs still queued or running in the default
+/// executor before it cancels the queued ones and gives up on the running ones (and logs how many).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(tulip::RUN_EXECUTOR_SHUTDOWN_TIMEOUT, std::time::Duration::from_secs(10));
+/// ```
 pub const RUN_EXECUTOR_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A loop's default executor, kept in the loop's extension slots.
@@ -398,8 +405,9 @@ fn warn_left(report: &ShutdownReport, what: &str, bound: Duration) {
     }
 }
 
-/// End of [`tulip::run`](crate::run): shuts the default executor down, failing the queued jobs and
-/// waiting at most [`RUN_EXECUTOR_SHUTDOWN_TIMEOUT`] for the running ones; logs what it left behind.
+/// End of [`tulip::run`](crate::run): shuts the default executor down, waiting at most
+/// [`RUN_EXECUTOR_SHUTDOWN_TIMEOUT`] for its jobs, then cancelling the queued ones; logs what it left
+/// behind.
 pub(crate) fn shutdown_for_run(lp: &EventLoop) {
     shutdown_default_with(lp, RUN_EXECUTOR_SHUTDOWN_TIMEOUT);
 }
