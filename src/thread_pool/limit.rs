@@ -74,7 +74,9 @@ impl Watchdog {
                     let expiry = armed.0.remove(&key);
                     drop(armed);
                     if let Some(expire) = expiry {
-                        expire();
+                        // Failing the future runs its done-callbacks, which catch their own panics;
+                        // the watchdog must outlive anything else, or no limit would fire again.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(expire));
                     }
                     lock(&self.armed)
                 }
