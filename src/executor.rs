@@ -75,10 +75,21 @@ use crate::thread_pool::{refusal, Submitted, ThreadPool};
 /// assert_eq!(run_one(&pool, || 6 * 7), Some(42));
 /// ```
 pub trait Executor<J> {
-    /// What a job of kind `J` produces.
+    /// What a job of kind `J` produces (`T` for a closure returning `T`).
     type Output;
 
     /// Submits `job`, as the pool's `submit` does: a refusal known at submit time is an `Err`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip::{Executor, SubmitError, ThreadPool};
+    ///
+    /// let pool = ThreadPool::builder().build().unwrap();
+    /// assert_eq!(pool.submit_job(|| 1).unwrap().wait(), Ok(1));
+    /// pool.shutdown();
+    /// assert_eq!(pool.submit_job(|| 1).unwrap_err(), SubmitError::ShutDown);
+    /// ```
     fn submit_job(&self, job: J) -> Result<ConcurrentFuture<Self::Output>, SubmitError>;
 }
 
@@ -117,10 +128,32 @@ pub trait ExecutorJob: Sized {
 
     /// The pool `run_in_executor(None, job)` uses on `lp`; `Err` is what the job's future then
     /// fails with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip::ExecutorJob;
+    ///
+    /// let lp = tulip::EventLoop::new().unwrap();
+    /// // A closure's pool is the loop's default thread pool.
+    /// let pool = <fn() -> u8 as ExecutorJob>::default_executor(&lp).unwrap();
+    /// assert_eq!(pool.max_workers(), lp.default_executor().unwrap().max_workers());
+    /// ```
     fn default_executor(lp: &EventLoop) -> Result<Self::Executor, JobError>;
 
     /// Submits the job to `executor` from `lp`'s thread without blocking the loop; a refusal
     /// completes the returned future with the matching [`JobError`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip::ExecutorJob;
+    ///
+    /// let lp = tulip::EventLoop::new().unwrap();
+    /// let pool = tulip::ThreadPool::builder().build().unwrap();
+    /// let fut = (|| 2).submit_from_loop(&pool, &lp);
+    /// assert_eq!(lp.run_until_complete(fut).unwrap(), Ok(2));
+    /// ```
     fn submit_from_loop(
         self,
         executor: &Self::Executor,
