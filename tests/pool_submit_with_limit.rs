@@ -82,3 +82,36 @@ fn duration_max_is_no_limit() {
     let fut = pool.submit_with_limit(|token| token.is_cancelled(), Duration::MAX).unwrap();
     assert_eq!(fut.wait(), Ok(false));
 }
+
+#[test]
+fn jobs_ending_at_their_limit_are_counted_as_their_futures_report() {
+    let pool = ThreadPool::builder().max_workers(4).build().unwrap();
+    // Run times straddle the limit, so some jobs return while their limit fires.
+    let futures: Vec<_> = (0..200u64)
+        .map(|i| {
+            let run = Duration::from_micros(i % 20 * 100);
+            let job = move |_: &tulip::CancelToken| {
+                let start = Instant::now();
+                while start.elapsed() < run {
+                    std::hint::spin_loop();
+                }
+                i
+            };
+            pool.submit_with_limit(job, Duration::from_millis(1)).unwrap()
+        })
+        .collect();
+    let (mut values, mut timeouts) = (0, 0);
+    for (i, fut) in futures.into_iter().enumerate() {
+        match fut.wait() {
+            Ok(v) => {
+                assert_eq!(v, i as u64);
+                values += 1;
+            }
+            Err(JobError::TimedOut { .. }) => timeouts += 1,
+            Err(e) => panic!("job {i}: {e:?}"),
+        }
+    }
+    assert!(pool.shutdown_timeout(Duration::from_secs(30)).is_complete());
+    let s = pool.stats();
+    assert_eq!((s.completed, s.failed, s.cancelled), (values, timeouts, 0), "{s:?}");
+}
