@@ -45,7 +45,7 @@ pub(super) struct Config {
 }
 
 thread_local! {
-    /// The address of the pool whose worker this thread is (0 elsewhere): lets `shutdown(wait)` called
+    /// The address of the pool whose worker this thread is (0 elsewhere): lets `shutdown_timeout` called
     /// from one of the pool's own jobs wait for the others instead of for itself.
     static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
 }
@@ -206,7 +206,7 @@ pub(super) struct State {
     /// and the ones at the bottom run into their idle timeout and retire.
     idle: Vec<Arc<Parker>>,
     /// Handles of live workers and of those that left because the pool closed (joined by
-    /// `shutdown(wait)`); a worker that retires on its idle timeout removes (detaches) its own.
+    /// `shutdown_timeout`); a worker that retires on its idle timeout removes (detaches) its own.
     handles: Vec<JoinHandle<()>>,
     /// Numbers worker threads for their names.
     next_id: u64,
@@ -254,7 +254,7 @@ pub(super) struct Shared {
     /// Queued jobs failed because the pool broke, or because no thread could start for them.
     refused: AtomicU64,
     state: Mutex<State>,
-    /// Signalled when a worker exits (for `shutdown(wait)`).
+    /// Signalled when a worker exits (for `shutdown_timeout`).
     exited: Condvar,
     /// Signalled when room appears in a bounded queue, or on close (for blocked submitters).
     space: Condvar,
@@ -734,7 +734,7 @@ struct RetireGuard<'a> {
     shared: &'a Arc<Shared>,
     counters: Arc<WorkerCounters>,
     /// Idle-timeout retirement detaches the thread; leaving because the pool closed keeps the handle
-    /// for `shutdown(wait)` to join.
+    /// for `shutdown_timeout` to join.
     detach: bool,
 }
 
