@@ -45,8 +45,8 @@ pub(super) struct Config {
 }
 
 thread_local! {
-    /// The address of the pool whose worker this thread is (0 elsewhere): lets `shutdown_timeout` called
-    /// from one of the pool's own jobs wait for the others instead of for itself.
+    /// The address of the pool whose worker this thread is (0 elsewhere): lets `shutdown_timeout`
+    /// called from one of the pool's own jobs wait for the others instead of for itself.
     static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
 }
 
