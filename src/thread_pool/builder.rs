@@ -204,7 +204,8 @@ impl ThreadPoolBuilder {
     /// Bounds the queue of jobs waiting for a thread (at least 1), for backpressure.
     ///
     /// When it is full, [`ThreadPool::submit`] blocks until a worker takes a job,
-    /// [`ThreadPool::try_submit`] fails at once with [`SubmitError::QueueFull`](crate::SubmitError::QueueFull), and
+    /// [`ThreadPool::try_submit`] fails at once with
+    /// [`SubmitError::QueueFull`](crate::SubmitError::QueueFull), and
     /// [`ThreadPool::submit_async`] waits without blocking its thread. Without a bound (the default,
     /// like `concurrent.futures` and tokio's blocking pool) the queue grows as needed.
     ///
