@@ -137,7 +137,7 @@ fn main() {
                 }
                 base += 256;
             }
-            pool.shutdown(true, false);
+            pool.shutdown_timeout(Duration::MAX);
         }));
     }
 

@@ -1,22 +1,19 @@
 //! SQLite (rusqlite, with its bundled SQLite) behind async code.
 //!
 //! A SQLite connection is `Send` but not `Sync`: one thread may use it at a time. So the connection lives
-//! on the single thread of a one-worker `ThreadPool`, and every query is a job on that pool. Many async
+//! on the single thread of a one-worker `ThreadPool`, as that worker's state (`worker_state`: made once,
+//! on the thread's first query), and every query is a job on that pool that borrows it
+//! (`submit_with_state`). Many async
 //! tasks issue queries concurrently; the pool serializes them on the connection's thread, and the loop
 //! stays free: a timer keeps ticking while a deliberately slow query runs.
 //!
 //! `cargo run --release --example sqlite [-- rows]`
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
-
-thread_local! {
-    /// The connection, owned by the pool's one thread.
-    static CONN: RefCell<Option<Connection>> = const { RefCell::new(None) };
-}
 
 /// An async handle to a SQLite database: a one-thread pool that owns the connection.
 struct Db {
@@ -29,12 +26,11 @@ impl Db {
             .max_workers(1)
             .thread_name_prefix("sqlite")
             // The connection is per thread: keep the thread (and its connection) for the pool's life.
-            .keep_alive(Duration::from_secs(3600))
-            .initializer(move || -> rusqlite::Result<()> {
+            .idle_timeout(Duration::from_secs(3600))
+            .worker_state(move || -> rusqlite::Result<Connection> {
                 let conn = Connection::open(&path)?;
                 conn.pragma_update(None, "journal_mode", "WAL")?;
-                CONN.with(|c| *c.borrow_mut() = Some(conn));
-                Ok(())
+                Ok(conn)
             })
             .build()?;
         Ok(Db { pool })
@@ -46,12 +42,8 @@ impl Db {
         F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
         R: Send + 'static,
     {
-        let job = tulip::get_running_loop().run_in_executor(Some(&self.pool), move || {
-            CONN.with(|c| match &*c.borrow() {
-                Some(conn) => f(conn),
-                None => Err(rusqlite::Error::InvalidQuery),
-            })
-        });
+        // Unbounded queue: submitting never blocks the loop.
+        let job = self.pool.submit_with_state(move |conn: &mut Connection| f(conn))?;
         Ok(job.await??)
     }
 }
@@ -142,7 +134,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok::<_, Box<dyn std::error::Error>>(())
         }
     });
-    db.pool.shutdown(true, false);
+    db.pool.shutdown_timeout(Duration::MAX);
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(path.with_extension("db-wal"));
     let _ = std::fs::remove_file(path.with_extension("db-shm"));

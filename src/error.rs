@@ -205,60 +205,6 @@ impl fmt::Display for Elapsed {
 
 impl std::error::Error for Elapsed {}
 
-/// A pool could not be built, or refused a job.
-///
-/// # Examples
-///
-/// ```
-/// use tulip::{PoolError, ThreadPool};
-///
-/// let pool = ThreadPool::builder().build().unwrap();
-/// pool.shutdown(true, false);
-/// assert!(matches!(pool.submit(|| 1), Err(PoolError::ShutDown)));
-/// ```
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum PoolError {
-    /// The pool was shut down; it takes no new jobs.
-    ShutDown,
-    /// A builder setting is out of range; the text says which.
-    InvalidConfig(String),
-    /// The pool's initializer failed on a worker thread, so the pool is broken and takes no jobs; the
-    /// text is the initializer's error.
-    Initializer(String),
-    /// The pool's bounded queue is full (from `try_submit`).
-    QueueFull,
-    /// Starting a worker (thread or process) failed.
-    Spawn(std::io::Error),
-    /// The arguments of a process-pool task could not be encoded.
-    Encode(String),
-    /// A worker process failed the handshake (wrong binary, wrong token, or `process::init` missing).
-    Handshake(String),
-}
-
-impl fmt::Display for PoolError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PoolError::ShutDown => f.write_str("the pool is shut down"),
-            PoolError::InvalidConfig(msg) => write!(f, "invalid pool configuration: {msg}"),
-            PoolError::Initializer(msg) => write!(f, "pool initializer failed: {msg}"),
-            PoolError::QueueFull => f.write_str("the pool's queue is full"),
-            PoolError::Spawn(e) => write!(f, "could not start a worker: {e}"),
-            PoolError::Encode(msg) => write!(f, "could not encode the task's arguments: {msg}"),
-            PoolError::Handshake(msg) => write!(f, "worker handshake failed: {msg}"),
-        }
-    }
-}
-
-impl std::error::Error for PoolError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            PoolError::Spawn(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
 /// Turns a panic payload into the message it carries.
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&'static str>() {

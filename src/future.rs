@@ -183,7 +183,7 @@ pub struct Promise<T> {
 ///     }
 ///     "stopped"
 /// }).unwrap();
-/// while pool.stats().active == 0 { std::thread::yield_now(); }
+/// while pool.stats().running == 0 { std::thread::yield_now(); }
 /// assert!(fut.cancel());
 /// assert_eq!(fut.wait(), Err(tulip::JobError::Cancelled));
 /// ```
@@ -268,6 +268,18 @@ impl<T> Shared<T> {
         let inner = lock(&self.inner);
         match inner.state {
             State::Queued => {
+                self.cancel_requested.store(true, Ordering::Release);
+                self.finish_locked(inner, Err(err), &mut || ())
+            }
+            _ => false,
+        }
+    }
+
+    /// Fails the job with `err` if it is running, setting its cancel flag; `true` if it did.
+    fn fail_running(&self, err: JobError) -> bool {
+        let inner = lock(&self.inner);
+        match inner.state {
+            State::Running => {
                 self.cancel_requested.store(true, Ordering::Release);
                 self.finish_locked(inner, Err(err), &mut || ())
             }
@@ -419,6 +431,16 @@ impl<T: Send + 'static> Promise<T> {
             Some(shared) => shared.finish(result, publishing),
             None => false,
         }
+    }
+}
+
+impl<T: Send + 'static> Promise<T> {
+    /// A detached way to fail the running job now with an error, as if it had returned it (and to set
+    /// its token); the job's own outcome, when it comes, is then dropped. `None` if the job is done.
+    /// For a run-time limit that fires while the job still holds its promise.
+    pub(crate) fn failer(&self) -> Option<Box<dyn Fn(JobError) -> bool + Send + Sync>> {
+        let shared = self.shared.clone()?;
+        Some(Box::new(move |err| shared.fail_running(err)))
     }
 }
 

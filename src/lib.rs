@@ -84,11 +84,11 @@ mod sync;
 mod thread_pool;
 
 pub use dns::{AddrInfo, DnsError};
-pub use error::{BuildError, Elapsed, JobError, LoopClosed, PoolError, RunError, SubmitError};
-pub use executor::{to_thread, Executor, RUN_EXECUTOR_SHUTDOWN_TIMEOUT};
+pub use error::{BuildError, Elapsed, JobError, LoopClosed, RunError, SubmitError};
+pub use executor::{to_thread, Executor, ExecutorJob, RUN_EXECUTOR_SHUTDOWN_TIMEOUT};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
-pub use pool::ShutdownReport;
+pub use pool::{PoolStats, ShutdownReport};
 pub use portal::BlockingPortal;
 #[cfg(unix)]
 pub use process_pool::process;
@@ -100,7 +100,7 @@ pub use reactor::{
     Sleep, Task, Timeout, TimerHandle,
 };
 pub use spin::{set_spin_limit, spin_limit};
-pub use thread_pool::{PoolMap, PoolStats, SubmitFuture, ThreadPool, ThreadPoolBuilder};
+pub use thread_pool::{PoolMap, SubmitFuture, ThreadPool, ThreadPoolBuilder};
 
 /// Internals exposed only to the `loom` models: the producer side of `ConcurrentFuture`
 /// (`tests/loom_future.rs`) and the loop's inbox and wakeup protocol (`tests/loom_inbox.rs`).

@@ -23,7 +23,6 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
-#[allow(dead_code)] // Until the pools adopt it (issue 13); remove then.
 pub struct PoolStats {
     /// The most workers (threads or processes) the pool runs at once.
     pub max_workers: usize,

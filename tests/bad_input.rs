@@ -19,8 +19,8 @@ use serde::ser::{Error as _, Serializer};
 use serde::{Deserialize, Serialize};
 use tulip::dns::{self, Hints};
 use tulip::{
-    BlockingPortal, BuildError, DnsError, EventLoop, ExceptionContext, JobError, LoopClosed, PoolError,
-    ProcessPool, RunError, SubmitError, ThreadPool,
+    BlockingPortal, BuildError, DnsError, EventLoop, ExceptionContext, JobError, LoopClosed, ProcessPool,
+    RunError, SubmitError, ThreadPool,
 };
 
 fn main() {
@@ -191,7 +191,7 @@ fn reentrant_wait_for_a_job_waiting_for_room() {
     let pool = ThreadPool::builder().max_workers(1).queue_capacity(1).build().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let running = pool.submit(move || rx.recv().is_ok()).unwrap();
-    while pool.stats().active == 0 {
+    while pool.stats().running == 0 {
         std::thread::yield_now();
     }
     let queued = pool.submit(|| 1).unwrap();
@@ -227,13 +227,14 @@ fn result_taken_twice() {
 fn thread_pool_after_shutdown() {
     let pool = ThreadPool::builder().max_workers(2).build().unwrap();
     assert_eq!(pool.submit(|| 1).unwrap().wait(), Ok(1));
-    pool.shutdown(true, false);
-    pool.shutdown(true, true); // idempotent
+    assert!(pool.shutdown_timeout(Duration::MAX).is_complete());
+    pool.shutdown(); // idempotent
+    assert!(pool.shutdown_timeout(Duration::ZERO).is_complete());
     assert!(pool.is_shut_down());
-    assert!(matches!(pool.submit(|| 1), Err(PoolError::ShutDown)));
-    assert!(matches!(pool.try_submit(|| 1), Err(PoolError::ShutDown)));
-    assert!(matches!(pool.submit_with_token(|_| 1), Err(PoolError::ShutDown)));
-    assert!(matches!(futures_lite::future::block_on(pool.submit_async(|| 1)), Err(PoolError::ShutDown)));
+    assert!(matches!(pool.submit(|| 1), Err(SubmitError::ShutDown)));
+    assert!(matches!(pool.try_submit(|| 1), Err(SubmitError::ShutDown)));
+    assert!(matches!(pool.submit_with_token(|_| 1), Err(SubmitError::ShutDown)));
+    assert!(matches!(futures_lite::future::block_on(pool.submit_async(|| 1)), Err(SubmitError::ShutDown)));
     let mapped: Vec<_> = pool.map(|x: u32| x, 0..3).collect();
     assert!(mapped.iter().all(|r| *r == Err(JobError::ShutDown)), "{mapped:?}");
     let via_loop = tulip::run(async move {
@@ -241,19 +242,19 @@ fn thread_pool_after_shutdown() {
         lp.run_in_executor(Some(&pool), || 1).await
     });
     assert_eq!(via_loop, Err(JobError::ShutDown));
-    assert_eq!(PoolError::ShutDown.to_string(), "the pool is shut down");
+    assert_eq!(SubmitError::ShutDown.to_string(), "the pool is shut down");
     // A loop's default executor, once shut down.
     let lp = EventLoop::new().unwrap();
-    let left = lp.run_until_complete(lp.shutdown_default_executor(None)).unwrap();
-    assert_eq!(left, Ok(0));
-    assert!(matches!(lp.default_executor(), Err(PoolError::ShutDown)));
+    let report = lp.run_until_complete(lp.shutdown_default_executor(None)).unwrap();
+    assert_eq!(report, Ok(tulip::ShutdownReport::default()));
+    assert!(matches!(lp.default_executor(), Err(SubmitError::ShutDown)));
     let r = lp.run_until_complete(async { tulip::to_thread(|| 1).await }).unwrap();
     assert_eq!(r, Err(JobError::ShutDown));
 }
 
 fn thread_pool_bad_settings() {
     let err = |b: tulip::ThreadPoolBuilder| match b.build() {
-        Err(PoolError::InvalidConfig(msg)) => msg,
+        Err(tulip::BuildError::InvalidConfig(msg)) => msg,
         other => panic!("expected InvalidConfig, got {other:?}"),
     };
     assert!(err(ThreadPool::builder().max_workers(0)).contains("max_workers"));
@@ -272,11 +273,11 @@ fn thread_pool_panicking_initializer() {
         "{first:?}"
     );
     match pool.submit(|| 1) {
-        Err(e @ PoolError::Initializer(_)) => assert!(e.to_string().contains("cannot open the database")),
-        other => panic!("expected PoolError::Initializer, got {other:?}"),
+        Err(e @ SubmitError::Broken(_)) => assert!(e.to_string().contains("cannot open the database")),
+        other => panic!("expected SubmitError::Broken, got {other:?}"),
     }
     assert!(pool.is_shut_down());
-    pool.shutdown(true, false);
+    assert!(pool.shutdown_timeout(Duration::MAX).is_complete());
     assert_eq!(pool.stats().workers, 0);
     // Another pool is not affected.
     let fine = ThreadPool::builder().max_workers(1).build().unwrap();
@@ -287,11 +288,11 @@ fn thread_pool_full_queue() {
     let pool = ThreadPool::builder().max_workers(1).queue_capacity(1).build().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let running = pool.submit(move || rx.recv().is_ok()).unwrap();
-    while pool.stats().active == 0 {
+    while pool.stats().running == 0 {
         std::thread::yield_now();
     }
     let queued = pool.try_submit(|| 1).unwrap();
-    assert!(matches!(pool.try_submit(|| 2), Err(PoolError::QueueFull)));
+    assert!(matches!(pool.try_submit(|| 2), Err(SubmitError::QueueFull)));
     tx.send(()).unwrap();
     assert_eq!(running.wait(), Ok(true));
     assert_eq!(queued.wait(), Ok(1));

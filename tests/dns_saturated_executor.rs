@@ -29,7 +29,7 @@ fn lookup_completes_while_the_default_executor_is_saturated() {
             started_rx.recv_timeout(Duration::from_secs(10)).expect("workers start");
         }
         let stats = lp.default_executor().unwrap().stats();
-        assert_eq!(stats.active, workers);
+        assert_eq!(stats.running, workers);
         assert!(stats.queued > 0);
 
         // Liveness bound only: if the lookup needed the saturated pool it would never finish.
@@ -37,7 +37,7 @@ fn lookup_completes_while_the_default_executor_is_saturated() {
         let addrs = addrs.expect("the lookup does not wait for the executor");
         assert!(addrs.iter().any(|a| a.addr.ip().is_loopback()));
         assert_eq!(
-            lp.default_executor().unwrap().stats().active,
+            lp.default_executor().unwrap().stats().running,
             workers,
             "still saturated during the lookup"
         );

@@ -48,12 +48,12 @@ fn abandoned_job_that_succeeds_reports_nothing() {
         let (go_tx, go_rx) = mpsc::channel::<()>();
         let pool = lp.default_executor().unwrap();
         let fut = lp.run_in_executor(None, move || go_rx.recv().unwrap());
-        while pool.stats().active == 0 {
+        while pool.stats().running == 0 {
             tulip::sleep(Duration::from_millis(1)).await;
         }
         drop(fut);
         go_tx.send(()).unwrap();
-        while pool.stats().active > 0 {
+        while pool.stats().running > 0 {
             tulip::sleep(Duration::from_millis(1)).await;
         }
         // One more pass of the loop for a report that might be on its way.

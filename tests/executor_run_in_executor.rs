@@ -50,7 +50,7 @@ fn given_pool_is_used_and_errors_are_typed() {
         assert_eq!(name.unwrap().as_deref(), Some("db-0"));
         let r = lp.run_in_executor(Some(&db), || -> u8 { panic!("bad row") }).await;
         assert_eq!(r, Err(JobError::Panicked("bad row".into())));
-        db.shutdown(true, false);
+        db.shutdown_timeout(std::time::Duration::MAX);
         assert_eq!(lp.run_in_executor(Some(&db), || 1).await, Err(JobError::ShutDown));
     });
 }
@@ -64,7 +64,7 @@ fn dropping_the_future_of_a_queued_job_removes_it() {
         let lp = tulip::get_running_loop();
         let (tx, rx) = mpsc::channel::<()>();
         let blocker = lp.run_in_executor(Some(&pool), move || rx.recv().unwrap());
-        while pool.stats().active == 0 {
+        while pool.stats().running == 0 {
             tulip::sleep(Duration::from_millis(1)).await;
         }
         drop(lp.run_in_executor(Some(&pool), move || r.store(true, Ordering::SeqCst)));
@@ -83,7 +83,7 @@ fn a_full_bounded_pool_does_not_block_the_loop() {
         let lp = tulip::get_running_loop();
         let (tx, rx) = mpsc::channel::<()>();
         let blocker = lp.run_in_executor(Some(&pool), move || rx.recv().unwrap());
-        while pool.stats().active == 0 {
+        while pool.stats().running == 0 {
             tulip::sleep(Duration::from_millis(1)).await;
         }
         let q1 = lp.run_in_executor(Some(&pool), || 1);

@@ -20,7 +20,7 @@ fn run_waits_for_the_default_executor_and_its_threads_exit() {
                 })
             })
             .collect();
-        while pool.stats().active < 4 {
+        while pool.stats().running < 4 {
             tulip::sleep(Duration::from_millis(1)).await;
         }
         // Returning drops the futures: the four running jobs are abandoned, not awaited.

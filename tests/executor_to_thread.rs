@@ -58,14 +58,14 @@ fn shutdown_default_executor_waits_for_jobs_and_refuses_new_ones() {
                 }
             }
         });
-        assert_eq!(lp.shutdown_default_executor(None).await, Ok(0));
+        assert_eq!(lp.shutdown_default_executor(None).await, Ok(tulip::ShutdownReport::default()));
         assert_eq!(ticker.await, Ok(3));
         assert_eq!(slow.await, Ok(7));
         for (i, q) in queued.into_iter().enumerate() {
             assert_eq!(q.await, Ok(i), "queued jobs still run");
         }
         assert_eq!(tulip::to_thread(|| 1).await, Err(JobError::ShutDown));
-        assert!(matches!(lp.default_executor(), Err(tulip::PoolError::ShutDown)));
+        assert!(matches!(lp.default_executor(), Err(tulip::SubmitError::ShutDown)));
     });
 }
 
@@ -76,10 +76,11 @@ fn shutdown_default_executor_reports_jobs_left_running() {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let stuck = lp.run_in_executor(None, move || rx.recv().unwrap());
         let pool = lp.default_executor().unwrap();
-        while pool.stats().active == 0 {
+        while pool.stats().running == 0 {
             tulip::sleep(Duration::from_millis(1)).await;
         }
-        assert_eq!(lp.shutdown_default_executor(Some(Duration::from_millis(20))).await, Ok(1));
+        let report = lp.shutdown_default_executor(Some(Duration::from_millis(20))).await.unwrap();
+        assert_eq!(report.still_running, 1);
         tx.send(()).unwrap();
         assert_eq!(stuck.await, Ok(()));
     });

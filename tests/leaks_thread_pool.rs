@@ -9,7 +9,7 @@ mod census;
 
 use std::time::Duration;
 
-use tulip::{JobError, PoolError, ThreadPool};
+use tulip::{JobError, SubmitError, ThreadPool};
 
 #[test]
 #[cfg(target_os = "linux")]
@@ -27,8 +27,8 @@ fn thread_pool_cycles_leak_no_fds_or_threads() {
                     assert_eq!(f.wait(), Ok(j as u64 * i));
                 }
                 assert!(matches!(boom.wait(), Err(JobError::Panicked(_))));
-                pool.shutdown(true, false);
-                assert!(matches!(pool.submit(|| 0), Err(PoolError::ShutDown)));
+                pool.shutdown_timeout(std::time::Duration::MAX);
+                assert!(matches!(pool.submit(|| 0), Err(SubmitError::ShutDown)));
             }
             // An initializer, and a pool that is only dropped (its threads leave on their own).
             1 => {
@@ -47,14 +47,14 @@ fn thread_pool_cycles_leak_no_fds_or_threads() {
                 let (tx, rx) = std::sync::mpsc::channel::<()>();
                 let running = pool.submit(move || rx.recv().is_ok()).unwrap();
                 let queued = pool.submit(|| 1).unwrap();
-                while pool.stats().active == 0 {
+                while pool.stats().running == 0 {
                     std::thread::yield_now();
                 }
-                assert_eq!(pool.shutdown_timeout(Duration::from_millis(1)), 1);
+                assert_eq!(pool.shutdown_timeout(Duration::from_millis(1)).still_running, 1);
                 assert_eq!(queued.wait(), Err(JobError::ShutDown));
                 tx.send(()).unwrap();
                 assert_eq!(running.wait(), Ok(true));
-                assert_eq!(pool.shutdown_timeout(Duration::from_secs(10)), 0);
+                assert!(pool.shutdown_timeout(Duration::from_secs(10)).is_complete());
             }
             // map, a bounded queue and try_submit.
             3 => {
@@ -62,7 +62,8 @@ fn thread_pool_cycles_leak_no_fds_or_threads() {
                 let squares: Result<Vec<u64>, _> = pool.map(|x: u64| x * x, 0..20).collect();
                 assert_eq!(squares.unwrap().len(), 20);
                 let _ = pool.try_submit(|| ());
-                pool.shutdown(true, true);
+                pool.shutdown_timeout(Duration::ZERO);
+                pool.shutdown_timeout(Duration::MAX);
             }
             // A loop's default executor, created by to_thread and shut down by tulip::run.
             _ => {

@@ -7,14 +7,14 @@ use std::sync::mpsc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tulip::{ConcurrentFuture, PoolError, ThreadPool};
+use tulip::{ConcurrentFuture, SubmitError, ThreadPool};
 
 /// A one-worker pool with queue capacity 1: one job running (blocked) and one queued.
 fn full_pool() -> (ThreadPool, mpsc::Sender<()>, ConcurrentFuture<()>, ConcurrentFuture<i32>) {
     let pool = ThreadPool::builder().max_workers(1).queue_capacity(1).build().unwrap();
     let (tx, rx) = mpsc::channel::<()>();
     let running = pool.submit(move || rx.recv().unwrap()).unwrap();
-    while pool.stats().active == 0 {
+    while pool.stats().running == 0 {
         std::thread::yield_now();
     }
     let queued = pool.submit(|| 1).unwrap();
@@ -25,7 +25,7 @@ fn full_pool() -> (ThreadPool, mpsc::Sender<()>, ConcurrentFuture<()>, Concurren
 #[test]
 fn try_submit_fails_when_full() {
     let (pool, release, running, queued) = full_pool();
-    assert!(matches!(pool.try_submit(|| 2), Err(PoolError::QueueFull)));
+    assert!(matches!(pool.try_submit(|| 2), Err(SubmitError::QueueFull)));
     release.send(()).unwrap();
     running.wait().unwrap();
     assert_eq!(queued.wait(), Ok(1));
@@ -80,8 +80,8 @@ fn shutdown_releases_blocked_submitters() {
     let submitter = std::thread::spawn(move || p.submit(|| 2).map(drop));
     // Whether it blocks before or after shutdown, it must come back with ShutDown.
     std::thread::sleep(Duration::from_millis(20));
-    pool.shutdown(false, true);
-    assert!(matches!(submitter.join().unwrap(), Err(PoolError::ShutDown)));
+    pool.shutdown_timeout(Duration::ZERO);
+    assert!(matches!(submitter.join().unwrap(), Err(SubmitError::ShutDown)));
     release.send(()).unwrap();
     running.wait().unwrap();
     assert_eq!(queued.wait(), Err(tulip::JobError::ShutDown));

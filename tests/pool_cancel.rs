@@ -13,7 +13,7 @@ fn blocked_pool() -> (ThreadPool, mpsc::Sender<()>, ConcurrentFuture<()>) {
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     let (tx, rx) = mpsc::channel::<()>();
     let blocker = pool.submit(move || rx.recv().unwrap()).unwrap();
-    while pool.stats().active == 0 {
+    while pool.stats().running == 0 {
         std::thread::yield_now();
     }
     (pool, tx, blocker)
@@ -66,7 +66,7 @@ fn abandoned_running_job_keeps_its_slot_until_it_ends() {
     // The only worker is still held by the abandoned job: this one waits.
     let next = pool.submit(move || done_tx.send(()).unwrap()).unwrap();
     let s = pool.stats();
-    assert_eq!((s.active, s.workers), (1, 1));
+    assert_eq!((s.running, s.workers), (1, 1));
     assert!(done_rx.recv_timeout(Duration::from_millis(50)).is_err(), "must wait for the abandoned job");
     release.send(()).unwrap();
     done_rx.recv_timeout(Duration::from_secs(10)).unwrap();
@@ -92,7 +92,7 @@ fn abandoned_job_failure_is_reported_not_lost() {
     started_rx.recv_timeout(Duration::from_secs(10)).unwrap();
     drop(failing);
     go_tx.send(()).unwrap();
-    while pool.stats().panicked == 0 {
+    while pool.stats().failed == 0 {
         std::thread::yield_now();
     }
 }
@@ -113,5 +113,5 @@ fn cancel_racing_with_start_decides_exactly_one_outcome() {
             assert!(ran.load(Ordering::SeqCst));
         }
     }
-    pool.shutdown(true, false);
+    pool.shutdown_timeout(std::time::Duration::MAX);
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tulip::{JobError, ThreadPool};
 
 fn wait_until_active(pool: &ThreadPool) {
-    while pool.stats().active == 0 {
+    while pool.stats().running == 0 {
         std::thread::yield_now();
     }
 }
@@ -65,7 +65,7 @@ fn queued_token_job_cancelled_never_runs() {
     assert!(queued.cancel());
     release_tx.send(()).unwrap();
     blocker.wait().unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown_timeout(std::time::Duration::MAX);
     assert!(ran_rx.try_recv().is_err());
     assert_eq!(queued.wait(), Err(JobError::Cancelled));
 }
@@ -96,7 +96,7 @@ fn a_job_that_panics_after_cancel_reports_cancelled() {
     assert!(fut.cancel());
     // `cancel() == true` means the outcome is Cancelled; the panic is reported to the handler/log.
     assert_eq!(fut.wait(), Err(JobError::Cancelled));
-    while pool.stats().panicked == 0 {
+    while pool.stats().failed == 0 {
         std::thread::yield_now();
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 
-use tulip::{PoolError, ThreadPool};
+use tulip::{BuildError, ThreadPool};
 
 #[test]
 fn threads_are_named_prefix_dash_number() {
@@ -56,7 +56,7 @@ fn invalid_settings_are_rejected() {
         (ThreadPool::builder().thread_name_prefix("a\0b"), "NUL"),
     ] {
         match b.build() {
-            Err(PoolError::InvalidConfig(msg)) => assert!(msg.contains(what), "{msg}"),
+            Err(BuildError::InvalidConfig(msg)) => assert!(msg.contains(what), "{msg}"),
             other => panic!("{what}: expected InvalidConfig, got {other:?}"),
         }
     }

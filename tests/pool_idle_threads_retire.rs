@@ -39,7 +39,7 @@ fn start_threads(pool: &ThreadPool, n: usize) {
 #[test]
 fn idle_threads_exit_after_keep_alive_and_hot_ones_are_reused() {
     let base = os_threads();
-    let pool = ThreadPool::builder().max_workers(4).keep_alive(Duration::from_millis(300)).build().unwrap();
+    let pool = ThreadPool::builder().max_workers(4).idle_timeout(Duration::from_millis(300)).build().unwrap();
     assert_eq!(os_threads(), base, "threads start lazily");
 
     start_threads(&pool, 4);
@@ -66,6 +66,6 @@ fn idle_threads_exit_after_keep_alive_and_hot_ones_are_reused() {
     // And the pool starts threads again when needed.
     assert_eq!(pool.submit(|| 1).unwrap().wait(), Ok(1));
     assert_eq!(pool.stats().workers, 1);
-    pool.shutdown(true, false);
+    pool.shutdown_timeout(std::time::Duration::MAX);
     assert_eq!(os_threads(), base);
 }

@@ -4,7 +4,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
-use tulip::{JobError, PoolError, ThreadPool};
+use tulip::{JobError, SubmitError, ThreadPool};
 
 thread_local! {
     static CONN: Cell<Option<u32>> = const { Cell::new(None) };
@@ -53,15 +53,15 @@ fn failing_initializer_breaks_the_pool() {
     for r in rest {
         match r {
             Ok(fut) => assert_eq!(fut.wait(), Err(JobError::Initializer("db unreachable".into()))),
-            Err(e) => assert!(matches!(e, PoolError::Initializer(ref m) if m == "db unreachable"), "{e}"),
+            Err(e) => assert!(matches!(e, SubmitError::Broken(ref m) if m == "db unreachable"), "{e}"),
         }
     }
     match pool.submit(|| 1) {
-        Err(PoolError::Initializer(msg)) => assert_eq!(msg, "db unreachable"),
-        other => panic!("expected PoolError::Initializer, got {other:?}"),
+        Err(SubmitError::Broken(msg)) => assert_eq!(msg, "db unreachable"),
+        other => panic!("expected SubmitError::Broken, got {other:?}"),
     }
     assert!(pool.is_shut_down());
-    pool.shutdown(true, false);
+    pool.shutdown_timeout(std::time::Duration::MAX);
     assert_eq!(pool.stats().workers, 0);
     assert_eq!(
         JobError::Initializer("x".into()).to_string(),
@@ -77,5 +77,5 @@ fn panicking_initializer_breaks_the_pool_too() {
         .unwrap();
     let r = pool.submit(|| 1).unwrap().wait();
     assert!(matches!(r, Err(JobError::Initializer(m)) if m.contains("init exploded")));
-    assert!(matches!(pool.submit(|| 1), Err(PoolError::Initializer(_))));
+    assert!(matches!(pool.submit(|| 1), Err(SubmitError::Broken(_))));
 }

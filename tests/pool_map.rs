@@ -32,7 +32,7 @@ fn at_most_limit_items_are_in_flight() {
         p.fetch_add(1, Ordering::SeqCst);
     });
     let mut yielded = 0;
-    for r in pool.map_with_limit(|x: i32| x, items, 3) {
+    for r in pool.map(|x: i32| x, items).in_flight(3) {
         assert_eq!(r, Ok(yielded as i32));
         yielded += 1;
         let in_flight = pulled.load(Ordering::SeqCst) - yielded;
@@ -67,9 +67,9 @@ fn a_panicking_item_yields_its_error_in_place() {
 #[test]
 fn items_after_shutdown_yield_shutdown() {
     let pool = ThreadPool::builder().build().unwrap();
-    let mut it = pool.map_with_limit(|x: i32| x, 0..5, 1);
+    let mut it = pool.map(|x: i32| x, 0..5).in_flight(1);
     assert_eq!(it.next(), Some(Ok(0)));
-    pool.shutdown(true, false);
+    pool.shutdown_timeout(std::time::Duration::MAX);
     assert_eq!(it.collect::<Vec<_>>(), vec![Err(JobError::ShutDown); 4]);
 }
 
@@ -81,22 +81,32 @@ fn dropping_the_iterator_cancels_jobs_not_started() {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let rx = std::sync::Mutex::new(rx);
     // Items 0 and 1 wait for a signal each, so items 2.. are still queued when the iterator is dropped.
-    let mut it = pool.map_with_limit(
-        move |x: usize| {
-            if x <= 1 {
-                rx.lock().unwrap().recv().unwrap();
-            }
-            r.fetch_add(1, Ordering::SeqCst);
-        },
-        0..10,
-        5,
-    );
+    let mut it = pool
+        .map(
+            move |x: usize| {
+                if x <= 1 {
+                    rx.lock().unwrap().recv().unwrap();
+                }
+                r.fetch_add(1, Ordering::SeqCst);
+            },
+            0..10,
+        )
+        .in_flight(5);
     tx.send(()).unwrap();
     assert_eq!(it.next(), Some(Ok(())));
     drop(it);
     tx.send(()).unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown_timeout(std::time::Duration::MAX);
     // Item 0 ran, item 1 ran if it had started before the drop; items 2..4 were queued and never ran.
     assert!(ran.load(Ordering::SeqCst) <= 2, "ran {}", ran.load(Ordering::SeqCst));
     assert!(pool.stats().cancelled >= 3);
+}
+
+#[test]
+fn the_map_owns_a_pool_handle_and_zero_in_flight_means_one() {
+    let pool = ThreadPool::builder().max_workers(2).build().unwrap();
+    let it = pool.map(|x: u32| x * 10, 0..3).in_flight(0);
+    // The iterator borrows nothing: the pool handle can go first.
+    drop(pool);
+    assert_eq!(it.collect::<Vec<_>>(), [Ok(0), Ok(10), Ok(20)]);
 }

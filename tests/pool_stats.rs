@@ -1,4 +1,4 @@
-//! `stats()` reports workers, idle, active, queued, completed, panicked, cancelled and queue waits.
+//! `stats()` reports workers, idle, running, queued, completed, failed, cancelled and queue waits.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -7,20 +7,20 @@ use tulip::ThreadPool;
 
 #[test]
 fn stats_follow_the_jobs() {
-    let pool = ThreadPool::builder().max_workers(2).keep_alive(Duration::from_secs(3600)).build().unwrap();
+    let pool = ThreadPool::builder().max_workers(2).idle_timeout(Duration::from_secs(3600)).build().unwrap();
     let s = pool.stats();
-    assert_eq!((s.max_workers, s.workers, s.idle, s.active, s.queued, s.completed), (2, 0, 0, 0, 0, 0));
+    assert_eq!((s.max_workers, s.workers, s.idle, s.running, s.queued, s.completed), (2, 0, 0, 0, 0, 0));
 
     let (tx1, rx1) = mpsc::channel::<()>();
     let (tx2, rx2) = mpsc::channel::<()>();
     let a = pool.submit(move || rx1.recv().unwrap()).unwrap();
     let b = pool.submit(move || rx2.recv().unwrap()).unwrap();
-    while pool.stats().active < 2 {
+    while pool.stats().running < 2 {
         std::thread::yield_now();
     }
     let queued: Vec<_> = (0..3).map(|i| pool.submit(move || i).unwrap()).collect();
     let s = pool.stats();
-    assert_eq!((s.workers, s.active, s.queued, s.idle), (2, 2, 3, 0));
+    assert_eq!((s.workers, s.running, s.queued, s.idle), (2, 2, 3, 0));
 
     std::thread::sleep(Duration::from_millis(20));
     tx1.send(()).unwrap();
@@ -39,8 +39,10 @@ fn stats_follow_the_jobs() {
         std::thread::yield_now();
     }
     let s = pool.stats();
-    assert_eq!((s.workers, s.idle, s.active, s.queued), (2, 2, 0, 0));
-    assert_eq!((s.completed, s.panicked, s.cancelled), (7, 1, 0));
+    assert_eq!((s.workers, s.idle, s.running, s.queued), (2, 2, 0, 0));
+    assert_eq!((s.completed, s.failed, s.cancelled), (6, 1, 0));
+    assert_eq!(s.workers_started, 2);
+    assert_eq!(s.worker_deaths, 0);
     assert!(s.queue_wait_max >= Duration::from_millis(20), "the queued jobs waited at least 20 ms");
     assert!(s.queue_wait_total >= s.queue_wait_max);
 }
@@ -50,7 +52,7 @@ fn cancelled_jobs_are_counted() {
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     let (tx, rx) = mpsc::channel::<()>();
     let a = pool.submit(move || rx.recv().unwrap()).unwrap();
-    while pool.stats().active == 0 {
+    while pool.stats().running == 0 {
         std::thread::yield_now();
     }
     let c = pool.submit(|| ()).unwrap();
@@ -58,7 +60,27 @@ fn cancelled_jobs_are_counted() {
     drop(pool.submit(|| ()).unwrap());
     tx.send(()).unwrap();
     a.wait().unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown_timeout(std::time::Duration::MAX);
     let s = pool.stats();
     assert_eq!((s.completed, s.cancelled, s.queued), (1, 2, 0));
+}
+
+#[test]
+fn a_running_job_cancelled_through_its_token_is_counted_cancelled() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let fut = pool
+        .submit_with_token(|token| {
+            while !token.is_cancelled() {
+                std::thread::yield_now();
+            }
+        })
+        .unwrap();
+    while pool.stats().running == 0 {
+        std::thread::yield_now();
+    }
+    assert!(fut.cancel());
+    assert_eq!(fut.wait(), Err(tulip::JobError::Cancelled));
+    pool.shutdown_timeout(Duration::MAX);
+    let s = pool.stats();
+    assert_eq!((s.completed, s.failed, s.cancelled), (0, 0, 1), "{s:?}");
 }

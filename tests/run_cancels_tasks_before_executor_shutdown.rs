@@ -35,7 +35,7 @@ async fn leave_a_task_and_a_job(ended: Arc<AtomicBool>) {
     }));
     let job = lp.run_in_executor(None, job_until_disconnected(rx, ended));
     let pool = lp.default_executor().unwrap();
-    while pool.stats().active == 0 {
+    while pool.stats().running == 0 {
         tulip::sleep(std::time::Duration::from_millis(1)).await;
     }
     drop(job);

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::error::{BuildError, JobError, PoolError};
+use crate::error::{BuildError, JobError, SubmitError};
 use crate::future::ConcurrentFuture;
 use crate::sync::lock;
 use crate::{PoolStats, ThreadPool};
@@ -104,8 +104,7 @@ fn lane() -> Result<&'static ThreadPool, JobError> {
     let pool = ThreadPool::builder()
         .max_workers(cfg.size)
         .thread_name_prefix("tulip-dns")
-        // Issue 13 merge: `idle_timeout` on the thread-side branch.
-        .keep_alive(LANE_IDLE_TIMEOUT)
+        .idle_timeout(LANE_IDLE_TIMEOUT)
         // Lookups take milliseconds: a worker spinning for the next one would only burn CPU.
         .idle_spin(Duration::ZERO)
         .build()
@@ -126,12 +125,10 @@ where
 }
 
 /// The lane's refusal of a job as the lookup's outcome: the lane is unbounded and has no initializer,
-/// so only a shut-down pool or a thread that cannot start refuses.
-// Issue 13 merge: `ThreadPool::submit` returns `SubmitError` on the thread-side branch; this match
-// then reads `SubmitError::ShutDown` (same arms).
-fn refused(e: PoolError) -> JobError {
+/// so only a shut-down pool refuses (a thread that cannot start fails the job's own future).
+fn refused(e: SubmitError) -> JobError {
     match e {
-        PoolError::ShutDown => JobError::ShutDown,
+        SubmitError::ShutDown => JobError::ShutDown,
         other => JobError::Spawn(other.to_string()),
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use crate::error::{panic_message, JobError, PoolError};
+use crate::error::{panic_message, JobError, SubmitError};
 use crate::future::Promise;
 use crate::spin::AdaptiveSpin;
 
@@ -37,14 +37,16 @@ pub(super) struct Config {
     pub(super) stack_size: Option<usize>,
     pub(super) initializer: Option<Initializer>,
     /// `None`: idle threads never retire.
-    pub(super) keep_alive: Option<Duration>,
+    pub(super) idle_timeout: Option<Duration>,
     pub(super) queue_capacity: Option<usize>,
     pub(super) idle_spin: Duration,
+    /// The per-worker state factories, by the type they make (see `super::state`).
+    pub(super) states: super::state::Factories,
 }
 
 thread_local! {
-    /// The address of the pool whose worker this thread is (0 elsewhere): lets `shutdown(wait)` called
-    /// from one of the pool's own jobs wait for the others instead of for itself.
+    /// The address of the pool whose worker this thread is (0 elsewhere): lets `shutdown_timeout`
+    /// called from one of the pool's own jobs wait for the others instead of for itself.
     static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
 }
 
@@ -64,8 +66,11 @@ pub(super) trait Runnable: Send {
 /// A closure and the promise of its result.
 pub(super) struct Task<T, F> {
     pub(super) promise: Promise<T>,
+    /// The job; an `Err` it returns (a per-worker state it could not get) is its outcome.
     pub(super) f: F,
     pub(super) enqueued: Instant,
+    /// The run-time limit, counted from the job's start (`submit_with_limit`).
+    pub(super) limit: Option<Duration>,
     /// The span current at submit time, entered around the job (`asyncio.to_thread` carries
     /// context the same way).
     #[cfg(feature = "tracing")]
@@ -75,7 +80,7 @@ pub(super) struct Task<T, F> {
 impl<T, F> Runnable for Task<T, F>
 where
     T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
+    F: FnOnce() -> Result<T, JobError> + Send + 'static,
 {
     fn run(self: Box<Self>, counters: &WorkerCounters, publishing: &mut dyn FnMut()) {
         let task = *self;
@@ -85,26 +90,34 @@ where
             return;
         }
         counters.record_wait(task.enqueued.elapsed());
-        counters.active.store(1, Relaxed);
-        let f = task.f;
+        counters.running.store(1, Relaxed);
+        let watch = task.limit.and_then(|limit| super::limit::arm(limit, &task.promise));
         let outcome = {
             #[cfg(feature = "tracing")]
             let _entered = task.span.enter();
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(task.f))
         };
-        // Counters first: whoever sees the outcome (through the future's lock) also sees it counted.
-        WorkerCounters::bump(&counters.completed);
-        counters.active.store(0, Relaxed);
-        let result = match outcome {
-            Ok(value) => Ok(value),
+        let mut result = match outcome {
+            Ok(result) => result,
             Err(payload) => {
-                WorkerCounters::bump(&counters.panicked);
                 let message = panic_message(&*payload);
                 // The payload may itself panic when dropped; that must not take the worker down.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)));
                 Err(JobError::Panicked(message))
             }
         };
+        if let Some(expired) = watch.and_then(super::limit::Watch::disarm) {
+            // The limit fired (or is firing): the outcome is the time-out, whatever the job returned.
+            result = Err(expired);
+        }
+        // Counters first: whoever sees the outcome (through the future's lock) also sees it counted.
+        let counter = match &result {
+            Err(_) => &counters.failed,
+            Ok(_) if task.promise.is_cancelled() => &counters.cancelled,
+            Ok(_) => &counters.completed,
+        };
+        WorkerCounters::bump(counter);
+        counters.running.store(0, Relaxed);
         task.promise.complete_then(result, publishing);
     }
 
@@ -121,9 +134,12 @@ where
 #[repr(align(128))]
 pub(super) struct WorkerCounters {
     /// 1 while the worker runs a job.
-    active: AtomicU64,
+    running: AtomicU64,
+    /// Jobs that ended with a value.
     completed: AtomicU64,
-    panicked: AtomicU64,
+    /// Jobs that ran and ended with an error (a panic, a time-out, a state that could not be made).
+    failed: AtomicU64,
+    /// Jobs cancelled or dropped, while queued or while running.
     cancelled: AtomicU64,
     wait_total_ns: AtomicU64,
     wait_max_ns: AtomicU64,
@@ -144,9 +160,9 @@ impl WorkerCounters {
     }
 
     fn add_to(&self, t: &mut Totals) {
-        t.active += self.active.load(Relaxed) as usize;
+        t.running += self.running.load(Relaxed) as usize;
         t.completed += self.completed.load(Relaxed);
-        t.panicked += self.panicked.load(Relaxed);
+        t.failed += self.failed.load(Relaxed);
         t.cancelled += self.cancelled.load(Relaxed);
         t.wait_total_ns = t.wait_total_ns.saturating_add(self.wait_total_ns.load(Relaxed));
         t.wait_max_ns = t.wait_max_ns.max(self.wait_max_ns.load(Relaxed));
@@ -156,9 +172,9 @@ impl WorkerCounters {
 /// Counter sums: of the workers that have exited (kept in `State`), or of the whole pool (`stats()`).
 #[derive(Default, Clone, Copy)]
 pub(super) struct Totals {
-    pub(super) active: usize,
+    pub(super) running: usize,
     pub(super) completed: u64,
-    pub(super) panicked: u64,
+    pub(super) failed: u64,
     pub(super) cancelled: u64,
     pub(super) wait_total_ns: u64,
     pub(super) wait_max_ns: u64,
@@ -187,10 +203,10 @@ impl Parker {
 /// The part of the state that needs the lock (all of it off the per-job path).
 pub(super) struct State {
     /// Parked workers, most recently parked last: waking pops from the end, so hot threads stay hot
-    /// and the ones at the bottom run into their keep-alive and retire.
+    /// and the ones at the bottom run into their idle timeout and retire.
     idle: Vec<Arc<Parker>>,
     /// Handles of live workers and of those that left because the pool closed (joined by
-    /// `shutdown(wait)`); a worker that retires on keep-alive removes (detaches) its own.
+    /// `shutdown_timeout`); a worker that retires on its idle timeout removes (detaches) its own.
     handles: Vec<JoinHandle<()>>,
     /// Numbers worker threads for their names.
     next_id: u64,
@@ -229,12 +245,16 @@ pub(super) struct Shared {
     sleeping: AtomicUsize,
     /// Live worker threads, including those reserved but not yet started; never above `max_workers`.
     workers: AtomicUsize,
+    /// Worker threads started since the pool was built.
+    started: AtomicU64,
     /// Submitters blocked or suspended on a full bounded queue.
     space_waiters: AtomicUsize,
-    /// Queued jobs failed by a shutdown or a broken initializer (counted where no worker is involved).
+    /// Queued jobs failed by a shutdown (counted where no worker is involved).
     rejected: AtomicU64,
+    /// Queued jobs failed because the pool broke, or because no thread could start for them.
+    refused: AtomicU64,
     state: Mutex<State>,
-    /// Signalled when a worker exits (for `shutdown(wait)`).
+    /// Signalled when a worker exits (for `shutdown_timeout`).
     exited: Condvar,
     /// Signalled when room appears in a bounded queue, or on close (for blocked submitters).
     space: Condvar,
@@ -244,7 +264,7 @@ pub(super) struct Shared {
 enum Parked {
     /// Notified, or found work while getting ready to sleep.
     Woken,
-    /// Idle for `keep_alive`: the thread leaves.
+    /// Idle for `idle_timeout`: the thread leaves.
     Retire,
 }
 
@@ -267,8 +287,10 @@ impl Shared {
             spinning: AtomicUsize::new(0),
             sleeping: AtomicUsize::new(0),
             workers: AtomicUsize::new(0),
+            started: AtomicU64::new(0),
             space_waiters: AtomicUsize::new(0),
             rejected: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
             state: Mutex::new(State {
                 idle: Vec::new(),
                 handles: Vec::new(),
@@ -288,15 +310,19 @@ impl Shared {
     }
 
     /// The error a closed pool gives a submitter.
-    pub(super) fn closed_error(&self) -> PoolError {
+    pub(super) fn closed_error(&self) -> SubmitError {
         match &lock(&self.state).broken {
-            Some(msg) => PoolError::Initializer(msg.clone()),
-            None => PoolError::ShutDown,
+            Some(msg) => SubmitError::Broken(msg.clone()),
+            None => SubmitError::ShutDown,
         }
     }
 
     pub(super) fn workers(&self) -> usize {
         self.workers.load(Relaxed)
+    }
+
+    pub(super) fn workers_started(&self) -> u64 {
+        self.started.load(Relaxed)
     }
 
     pub(super) fn idle(&self) -> usize {
@@ -307,12 +333,13 @@ impl Shared {
     pub(super) fn totals(&self) -> Totals {
         let st = lock(&self.state);
         let mut t = st.retired;
-        t.active = 0;
+        t.running = 0;
         for c in &st.counters {
             c.add_to(&mut t);
         }
         drop(st);
         t.cancelled += self.rejected.load(Relaxed);
+        t.failed += self.refused.load(Relaxed);
         t
     }
 
@@ -385,9 +412,9 @@ impl Shared {
 
     /// After a job was pushed: makes sure a worker will take it, or takes it back if the pool closed
     /// meanwhile or can start no thread. `revoke` fails the job's future with the reason if it is
-    /// still queued (`true`: it will not run); `Err` means the job will not run and its future says
-    /// why.
-    pub(super) fn after_push(self: &Arc<Self>, revoke: &dyn Fn(JobError) -> bool) -> Result<(), PoolError> {
+    /// still queued (`true`: it will not run). `Err`: the pool closed, the job will not run; a job no
+    /// thread could start for is not an `Err` but a future failed with `JobError::Spawn`.
+    pub(super) fn after_push(self: &Arc<Self>, revoke: &dyn Fn(JobError) -> bool) -> Result<(), SubmitError> {
         // Pairs with the fences in `park`, `retire` and `close`: either they see this job, or we see
         // their registration / decrement / closing.
         fence(SeqCst);
@@ -395,7 +422,7 @@ impl Shared {
             // Raced with shutdown: refuse it if no worker has started it yet. A job the shutdown already
             // rejected keeps that outcome (`revoke` fails on a done future).
             let err = self.closed_error();
-            if revoke(super::refusal(self.closed_error())) {
+            if revoke(super::refusal(err.clone())) {
                 return Err(err);
             }
             return Ok(());
@@ -404,19 +431,18 @@ impl Shared {
             // The job waits for a thread's wakeup (or start): nothing for the submitter to spin for.
             Ok(true) => crate::spin::woke_a_sleeper(),
             Ok(false) => {}
-            Err(e) => self.unstarted(e, revoke)?,
+            Err(e) => self.unstarted(e, revoke),
         }
         Ok(())
     }
 
-    /// No thread could be started for a job just pushed: if none is alive, the job is taken back
-    /// (`Err`: it will not run, and its future says why); else it waits for a busy worker.
-    fn unstarted(&self, e: io::Error, revoke: &dyn Fn(JobError) -> bool) -> Result<(), PoolError> {
+    /// No thread could be started for a job just pushed: if none is alive, the job's future fails
+    /// with `JobError::Spawn` (it will not run); else it waits for a busy worker.
+    fn unstarted(&self, e: io::Error, revoke: &dyn Fn(JobError) -> bool) {
         if self.workers.load(SeqCst) == 0 && revoke(JobError::Spawn(e.to_string())) {
-            return Err(PoolError::Spawn(e));
+            return;
         }
         log::warn!("tulip: could not start another pool thread (the job waits for a busy one): {e}");
-        Ok(())
     }
 
     /// Gets one worker to look at the queue: nothing if one is spinning, else the most recently parked,
@@ -463,6 +489,7 @@ impl Shared {
         match builder.spawn(move || worker_main(shared)) {
             Ok(handle) => {
                 st.handles.push(handle);
+                self.started.fetch_add(1, Relaxed);
                 Ok(true)
             }
             Err(e) => {
@@ -524,7 +551,8 @@ impl Shared {
             }
         }
         if all > 0 {
-            self.rejected.fetch_add(all, Relaxed);
+            let counter = if *err == JobError::ShutDown { &self.rejected } else { &self.refused };
+            counter.fetch_add(all, Relaxed);
             self.popped();
         }
         wanted
@@ -570,7 +598,7 @@ impl Shared {
                 st.counters.swap_remove(i);
                 let mut retired = st.retired;
                 counters.add_to(&mut retired);
-                retired.active = 0;
+                retired.running = 0;
                 st.retired = retired;
             }
             self.workers.fetch_sub(1, SeqCst);
@@ -634,7 +662,7 @@ impl Shared {
         found.flatten()
     }
 
-    /// Sleeps on the idle stack until notified or `keep_alive` passes.
+    /// Sleeps on the idle stack until notified or `idle_timeout` passes.
     fn park(&self, me: &Arc<Parker>, was_spinning: bool) -> Parked {
         me.notified.store(false, Relaxed);
         me.notified_ns.store(0, Relaxed);
@@ -658,7 +686,7 @@ impl Shared {
         if !self.rx.is_empty() && self.unpark_self(me) {
             return Parked::Woken;
         }
-        let deadline = self.config.keep_alive.and_then(|k| Instant::now().checked_add(k));
+        let deadline = self.config.idle_timeout.and_then(|k| Instant::now().checked_add(k));
         loop {
             if me.notified.load(Acquire) {
                 return Parked::Woken;
@@ -705,8 +733,8 @@ impl Shared {
 struct RetireGuard<'a> {
     shared: &'a Arc<Shared>,
     counters: Arc<WorkerCounters>,
-    /// Keep-alive retirement detaches the thread; leaving because the pool closed keeps the handle
-    /// for `shutdown(wait)` to join.
+    /// Idle-timeout retirement detaches the thread; leaving because the pool closed keeps the handle
+    /// for `shutdown_timeout` to join.
     detach: bool,
 }
 
@@ -750,7 +778,7 @@ enum Idle {
     Again,
     /// The pool is closed and drained.
     Leave,
-    /// Idle for `keep_alive`: the thread leaves, detached.
+    /// Idle for `idle_timeout`: the thread leaves, detached.
     Retire,
 }
 

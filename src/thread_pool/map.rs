@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::ThreadPool;
-use crate::error::{JobError, PoolError};
+use crate::error::{JobError, SubmitError};
 use crate::future::ConcurrentFuture;
 
 /// The results of [`ThreadPool::map`], in the order of the items.
@@ -13,13 +13,14 @@ use crate::future::ConcurrentFuture;
 /// Each `next()` submits items until `in_flight` jobs are outstanding, then waits for the oldest. A
 /// job that failed yields its error in its place; an item the pool refused (it was shut down, or is
 /// broken) yields `Err(JobError::ShutDown)` (or `Err(JobError::Initializer)`). Dropping the iterator
-/// cancels the jobs that have not started.
+/// cancels the jobs that have not started. It holds a handle to the pool, so it may outlive the
+/// `ThreadPool` it came from.
 ///
 /// # Examples
 ///
 /// ```
 /// let pool = tulip::ThreadPool::builder().max_workers(2).build().unwrap();
-/// let mut it = pool.map_with_limit(|x: i32| x * 2, vec![1, 2, 3], 2);
+/// let mut it = pool.map(|x: i32| x * 2, vec![1, 2, 3]).in_flight(2);
 /// assert_eq!(it.next(), Some(Ok(2)));
 /// assert_eq!(it.collect::<Vec<_>>(), [Ok(4), Ok(6)]);
 /// ```
@@ -32,7 +33,22 @@ pub struct PoolMap<I, F, R> {
 
 impl<I, F, R> PoolMap<I, F, R> {
     pub(super) fn new(pool: ThreadPool, f: Arc<F>, items: I, limit: usize) -> Self {
-        PoolMap { pool, f, items, in_flight: Window::new(limit) }
+        PoolMap { pool, f, items, in_flight: Window::new(limit.max(1)) }
+    }
+
+    /// At most `n` jobs submitted and not yet yielded (0 counts as 1); the default is
+    /// `2 × max_workers`. Set it before iterating: jobs already submitted stay in flight.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tulip::ThreadPool::builder().build().unwrap();
+    /// let v: Vec<u32> = pool.map(|x: u32| x + 1, 0..100).in_flight(4).map(Result::unwrap).collect();
+    /// assert_eq!(v, (1..=100).collect::<Vec<_>>());
+    /// ```
+    pub fn in_flight(mut self, n: usize) -> Self {
+        self.in_flight.set_limit(n);
+        self
     }
 }
 
@@ -59,6 +75,11 @@ impl<E> Window<E> {
         self.in_flight.pop_front()
     }
 
+    /// Changes the bound (0 counts as 1); jobs already submitted stay in flight.
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.max(1);
+    }
+
     /// Jobs submitted and not yet taken.
     pub(crate) fn len(&self) -> usize {
         self.in_flight.len()
@@ -66,7 +87,7 @@ impl<E> Window<E> {
 }
 
 /// What an item the pool refused yields.
-fn refused<R: Send + 'static>(e: PoolError) -> ConcurrentFuture<R> {
+fn refused<R: Send + 'static>(e: SubmitError) -> ConcurrentFuture<R> {
     ConcurrentFuture::ready(Err(super::refusal(e)))
 }
 

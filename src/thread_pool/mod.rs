@@ -1,7 +1,8 @@
 //! [`ThreadPool`]: threads for blocking work, Python's `concurrent.futures.ThreadPoolExecutor`.
 //!
 //! This module owns the thread pool: its builder ([`builder`]), its workers, queue, parking and
-//! shutdown ([`core`]), and the ordered `map` iterator ([`map`]). Every job comes back as a
+//! shutdown ([`core`]), the ordered `map` iterator ([`map`]), run-time limits ([`limit`]) and
+//! per-worker state ([`state`]). Every job comes back as a
 //! [`ConcurrentFuture`], which blocking code can `wait()` on and async code (tulip's loop, tokio, smol,
 //! `block_on`) can `.await`. The loop's `run_in_executor` and `to_thread` hand their work to a pool like
 //! this one. What a user sees (lifecycle of a job, shutdown modes, caveats) is documented on
@@ -17,7 +18,7 @@
 //! slow trickle of jobs or an overloaded machine does not pay for spinning), then parks on a stack of
 //! idle workers. A submit pushes the job, then wakes somebody only if needed: nobody if a worker is
 //! spinning (no syscall at all), else the most recently parked worker (LIFO: the hot threads stay hot,
-//! the cold ones at the bottom time out after [`keep_alive`] and exit), else a new thread if the pool is
+//! the cold ones at the bottom time out after [`idle_timeout`] and exit), else a new thread if the pool is
 //! below `max_workers`. A spinner that finds a job with more queued behind it wakes the next worker, so
 //! a burst fans out to all threads without a wakeup per job. Threads start only when jobs need them.
 //! A submitter that had to wake or start a worker does not spin for that job's outcome (see
@@ -29,11 +30,13 @@
 //!
 //! [`queue_capacity`]: ThreadPoolBuilder::queue_capacity
 //! [`idle_spin`]: ThreadPoolBuilder::idle_spin
-//! [`keep_alive`]: ThreadPoolBuilder::keep_alive
+//! [`idle_timeout`]: ThreadPoolBuilder::idle_timeout
 
 mod builder;
 mod core;
+mod limit;
 mod map;
+mod state;
 
 use std::fmt;
 use std::future::Future;
@@ -47,8 +50,9 @@ pub use self::map::PoolMap;
 pub(crate) use self::map::Window;
 
 use self::core::{Job, Shared, Task};
-use crate::error::{JobError, PoolError};
+use crate::error::{JobError, SubmitError};
 use crate::future::{pair, CancelToken, ConcurrentFuture, Options, Promise};
+use crate::pool::{PoolStats, ShutdownReport};
 
 /// A pool of threads for blocking work: Python's `concurrent.futures.ThreadPoolExecutor`.
 ///
@@ -70,7 +74,7 @@ use crate::future::{pair, CancelToken, ConcurrentFuture, Options, Promise};
 /// // Ordered results with a bounded number of jobs in flight.
 /// let squares: Vec<u64> = pool.map(|x: u64| x * x, 1..=5).map(Result::unwrap).collect();
 /// assert_eq!(squares, [1, 4, 9, 16, 25]);
-/// pool.shutdown(true, false);
+/// assert!(pool.shutdown_timeout(std::time::Duration::MAX).is_complete());
 /// # Ok::<_, Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -81,11 +85,14 @@ use crate::future::{pair, CancelToken, ConcurrentFuture, Options, Promise};
 ///
 /// - Cancelling or dropping the future of a **queued** job removes it: it never runs.
 /// - A **running** job cannot be stopped from outside. Dropping its future abandons it: the job runs to
-///   its end, keeps its worker (the pool's slot stays counted in `active`) until then, and if it fails
+///   its end, keeps its worker (the pool's slot stays counted in `running`) until then, and if it fails
 ///   its error goes to the exception handler of the loop it was submitted from (or to the `log` crate),
 ///   never nowhere. A job submitted with [`ThreadPool::submit_with_token`] receives a [`CancelToken`]
 ///   to poll; `cancel()` on its future sets the token, returns `true`, and the future reports
 ///   `Err(JobError::Cancelled)` when the job returns.
+/// - A job submitted with [`ThreadPool::submit_with_limit`] has a run-time limit counted from its
+///   start: at the limit its token is set and its future fails with `JobError::TimedOut` at once; the
+///   thread stays busy (counted in `running`) until the job returns.
 /// - A **panic** in a job is caught: the future gets `Err(JobError::Panicked(message))` and the worker
 ///   goes on with the next job. (The panic hook still prints the panic, as for any thread.)
 ///
@@ -93,25 +100,28 @@ use crate::future::{pair, CancelToken, ConcurrentFuture, Options, Promise};
 ///
 /// | call | new jobs | queued jobs | running jobs | blocks |
 /// |---|---|---|---|---|
-/// | [`shutdown(false, false)`](ThreadPool::shutdown) | refused | still run | run to their end | no |
-/// | [`shutdown(true, false)`](ThreadPool::shutdown) | refused | still run | run to their end | until all are done |
-/// | [`shutdown(_, true)`](ThreadPool::shutdown) | refused | fail with `JobError::ShutDown` | run to their end | if `wait` |
-/// | [`shutdown_timeout(d)`](ThreadPool::shutdown_timeout) | refused | fail with `JobError::ShutDown` | run to their end | at most `d`; returns how many still run |
+/// | [`shutdown()`](ThreadPool::shutdown) | refused | still run | run to their end | no |
+/// | [`shutdown_timeout(d)`](ThreadPool::shutdown_timeout) | refused | run until `d`, then fail with `JobError::ShutDown` | run to their end | at most `d`; reports what it left |
+/// | `shutdown_timeout(Duration::ZERO)` | refused | fail with `JobError::ShutDown` now | run to their end | no |
+/// | `shutdown_timeout(Duration::MAX)` | refused | still run | run to their end | until all are done |
 /// | dropping the last `ThreadPool` clone | refused | still run | run to their end | no |
 ///
-/// Refused means `Err(PoolError::ShutDown)` from `submit`. After a shutdown, workers finish what they
-/// have, take what is left in the queue, and exit; idle ones exit at once. Dropping a pool never blocks
-/// (it is `shutdown(false, false)`), so it cannot hang on a job that never ends, the way a pool that
-/// joins its threads on drop can.
+/// Refused means `Err(SubmitError::ShutDown)` from `submit`. After a shutdown, workers finish what
+/// they have, take what is left in the queue, and exit; idle ones exit at once. Dropping a pool never
+/// blocks (it is `shutdown()`), so it cannot hang on a job that never ends, the way a pool that joins
+/// its threads on drop can.
+///
+/// [`SubmitError::ShutDown`]: crate::SubmitError::ShutDown
 ///
 /// # Caveats
 ///
 /// - A thread cannot be killed, so `shutdown_timeout` and dropping a pool leave a job that never ends
 ///   running on its (detached) thread; use a process pool for jobs that must be killable.
+/// - `stats().queued` counts the jobs in the queue, including cancelled ones a worker has not reached
+///   yet (they are skipped, and counted in `cancelled`, when it does).
 /// - `submit` on a full bounded queue blocks the calling thread; don't call it on a loop's thread (use
 ///   [`ThreadPool::submit_async`] or [`ThreadPool::try_submit`]) nor from the pool's own jobs when all
 ///   workers could end up waiting for each other.
-/// - `stats().queued` counts jobs in the queue, including cancelled ones a worker has not reached yet.
 /// - Workers are woken most-recent-first and one of them briefly spins after each job (see
 ///   [`ThreadPoolBuilder::idle_spin`]): an idle pool costs nothing, a busy one up to 40 µs of CPU per
 ///   idle gap.
@@ -130,46 +140,6 @@ impl Drop for PoolHandle {
     fn drop(&mut self) {
         self.shared.close(None);
     }
-}
-
-/// A snapshot of a pool's activity, from [`ThreadPool::stats`].
-///
-/// Counters (`completed`, `panicked`, `cancelled`, queue wait times) cover the pool's whole life;
-/// the others are the state at the moment of the call (each read on its own, so a snapshot taken while
-/// jobs move may be off by one between fields).
-///
-/// # Examples
-///
-/// ```
-/// let pool = tulip::ThreadPool::builder().build().unwrap();
-/// pool.submit(|| ()).unwrap().wait().unwrap();
-/// let s = pool.stats();
-/// assert_eq!(s.completed, 1);
-/// assert!(s.queue_wait_max <= s.queue_wait_total);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PoolStats {
-    /// The most threads the pool runs at once.
-    pub max_workers: usize,
-    /// Threads alive now (busy or idle).
-    pub workers: usize,
-    /// Threads waiting for a job (spinning or parked).
-    pub idle: usize,
-    /// Jobs running now, including abandoned ones (their future was dropped) that still hold a thread.
-    pub active: usize,
-    /// Jobs waiting in the queue (including cancelled ones no worker has discarded yet).
-    pub queued: usize,
-    /// Jobs that ran to their end, including those that panicked.
-    pub completed: u64,
-    /// Jobs that panicked (counted in `completed` too).
-    pub panicked: u64,
-    /// Jobs that left the queue without running: cancelled, dropped, or failed by a shutdown.
-    pub cancelled: u64,
-    /// Total time jobs waited between `submit` and the start of their run.
-    pub queue_wait_total: Duration,
-    /// The longest time one job waited between `submit` and the start of its run.
-    pub queue_wait_max: Duration,
 }
 
 impl ThreadPool {
@@ -203,16 +173,17 @@ impl ThreadPool {
         })
     }
 
-    /// Wraps `f` and its promise into a queue entry.
-    fn new_job<F, T>(promise: Promise<T>, f: F) -> Job
+    /// Wraps `f` and its promise into a queue entry; `limit` is its run-time limit.
+    fn new_job<F, T>(promise: Promise<T>, f: F, limit: Option<Duration>) -> Job
     where
-        F: FnOnce() -> T + Send + 'static,
+        F: FnOnce() -> Result<T, JobError> + Send + 'static,
         T: Send + 'static,
     {
         Box::new(Task {
             promise,
             f,
             enqueued: Instant::now(),
+            limit,
             #[cfg(feature = "tracing")]
             span: tracing::Span::current(),
         })
@@ -220,11 +191,11 @@ impl ThreadPool {
 
     /// Runs `f` on a pool thread; its outcome arrives in the returned future.
     ///
-    /// Fails with [`PoolError::ShutDown`] after a shutdown, [`PoolError::Initializer`] if the pool's
-    /// initializer failed, and [`PoolError::Spawn`] if no thread could be started and none is alive
-    /// to take the job. With a bounded queue ([`ThreadPoolBuilder::queue_capacity`]) that is full, it
-    /// blocks until there is room (see [`try_submit`](Self::try_submit) and
-    /// [`submit_async`](Self::submit_async) for the alternatives).
+    /// Fails with [`SubmitError::ShutDown`] after a shutdown and [`SubmitError::Broken`] if the
+    /// pool's initializer failed. With a bounded queue ([`ThreadPoolBuilder::queue_capacity`]) that is
+    /// full, it blocks until there is room (see [`try_submit`](Self::try_submit) and
+    /// [`submit_async`](Self::submit_async) for the alternatives). If no thread can be started and
+    /// none is alive to take the job, the future fails with [`JobError::Spawn`].
     ///
     /// # Examples
     ///
@@ -233,16 +204,16 @@ impl ThreadPool {
     /// let fut = pool.submit(|| 2 + 2).unwrap();
     /// assert_eq!(fut.wait(), Ok(4));
     /// ```
-    pub fn submit<F, T>(&self, f: F) -> Result<ConcurrentFuture<T>, PoolError>
+    pub fn submit<F, T>(&self, f: F) -> Result<ConcurrentFuture<T>, SubmitError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit_inner(f, true)
+        self.submit_inner(false, |_| move || Ok(f()), None, true)
     }
 
-    /// Like [`submit`](Self::submit), but fails with [`PoolError::QueueFull`] instead of blocking when
-    /// a bounded queue is full.
+    /// Like [`submit`](Self::submit), but fails with [`SubmitError::QueueFull`] instead of blocking
+    /// when a bounded queue is full.
     ///
     /// # Examples
     ///
@@ -251,12 +222,12 @@ impl ThreadPool {
     /// // An unbounded queue is never full.
     /// assert_eq!(pool.try_submit(|| 1).unwrap().wait(), Ok(1));
     /// ```
-    pub fn try_submit<F, T>(&self, f: F) -> Result<ConcurrentFuture<T>, PoolError>
+    pub fn try_submit<F, T>(&self, f: F) -> Result<ConcurrentFuture<T>, SubmitError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit_inner(f, false)
+        self.submit_inner(false, |_| move || Ok(f()), None, false)
     }
 
     /// Like [`submit`](Self::submit), but `f` receives a [`CancelToken`] it can poll, and the future's
@@ -278,48 +249,118 @@ impl ThreadPool {
     ///     }
     ///     rounds
     /// }).unwrap();
-    /// while pool.stats().active == 0 { std::thread::yield_now(); }
+    /// while pool.stats().running == 0 { std::thread::yield_now(); }
     /// assert!(fut.cancel());
     /// assert_eq!(fut.wait(), Err(tulip::JobError::Cancelled));
     /// ```
-    pub fn submit_with_token<F, T>(&self, f: F) -> Result<ConcurrentFuture<T>, PoolError>
+    pub fn submit_with_token<F, T>(&self, f: F) -> Result<ConcurrentFuture<T>, SubmitError>
     where
         F: FnOnce(CancelToken) -> T + Send + 'static,
         T: Send + 'static,
     {
-        if self.shared().is_closed() {
-            return Err(self.shared().closed_error());
-        }
-        let (promise, fut) = Self::new_pair(true);
-        let token = promise.token();
-        self.enqueue(Self::new_job(promise, move || f(token)), fut, true)
+        self.submit_inner(true, |token| move || Ok(f(token)), None, true)
     }
 
-    fn submit_inner<F, T>(&self, f: F, block: bool) -> Result<ConcurrentFuture<T>, PoolError>
+    /// Like [`submit`](Self::submit), with a run-time limit counted from the moment the job starts
+    /// (time in the queue does not count, unlike a [`timeout`](crate::timeout) around the future).
+    ///
+    /// A thread cannot be killed, so at the limit the job's [`CancelToken`] is set and its future
+    /// fails at once with [`JobError::TimedOut`]; the job keeps its thread (counted in
+    /// `stats().running`) until it returns, and what it returns then is dropped. A job that polls its
+    /// token stops soon after. `Duration::MAX` means no limit. If the process-wide watchdog thread
+    /// that enforces limits cannot start, the future fails with [`JobError::Spawn`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = tulip::ThreadPool::builder().build().unwrap();
+    /// let fut = pool.submit_with_limit(|tok| {
+    ///     while !tok.is_cancelled() { std::thread::sleep(Duration::from_millis(1)); }
+    /// }, Duration::from_millis(20)).unwrap();
+    /// assert!(matches!(fut.wait(), Err(tulip::JobError::TimedOut { .. })));
+    /// let quick = pool.submit_with_limit(|_| 5, Duration::from_secs(60)).unwrap();
+    /// assert_eq!(quick.wait(), Ok(5));
+    /// ```
+    pub fn submit_with_limit<F, T>(&self, f: F, limit: Duration) -> Result<ConcurrentFuture<T>, SubmitError>
     where
-        F: FnOnce() -> T + Send + 'static,
+        F: FnOnce(&CancelToken) -> T + Send + 'static,
         T: Send + 'static,
     {
-        if self.shared().is_closed() {
-            return Err(self.shared().closed_error());
+        if let Err(msg) = limit::start_watchdog() {
+            self.check_open()?;
+            return Ok(ConcurrentFuture::ready(Err(JobError::Spawn(msg))));
         }
-        let (promise, fut) = Self::new_pair(false);
-        self.enqueue(Self::new_job(promise, f), fut, block)
+        self.submit_inner(false, |token| move || Ok(f(&token)), Some(limit), true)
     }
 
-    fn enqueue<T: Send + 'static>(
+    /// Like [`submit`](Self::submit), but `f` borrows this worker thread's state of type `S`, made
+    /// once per thread by the factory registered with [`ThreadPoolBuilder::worker_state`].
+    ///
+    /// Fails with [`SubmitError::NoState`] (naming `S`) if the pool has no factory for `S`. If the
+    /// factory fails, this job fails with [`JobError::Initializer`] and the next one tries again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// let pool = tulip::ThreadPool::builder()
+    ///     .worker_state(|| Ok::<_, String>(HashMap::<String, u32>::new()))
+    ///     .build()
+    ///     .unwrap();
+    /// let n = pool.submit_with_state(|cache: &mut HashMap<String, u32>| {
+    ///     *cache.entry("hits".into()).or_default() += 1;
+    ///     cache["hits"]
+    /// }).unwrap();
+    /// assert_eq!(n.wait(), Ok(1));
+    /// let missing = pool.submit_with_state(|_: &mut Vec<u8>| ());
+    /// assert!(matches!(missing, Err(tulip::SubmitError::NoState(_))));
+    /// ```
+    pub fn submit_with_state<S, F, T>(&self, f: F) -> Result<ConcurrentFuture<T>, SubmitError>
+    where
+        S: 'static,
+        F: FnOnce(&mut S) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let Some(make) = state::factory::<S>(&self.shared().config.states) else {
+            return Err(SubmitError::NoState(std::any::type_name::<S>()));
+        };
+        self.submit_inner(false, |_| move || state::with_state(&make, f), None, true)
+    }
+
+    /// Refuses early if the pool is closed.
+    fn check_open(&self) -> Result<(), SubmitError> {
+        match self.shared().is_closed() {
+            true => Err(self.shared().closed_error()),
+            false => Ok(()),
+        }
+    }
+
+    /// The one submit path: makes the job (`make` receives the job's token) and queues it, blocking
+    /// for room if `block`.
+    fn submit_inner<M, J, T>(
         &self,
-        job: Job,
-        fut: ConcurrentFuture<T>,
+        token_job: bool,
+        make: M,
+        limit: Option<Duration>,
         block: bool,
-    ) -> Result<ConcurrentFuture<T>, PoolError> {
+    ) -> Result<ConcurrentFuture<T>, SubmitError>
+    where
+        M: FnOnce(CancelToken) -> J,
+        J: FnOnce() -> Result<T, JobError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.check_open()?;
+        let (promise, fut) = Self::new_pair(token_job);
+        let job = make(promise.token());
         let shared = self.shared();
+        let job = Self::new_job(promise, job, limit);
         let pushed = if block { shared.push_blocking(job) } else { shared.try_push(job) };
         match pushed {
             Ok(()) => shared.after_push(&|e| fut.revoke(e)).map(|()| fut),
             // The job (and its promise) is dropped here, which completes `fut` and cancels it.
             Err(_job) if shared.is_closed() => Err(shared.closed_error()),
-            Err(_job) => Err(PoolError::QueueFull),
+            Err(_job) => Err(SubmitError::QueueFull),
         }
     }
 
@@ -346,7 +387,7 @@ impl ThreadPool {
         T: Send + 'static,
     {
         let (promise, fut) = Self::new_pair(false);
-        let job = Self::new_job(promise, f);
+        let job = Self::new_job(promise, move || Ok(f()), None);
         let admission = Admission {
             shared: Arc::clone(self.shared()),
             job: Some(job),
@@ -357,13 +398,13 @@ impl ThreadPool {
     }
 
     /// Runs `f` on each item of `items` in the pool and yields the results in the items' order, like
-    /// Python's `Executor.map`, with at most `2 × max_workers` jobs in flight (see
-    /// [`map_with_limit`](Self::map_with_limit)).
+    /// Python's `Executor.map`, with at most `2 × max_workers` jobs in flight (change it with
+    /// [`PoolMap::in_flight`]).
     ///
-    /// The iterator is lazy and blocking: `next()` tops up the jobs in flight, then waits for the
-    /// oldest. Dropping it cancels the jobs not started yet. A job that panics yields
-    /// `Err(JobError::Panicked)` in its place and the others go on; after a shutdown the remaining
-    /// items yield `Err(JobError::ShutDown)`.
+    /// The iterator owns a handle to the pool (it borrows nothing), and is lazy and blocking: `next()`
+    /// tops up the jobs in flight, then waits for the oldest. Dropping it cancels the jobs not started
+    /// yet. A job that panics yields `Err(JobError::Panicked)` in its place and the others go on; after
+    /// a shutdown the remaining items yield `Err(JobError::ShutDown)`.
     ///
     /// # Examples
     ///
@@ -371,6 +412,7 @@ impl ThreadPool {
     /// let pool = tulip::ThreadPool::builder().build().unwrap();
     /// let lens: Vec<usize> = pool
     ///     .map(|s: &str| s.len(), ["a", "bb", "ccc"])
+    ///     .in_flight(2)
     ///     .collect::<Result<_, _>>()
     ///     .unwrap();
     /// assert_eq!(lens, [1, 2, 3]);
@@ -383,99 +425,72 @@ impl ThreadPool {
         R: Send + 'static,
     {
         let limit = self.max_workers().saturating_mul(2);
-        self.map_with_limit(f, items, limit)
+        PoolMap::new(self.clone(), Arc::new(f), items.into_iter(), limit)
     }
 
-    /// [`map`](Self::map) with at most `in_flight` jobs submitted and not yet yielded (at least 1).
+    /// Stops taking jobs and returns at once (`concurrent.futures`' `shutdown(wait=False)`): queued
+    /// jobs still run, running ones run to their end, then the threads exit.
+    ///
+    /// Later submits fail with [`SubmitError::ShutDown`]. Dropping the last handle does the same.
     ///
     /// # Examples
     ///
     /// ```
-    /// let pool = tulip::ThreadPool::builder().build().unwrap();
-    /// let v: Vec<u32> = pool.map_with_limit(|x: u32| x + 1, 0..100, 4).map(Result::unwrap).collect();
-    /// assert_eq!(v, (1..=100).collect::<Vec<_>>());
-    /// ```
-    pub fn map_with_limit<I, F, R>(&self, f: F, items: I, in_flight: usize) -> PoolMap<I::IntoIter, F, R>
-    where
-        I: IntoIterator,
-        I::Item: Send + 'static,
-        F: Fn(I::Item) -> R + Send + Sync + 'static,
-        R: Send + 'static,
-    {
-        PoolMap::new(self.clone(), Arc::new(f), items.into_iter(), in_flight.max(1))
-    }
-
-    /// Stops taking jobs; `cancel_pending` also fails the queued jobs with `JobError::ShutDown`;
-    /// `wait` blocks until every job (running, and queued unless cancelled) is done and every worker
-    /// thread has exited.
-    ///
-    /// Running jobs are never interrupted. Called again, it only adds what it asks for (cancelling the
-    /// queue, waiting). Called from one of the pool's own jobs with `wait`, it waits for all the other
-    /// jobs (not for itself).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tulip::{JobError, PoolError, ThreadPool};
-    /// use std::time::Duration;
-    ///
-    /// let pool = ThreadPool::builder().max_workers(1).build().unwrap();
-    /// let running = pool.submit(|| std::thread::sleep(Duration::from_millis(50))).unwrap();
-    /// while pool.stats().active == 0 { std::thread::yield_now(); }
+    /// let pool = tulip::ThreadPool::builder().max_workers(1).build().unwrap();
     /// let queued = pool.submit(|| 1).unwrap();
-    /// pool.shutdown(true, true);
-    /// assert_eq!(running.wait(), Ok(()));
-    /// assert_eq!(queued.wait(), Err(JobError::ShutDown));
-    /// assert!(matches!(pool.submit(|| 2), Err(PoolError::ShutDown)));
-    /// assert_eq!(pool.stats().workers, 0);
+    /// pool.shutdown();
+    /// assert_eq!(queued.wait(), Ok(1));
+    /// assert_eq!(pool.submit(|| 2).unwrap_err(), tulip::SubmitError::ShutDown);
     /// ```
-    pub fn shutdown(&self, wait: bool, cancel_pending: bool) {
-        let shared = self.shared();
-        shared.close(None);
-        if cancel_pending {
-            shared.reject_queued(&JobError::ShutDown);
-        }
-        if wait {
-            shared.wait_workers(None);
-        }
+    pub fn shutdown(&self) {
+        self.shared().close(None);
     }
 
-    /// Shuts down, failing the queued jobs with `JobError::ShutDown`, and waits at most `timeout` for
-    /// the running ones; returns how many were still running when it stopped waiting (0: all done,
-    /// every thread exited).
+    /// [`shutdown`](Self::shutdown), then waits up to `timeout` for every queued and running job. At
+    /// the deadline the jobs still queued fail with [`JobError::ShutDown`] (`cancelled` in the report);
+    /// the jobs still running are left to finish on their threads, their futures still waiting for
+    /// them (`still_running`).
     ///
-    /// Jobs still running keep running on their threads, which exit when their job ends. This is what
-    /// the loop's `shutdown_default_executor(timeout)` does with its pool.
+    /// `Duration::ZERO` cancels the queue now; `Duration::MAX` waits for everything (then every thread
+    /// has exited). Called from one of the pool's own jobs, it waits for all the other jobs (not for
+    /// itself).
     ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
-    /// let pool = tulip::ThreadPool::builder().build().unwrap();
+    /// let pool = tulip::ThreadPool::builder().max_workers(1).build().unwrap();
     /// let (tx, rx) = std::sync::mpsc::channel::<()>();
     /// let stuck = pool.submit(move || rx.recv()).unwrap();
-    /// while pool.stats().active == 0 { std::thread::yield_now(); }
-    /// assert_eq!(pool.shutdown_timeout(Duration::from_millis(20)), 1);
+    /// while pool.stats().running == 0 { std::thread::yield_now(); }
+    /// let queued = pool.submit(|| 1).unwrap();
+    /// let report = pool.shutdown_timeout(Duration::from_millis(20));
+    /// assert_eq!((report.cancelled, report.still_running), (1, 1));
+    /// assert_eq!(queued.wait(), Err(tulip::JobError::ShutDown));
     /// tx.send(()).unwrap();
     /// assert_eq!(stuck.wait(), Ok(Ok(())));
-    /// assert_eq!(pool.shutdown_timeout(Duration::from_secs(10)), 0);
+    /// assert!(pool.shutdown_timeout(Duration::MAX).is_complete());
     /// ```
-    pub fn shutdown_timeout(&self, timeout: Duration) -> usize {
+    pub fn shutdown_timeout(&self, timeout: Duration) -> ShutdownReport {
         let shared = self.shared();
         shared.close(None);
-        shared.reject_queued(&JobError::ShutDown);
-        shared.wait_workers(Instant::now().checked_add(timeout))
+        // `None` (waits for ever): a deadline too far to represent.
+        let deadline = Instant::now().checked_add(timeout);
+        if shared.wait_workers(deadline) == 0 {
+            return ShutdownReport::default();
+        }
+        let cancelled = shared.reject_queued(&JobError::ShutDown);
+        ShutdownReport { cancelled, still_running: shared.totals().running }
     }
 
-    /// Whether the pool takes no more jobs (shut down, dropped handles aside, or broken by a failed
-    /// initializer).
+    /// Whether the pool takes no more jobs (shut down, or broken by a failed initializer).
     ///
     /// # Examples
     ///
     /// ```
     /// let pool = tulip::ThreadPool::builder().build().unwrap();
     /// assert!(!pool.is_shut_down());
-    /// pool.shutdown(false, false);
+    /// pool.shutdown();
     /// assert!(pool.is_shut_down());
     /// ```
     pub fn is_shut_down(&self) -> bool {
@@ -494,14 +509,15 @@ impl ThreadPool {
         self.shared().config.max_workers
     }
 
-    /// A snapshot of the pool's threads, queue and counters.
+    /// A snapshot of the pool's threads, queue and counters (see [`PoolStats`] for what each means;
+    /// `worker_deaths` is always 0 on a thread pool).
     ///
     /// # Examples
     ///
     /// ```
     /// let pool = tulip::ThreadPool::builder().build().unwrap();
     /// let s = pool.stats();
-    /// assert_eq!((s.workers, s.active, s.queued, s.completed), (0, 0, 0, 0));
+    /// assert_eq!((s.workers, s.running, s.queued, s.completed), (0, 0, 0, 0));
     /// ```
     pub fn stats(&self) -> PoolStats {
         let shared = self.shared();
@@ -510,13 +526,16 @@ impl ThreadPool {
             max_workers: shared.config.max_workers,
             workers: shared.workers(),
             idle: shared.idle(),
-            active: t.active,
             queued: shared.queued(),
+            running: t.running,
             completed: t.completed,
-            panicked: t.panicked,
+            failed: t.failed,
             cancelled: t.cancelled,
             queue_wait_total: Duration::from_nanos(t.wait_total_ns),
             queue_wait_max: Duration::from_nanos(t.wait_max_ns),
+            // A thread that leaves is not a death: threads exit only when told or idle.
+            worker_deaths: 0,
+            workers_started: shared.workers_started(),
         }
     }
 }
@@ -549,14 +568,14 @@ pub struct SubmitFuture<T> {
 }
 
 impl<T: Send + 'static> Future for SubmitFuture<T> {
-    type Output = Result<ConcurrentFuture<T>, PoolError>;
+    type Output = Result<ConcurrentFuture<T>, SubmitError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         match Pin::new(&mut this.admission).poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Ready(Ok(())) => Poll::Ready(this.fut.take().ok_or(PoolError::ShutDown)),
+            Poll::Ready(Ok(())) => Poll::Ready(this.fut.take().ok_or(SubmitError::ShutDown)),
         }
     }
 }
@@ -580,12 +599,12 @@ pub(crate) struct Admission {
 }
 
 impl Future for Admission {
-    type Output = Result<(), PoolError>;
+    type Output = Result<(), SubmitError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let Some(job) = this.job.take() else {
-            return Poll::Ready(Err(PoolError::ShutDown));
+            return Poll::Ready(Err(SubmitError::ShutDown));
         };
         if this.shared.is_closed() {
             return Poll::Ready(Err(this.shared.closed_error()));
@@ -638,7 +657,7 @@ impl ThreadPool {
             promise.complete(Err(err));
             return (fut, Submitted::Queued);
         }
-        let job = Self::new_job(promise, f);
+        let job = Self::new_job(promise, move || Ok(f()), None);
         match shared.try_push(job) {
             Ok(()) => {
                 // On refusal `revoke` already completed the future with the reason; nothing else to do.
@@ -655,27 +674,16 @@ impl ThreadPool {
     }
 }
 
-impl ThreadPool {
-    /// Stops taking jobs without cancelling the queued ones, and waits until `deadline` (forever if
-    /// `None`) for every job to end; returns how many were still running (asyncio's
-    /// `executor.shutdown(wait=True)` under a timeout).
-    pub(crate) fn shutdown_until(&self, deadline: Option<Instant>) -> usize {
-        let shared = self.shared();
-        shared.close(None);
-        shared.wait_workers(deadline)
-    }
-}
-
-/// The job error of a submission the pool refused.
-///
-/// A thread pool refuses a job because it is shut down, broken by its initializer, or unable to
-/// start any thread; the other pool errors (a full queue, a bad setting) never reach a job, and would
-/// read as the reason no thread could start.
-pub(crate) fn refusal(e: PoolError) -> JobError {
+/// The job error of a submission the pool refused, for the conveniences that report a refusal in
+/// the job's future (`map`, `run_in_executor`, `to_thread`): each `SubmitError` becomes the
+/// `JobError` with the same cause.
+pub(crate) fn refusal(e: SubmitError) -> JobError {
     match e {
-        PoolError::Initializer(msg) => JobError::Initializer(msg),
-        PoolError::ShutDown => JobError::ShutDown,
-        PoolError::Spawn(e) => JobError::Spawn(e.to_string()),
+        SubmitError::ShutDown => JobError::ShutDown,
+        SubmitError::Broken(msg) => JobError::Initializer(msg),
+        SubmitError::Encode(msg) => JobError::Codec(msg),
+        SubmitError::WouldDeadlock => JobError::WouldDeadlock,
+        // Never from a submit that waits for room; kept as text rather than a wrong cause.
         other => JobError::Spawn(other.to_string()),
     }
 }
