@@ -110,3 +110,8 @@ pub mod __loom {
     pub use crate::future::{pair, Options, Promise};
     pub use crate::handle::{Inbox, Sleep, Wakeup};
 }
+
+/// The README's code, compiled and run as doctests so that its recipes stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
