@@ -6,10 +6,13 @@
 //! for a job that only the blocked worker could have started.
 
 use std::sync::mpsc;
-use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use tulip::ThreadPool;
+
+#[path = "support/threads.rs"]
+mod threads;
+use threads::start_threads;
 
 /// Far longer than any job here takes; reaching it means the job was never started.
 const LIVENESS: Duration = Duration::from_secs(5);
@@ -17,17 +20,7 @@ const LIVENESS: Duration = Duration::from_secs(5);
 /// A pool whose `n` threads have all run a job and gone idle.
 fn pool_with_idle_threads(n: usize) -> ThreadPool {
     let pool = ThreadPool::builder().max_workers(n + 1).build().unwrap();
-    let barrier = Arc::new(Barrier::new(n));
-    let futs: Vec<_> = (0..n)
-        .map(|_| {
-            let b = barrier.clone();
-            pool.submit(move || {
-                b.wait();
-            })
-            .unwrap()
-        })
-        .collect();
-    futs.into_iter().for_each(|f| f.wait().unwrap());
+    start_threads(&pool, n);
     pool
 }
 

@@ -2,10 +2,13 @@
 //! reused most-recent-first.
 #![cfg(target_os = "linux")]
 
-use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use tulip::ThreadPool;
+
+#[path = "support/threads.rs"]
+mod threads;
+use threads::start_threads;
 
 fn os_threads() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
@@ -18,21 +21,6 @@ fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-/// Makes the pool start `n` threads by running `n` jobs that wait for each other.
-fn start_threads(pool: &ThreadPool, n: usize) {
-    let barrier = Arc::new(Barrier::new(n));
-    let futs: Vec<_> = (0..n)
-        .map(|_| {
-            let b = barrier.clone();
-            pool.submit(move || {
-                b.wait();
-            })
-            .unwrap()
-        })
-        .collect();
-    futs.into_iter().for_each(|f| f.wait().unwrap());
 }
 
 // One test per file: the thread count of the process must not move because of another test.
