@@ -68,6 +68,8 @@
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+#[cfg(any(feature = "tokio", feature = "hyper"))]
+pub mod compat;
 pub mod dns;
 mod error;
 mod executor;

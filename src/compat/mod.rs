@@ -1,0 +1,27 @@
+//! The Rust async ecosystem on the loop: tokio-based crates (feature `tokio`) and hyper (feature
+//! `hyper`).
+//!
+//! Anything written against `futures-io`, `futures` or the `async-channel` / `async-lock` /
+//! `event-listener` family runs on a tulip loop as it is. Two kinds of crates need this module:
+//!
+//! - Crates built on tokio (reqwest, sqlx, tonic, anything that calls `tokio::spawn`, tokio timers or
+//!   tokio I/O) panic outside a tokio runtime. [`tokio()`](fn@tokio) runs such a future inside a tulip
+//!   task while a background tokio runtime drives its I/O and timers.
+//! - hyper brings its own runtime traits. With the `hyper` feature, [`net::TcpStream`](crate::net::TcpStream)
+//!   implements `hyper::rt::Read` and `hyper::rt::Write`, [`LoopTimer`] implements `hyper::rt::Timer`
+//!   and [`EventLoop`](crate::EventLoop) implements `hyper::rt::Executor`, so an HTTP/1.1 client and
+//!   server run on the loop itself, with no tokio runtime and no extra thread.
+//!
+//! # When to prefer native I/O
+//!
+//! The tokio adapter costs one more thread (the runtime's, plus tokio's blocking threads when a crate
+//! uses them, for DNS for one) and a cross-thread wakeup per I/O event: tokio's reactor sees the event
+//! on its thread and wakes the tulip task on the loop's. For a protocol that has a `futures-io` or
+//! hyper implementation, use [`net`](crate::net) and hyper natively; use the adapter for the crates
+//! that exist only on tokio.
+
+#[cfg(feature = "tokio")]
+mod tokio;
+
+#[cfg(feature = "tokio")]
+pub use self::tokio::{tokio, tokio_handle, Tokio, RUNTIME_SHUTDOWN_TIMEOUT};
