@@ -20,8 +20,12 @@
 //! hyper implementation, use [`net`](crate::net) and hyper natively; use the adapter for the crates
 //! that exist only on tokio.
 
+#[cfg(feature = "hyper")]
+mod hyper;
 #[cfg(feature = "tokio")]
 mod tokio;
 
+#[cfg(feature = "hyper")]
+pub use self::hyper::{LoopSleep, LoopTimer};
 #[cfg(feature = "tokio")]
 pub use self::tokio::{tokio, tokio_handle, Tokio, RUNTIME_SHUTDOWN_TIMEOUT};
