@@ -14,7 +14,8 @@ fn reqwest_get_and_post_from_a_tulip_task() {
         let lp = tulip::get_running_loop();
         let client = lp.spawn(tulip::compat::tokio(async move {
             let client = reqwest::Client::new();
-            let got = client.get(&url).send().await.unwrap().error_for_status().unwrap().text().await.unwrap();
+            let got =
+                client.get(&url).send().await.unwrap().error_for_status().unwrap().text().await.unwrap();
             let posted = client.post(&url).body("posted").send().await.unwrap().text().await.unwrap();
             (got, posted)
         }));
