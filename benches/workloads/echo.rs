@@ -128,7 +128,7 @@ impl Client {
     }
 }
 
-fn quantile(xs: &[f64], q: f64) -> f64 {
+pub fn quantile(xs: &[f64], q: f64) -> f64 {
     let mut xs = xs.to_vec();
     xs.sort_by(|a, b| a.total_cmp(b));
     xs[((xs.len() - 1) as f64 * q) as usize]

@@ -10,6 +10,8 @@ mod cpu_cost;
 mod dns;
 mod echo;
 mod executor;
+#[cfg(feature = "hyper")]
+mod http;
 mod loop_callbacks;
 mod process;
 mod threadsafe;
@@ -74,4 +76,6 @@ fn main() {
     process::run(&mut report);
     loop_callbacks::run(&mut report);
     echo::run(&mut report);
+    #[cfg(feature = "hyper")]
+    http::run(&mut report);
 }
