@@ -12,6 +12,32 @@
 //!   and [`EventLoop`](crate::EventLoop) implements `hyper::rt::Executor`, so an HTTP/1.1 client and
 //!   server run on the loop itself, with no tokio runtime and no extra thread.
 //!
+//! ```
+//! # #[cfg(all(feature = "tokio", feature = "hyper"))]
+//! tulip::run(async {
+//!     use http_body_util::Full;
+//!     use hyper::body::Bytes;
+//!
+//!     // A hyper server on the loop, natively.
+//!     let lp = tulip::get_running_loop();
+//!     let listener = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
+//!     let url = format!("http://{}/", listener.local_addr().unwrap());
+//!     lp.spawn(async move {
+//!         let (stream, _) = listener.accept().await.unwrap();
+//!         let hello = hyper::service::service_fn(|_req| async {
+//!             Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from("hello"))))
+//!         });
+//!         let mut http = hyper::server::conn::http1::Builder::new();
+//!         http.timer(tulip::compat::LoopTimer).serve_connection(stream, hello).await
+//!     });
+//!     // A tokio-based client through the adapter.
+//!     let body = tulip::compat::tokio(async move {
+//!         reqwest::get(url).await.unwrap().text().await.unwrap()
+//!     });
+//!     assert_eq!(body.await, "hello");
+//! });
+//! ```
+//!
 //! # When to prefer native I/O
 //!
 //! The tokio adapter costs one more thread (the runtime's, plus tokio's blocking threads when a crate

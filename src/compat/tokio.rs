@@ -165,6 +165,13 @@ pub fn tokio<F: Future>(fut: F) -> Tokio<F> {
 }
 
 /// The future of [`tokio()`](fn@tokio).
+///
+/// # Examples
+///
+/// ```
+/// let fut: tulip::compat::Tokio<_> = tulip::compat::tokio(async { tokio::task::yield_now().await });
+/// tulip::run(fut);
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Tokio<F> {
     /// `None` only once dropped: `drop` takes it to drop it with the runtime entered.
