@@ -418,7 +418,8 @@ impl LoopHandle {
     /// Its [`cancel`](ConcurrentFuture::cancel) cancels the task on the loop, and it reports
     /// `Cancelled` only once the task has really stopped (its future was dropped). Closing the loop
     /// fails it with [`JobError::LoopClosed`]. Waiting on it from the loop's own thread fails at once
-    /// with [`JobError::WouldDeadlock`].
+    /// with [`JobError::WouldDeadlock`]. With the `tracing` feature, the task runs in the span current
+    /// at this call.
     ///
     /// # Examples
     ///
@@ -477,6 +478,12 @@ impl LoopHandle {
         });
         // Debug mode reports the task where the user called, not where the loop spawns it.
         let location = std::panic::Location::caller();
+        // The span current here, on the caller's thread, not the loop's.
+        #[cfg(feature = "tracing")]
+        let make = {
+            let span = tracing::Span::current();
+            move || tracing::Instrument::instrument(make(), span)
+        };
         let posted = self.call_soon_threadsafe(move || {
             crate::reactor::task::spawn_for_promise(make, promise, cancel, location);
         });

@@ -400,7 +400,8 @@ impl EventLoop {
     ///
     /// The future need not be `Send`: it runs on this loop's thread. The task runs even if the
     /// returned [`Task`] is dropped. A panic in it goes to the exception handler and makes awaiting
-    /// it return `Err(JobError::Panicked)`. On a closed loop the task is cancelled at once.
+    /// it return `Err(JobError::Panicked)`. On a closed loop the task is cancelled at once. With the
+    /// `tracing` feature, the task runs in the span current here.
     ///
     /// # Examples
     ///
@@ -422,6 +423,8 @@ impl EventLoop {
             joiner: RefCell::new(None),
         });
         let signal = Arc::new(CancelSignal::default());
+        #[cfg(feature = "tracing")]
+        let fut = tracing::Instrument::in_current_span(fut);
         spawn_with_sink(self, fut, slot.clone(), signal.clone(), Location::caller());
         Task { slot, signal, loop_id: self.inner.shared.id }
     }
