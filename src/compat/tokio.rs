@@ -2,12 +2,16 @@
 //!
 //! # Implementation
 //!
-//! `async-compat` polls a future while a tokio runtime handle is entered and adapts the tokio and
-//! `futures-io` I/O traits; [`Tokio`] wraps its `Compat`. Its own fallback runtime is a `static` that
-//! is never shut down (its thread outlives every loop), so the runtime is ours: a multi-threaded
-//! tokio runtime with one worker thread (`tulip-tokio`), which drives tokio's I/O and timers and runs
-//! what crates `tokio::spawn`. It starts when the first [`Tokio`] future is polled and is shared by
-//! every loop and thread of the process.
+//! [`Tokio`] polls the future while a handle to the background runtime is entered, as smol users'
+//! `async-compat` does. That crate is not used: its runtime is a `static` that is never shut down
+//! (its thread outlives every loop, which the shutdown below rules out), and what remains of it for
+//! futures is the `enter` around `poll`. (Its `Compat` also adapts tokio's I/O traits to
+//! `futures-io`; a user who needs that can depend on it, and wrap the work in [`tokio()`](fn@tokio)
+//! so that its runtime never starts.)
+//!
+//! The runtime is a multi-threaded tokio runtime with one worker thread (`tulip-tokio`), which drives
+//! tokio's I/O and timers and runs what crates `tokio::spawn`. It starts when the first [`Tokio`]
+//! future is polled and is shared by every loop and thread of the process.
 //!
 //! # Shutdown
 //!
@@ -25,7 +29,6 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use async_compat::Compat;
 use tokio::runtime::{Builder, Handle, Runtime};
 
 use crate::reactor::{try_get_running_loop, EventLoop};
@@ -161,7 +164,7 @@ pub fn tokio_handle() -> io::Result<Handle> {
 /// });
 /// ```
 pub fn tokio<F: Future>(fut: F) -> Tokio<F> {
-    Tokio { inner: Some(Compat::new(fut)), claim: None }
+    Tokio { inner: Some(fut), claim: None }
 }
 
 /// The future of [`tokio()`](fn@tokio).
@@ -175,7 +178,7 @@ pub fn tokio<F: Future>(fut: F) -> Tokio<F> {
 #[must_use = "futures do nothing unless polled"]
 pub struct Tokio<F> {
     /// `None` only once dropped: `drop` takes it to drop it with the runtime entered.
-    inner: Option<Compat<F>>,
+    inner: Option<F>,
     /// Holds the runtime up from the first poll until this future is dropped.
     claim: Option<Arc<Background>>,
 }
