@@ -80,6 +80,8 @@ mod portal;
 mod process_pool;
 mod reactor;
 mod spin;
+#[cfg(unix)]
+pub mod subprocess;
 mod sync;
 mod thread_pool;
 
