@@ -79,6 +79,8 @@ mod portal;
 #[cfg(unix)]
 mod process_pool;
 mod reactor;
+#[cfg(unix)]
+pub mod signal;
 mod spin;
 #[cfg(unix)]
 pub mod subprocess;
