@@ -39,7 +39,9 @@ pub fn service() -> i32 {
     let threads = ThreadPool::builder().max_workers(4).build().expect("thread pool");
     let procs = ProcessPool::builder().max_workers(2).build().expect("process pool");
     // A first task starts a worker before the first request (and shows the pool works).
-    if let Err(e) = procs.submit(square, 0).map(|f| f.wait()) {
+    let warm =
+        procs.submit(square, 0).map_err(|e| e.to_string()).and_then(|f| f.wait().map_err(|e| e.to_string()));
+    if let Err(e) = warm {
         eprintln!("graceful_shutdown: the process pool does not work: {e}");
         return 1;
     }

@@ -20,7 +20,8 @@ const CHUNK: usize = 64 << 10;
 pub fn run(report: &mut Report) {
     if report.wants("W9") {
         let rounds = report.scale(5, 5);
-        for (system, f) in [("tulip", w9_tulip as fn() -> f64), ("tokio", w9_tokio), ("async-process", w9_ap)] {
+        for (system, f) in [("tulip", w9_tulip as fn() -> f64), ("tokio", w9_tokio), ("async-process", w9_ap)]
+        {
             let ms = median((0..rounds).map(|_| f()).collect());
             report.emit(system, "W9", ms, "ms", CHILDREN);
         }
@@ -28,7 +29,8 @@ pub fn run(report: &mut Report) {
     if report.wants("W9p") {
         let mib = report.scale(256, 8);
         let rounds = report.scale(3, 3);
-        for (system, f) in [("tulip", w9p_tulip as fn(usize) -> f64), ("tokio", w9p_tokio), ("async-process", w9p_ap)]
+        for (system, f) in
+            [("tulip", w9p_tulip as fn(usize) -> f64), ("tokio", w9p_tokio), ("async-process", w9p_ap)]
         {
             let rate = median((0..rounds).map(|_| f(mib << 20)).collect());
             report.emit(system, "W9p", rate, "MiB/s", mib);
@@ -86,7 +88,8 @@ fn w9_ap() -> f64 {
             .map(|_| {
                 ex.spawn(async {
                     for _ in 0..CHILDREN / LANES {
-                        let s = async_process::Command::new("true").status().await.expect("async-process: true");
+                        let s =
+                            async_process::Command::new("true").status().await.expect("async-process: true");
                         assert!(s.success());
                     }
                 })
@@ -133,7 +136,8 @@ fn w9p_tulip(total: usize) -> f64 {
     use tulip::subprocess::{Command, Stdio};
     tulip::run(async move {
         let start = Instant::now();
-        let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("cat");
+        let mut child =
+            Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("cat");
         let (w, r) = (child.stdin.take().expect("stdin"), child.stdout.take().expect("stdout"));
         let rate = pump(w, r, total, start).await;
         child.wait().await.expect("wait");
@@ -147,8 +151,11 @@ fn w9p_tokio(total: usize) -> f64 {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async move {
         let start = Instant::now();
-        let mut child =
-            tokio::process::Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("cat");
+        let mut child = tokio::process::Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("cat");
         let (mut w, mut r) = (child.stdin.take().expect("stdin"), child.stdout.take().expect("stdout"));
         let write = async move {
             let chunk = vec![7u8; CHUNK];
@@ -180,7 +187,8 @@ fn w9p_ap(total: usize) -> f64 {
     use async_process::{Command, Stdio};
     futures_lite::future::block_on(async move {
         let start = Instant::now();
-        let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("cat");
+        let mut child =
+            Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("cat");
         let (w, r) = (child.stdin.take().expect("stdin"), child.stdout.take().expect("stdout"));
         let rate = pump(w, r, total, start).await;
         child.status().await.expect("wait");
