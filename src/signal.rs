@@ -151,8 +151,16 @@ fn wake_read() -> Result<c_int, SignalError> {
     static READ: OnceLock<Result<c_int, String>> = OnceLock::new();
     READ.get_or_init(|| {
         let mut fds = [0; 2];
-        // SAFETY: pipe2 fills `fds` with two new descriptors.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
+        // SAFETY: pipe fills `fds` with two new descriptors, which the fcntl calls then configure
+        // (no `pipe2` on every platform; this happens once, normally before any spawn).
+        let failed = unsafe {
+            libc::pipe(fds.as_mut_ptr()) != 0
+                || fds.iter().any(|&fd| {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) != 0
+                        || libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) != 0
+                })
+        };
+        if failed {
             return Err(std::io::Error::last_os_error().to_string());
         }
         WAKE_WRITE.store(fds[1], Ordering::SeqCst);
