@@ -53,7 +53,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 
-use crate::reactor::{try_get_running_loop, EventLoop};
+use crate::reactor::{try_get_running_loop, EventLoop, LoopInner};
 
 /// One more than the highest signal number handled (Linux has 64).
 const NSIG: usize = 65;
@@ -186,7 +186,11 @@ struct Entry {
 
 /// The signal handlers of one loop (kept in the loop's extensions, dropped when it closes).
 struct LoopSignals {
-    lp: EventLoop,
+    /// The loop, weakly: the loop owns this (in its extensions), and a strong reference back
+    /// would keep a loop dropped without `close` alive, handlers and all.
+    lp: Weak<LoopInner>,
+    /// The loop's id, the owner mark in [`OWNER`].
+    id: u64,
     entries: RefCell<HashMap<c_int, Entry>>,
 }
 
@@ -196,13 +200,27 @@ impl LoopSignals {
         if lp.is_closed() {
             return Err(SignalError::LoopClosed);
         }
-        let mut exts = lp.inner.extensions.borrow_mut();
-        if let Some(s) = exts.iter().find_map(|e| e.downcast_ref::<Holder>()) {
-            return Ok(s.0.clone());
+        if let Some(s) = LoopSignals::find(lp) {
+            return Ok(s);
         }
-        let s = Rc::new(LoopSignals { lp: lp.clone(), entries: RefCell::new(HashMap::new()) });
-        exts.push(Box::new(Holder(s.clone())));
+        let lp_weak = Rc::downgrade(&lp.inner);
+        let s = Rc::new(LoopSignals {
+            lp: lp_weak,
+            id: lp.inner.shared.id,
+            entries: RefCell::new(HashMap::new()),
+        });
+        lp.inner.extensions.borrow_mut().push(Box::new(Holder(s.clone())));
         Ok(s)
+    }
+
+    /// This loop's state, if it has one.
+    fn find(lp: &EventLoop) -> Option<Rc<LoopSignals>> {
+        let exts = lp.inner.extensions.borrow();
+        exts.iter().find_map(|e| e.downcast_ref::<Holder>()).map(|h| h.0.clone())
+    }
+
+    fn lp(&self) -> Option<EventLoop> {
+        self.lp.upgrade().map(|inner| EventLoop { inner })
     }
 
     /// Watches `sig` (installing the OS handler) unless it is already; the first watched signal
@@ -237,14 +255,15 @@ impl LoopSignals {
 
     /// Takes the process's signal handling for this loop and reads the self-pipe on it.
     fn own(self: &Rc<Self>, read: c_int) -> Result<(), SignalError> {
-        let id = self.lp.inner.shared.id;
+        let id = self.id;
+        let lp = self.lp().ok_or(SignalError::LoopClosed)?;
         let mut owner = OWNER.lock().unwrap_or_else(|e| e.into_inner());
         if *owner != 0 && *owner != id {
             return Err(SignalError::OtherLoop);
         }
         let me = Rc::downgrade(self);
         // SAFETY: the read end is never closed.
-        unsafe { self.lp.add_reader(read, move || dispatch(&me, read)) }
+        unsafe { lp.add_reader(read, move || dispatch(&me, read)) }
             .map_err(|e| SignalError::Os(e.to_string()))?;
         *owner = id;
         Ok(())
@@ -253,10 +272,10 @@ impl LoopSignals {
     /// Gives signal handling up once nothing is watched any more.
     fn release_if_idle(&self) {
         if self.entries.borrow().is_empty() {
-            if let Ok(read) = wake_read() {
-                self.lp.remove_reader(read);
+            if let (Ok(read), Some(lp)) = (wake_read(), self.lp()) {
+                lp.remove_reader(read);
             }
-            release(self.lp.inner.shared.id);
+            release(self.id);
         }
     }
 
@@ -282,7 +301,7 @@ impl Drop for LoopSignals {
         for (sig, entry) in self.entries.get_mut().drain() {
             restore(sig, &entry.old);
         }
-        release(self.lp.inner.shared.id);
+        release(self.id);
     }
 }
 
@@ -379,7 +398,7 @@ impl EventLoop {
     /// ```
     pub fn remove_signal_handler(&self, sig: i32) -> Result<bool, SignalError> {
         check(sig)?;
-        let Ok(signals) = LoopSignals::of(self) else { return Ok(false) };
+        let Some(signals) = LoopSignals::find(self) else { return Ok(false) };
         let had = signals.entries.borrow_mut().get_mut(&sig).and_then(|e| e.callback.take()).is_some();
         signals.unwatch_if_unused(sig);
         Ok(had)

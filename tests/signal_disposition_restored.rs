@@ -27,6 +27,12 @@ fn removal_and_close_restore_the_old_disposition() {
     lp.close().unwrap();
     assert_eq!(disposition(libc::SIGWINCH), libc::SIG_IGN, "close did not restore SIG_IGN");
 
+    // A loop dropped without `close` does too (its handlers do not keep it alive).
+    let lp = tulip::EventLoop::new().unwrap();
+    lp.add_signal_handler(libc::SIGWINCH, || {}).unwrap();
+    drop(lp);
+    assert_eq!(disposition(libc::SIGWINCH), libc::SIG_IGN, "dropping the loop did not restore SIG_IGN");
+
     // A stream keeps the handler in after the callback goes; the last one out restores.
     tulip::run(async {
         let lp = tulip::get_running_loop();
