@@ -68,8 +68,17 @@ impl Stdio {
         Stdio(Kind::Null)
     }
 
-    fn into_std(self) -> std::process::Stdio {
-        match self.0 {
+    /// What to hand std for one spawn; a descriptor is handed over (a later spawn inherits), the
+    /// other kinds stay for the next spawn, as with std's `Command`.
+    fn for_spawn(slot: &mut Option<Stdio>, default: fn() -> Stdio) -> std::process::Stdio {
+        let kind = match slot {
+            Some(Stdio(Kind::Fd(_))) => slot.take().map_or(Kind::Inherit, |s| s.0),
+            Some(Stdio(Kind::Piped)) => Kind::Piped,
+            Some(Stdio(Kind::Inherit)) => Kind::Inherit,
+            Some(Stdio(Kind::Null)) => Kind::Null,
+            None => default().0,
+        };
+        match kind {
             Kind::Piped => std::process::Stdio::piped(),
             Kind::Inherit => std::process::Stdio::inherit(),
             Kind::Null => std::process::Stdio::null(),
@@ -122,6 +131,8 @@ pub struct Command {
     stdio: [Option<Stdio>; 3],
     kill_on_drop: bool,
     die_with_parent: bool,
+    /// Whether the `PR_SET_PDEATHSIG` hook is on `inner` (std cannot take a hook off again).
+    pdeathsig_hook: bool,
 }
 
 impl Command {
@@ -142,6 +153,7 @@ impl Command {
             stdio: [None, None, None],
             kill_on_drop: false,
             die_with_parent: false,
+            pdeathsig_hook: false,
         };
         cmd.check_nul(program, || "the program".into());
         cmd
@@ -294,7 +306,8 @@ impl Command {
     ///
     /// The kernel ties this to the *thread* that spawned the child: the loop's thread. A child
     /// spawned from a loop thread that ends before the program does is killed then too. Asking for
-    /// it makes the spawn a `fork` + `exec` instead of `posix_spawn`. Elsewhere the spawn fails
+    /// it makes the spawn a `fork` + `exec` instead of `posix_spawn`. Once a child of this
+    /// `Command` was spawned with it, it stays on for the next spawns. Elsewhere the spawn fails
     /// with [`SpawnError::Io`] of kind `Unsupported`.
     ///
     /// # Examples
@@ -349,12 +362,13 @@ impl Command {
         if crate::reactor::try_get_running_loop().is_none() {
             return Err(SpawnError::NoLoop);
         }
-        let [i, o, e] = std::mem::take(&mut self.stdio);
-        self.inner.stdin(i.unwrap_or_else(defaults[0]).into_std());
-        self.inner.stdout(o.unwrap_or_else(defaults[1]).into_std());
-        self.inner.stderr(e.unwrap_or_else(defaults[2]).into_std());
-        if self.die_with_parent {
+        let [i, o, e] = &mut self.stdio;
+        self.inner.stdin(Stdio::for_spawn(i, defaults[0]));
+        self.inner.stdout(Stdio::for_spawn(o, defaults[1]));
+        self.inner.stderr(Stdio::for_spawn(e, defaults[2]));
+        if self.die_with_parent && !self.pdeathsig_hook {
             die_with_parent(&mut self.inner)?;
+            self.pdeathsig_hook = true;
         }
         let std_child = self.inner.spawn().map_err(|e| self.classify(&e))?;
         Child::adopt(std_child, self.kill_on_drop).map_err(|e| SpawnError::io(&e))
