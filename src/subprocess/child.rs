@@ -152,15 +152,17 @@ impl Child {
         drop(self.stdin.take());
         let mut pause = Duration::from_millis(1);
         loop {
+            // With a pidfd, `waitid` runs only once it is readable: each call walks this process's
+            // children under a kernel lock, which a fan-out of many children makes costly.
+            if let (None, Some(pidfd)) = (self.status, &self.exited) {
+                pidfd.readable().await?;
+            }
             if let Some(status) = self.try_wait()? {
                 return Ok(status);
             }
-            match &self.exited {
-                Some(pidfd) => pidfd.readable().await?,
-                None => {
-                    crate::reactor::sleep(pause).await;
-                    pause = (pause * 2).min(MAX_POLL);
-                }
+            if self.exited.is_none() {
+                crate::reactor::sleep(pause).await;
+                pause = (pause * 2).min(MAX_POLL);
             }
         }
     }
