@@ -81,7 +81,11 @@ mod portal;
 #[cfg(unix)]
 mod process_pool;
 mod reactor;
+#[cfg(unix)]
+pub mod signal;
 mod spin;
+#[cfg(unix)]
+pub mod subprocess;
 mod sync;
 mod thread_pool;
 

@@ -14,6 +14,7 @@ mod executor;
 mod http;
 mod loop_callbacks;
 mod process;
+mod subprocess;
 mod threadsafe;
 
 /// Command-line selection and the output sink shared by every workload.
@@ -78,4 +79,5 @@ fn main() {
     echo::run(&mut report);
     #[cfg(feature = "hyper")]
     http::run(&mut report);
+    subprocess::run(&mut report);
 }

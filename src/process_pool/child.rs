@@ -80,6 +80,14 @@ impl Child {
         self.pid
     }
 
+    /// The pidfd, if there is one (readable once the process has ended): what `subprocess` waits on.
+    pub(crate) fn pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        #[cfg(target_os = "linux")]
+        return self.pidfd.as_ref().map(std::os::fd::AsFd::as_fd);
+        #[cfg(not(target_os = "linux"))]
+        None
+    }
+
     /// Whether the process is still an unreaped child of this process (`waitid` with `WNOWAIT`
     /// leaves it as it is); records it as reaped when not.
     fn still_ours(&mut self) -> bool {

@@ -31,7 +31,7 @@
 
 mod builder;
 mod channel;
-mod child;
+pub(crate) mod child;
 mod code;
 mod driver;
 mod handle;

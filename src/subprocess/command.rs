@@ -1,0 +1,472 @@
+//! [`Command`]: the builder, and how a spawn failure is told apart.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use super::child::Child;
+use super::error::SpawnError;
+
+/// How one of a child's standard streams is connected.
+///
+/// # Examples
+///
+/// ```
+/// use tulip::subprocess::{Command, Stdio};
+/// tulip::run(async {
+///     let status = Command::new("true").stdout(Stdio::null()).status().await.unwrap();
+///     assert!(status.success());
+/// });
+/// ```
+#[derive(Debug)]
+pub struct Stdio(Kind);
+
+#[derive(Debug)]
+enum Kind {
+    Piped,
+    Inherit,
+    Null,
+    Fd(OwnedFd),
+}
+
+impl Stdio {
+    /// A new pipe; the parent's end is on the [`Child`] (`stdin`, `stdout`, `stderr`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _ = tulip::subprocess::Stdio::piped();
+    /// ```
+    pub fn piped() -> Stdio {
+        Stdio(Kind::Piped)
+    }
+
+    /// The parent's own stream (the default of [`Command::spawn`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _ = tulip::subprocess::Stdio::inherit();
+    /// ```
+    pub fn inherit() -> Stdio {
+        Stdio(Kind::Inherit)
+    }
+
+    /// `/dev/null`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _ = tulip::subprocess::Stdio::null();
+    /// ```
+    pub fn null() -> Stdio {
+        Stdio(Kind::Null)
+    }
+
+    /// What to hand std for one spawn; a descriptor is handed over (a later spawn inherits), the
+    /// other kinds stay for the next spawn, as with std's `Command`.
+    fn for_spawn(slot: &mut Option<Stdio>, default: fn() -> Stdio) -> std::process::Stdio {
+        let kind = match slot {
+            Some(Stdio(Kind::Fd(_))) => slot.take().map_or(Kind::Inherit, |s| s.0),
+            Some(Stdio(Kind::Piped)) => Kind::Piped,
+            Some(Stdio(Kind::Inherit)) => Kind::Inherit,
+            Some(Stdio(Kind::Null)) => Kind::Null,
+            None => default().0,
+        };
+        match kind {
+            Kind::Piped => std::process::Stdio::piped(),
+            Kind::Inherit => std::process::Stdio::inherit(),
+            Kind::Null => std::process::Stdio::null(),
+            Kind::Fd(fd) => std::process::Stdio::from(fd),
+        }
+    }
+}
+
+/// A file (or any open descriptor) as the stream: the child gets a copy of it.
+impl From<File> for Stdio {
+    fn from(file: File) -> Stdio {
+        Stdio(Kind::Fd(file.into()))
+    }
+}
+
+/// An open descriptor as the stream.
+impl From<OwnedFd> for Stdio {
+    fn from(fd: OwnedFd) -> Stdio {
+        Stdio(Kind::Fd(fd))
+    }
+}
+
+/// A program to start as a child of this process, on the running loop (asyncio's
+/// `create_subprocess_exec`; `std::process::Command`'s names).
+///
+/// No shell is involved: the program gets its arguments as they are. (For a shell, run `sh` with
+/// `-c`.) Only the three standard streams are inherited; every other descriptor tulip or Rust's
+/// standard library opens is close-on-exec.
+///
+/// # Examples
+///
+/// ```
+/// use tulip::subprocess::Command;
+/// tulip::run(async {
+///     let out = Command::new("sh").args(["-c", "echo $0", "tulip"]).output().await.unwrap();
+///     assert!(out.status.success());
+///     assert_eq!(out.stdout, b"tulip\n");
+/// });
+/// ```
+#[derive(Debug)]
+pub struct Command {
+    inner: std::process::Command,
+    /// The program as given, for error messages.
+    program: OsString,
+    /// What first held a NUL byte, if anything did (reported at spawn, as std does).
+    nul: Option<String>,
+    /// The working directory, if set (to tell a missing one from a missing program).
+    cwd: Option<PathBuf>,
+    /// The streams asked for; `None` takes the default of `spawn` (inherit) or `output` (pipes).
+    stdio: [Option<Stdio>; 3],
+    kill_on_drop: bool,
+    die_with_parent: bool,
+    /// Whether the `PR_SET_PDEATHSIG` hook is on `inner` (std cannot take a hook off again).
+    pdeathsig_hook: bool,
+}
+
+impl Command {
+    /// A command that runs `program` (looked up on `PATH` unless it contains a `/`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _cmd = tulip::subprocess::Command::new("ls");
+    /// ```
+    pub fn new(program: impl AsRef<OsStr>) -> Command {
+        let program = program.as_ref();
+        let mut cmd = Command {
+            inner: std::process::Command::new(program),
+            program: program.to_os_string(),
+            nul: None,
+            cwd: None,
+            stdio: [None, None, None],
+            kill_on_drop: false,
+            die_with_parent: false,
+            pdeathsig_hook: false,
+        };
+        cmd.check_nul(program, || "the program".into());
+        cmd
+    }
+
+    fn check_nul(&mut self, s: &OsStr, what: impl FnOnce() -> String) {
+        if self.nul.is_none() && s.as_bytes().contains(&0) {
+            self.nul = Some(what());
+        }
+    }
+
+    /// Adds an argument.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _cmd = tulip::subprocess::Command::new("ls").arg("-l");
+    /// ```
+    pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
+        let n = self.inner.get_args().len() + 1;
+        self.check_nul(arg.as_ref(), || format!("argument {n}"));
+        self.inner.arg(arg);
+        self
+    }
+
+    /// Adds arguments.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _cmd = tulip::subprocess::Command::new("ls").args(["-l", "/"]);
+    /// ```
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&mut self, args: I) -> &mut Command {
+        for a in args {
+            self.arg(a);
+        }
+        self
+    }
+
+    /// Sets an environment variable for the child.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _cmd = tulip::subprocess::Command::new("env").env("LANG", "C");
+    /// ```
+    pub fn env(&mut self, key: impl AsRef<OsStr>, val: impl AsRef<OsStr>) -> &mut Command {
+        let k = key.as_ref().to_string_lossy().into_owned();
+        self.check_nul(key.as_ref(), || format!("the name of environment variable {k:?}"));
+        self.check_nul(val.as_ref(), || format!("environment variable {k:?}"));
+        self.inner.env(key, val);
+        self
+    }
+
+    /// Removes an environment variable from the child's environment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _cmd = tulip::subprocess::Command::new("env").env_remove("HOME");
+    /// ```
+    pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Command {
+        self.inner.env_remove(key);
+        self
+    }
+
+    /// Starts the child with an empty environment (plus what [`env`](Self::env) adds).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _cmd = tulip::subprocess::Command::new("/usr/bin/env").env_clear();
+    /// ```
+    pub fn env_clear(&mut self) -> &mut Command {
+        self.inner.env_clear();
+        self
+    }
+
+    /// The child's working directory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _cmd = tulip::subprocess::Command::new("ls").current_dir("/");
+    /// ```
+    pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut Command {
+        self.check_nul(dir.as_ref().as_os_str(), || "the working directory".into());
+        self.cwd = Some(dir.as_ref().to_path_buf());
+        self.inner.current_dir(dir);
+        self
+    }
+
+    /// The child's stdin (default: inherited by [`spawn`](Self::spawn), `/dev/null` for
+    /// [`output`](Self::output)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip::subprocess::{Command, Stdio};
+    /// let _cmd = Command::new("cat").stdin(Stdio::piped());
+    /// ```
+    pub fn stdin(&mut self, s: impl Into<Stdio>) -> &mut Command {
+        self.stdio[0] = Some(s.into());
+        self
+    }
+
+    /// The child's stdout (default: inherited by [`spawn`](Self::spawn), a pipe for
+    /// [`output`](Self::output)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip::subprocess::{Command, Stdio};
+    /// let _cmd = Command::new("ls").stdout(Stdio::null());
+    /// ```
+    pub fn stdout(&mut self, s: impl Into<Stdio>) -> &mut Command {
+        self.stdio[1] = Some(s.into());
+        self
+    }
+
+    /// The child's stderr (default: as for [`stdout`](Self::stdout)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip::subprocess::{Command, Stdio};
+    /// let _cmd = Command::new("ls").stderr(Stdio::inherit());
+    /// ```
+    pub fn stderr(&mut self, s: impl Into<Stdio>) -> &mut Command {
+        self.stdio[2] = Some(s.into());
+        self
+    }
+
+    /// Whether dropping the [`Child`] unwaited kills it (`SIGKILL`). Either way a dropped child is
+    /// reaped in the background once it ends, never left a zombie.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _cmd = tulip::subprocess::Command::new("sleep").arg("60").kill_on_drop(true);
+    /// ```
+    pub fn kill_on_drop(&mut self, yes: bool) -> &mut Command {
+        self.kill_on_drop = yes;
+        self
+    }
+
+    /// Whether the child is killed (`SIGKILL`) when this process dies, however it dies (Linux and
+    /// Android: `PR_SET_PDEATHSIG`, armed in the child before the `exec`; a parent that died before
+    /// that is noticed there and the child never runs the program).
+    ///
+    /// The kernel ties this to the *thread* that spawned the child: the loop's thread. A child
+    /// spawned from a loop thread that ends before the program does is killed then too. Asking for
+    /// it makes the spawn a `fork` + `exec` instead of `posix_spawn`. Once a child of this
+    /// `Command` was spawned with it, it stays on for the next spawns. Elsewhere the spawn fails
+    /// with [`SpawnError::Io`] of kind `Unsupported`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _cmd = tulip::subprocess::Command::new("sleep").arg("60").die_with_parent(true);
+    /// ```
+    pub fn die_with_parent(&mut self, yes: bool) -> &mut Command {
+        self.die_with_parent = yes;
+        self
+    }
+
+    /// Puts the child in process group `pgid`; `0` makes it the leader of a new group with its
+    /// own pid as the id, which [`Child::kill_process_group`] then kills as a whole (a timeout can
+    /// stop a shell script and everything it started).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _cmd = tulip::subprocess::Command::new("sh").process_group(0);
+    /// ```
+    pub fn process_group(&mut self, pgid: i32) -> &mut Command {
+        self.inner.process_group(pgid);
+        self
+    }
+
+    /// Starts the child on the loop running on this thread.
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError`] says why no child was started: no such program, a directory, a file that is
+    /// not executable, a bad working directory, a NUL byte, no running loop, or an OS failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip::subprocess::Command;
+    /// tulip::run(async {
+    ///     let mut child = Command::new("sleep").arg("0").spawn().unwrap();
+    ///     assert!(child.id() > 0);
+    ///     assert!(child.wait().await.unwrap().success());
+    /// });
+    /// ```
+    pub fn spawn(&mut self) -> Result<Child, SpawnError> {
+        self.spawn_with([Stdio::inherit, Stdio::inherit, Stdio::inherit])
+    }
+
+    fn spawn_with(&mut self, defaults: [fn() -> Stdio; 3]) -> Result<Child, SpawnError> {
+        if let Some(what) = &self.nul {
+            return Err(SpawnError::Nul { what: what.clone() });
+        }
+        if crate::reactor::try_get_running_loop().is_none() {
+            return Err(SpawnError::NoLoop);
+        }
+        let [i, o, e] = &mut self.stdio;
+        self.inner.stdin(Stdio::for_spawn(i, defaults[0]));
+        self.inner.stdout(Stdio::for_spawn(o, defaults[1]));
+        self.inner.stderr(Stdio::for_spawn(e, defaults[2]));
+        if self.die_with_parent && !self.pdeathsig_hook {
+            die_with_parent(&mut self.inner)?;
+            self.pdeathsig_hook = true;
+        }
+        let std_child = self.inner.spawn().map_err(|e| self.classify(&e))?;
+        Child::adopt(std_child, self.kill_on_drop).map_err(|e| SpawnError::io(&e))
+    }
+
+    /// Runs the program to its end and collects its stdout and stderr (pipes unless set
+    /// otherwise; stdin is `/dev/null` unless set). Both pipes are read at once, so a child that
+    /// fills one while the other is being read cannot deadlock.
+    ///
+    /// # Errors
+    ///
+    /// The [`SpawnError`] of the spawn (inside the `io::Error`: `get_ref` and `downcast_ref` reach
+    /// it), or the failure of reading or waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip::subprocess::Command;
+    /// tulip::run(async {
+    ///     let out = Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]).output().await.unwrap();
+    ///     assert_eq!(out.status.code(), Some(3));
+    ///     assert_eq!((&out.stdout[..], &out.stderr[..]), (&b"out\n"[..], &b"err\n"[..]));
+    /// });
+    /// ```
+    pub async fn output(&mut self) -> io::Result<Output> {
+        let child = self.spawn_with([Stdio::null, Stdio::piped, Stdio::piped])?;
+        child.wait_with_output().await
+    }
+
+    /// Runs the program to its end and returns its exit status (streams inherited unless set).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip::subprocess::Command;
+    /// tulip::run(async {
+    ///     assert_eq!(Command::new("false").status().await.unwrap().code(), Some(1));
+    /// });
+    /// ```
+    pub async fn status(&mut self) -> io::Result<std::process::ExitStatus> {
+        self.spawn()?.wait().await
+    }
+
+    /// Tells apart the failures a user can cause.
+    fn classify(&self, e: &io::Error) -> SpawnError {
+        let program = self.program.to_string_lossy().into_owned();
+        if let Some(dir) = &self.cwd {
+            if !dir.is_dir() {
+                return SpawnError::BadCurrentDir { dir: dir.to_string_lossy().into_owned() };
+            }
+        }
+        match e.kind() {
+            io::ErrorKind::NotFound => SpawnError::NotFound { program },
+            io::ErrorKind::PermissionDenied if resolve(&self.program).is_some_and(|p| p.is_dir()) => {
+                SpawnError::IsADirectory { program }
+            }
+            io::ErrorKind::PermissionDenied => SpawnError::NotExecutable { program },
+            _ if e.raw_os_error() == Some(libc::ENOEXEC) => SpawnError::NotExecutable { program },
+            _ => SpawnError::io(e),
+        }
+    }
+}
+
+/// Where `program` would be found: itself if it has a `/`, else the first `PATH` entry holding it.
+fn resolve(program: &OsStr) -> Option<PathBuf> {
+    if program.as_bytes().contains(&b'/') {
+        return Some(PathBuf::from(program));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.exists())
+}
+
+/// Arms `PR_SET_PDEATHSIG` in the child, and closes the race with a parent that died before it
+/// was armed (the child would then never get the signal): the child compares `getppid()` with the
+/// pid its parent had at spawn.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn die_with_parent(cmd: &mut std::process::Command) -> Result<(), SpawnError> {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the hook makes only async-signal-safe calls (prctl, getppid) and allocates nothing
+    // on success; the error path builds an `io::Error` from a raw code (no allocation).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        })
+    };
+    Ok(())
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn die_with_parent(_cmd: &mut std::process::Command) -> Result<(), SpawnError> {
+    Err(SpawnError::Io {
+        kind: io::ErrorKind::Unsupported,
+        message: "die_with_parent needs Linux's PR_SET_PDEATHSIG".into(),
+    })
+}

@@ -1,0 +1,62 @@
+//! Subprocesses on the loop: legacy programs as awaitable children (asyncio's
+//! `create_subprocess_exec`, `tokio::process`, `async-process`).
+//!
+//! [`Command`] builds and starts a program (no shell unless you run one); the [`Child`] it gives
+//! has its pipes as `futures-io` objects on the loop ([`ChildStdin`], [`ChildStdout`],
+//! [`ChildStderr`]) and waits for its end without a thread: [`wait`](Child::wait),
+//! [`try_wait`](Child::try_wait), [`wait_with_output`](Child::wait_with_output),
+//! [`Command::output`] (both pipes read at once: no deadlock on a full pipe), [`kill`](Child::kill).
+//! A spawn that cannot start fails with a typed [`SpawnError`].
+//!
+//! ```
+//! use futures_lite::{AsyncReadExt, AsyncWriteExt};
+//! use tulip::subprocess::{Command, Stdio};
+//!
+//! tulip::run(async {
+//!     let mut child = Command::new("sh")
+//!         .args(["-c", "tr a-z A-Z"])
+//!         .stdin(Stdio::piped())
+//!         .stdout(Stdio::piped())
+//!         .spawn()
+//!         .unwrap();
+//!     let mut stdin = child.stdin.take().unwrap();
+//!     stdin.write_all(b"tulip").await.unwrap();
+//!     drop(stdin);
+//!     let out = child.wait_with_output().await.unwrap();
+//!     assert_eq!(out.stdout, b"TULIP");
+//! });
+//! ```
+//!
+//! # Implementation
+//!
+//! Rust's standard library starts the child (`posix_spawn` where it can: it must fall back to
+//! `fork` + `exec` for [`Command::die_with_parent`], whose `prctl` runs in the child), creating its
+//! pipes close-on-exec, so a child inherits only the three streams it is given. The parent's pipe
+//! ends are made non-blocking and registered with the loop's poller.
+//!
+//! A child is then held like a process-pool worker (the pool's pidfd handle, shared): a pidfd
+//! names it and no other process, signals go through `pidfd_send_signal`, and waits through
+//! `waitid(P_PIDFD)`. A copy of the pidfd is registered with the loop, which makes `wait` one
+//! readiness wait. Without pidfds (Linux before 5.3, other systems) `wait` looks with
+//! `waitpid(pid, WNOHANG)` at growing intervals (1 ms to 50 ms). Nothing ever waits for "any
+//! child": the process pool's workers and the program's own children are left alone.
+//!
+//! A child dropped unwaited goes to one background thread for the whole program (see `reaper`),
+//! which sleeps on the pidfds of such orphans and reaps each when it ends.
+//!
+//! # Caveats
+//!
+//! - A [`Child`] and its pipes belong to the loop that spawned them, and are used on its thread.
+//! - Unlike asyncio on non-Linux systems, there is no `SIGCHLD` handler: without pidfds a wait
+//!   polls (see above) rather than waking on the signal.
+
+mod child;
+mod command;
+mod error;
+mod pipe;
+mod reaper;
+
+pub use child::Child;
+pub use command::{Command, Stdio};
+pub use error::SpawnError;
+pub use pipe::{ChildStderr, ChildStdin, ChildStdout};

@@ -1,0 +1,90 @@
+//! The background reaper: collects children whose [`Child`](super::Child) was dropped unwaited.
+//!
+//! # Implementation
+//!
+//! One thread for the whole process, started with the first orphan, sleeps in a `polling::Poller`
+//! on the orphans' pidfds (readable once a process ends) and reaps each one that ended with
+//! `waitid(P_PIDFD)`, or `waitpid(pid)` on kernels without pidfds: only its own orphans, never
+//! `waitpid(-1)`, so children of the process pool or of the user's own code are never taken.
+//! Without a pidfd to wait on it looks again every [`RETRY`].
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use polling::{Event, Events, Poller};
+
+use crate::process_pool::child::{Child, Waited};
+
+/// How often orphans without a pidfd are looked at.
+const RETRY: Duration = Duration::from_millis(50);
+
+/// What the caller and the reaper thread share.
+struct Shared {
+    poller: Poller,
+    /// Orphans handed over and not yet looked at by the thread.
+    incoming: Mutex<Vec<Child>>,
+}
+
+/// Hands `child` to the reaper thread, which reaps it once it ends.
+pub(super) fn adopt(mut child: Child) {
+    if matches!(child.try_wait(false), Waited::Gone(_) | Waited::Unknown) {
+        return;
+    }
+    let Some(shared) = reaper() else {
+        // No thread could be started: the zombie stays, which is better than blocking the loop.
+        log::warn!("tulip: no reaper thread; child {} is left unreaped", child.pid());
+        return;
+    };
+    shared.incoming.lock().unwrap_or_else(|e| e.into_inner()).push(child);
+    let _ = shared.poller.notify();
+}
+
+fn reaper() -> Option<&'static Arc<Shared>> {
+    static REAPER: OnceLock<Option<Arc<Shared>>> = OnceLock::new();
+    REAPER
+        .get_or_init(|| {
+            let shared = Arc::new(Shared { poller: Poller::new().ok()?, incoming: Mutex::new(Vec::new()) });
+            let s = shared.clone();
+            std::thread::Builder::new().name("tulip-reaper".into()).spawn(move || run(&s)).ok()?;
+            Some(shared)
+        })
+        .as_ref()
+}
+
+/// The thread: take in new orphans, reap those that ended, sleep until one may have.
+fn run(shared: &Shared) {
+    let mut orphans: Vec<Child> = Vec::new();
+    let mut events = Events::new();
+    loop {
+        let new = std::mem::take(&mut *shared.incoming.lock().unwrap_or_else(|e| e.into_inner()));
+        for child in new {
+            watch(&shared.poller, &child);
+            orphans.push(child);
+        }
+        orphans.retain_mut(|child| {
+            let running = matches!(child.try_wait(false), Waited::Running | Waited::Stopped);
+            if !running {
+                forget(&shared.poller, child);
+            }
+            running
+        });
+        let blind = orphans.iter().any(|c| c.pidfd().is_none());
+        events.clear();
+        let _ = shared.poller.wait(&mut events, blind.then_some(RETRY));
+    }
+}
+
+/// Registers the orphan's pidfd. The poller is oneshot, which is enough: a pidfd turns readable
+/// once, when its process ends, and the process is then reaped and its pidfd forgotten.
+fn watch(poller: &Poller, child: &Child) {
+    if let Some(fd) = child.pidfd() {
+        // SAFETY: the pidfd stays open until `forget` deletes it from the poller (the Child owns it).
+        let _ = unsafe { poller.add(&fd, Event::readable(child.pid() as usize)) };
+    }
+}
+
+fn forget(poller: &Poller, child: &Child) {
+    if let Some(fd) = child.pidfd() {
+        let _ = poller.delete(fd);
+    }
+}
