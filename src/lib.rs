@@ -68,6 +68,7 @@
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+mod completion;
 pub mod dns;
 mod error;
 mod executor;
@@ -83,6 +84,7 @@ mod spin;
 mod sync;
 mod thread_pool;
 
+pub use completion::{as_completed, wait, AsCompleted, Completed, ReturnWhen};
 pub use dns::{AddrInfo, DnsError};
 pub use error::{BuildError, Elapsed, JobError, LoopClosed, RunError, SubmitError};
 pub use executor::{to_thread, Executor, ExecutorJob, RUN_EXECUTOR_SHUTDOWN_TIMEOUT};
