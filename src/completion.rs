@@ -44,8 +44,9 @@ pub enum ReturnWhen {
     AllCompleted,
 }
 
-/// What [`wait`] returns: the futures that are done, in completion order, and the others, in the
-/// order they were given. Nothing is cancelled.
+/// What [`wait`] (of [`ConcurrentFuture`]s) and [`tasks::wait`](crate::tasks::wait) (of loop tasks)
+/// return: the futures that are done, in completion order, and the others, in the order they were
+/// given. Nothing is cancelled.
 ///
 /// # Examples
 ///
@@ -56,11 +57,11 @@ pub enum ReturnWhen {
 /// assert!(c.pending.is_empty());
 /// ```
 #[derive(Debug)]
-pub struct Completed<T> {
+pub struct Completed<F> {
     /// The futures that are done (their outcome is decided), in completion order.
-    pub done: Vec<ConcurrentFuture<T>>,
+    pub done: Vec<F>,
     /// The futures not done when `wait` returned, still running, in the order given.
-    pub pending: Vec<ConcurrentFuture<T>>,
+    pub pending: Vec<F>,
 }
 
 /// One completion, as pushed by a done-callback.
@@ -158,7 +159,11 @@ fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
 /// assert_eq!((c.done.len(), c.pending.len()), (1, 1));
 /// tx.send(()).unwrap();
 /// ```
-pub fn wait<T, I>(futs: I, return_when: ReturnWhen, timeout: Option<Duration>) -> Completed<T>
+pub fn wait<T, I>(
+    futs: I,
+    return_when: ReturnWhen,
+    timeout: Option<Duration>,
+) -> Completed<ConcurrentFuture<T>>
 where
     I: IntoIterator<Item = ConcurrentFuture<T>>,
     T: Send + 'static,

@@ -82,6 +82,7 @@ mod process_pool;
 mod reactor;
 mod spin;
 mod sync;
+pub mod tasks;
 mod thread_pool;
 
 pub use completion::{as_completed, wait, AsCompleted, Completed, ReturnWhen};
@@ -102,6 +103,7 @@ pub use reactor::{
     Sleep, Task, Timeout, TimerHandle,
 };
 pub use spin::{set_spin_limit, spin_limit};
+pub use tasks::{gather, GroupError, TaskGroup};
 pub use thread_pool::{PoolMap, SubmitFuture, ThreadPool, ThreadPoolBuilder};
 
 /// Internals exposed only to the `loom` models: the producer side of `ConcurrentFuture`
