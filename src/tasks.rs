@@ -36,7 +36,7 @@ use futures_lite::Stream;
 
 use crate::completion::ReturnWhen;
 use crate::error::{Elapsed, JobError};
-use crate::reactor::{running_loop_for, Sleep, Task};
+use crate::reactor::{running_loop_for, EventLoop, Sleep, Task};
 
 /// What a child reports when its future is gone.
 #[derive(Clone, Copy)]
@@ -91,12 +91,25 @@ impl<T: 'static, E: 'static> Children<T, E> {
         Children { tasks: Vec::new(), board: Rc::default(), left: 0 }
     }
 
-    #[track_caller]
-    fn spawn<F>(&mut self, fut: F, what: &str)
+    /// Spawns every future of `futs` on the running loop; `what` and `at` name the call for the
+    /// panic when no loop runs here.
+    fn of<I, F>(futs: I, what: &str, at: &'static Location<'static>) -> Self
+    where
+        I: IntoIterator<Item = F>,
+        F: Future<Output = Result<T, E>> + 'static,
+    {
+        let lp = running_loop_for(format_args!("{what} at {at}"));
+        let mut children = Children::new();
+        for fut in futs {
+            children.spawn(&lp, fut);
+        }
+        children
+    }
+
+    fn spawn<F>(&mut self, lp: &EventLoop, fut: F)
     where
         F: Future<Output = Result<T, E>> + 'static,
     {
-        let lp = running_loop_for(format_args!("{what} at {}", Location::caller()));
         let notify = Notify { board: self.board.clone(), index: self.tasks.len(), failed: false };
         let task = lp.spawn(async move {
             // Moved in whole (not just the field written below), so it lives as long as `fut`.
@@ -179,11 +192,9 @@ where
     T: 'static,
     E: From<JobError> + 'static,
 {
-    let mut children = Children::new();
-    for fut in futs {
-        children.spawn(fut, "tulip::gather");
-    }
+    let at = Location::caller();
     async move {
+        let mut children = Children::of(futs, "tulip::gather", at);
         let mut slots: Vec<Option<T>> = std::iter::repeat_with(|| None).take(children.left).collect();
         while let Some((done, task)) = std::future::poll_fn(|cx| children.poll_next(cx)).await {
             match outcome(task).await {
@@ -217,11 +228,9 @@ where
     T: 'static,
     E: From<JobError> + 'static,
 {
-    let mut children = Children::new();
-    for fut in futs {
-        children.spawn(fut, "tulip::tasks::gather_settled");
-    }
+    let at = Location::caller();
     async move {
+        let mut children = Children::of(futs, "tulip::tasks::gather_settled", at);
         let mut slots: Vec<Option<Result<T, E>>> =
             std::iter::repeat_with(|| None).take(children.left).collect();
         while let Some((done, task)) = std::future::poll_fn(|cx| children.poll_next(cx)).await {
@@ -289,11 +298,9 @@ where
     T: 'static,
     E: 'static,
 {
-    let mut children = Children::new();
-    for fut in futs {
-        children.spawn(fut, "tulip::tasks::wait");
-    }
+    let at = Location::caller();
     async move {
+        let mut children = Children::of(futs, "tulip::tasks::wait", at);
         let mut sleep = timeout.map(|d| Box::pin(crate::sleep(d)));
         let mut done = Vec::new();
         while let Next::Child(d, task) =
@@ -344,12 +351,11 @@ where
     T: 'static,
     E: From<JobError> + 'static,
 {
-    let mut children = Children::new();
-    for fut in futs {
-        children.spawn(fut, "tulip::tasks::as_completed");
-    }
+    let at = Location::caller();
+    let futs: Vec<F> = futs.into_iter().collect();
     AsCompleted {
-        children,
+        start: Some(Box::new(move || Children::of(futs, "tulip::tasks::as_completed", at))),
+        children: Children::new(),
         sleep: timeout.map(|d| Box::pin(crate::sleep(d))),
         current: None,
         timed_out: false,
@@ -373,6 +379,8 @@ where
 /// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<T, E> {
+    /// Spawns the children at the first poll, so that the stream can be made off the loop.
+    start: Option<Box<dyn FnOnce() -> Children<T, E>>>,
     children: Children<T, E>,
     /// The deadline, if a timeout was given.
     sleep: Option<Pin<Box<Sleep>>>,
@@ -387,6 +395,9 @@ impl<T: 'static, E: From<JobError> + 'static> Stream for AsCompleted<T, E> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if let Some(start) = this.start.take() {
+            this.children = start();
+        }
         loop {
             if let Some(task) = &mut this.current {
                 let out = std::task::ready!(Pin::new(task).poll(cx));
@@ -471,7 +482,8 @@ impl<T: 'static, E: From<JobError> + 'static> TaskGroup<T, E> {
     where
         F: Future<Output = Result<T, E>> + 'static,
     {
-        self.children.spawn(fut, "TaskGroup::spawn");
+        let lp = running_loop_for(format_args!("TaskGroup::spawn at {}", Location::caller()));
+        self.children.spawn(&lp, fut);
     }
 
     /// How many children the group has spawned and not yet joined.
