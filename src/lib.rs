@@ -74,11 +74,15 @@ mod error;
 mod executor;
 mod future;
 mod handle;
+#[cfg(not(loom))]
+pub mod locks;
 pub mod net;
 mod pool;
 mod portal;
 #[cfg(unix)]
 mod process_pool;
+#[cfg(not(loom))]
+mod queue;
 mod reactor;
 mod spin;
 mod sync;
@@ -91,12 +95,16 @@ pub use error::{BuildError, Elapsed, JobError, LoopClosed, RunError, SubmitError
 pub use executor::{to_thread, Executor, ExecutorJob, RUN_EXECUTOR_SHUTDOWN_TIMEOUT};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
+#[cfg(not(loom))]
+pub use locks::{Condition, Event, Lock, Mutex, Semaphore};
 pub use pool::{PoolStats, ShutdownReport};
 pub use portal::BlockingPortal;
 #[cfg(unix)]
 pub use process_pool::process;
 #[cfg(unix)]
 pub use process_pool::{ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessSubmitFuture};
+#[cfg(not(loom))]
+pub use queue::{Queue, QueueEmpty, QueueFull, TaskDoneTooOften};
 pub use reactor::io::{LoopNotRunning, Readiness};
 pub use reactor::{
     get_running_loop, run, sleep, timeout, try_get_running_loop, Async, EventLoop, ExceptionContext, Handle,
