@@ -77,6 +77,9 @@ impl Drop for Notify {
     }
 }
 
+/// A child's task: its output is its future's.
+type Child<T, E> = Task<Result<T, E>>;
+
 /// Tasks spawned for one owner, each reporting on a shared board when it ends. Dropping it cancels
 /// the children still running.
 struct Children<T, E> {
@@ -124,7 +127,7 @@ impl<T: 'static, E: 'static> Children<T, E> {
     }
 
     /// The next child to end, with its index; `None` when all were handed back.
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(Done, Task<Result<T, E>>)>> {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(Done, Child<T, E>)>> {
         if self.left == 0 {
             return Poll::Ready(None);
         }

@@ -51,7 +51,12 @@ fn pool_jobs_queued_behind_an_error_are_removed() {
     tulip::run(async move {
         let held = pool.submit(move || rx.recv().map(|_| ()).map_err(|_| ())).unwrap();
         let r = ran.clone();
-        let queued = pool.submit(move || Ok(r.store(true, Ordering::SeqCst))).unwrap();
+        let queued = pool
+            .submit(move || {
+                r.store(true, Ordering::SeqCst);
+                Ok(())
+            })
+            .unwrap();
         let fails = async { Err::<Result<(), ()>, _>(JobError::ShutDown) };
         let futs: Vec<Pin<Box<dyn Future<Output = _>>>> =
             vec![Box::pin(held), Box::pin(queued), Box::pin(fails)];
