@@ -3,8 +3,8 @@
 //!
 //! [`Semaphore`], [`Mutex`] (asyncio's `Lock` guards no data; [`Lock`] is `Mutex<()>`) come from
 //! `async-lock` unchanged; [`Event`] and [`Condition`] are small layers over `event-listener`, and
-//! [`Queue`] over `async-channel`. None depends on tulip's loop: each works under any runtime and from
-//! blocking code (`futures_lite::future::block_on`), so a thread can feed a task through a [`Queue`] or
+//! [`Queue`](crate::Queue) over `async-channel`. None depends on tulip's loop: each works under any runtime and from
+//! blocking code (`futures_lite::future::block_on`), so a thread can feed a task through a [`Queue`](crate::Queue) or
 //! wake it through an [`Event`].
 //!
 //! ```

@@ -17,7 +17,7 @@
 //!
 //! # Implementation
 //!
-//! [`Children`] is the one mechanism: each child's task holds a [`Notify`] that, when the child's
+//! `Children` is the one mechanism: each child's task holds a `Notify` that, when the child's
 //! future is gone (finished, cancelled or unwound by a panic), pushes the child's index on a shared
 //! board and wakes the owner. The owner then polls only that child's task, whose output is stored by
 //! then. No future is polled just to find out whether it is done.
@@ -179,13 +179,16 @@ async fn outcome<T, E: From<JobError>>(task: Task<Result<T, E>>) -> Result<T, E>
 /// ```
 /// use std::time::Duration;
 /// tulip::run(async {
-///     let slow = async { tulip::sleep(Duration::from_millis(5)).await; Ok(1) };
+///     let pool = tulip::ThreadPool::builder().build().unwrap();
+///     let futs = (1..=3u32).map(|i| pool.submit(move || i * 10).unwrap());
+///     assert_eq!(tulip::gather(futs).await, Ok(vec![10, 20, 30]));
+///
+///     // Futures of different types: box them.
+///     let slow = async { tulip::sleep(Duration::from_millis(5)).await; Ok::<u8, tulip::JobError>(1) };
 ///     let fast = async { Ok(2) };
-///     let v: Result<Vec<u8>, tulip::JobError> = tulip::gather(vec![
-///         Box::pin(slow) as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>,
-///         Box::pin(fast),
-///     ]).await;
-///     assert_eq!(v, Ok(vec![1, 2]));
+///     let futs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = _>>>> =
+///         vec![Box::pin(slow), Box::pin(fast)];
+///     assert_eq!(tulip::gather(futs).await, Ok(vec![1, 2]));
 /// });
 /// ```
 #[track_caller]
