@@ -13,6 +13,7 @@ mod executor;
 mod loop_callbacks;
 mod process;
 mod threadsafe;
+mod wait_many;
 
 /// Command-line selection and the output sink shared by every workload.
 pub struct Report {
@@ -74,4 +75,5 @@ fn main() {
     process::run(&mut report);
     loop_callbacks::run(&mut report);
     echo::run(&mut report);
+    wait_many::run(&mut report);
 }
