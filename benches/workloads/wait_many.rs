@@ -60,7 +60,8 @@ fn w10a_tokio(n: usize) -> f64 {
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("a tokio runtime");
     median_rate(n, || {
         let sum = rt.block_on(async {
-            let mut set: FuturesUnordered<_> = (0..n).map(|i| tokio::task::spawn_blocking(move || i)).collect();
+            let mut set: FuturesUnordered<_> =
+                (0..n).map(|i| tokio::task::spawn_blocking(move || i)).collect();
             let mut sum = 0;
             while let Some(r) = set.next().await {
                 sum += r.expect("the job ran");
