@@ -96,6 +96,12 @@ impl Finished {
             cond: Condvar::new(),
         });
         for (index, fut) in futs.iter().enumerate() {
+            // It could never complete while this thread waits: handed back at once, as failed (its
+            // own `wait` then gives `WouldDeadlock`).
+            if fut.would_deadlock() {
+                finished.push(Done { index, failed: true });
+                continue;
+            }
             let to = finished.clone();
             fut.add_done_callback(move |r| {
                 let failed = matches!(r, Err(e) if *e != JobError::Cancelled);
@@ -142,8 +148,10 @@ fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
 /// Blocks until `return_when` holds or `timeout` passes, then returns the futures split into done
 /// and pending (Python's `concurrent.futures.wait`). The pending ones are not cancelled.
 ///
-/// A timeout is not an error here: the caller sees it as pending futures. Do not call it on a loop's
-/// thread for futures that need that loop; await them there instead.
+/// A timeout is not an error here: the caller sees it as pending futures. A future that could never
+/// complete while this thread blocks (one that needs the loop of this thread, as
+/// [`ConcurrentFuture::wait`] explains) counts as done and failed at once; its `wait` gives
+/// [`JobError::WouldDeadlock`].
 ///
 /// # Examples
 ///
@@ -192,7 +200,8 @@ where
 ///
 /// With a `timeout`, the iterator yields `Err(Elapsed)` once when it passes before every future is
 /// done, and then ends; [`AsCompleted::into_pending`] gives the futures it did not yield. Futures
-/// already done come first. Do not use it on a loop's thread for futures that need that loop.
+/// already done come first, and so do futures that could never complete while this thread blocks
+/// (their `wait` gives [`JobError::WouldDeadlock`]).
 ///
 /// # Examples
 ///
