@@ -11,9 +11,9 @@
 //!
 //! Cancelling a child cancels its task, which drops the future it runs: a
 //! [`ConcurrentFuture`](crate::ConcurrentFuture)'s queued job is removed, a running thread job's
-//! [`CancelToken`](crate::CancelToken) is set. A [`Task`] handed in is awaited by the wrapper, not
-//! owned by it: cancelling the wrapper detaches that task. To have a task cancelled with its siblings,
-//! give the group its future ([`TaskGroup::spawn`]) rather than a task spawned elsewhere.
+//! [`CancelToken`](crate::CancelToken) is set, a process-pool job is stopped. A [`Task`] handed in is
+//! awaited by the wrapper, not owned by it: dropping it detaches the task. Wrap the task in [`owned`]
+//! to have it cancelled with the wrapper, or give the group the task's future instead of the task.
 //!
 //! # Implementation
 //!
@@ -38,6 +38,84 @@ use crate::completion::ReturnWhen;
 use crate::error::{Elapsed, JobError};
 use crate::executor::{Executor, ExecutorJob};
 use crate::reactor::{running_loop_for, EventLoop, Sleep, Task};
+
+/// A handle whose work can be cancelled: a [`Task`] or a [`ConcurrentFuture`](crate::ConcurrentFuture).
+///
+/// # Examples
+///
+/// ```
+/// use tulip::tasks::Cancel;
+/// let fut = tulip::ConcurrentFuture::ready(Ok(1));
+/// assert!(!Cancel::cancel(&fut)); // done with a value: nothing to cancel
+/// ```
+pub trait Cancel {
+    /// Requests cancellation, as the handle's own `cancel` does.
+    fn cancel(&self) -> bool;
+}
+
+impl<T> Cancel for Task<T> {
+    fn cancel(&self) -> bool {
+        Task::cancel(self)
+    }
+}
+
+impl<T: Send + 'static> Cancel for crate::ConcurrentFuture<T> {
+    fn cancel(&self) -> bool {
+        crate::ConcurrentFuture::cancel(self)
+    }
+}
+
+/// Owns `handle`: dropping the returned future before it completes cancels the work instead of
+/// detaching it. For a [`Task`] or a pool job handed to [`gather`], [`TaskGroup`] and the others.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// tulip::run(async {
+///     let task = tulip::get_running_loop().spawn(std::future::pending::<()>());
+///     // The timeout drops the `Owned` future, which cancels the task.
+///     let r = tulip::timeout(Duration::from_millis(1), tulip::tasks::owned(task)).await;
+///     assert!(r.is_err());
+/// });
+/// ```
+pub fn owned<F: Future + Cancel + Unpin>(handle: F) -> Owned<F> {
+    Owned { handle, finished: false }
+}
+
+/// The future of [`owned`].
+///
+/// # Examples
+///
+/// ```
+/// let fut = tulip::tasks::owned(tulip::ConcurrentFuture::ready(Ok(2)));
+/// assert_eq!(futures_lite::future::block_on(fut), Ok(2));
+/// ```
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct Owned<F: Cancel> {
+    handle: F,
+    /// The handle gave its output: nothing left to cancel.
+    finished: bool,
+}
+
+impl<F: Future + Cancel + Unpin> Future for Owned<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let out = std::task::ready!(Pin::new(&mut self.handle).poll(cx));
+        self.finished = true;
+        Poll::Ready(out)
+    }
+}
+
+impl<F: Cancel> Drop for Owned<F> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.handle.cancel();
+        }
+    }
+}
 
 /// What a child reports when its future is gone.
 #[derive(Clone, Copy)]
