@@ -233,6 +233,8 @@ where
 
 /// The iterator of [`as_completed`].
 ///
+/// Dropping it drops the futures not yet yielded, as dropping each would: a queued job is removed.
+///
 /// # Examples
 ///
 /// ```

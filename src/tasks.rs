@@ -220,13 +220,6 @@ impl<T: 'static, E: 'static> Children<T, E> {
         Poll::Pending
     }
 
-    /// Cancels every child not yet handed back.
-    fn cancel_all(&self) {
-        for task in self.tasks.iter().flatten() {
-            task.cancel();
-        }
-    }
-
     /// The children not yet handed back, in spawn order.
     fn take_pending(&mut self) -> Vec<Task<Result<T, E>>> {
         self.left = 0;
@@ -234,11 +227,18 @@ impl<T: 'static, E: 'static> Children<T, E> {
     }
 }
 
-impl<T, E> Drop for Children<T, E> {
-    fn drop(&mut self) {
+impl<T, E> Children<T, E> {
+    /// Cancels every child not yet handed back.
+    fn cancel_all(&self) {
         for task in self.tasks.iter().flatten() {
             task.cancel();
         }
+    }
+}
+
+impl<T, E> Drop for Children<T, E> {
+    fn drop(&mut self) {
+        self.cancel_all();
     }
 }
 
