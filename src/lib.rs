@@ -31,6 +31,8 @@
 //!   runtime awaits it, blocking code `wait()`s on it.
 //! - Blocking code that needs async code uses a [`BlockingPortal`]: a loop on its own thread that it
 //!   can call into.
+//! - Many at once: blocking code waits with [`wait`] and [`as_completed`]; on the loop, [`gather`],
+//!   [`TaskGroup`] and the rest of [`tasks`]; asyncio's primitives are in [`locks`] and [`Queue`].
 //! - Failures are typed values, one type per stage: [`BuildError`] (building a pool), [`SubmitError`]
 //!   (a job refused at submit), [`JobError`] (a job or [`Task`] that produced no value), plus
 //!   [`LoopClosed`], [`RunError`], [`Elapsed`] and [`DnsError`]. All are `Clone + PartialEq + Error`.
