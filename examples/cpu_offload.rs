@@ -1,5 +1,6 @@
 //! CPU work in worker processes: hash and compress files with `sha2` and `flate2` in a `ProcessPool`,
-//! against doing the same inline, and print the speed-up.
+//! against doing the same inline, and print the speed-up. A progress bar (`indicatif`) follows the
+//! jobs as `tulip::tasks::as_completed` yields them.
 //!
 //! Workers are this program re-executed, which is why `tulip::process::init()` is the first line of
 //! `main`: in a worker it never returns, it serves tasks.
@@ -10,6 +11,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use futures_lite::StreamExt;
 use sha2::{Digest, Sha256};
 
 /// What a worker reports for one file.
@@ -74,16 +76,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let offloaded = tulip::run(async {
         let procs = tulip::ProcessPool::builder().max_workers(workers).build()?;
         let t = Instant::now();
-        let futures: Vec<_> =
-            paths.iter().cloned().map(|p| procs.submit(digest_and_compress, p)).collect::<Result<_, _>>()?;
-        let mut out = Vec::new();
-        for f in futures {
-            out.push(f.await??);
+        let mut jobs = Vec::new();
+        for (i, p) in paths.iter().cloned().enumerate() {
+            let job = procs.submit(digest_and_compress, p)?;
+            // Tagged with its index: results come in completion order.
+            jobs.push(async move { job.await.map(|summary| (i, summary)) });
         }
+        let bar = indicatif::ProgressBar::new(jobs.len() as u64);
+        let mut out: Vec<Option<Summary>> = vec![None; jobs.len()];
+        let mut done = tulip::tasks::as_completed(jobs, None);
+        while let Some(next) = done.next().await {
+            let (i, summary) = next??;
+            out[i] = Some(summary?);
+            // The pool's own counts can feed a bar too: done / total / running.
+            bar.set_message(format!("{} running", procs.stats().running));
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
         let took = t.elapsed();
         // Waits for the workers to exit (dropping the pool would let them go in the background).
         procs.shutdown_timeout(std::time::Duration::MAX);
-        Ok::<_, Box<dyn std::error::Error>>((out, took))
+        Ok::<_, Box<dyn std::error::Error>>((out.into_iter().flatten().collect::<Vec<_>>(), took))
     });
     let (results, t_pool) = offloaded?;
     println!("ProcessPool, {workers} workers: {t_pool:>10.1?}");

@@ -255,6 +255,16 @@ fn report_target() -> Option<LoopHandle> {
     None
 }
 
+impl<T> Inner<T> {
+    /// Whether a blocking wait on this thread could never end: the job is not done and needs this
+    /// thread's loop, or this very thread, to finish.
+    fn blocks_this_thread(&self) -> bool {
+        matches!(self.state, State::Queued | State::Running)
+            && (self.needs_loop.is_some_and(crate::reactor::loop_lives_on_this_thread)
+                || self.needs_thread.is_some_and(|t| t == std::thread::current().id()))
+    }
+}
+
 impl<T> Shared<T> {
     /// Stores the outcome and notifies everyone, unless an outcome is already decided.
     ///
@@ -516,15 +526,8 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         let shared = &*self.shared;
         {
             let inner = lock(&shared.inner);
-            if matches!(inner.state, State::Queued | State::Running) {
-                if let Some(id) = inner.needs_loop {
-                    if crate::reactor::loop_lives_on_this_thread(id) {
-                        return Some(Err(JobError::WouldDeadlock));
-                    }
-                }
-                if inner.needs_thread.is_some_and(|t| t == std::thread::current().id()) {
-                    return Some(Err(JobError::WouldDeadlock));
-                }
+            if inner.blocks_this_thread() {
+                return Some(Err(JobError::WouldDeadlock));
             }
             if !matches!(inner.state, State::Queued | State::Running | State::Completing) {
                 drop(inner);
@@ -681,6 +684,11 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         let mut inner = lock(&self.shared.inner);
         inner.needs_thread = Some(thread);
         inner.unwanted = Some(unwanted);
+    }
+
+    /// Whether a blocking wait for this future on this thread could never end (see [`wait`](Self::wait)).
+    pub(crate) fn would_deadlock(&self) -> bool {
+        lock(&self.shared.inner).blocks_this_thread()
     }
 
     /// Whether the job is done (completed, failed or cancelled).

@@ -31,6 +31,8 @@
 //!   runtime awaits it, blocking code `wait()`s on it.
 //! - Blocking code that needs async code uses a [`BlockingPortal`]: a loop on its own thread that it
 //!   can call into.
+//! - Many at once: blocking code waits with [`wait`] and [`as_completed`]; on the loop, [`gather`],
+//!   [`TaskGroup`] and the rest of [`tasks`]; asyncio's primitives are in [`locks`] and [`Queue`].
 //! - Failures are typed values, one type per stage: [`BuildError`] (building a pool), [`SubmitError`]
 //!   (a job refused at submit), [`JobError`] (a job or [`Task`] that produced no value), plus
 //!   [`LoopClosed`], [`RunError`], [`Elapsed`] and [`DnsError`]. All are `Clone + PartialEq + Error`.
@@ -70,16 +72,21 @@
 
 #[cfg(any(feature = "tokio", feature = "hyper"))]
 pub mod compat;
+mod completion;
 pub mod dns;
 mod error;
 mod executor;
 mod future;
 mod handle;
+#[cfg(not(loom))]
+pub mod locks;
 pub mod net;
 mod pool;
 mod portal;
 #[cfg(unix)]
 mod process_pool;
+#[cfg(not(loom))]
+mod queue;
 mod reactor;
 #[cfg(unix)]
 pub mod signal;
@@ -87,25 +94,32 @@ mod spin;
 #[cfg(unix)]
 pub mod subprocess;
 mod sync;
+pub mod tasks;
 mod thread_pool;
 
+pub use completion::{as_completed, wait, AsCompleted, Completed, ReturnWhen};
 pub use dns::{AddrInfo, DnsError};
 pub use error::{BuildError, Elapsed, JobError, LoopClosed, RunError, SubmitError};
 pub use executor::{to_thread, Executor, ExecutorJob, RUN_EXECUTOR_SHUTDOWN_TIMEOUT};
 pub use future::{CancelToken, ConcurrentFuture};
 pub use handle::LoopHandle;
+#[cfg(not(loom))]
+pub use locks::{Condition, Event, Lock, Mutex, Semaphore};
 pub use pool::{PoolStats, ShutdownReport};
 pub use portal::BlockingPortal;
 #[cfg(unix)]
 pub use process_pool::process;
 #[cfg(unix)]
 pub use process_pool::{ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessSubmitFuture};
+#[cfg(not(loom))]
+pub use queue::{Queue, QueueEmpty, QueueFull, TaskDoneTooOften};
 pub use reactor::io::{LoopNotRunning, Readiness};
 pub use reactor::{
     get_running_loop, run, sleep, timeout, try_get_running_loop, Async, EventLoop, ExceptionContext, Handle,
     Sleep, Task, Timeout, TimerHandle,
 };
 pub use spin::{set_spin_limit, spin_limit};
+pub use tasks::{gather, GroupError, TaskGroup};
 pub use thread_pool::{PoolMap, SubmitFuture, ThreadPool, ThreadPoolBuilder};
 
 /// Internals exposed only to the `loom` models: the producer side of `ConcurrentFuture`

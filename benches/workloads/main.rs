@@ -16,6 +16,7 @@ mod loop_callbacks;
 mod process;
 mod subprocess;
 mod threadsafe;
+mod wait_many;
 
 /// Command-line selection and the output sink shared by every workload.
 pub struct Report {
@@ -80,4 +81,5 @@ fn main() {
     #[cfg(feature = "hyper")]
     http::run(&mut report);
     subprocess::run(&mut report);
+    wait_many::run(&mut report);
 }
