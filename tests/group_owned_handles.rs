@@ -1,6 +1,7 @@
 //! No task or job is left running after a `TaskGroup` ends: a `Task` handed in through
 //! `tasks::owned` is cancelled with its siblings (without `owned` it would be detached and run on), and
-//! a process-pool job handed in as it is has its worker stopped.
+//! so is a process-pool job handed in through `owned`: its worker is stopped even when the job has
+//! started (a plain dropped future only skips a job that has not started, and lets a running one finish).
 //!
 //! A `harness = false` target: `main` calls `tulip::process::init()` first (workers are this binary).
 
@@ -55,7 +56,7 @@ fn a_process_job_is_stopped_with_the_group() {
         let job = p.submit(forever, ()).unwrap();
         harness::eventually(Duration::from_secs(10), "the job started", || p.stats().running == 1);
         let mut group = TaskGroup::new();
-        group.spawn(job);
+        group.spawn(owned(job));
         group.spawn(async { Err(JobError::ShutDown) });
         assert!(group.join().await.is_err());
     });
