@@ -199,6 +199,8 @@ use std::sync::atomic::Ordering;
 
 use super::worker;
 
+pub use super::launcher::Launcher;
+
 /// Turns this process into a process-pool worker if a pool started it as one; otherwise records that
 /// it was called and returns at once.
 ///

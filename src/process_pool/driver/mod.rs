@@ -136,6 +136,8 @@ pub(crate) struct Driver {
     spawned_rx: crossbeam_channel::Receiver<io::Result<spawn::Spawned>>,
     /// Spawns requested whose result has not been taken yet.
     pending_spawns: usize,
+    /// Counts the workers started, to pick their launcher targets in turn.
+    next_target: usize,
     /// A worker was removed since `maintain` last ran: the next round must come at once, or a
     /// worker found dead by the writes at the end of a round (after `maintain`) would leave the pool
     /// short, with nothing left to wake the driver.
@@ -178,6 +180,7 @@ impl Driver {
             spawned_tx,
             spawned_rx,
             pending_spawns: 0,
+            next_target: 0,
             resize_due: false,
             last_liveness_check: Instant::now(),
             last_direct: None,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use polling::{Event, PollMode};
 
 use super::super::child::{self, Child, Waited};
+use super::super::launcher::{self, Target};
 use super::super::spawn;
 use super::super::wire::FrameReader;
 use super::super::{lock, Shared, HANDSHAKE_TIMEOUT};
@@ -61,6 +62,7 @@ pub(super) fn kill_and_reap(child: &mut Child) -> Option<c_int> {
 /// A request to the process-wide spawner thread.
 struct SpawnRequest {
     env_value: String,
+    target: Target,
     reply: crossbeam_channel::Sender<io::Result<spawn::Spawned>>,
     /// The pool to wake when the worker is there.
     wake: Weak<Shared>,
@@ -81,7 +83,7 @@ fn spawner() -> io::Result<crossbeam_channel::Sender<SpawnRequest>> {
     let (tx, rx) = crossbeam_channel::unbounded::<SpawnRequest>();
     std::thread::Builder::new().name("tulip-process-spawn".into()).spawn(move || {
         for req in rx {
-            let r = spawn::spawn_worker(&req.env_value);
+            let r = launcher::start(&req.target, &req.env_value);
             if let Err(crossbeam_channel::SendError(Ok(mut orphan))) = req.reply.send(r) {
                 // Its pool is gone: nobody else will kill and reap it.
                 kill_and_reap(&mut orphan.child);
@@ -111,7 +113,7 @@ impl Driver {
             self.request_spawn_with(&requests);
         }
         if here {
-            let first = spawn::spawn_worker(&self.env_value);
+            let first = launcher::start(&self.next_target(), &self.env_value);
             self.register(first, Instant::now());
         }
         Ok(())
@@ -125,9 +127,18 @@ impl Driver {
         }
     }
 
+    /// Where the next worker starts: the launcher's targets in turn.
+    fn next_target(&mut self) -> Target {
+        let targets = &self.shared.config.targets;
+        let t = targets.get(self.next_target % targets.len().max(1)).cloned().unwrap_or(Target::Local);
+        self.next_target = self.next_target.wrapping_add(1);
+        t
+    }
+
     fn request_spawn_with(&mut self, requests: &crossbeam_channel::Sender<SpawnRequest>) {
         let req = SpawnRequest {
             env_value: self.env_value.clone(),
+            target: self.next_target(),
             reply: self.spawned_tx.clone(),
             wake: Arc::downgrade(&self.shared),
         };
@@ -179,6 +190,7 @@ impl Driver {
                 self.shared.counters.workers_started.fetch_add(1, Ordering::Release);
                 self.workers[slot] = Some(Worker {
                     child: s.child,
+                    host: s.host,
                     page: s.page,
                     to_worker: Some(s.to_worker),
                     from_worker: s.from_worker,
@@ -385,10 +397,13 @@ impl Driver {
         let mut tally = Tally::new(&self.shared);
         // The worker is gone: whatever it wrote is in the pipe now. Frames after a bad one are lost.
         let _ = read_frames(&mut w, &self.token, now, &mut tally, usize::MAX);
-        let how = match status {
+        let mut how = match status {
             Some(s) => child::describe_status(s),
             None => "vanished (its exit status was collected elsewhere)".to_string(),
         };
+        if let Some(host) = &w.host {
+            how = remote_how(host, status, how);
+        }
         // A status reaped by someone else is lost: a worker the pool was retiring is taken to have retired.
         let graceful = matches!(cause, Cause::Ended)
             && w.fifo.is_empty()
@@ -421,5 +436,18 @@ impl Driver {
             }
         }
         self.absorb(tally);
+    }
+}
+
+/// How a remote worker went, from its launcher's exit `status` (`how` says it as for a local one):
+/// its host named, and a lost link told apart from a worker that died there.
+fn remote_how(host: &str, status: Option<c_int>, how: String) -> String {
+    let code = status.filter(|&s| libc::WIFEXITED(s)).map(|s| libc::WEXITSTATUS(s));
+    match code {
+        Some(255) => format!(
+            "lost its link to {host} (the launcher exited with status 255: the host is down, \
+             unreachable, or the connection dropped)"
+        ),
+        _ => format!("on {host}: the worker's link ended, its launcher {how} (the worker's stderr, prefixed with [{host}], says more)"),
     }
 }
