@@ -14,7 +14,6 @@
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
-use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -352,7 +351,7 @@ fn spawn_with_pipes(mut cmd: Command, label: Arc<str>) -> io::Result<Spawned> {
         child.kill_and_reap();
         return Err(e);
     }
-    let from_worker = std::fs::File::from(OwnedFd::from(up_r));
+    let from_worker = std::fs::File::from(up_r);
     Ok(Spawned { child, to_worker, from_worker, page: None, host: Some(label) })
 }
 

@@ -210,6 +210,18 @@ pub(super) fn read_frames(
     tally: &mut Tally,
     max_reads: usize,
 ) -> ReadEnd {
+    match (read_some(w, token, now, tally, max_reads), &w.host, w.phase) {
+        // Bytes before the first frame of a remote worker: almost always a login script's output.
+        (ReadEnd::Protocol(msg), Some(host), Phase::Starting { .. }) => ReadEnd::Protocol(format!(
+            "{msg}; the link to {host} carried bytes that are not tulip frames before the handshake: \
+             a login script there (.bashrc, .profile) that prints to stdout in non-interactive \
+             shells is the usual cause"
+        )),
+        (end, ..) => end,
+    }
+}
+
+fn read_some(w: &mut Worker, token: &[u8; 16], now: Instant, tally: &mut Tally, max_reads: usize) -> ReadEnd {
     let mut reads = 0;
     loop {
         if let Some(end) = handle_frames(w, token, now, tally) {
