@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The engines the remote-worker tests and the W8 bench run against, on this machine only:
 # two OpenSSH servers on 127.0.0.1 and 127.0.0.2 (an unprivileged port, throwaway keys) that act as
-# two "hosts" for `Launcher::ssh`.
+# two "hosts" for `Launcher::ssh`; and a single-node Slurm (munged, slurmctld, slurmd) for `srun`.
 #
 #   scripts/engines.sh start   # idempotent; prints the ssh_config to pass with `ssh -F`
+#   scripts/engines.sh slurm   # idempotent; prints the slurm.conf to pass as SLURM_CONF
 #   scripts/engines.sh stop
 #
 # Nothing here touches the user's ~/.ssh: keys, configs, logs and pid files live in $TULIP_ENGINES_DIR
@@ -72,16 +73,62 @@ start() {
   echo "$DIR/ssh_config"
 }
 
+slurm() {
+  need munged; need slurmctld; need slurmd; need srun
+  mkdir -p "$DIR/slurm/state" "$DIR/slurm/spool"
+  local conf="$DIR/slurm/slurm.conf" node; node=$(hostname -s)
+  cat > "$conf" <<CONF
+ClusterName=tulip
+SlurmctldHost=$node
+SlurmUser=$(id -un)
+SlurmdUser=$(id -un)
+AuthType=auth/munge
+SlurmctldPort=${TULIP_SLURM_PORT:-16817}
+SlurmdPort=$(( ${TULIP_SLURM_PORT:-16817} + 1 ))
+StateSaveLocation=$DIR/slurm/state
+SlurmdSpoolDir=$DIR/slurm/spool
+SlurmctldPidFile=$DIR/slurm/slurmctld.pid
+SlurmdPidFile=$DIR/slurm/slurmd.pid
+SlurmctldLogFile=$DIR/slurm/slurmctld.log
+SlurmdLogFile=$DIR/slurm/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SchedulerType=sched/builtin
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+MpiDefault=none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+NodeName=$node NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
+PartitionName=tulip Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:64
+CONF
+  pgrep -x munged >/dev/null || { mkdir -p /run/munge && chown munge: /run/munge 2>/dev/null; \
+    (command -v runuser >/dev/null && runuser -u munge -- munged) || munged; }
+  export SLURM_CONF=$conf
+  alive "$DIR/slurm/slurmctld.pid" || { slurmctld -f "$conf"; }
+  alive "$DIR/slurm/slurmd.pid" || { slurmd -f "$conf"; }
+  for _ in $(seq 100); do
+    srun -n1 --quiet true 2>/dev/null && { echo "$conf"; return 0; }
+    sleep 0.2
+  done
+  echo "engines.sh: Slurm did not come up; see $DIR/slurm/*.log" >&2; exit 1
+}
+
 stop() {
   for addr in "${HOSTS[@]}"; do
     local pid="$DIR/sshd-$addr.pid"
     if alive "$pid"; then kill "$(cat "$pid")"; fi
     rm -f "$pid"
   done
+  for pid in "$DIR/slurm/slurmd.pid" "$DIR/slurm/slurmctld.pid"; do
+    if alive "$pid"; then kill "$(cat "$pid")"; fi
+  done
 }
 
 case "${1:-start}" in
   start) start ;;
+  slurm) slurm ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 64 ;;
+  *) echo "usage: $0 start|slurm|stop" >&2; exit 64 ;;
 esac

@@ -109,7 +109,7 @@ impl Launcher {
         Launcher { kind: Kind::Command(argv.into_iter().map(Into::into).collect()), remote_path: None }
     }
 
-    /// Workers started as Slurm job steps, one `srun -n1` per worker (inside an allocation, or
+    /// Workers started as Slurm job steps, one `srun -n1 --unbuffered` per worker (inside an allocation, or
     /// with `extra` options such as `-p PARTITION`). The program must be on a filesystem the
     /// nodes share (its path here, unless [`remote_path`](Launcher::remote_path) says otherwise).
     ///
@@ -120,7 +120,7 @@ impl Launcher {
     /// assert!(!l.is_local());
     /// ```
     pub fn srun<S: Into<String>>(extra: impl IntoIterator<Item = S>) -> Launcher {
-        let mut argv = vec!["srun".to_string(), "-n1".into(), "--quiet".into()];
+        let mut argv = vec!["srun".to_string(), "-n1".into(), "--quiet".into(), "--unbuffered".into()];
         argv.extend(extra.into_iter().map(Into::into));
         Launcher::command(argv)
     }
