@@ -12,6 +12,7 @@ mod echo;
 mod executor;
 mod loop_callbacks;
 mod process;
+mod remote;
 mod threadsafe;
 
 /// Command-line selection and the output sink shared by every workload.
@@ -74,4 +75,5 @@ fn main() {
     process::run(&mut report);
     loop_callbacks::run(&mut report);
     echo::run(&mut report);
+    remote::run(&mut report);
 }
