@@ -33,6 +33,7 @@ fn main() {
             name: "a_task_timeout_kills_the_remote_process",
             run: a_task_timeout_kills_the_remote_process,
         },
+        Case { name: "a_stopped_worker_is_worker_died", run: a_stopped_worker_is_worker_died },
         Case { name: "upload_once_reuse_and_refuse_tampering", run: upload_once_reuse_and_refuse_tampering },
     ]);
 }
@@ -133,6 +134,19 @@ fn a_worker_killed_on_its_host_is_worker_died() {
         other => panic!("expected WorkerDied, got {other:?}"),
     }
     assert_eq!(pool.submit(square, 7).unwrap().wait(), Ok(49), "the pool heals");
+}
+
+fn a_stopped_worker_is_worker_died() {
+    let pool = pool(&["tulip-1"], 1);
+    let (mut fut, pid) = parked(&pool, "stop");
+    // SAFETY: signals a process this test started (through ssh) and knows the pid of.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) };
+    match fut.wait_timeout(Duration::from_secs(20)) {
+        Some(Err(JobError::WorkerDied(m))) => assert!(m.contains("tulip-1"), "{m}"),
+        other => panic!("expected WorkerDied, got {other:?}"),
+    }
+    eventually(Duration::from_secs(10), "the stopped worker is gone", || !running(pid));
+    assert_eq!(pool.submit(square, 4).unwrap().wait(), Ok(16), "the pool heals");
 }
 
 fn a_lost_session_leaves_no_orphan() {

@@ -20,8 +20,9 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use super::child::{self, Child};
+use super::child::{self, Child, Waited};
 use super::spawn;
 use super::wire::{self, ToWorker, HANDSHAKE_MAX, PREFIX};
 use super::worker::{EXIT_HANDSHAKE, EXIT_PROTOCOL};
@@ -69,13 +70,12 @@ fn serve(value: &OsStr, mut input: File, output: &mut File) -> Result<(), Failur
         set_blocking(fd).map_err(started)?;
     }
     to_worker.write_all(&hello).map_err(started)?;
-    let pid = s.child.pid();
-    let page = s.page;
     let link_ended = Arc::new(AtomicBool::new(false));
     let ended = link_ended.clone();
+    let page = s.page;
     let downstream = move || {
         let mut buf = vec![0u8; 1 << 16];
-        // Ends with the link: then the worker goes too.
+        // Ends with the link: then the worker goes too (the watcher kills it).
         while let Ok(n @ 1..) = input.read(&mut buf) {
             if to_worker.write_all(&buf[..n]).is_err() {
                 break;
@@ -85,31 +85,83 @@ fn serve(value: &OsStr, mut input: File, output: &mut File) -> Result<(), Failur
             }
         }
         ended.store(true, Ordering::Release);
-        // SAFETY: signals the worker's process group, which is ours until we reap it.
-        unsafe { libc::kill(-pid, libc::SIGKILL) };
     };
     std::thread::Builder::new().name("tulip-nanny".into()).spawn(downstream).map_err(started)?;
-    relay_up(from_worker, output, s.child, &link_ended);
+    let ended = link_ended.clone();
+    let watcher = std::thread::Builder::new().name("tulip-nanny-watch".into());
+    let watcher = watcher.spawn(move || watch(s.child, &ended)).map_err(started)?;
+    if !relay_up(from_worker, output) {
+        link_ended.store(true, Ordering::Release);
+    }
+    if let Ok(Some(why)) = watcher.join() {
+        eprintln!("tulip: {why}");
+    }
     Ok(())
 }
 
-/// Copies the worker's frames to the link until the worker ends; then reaps it and says how it
-/// ended, on stderr (which the pool shows, prefixed with this host).
-fn relay_up(mut from_worker: File, output: &mut File, mut child: Child, link_ended: &AtomicBool) {
+/// How often the watcher looks at the worker and the link.
+const WATCH_EVERY: Duration = Duration::from_millis(20);
+
+/// How long a worker may stay stopped (`SIGSTOP`) before the nanny takes it for hung and kills it:
+/// the pool cannot tell a stopped remote worker from a slow one, the nanny can.
+pub(crate) const STOP_LIMIT: Duration = Duration::from_secs(2);
+
+/// Owns the worker until it is gone: kills it when the link ends (`link_ended`) or when it stays
+/// stopped past [`STOP_LIMIT`], reaps it, and says why it went unless the pool ended it.
+fn watch(mut child: Child, link_ended: &AtomicBool) -> Option<String> {
+    let pid = child.pid();
+    let mut stopped_since: Option<Instant> = None;
+    let mut killed_hung = false;
+    loop {
+        let hung = || format!("worker {pid} was stopped (SIGSTOP) for over {STOP_LIMIT:?} and was killed");
+        if link_ended.load(Ordering::Acquire) {
+            child.kill();
+            child.wait();
+            return killed_hung.then(hung);
+        }
+        match child.try_wait(true) {
+            Waited::Gone(_) if killed_hung => return Some(hung()),
+            Waited::Gone(status) => {
+                let clean = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+                return (!clean).then(|| format!("worker {pid} {}", child::describe_status(status)));
+            }
+            Waited::Unknown => return None,
+            Waited::Stopped => stopped_since = Some(Instant::now()),
+            Waited::Running => {}
+        }
+        if let Some(since) = stopped_since {
+            if !still_stopped(pid) {
+                stopped_since = None;
+            } else if since.elapsed() >= STOP_LIMIT && !killed_hung {
+                killed_hung = child.kill();
+            }
+        }
+        std::thread::sleep(WATCH_EVERY);
+    }
+}
+
+/// Whether `pid` is still stopped (a stop is reported once; a `SIGCONT` is not reported at all).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn still_stopped(pid: libc::pid_t) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('T'))
+}
+
+/// Elsewhere a stop is taken to last (there is no cheap way to see a `SIGCONT`).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn still_stopped(_pid: libc::pid_t) -> bool {
+    true
+}
+
+/// Copies the worker's frames to the link until the worker ends (`true`) or the link breaks.
+fn relay_up(mut from_worker: File, output: &mut File) -> bool {
     let mut buf = vec![0u8; 1 << 16];
     while let Ok(n @ 1..) = from_worker.read(&mut buf) {
         if output.write_all(&buf[..n]).is_err() {
-            break;
+            return false;
         }
     }
-    child.kill();
-    if let Some(status) = child.wait() {
-        let quiet =
-            link_ended.load(Ordering::Acquire) || libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-        if !quiet {
-            eprintln!("tulip: worker {} {}", child.pid(), child::describe_status(status));
-        }
-    }
+    true
 }
 
 /// Parses `<version>:<pid>:<token hex>:<sha-256 hex>` into the worker's marker prefix (with this
