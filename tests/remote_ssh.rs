@@ -23,7 +23,7 @@ fn main() {
         return;
     }
     harness::run(&[
-        Case { name: "results_come_from_both_hosts", run: results_come_from_both_hosts },
+        Case { name: "ten_thousand_results_come_from_both_hosts", run: results_come_from_both_hosts },
         Case {
             name: "a_worker_killed_on_its_host_is_worker_died",
             run: a_worker_killed_on_its_host_is_worker_died,
@@ -112,7 +112,7 @@ fn parked(pool: &ProcessPool, tag: &str) -> (tulip::ConcurrentFuture<u32>, u32) 
 
 fn results_come_from_both_hosts() {
     let pool = pool(&["tulip-1", "tulip-2"], 2);
-    let futs: Vec<_> = (0..200u64).map(|i| pool.submit(square, i).unwrap()).collect();
+    let futs: Vec<_> = (0..10_000u64).map(|i| pool.submit(square, i).unwrap()).collect();
     for (i, f) in futs.into_iter().enumerate() {
         assert_eq!(f.wait(), Ok(i as u64 * i as u64));
     }
