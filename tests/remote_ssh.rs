@@ -25,6 +25,10 @@ fn main() {
     harness::run(&[
         Case { name: "ten_thousand_results_come_from_both_hosts", run: results_come_from_both_hosts },
         Case {
+            name: "a_host_that_lost_a_worker_gets_its_replacement",
+            run: a_host_that_lost_a_worker_gets_its_replacement,
+        },
+        Case {
             name: "a_worker_killed_on_its_host_is_worker_died",
             run: a_worker_killed_on_its_host_is_worker_died,
         },
@@ -122,6 +126,33 @@ fn results_come_from_both_hosts() {
         seen.extend(batch.into_iter().map(|f| f.wait().unwrap()));
         seen.contains("127.0.0.1") && seen.contains("127.0.0.2")
     });
+}
+
+/// Where the worker runs, and its pid.
+fn addr_and_pid(_: ()) -> (String, u32) {
+    (server_addr(()), std::process::id())
+}
+
+/// Runs batches of `addr_and_pid` until one comes from `addr`; its pid.
+fn pid_on(pool: &ProcessPool, addr: &str) -> u32 {
+    let mut found = None;
+    eventually(Duration::from_secs(30), &format!("a worker on {addr} answers"), || {
+        let batch: Vec<_> = (0..20).map(|_| pool.submit(addr_and_pid, ()).unwrap()).collect();
+        // A task sent to the killed worker before its death was seen fails; only placement matters here.
+        found = batch.into_iter().filter_map(|f| f.wait().ok()).find(|(a, _)| a == addr).map(|(_, p)| p);
+        found.is_some()
+    });
+    found.unwrap()
+}
+
+fn a_host_that_lost_a_worker_gets_its_replacement() {
+    let pool = pool(&["tulip-1", "tulip-2"], 2);
+    let victim = pid_on(&pool, "127.0.0.2");
+    // SAFETY: signals a process this test started (through ssh) and knows the pid of.
+    unsafe { libc::kill(victim as libc::pid_t, libc::SIGKILL) };
+    eventually(Duration::from_secs(10), "the killed worker is gone", || !running(victim));
+    let replacement = pid_on(&pool, "127.0.0.2");
+    assert_ne!(replacement, victim);
 }
 
 fn a_worker_killed_on_its_host_is_worker_died() {

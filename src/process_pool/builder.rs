@@ -64,7 +64,7 @@ pub(crate) struct Config {
     pub(crate) states: Vec<StateFactory>,
     /// Where workers run.
     pub(crate) launcher: Launcher,
-    /// Where each new worker starts, in turn (from `launcher`, set by `build`).
+    /// Where new workers start: each goes to the one with the fewest (from `launcher`, set by `build`).
     pub(crate) targets: Vec<Target>,
 }
 
@@ -106,8 +106,8 @@ pub(crate) fn cpus() -> usize {
 impl ProcessPoolBuilder {
     /// Where the workers run (default: [`Launcher::local`], this machine). With a remote launcher,
     /// `build` first puts this program on each host (or checks the shared path), and each worker
-    /// proves in its handshake that it runs the same binary; workers go to the hosts in turn.
-    /// Everything else (submit, map, stats, timeouts, errors) is the same.
+    /// proves in its handshake that it runs the same binary; each new worker goes to the host with
+    /// the fewest (so a host that lost one gets its replacement). Everything else (submit, map, stats, timeouts, errors) is the same.
     ///
     /// # Examples
     ///

@@ -62,7 +62,7 @@ enum Kind {
 
 #[derive(Debug, Clone)]
 struct Ssh {
-    /// At least one; workers go to them in turn.
+    /// At least one; each new worker goes to the one with the fewest.
     hosts: Vec<String>,
     port: Option<u16>,
     identity: Option<PathBuf>,

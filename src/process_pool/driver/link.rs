@@ -56,6 +56,8 @@ pub(super) struct Worker {
     pub(super) child: Child,
     /// The host (or launcher command) of a remote worker, named in its errors; `None`: local.
     pub(super) host: Option<Arc<str>>,
+    /// Its launcher target's index in `config.targets`.
+    pub(super) target: usize,
     /// Which task the worker has started, exactly (Linux); `None` where there is no shared page.
     pub(super) page: Option<StatusPage>,
     /// `None` once closed: the worker finishes what it has, then exits.

@@ -59,11 +59,15 @@ pub(super) fn kill_and_reap(child: &mut Child) -> Option<c_int> {
     child.wait()
 }
 
+/// A started worker (or why not), with the index of its launcher target.
+pub(super) type SpawnReply = (usize, io::Result<spawn::Spawned>);
+
 /// A request to the process-wide spawner thread.
 struct SpawnRequest {
     env_value: String,
-    target: Target,
-    reply: crossbeam_channel::Sender<io::Result<spawn::Spawned>>,
+    /// Where to start it, and that target's index (sent back with the worker).
+    target: (usize, Target),
+    reply: crossbeam_channel::Sender<SpawnReply>,
     /// The pool to wake when the worker is there.
     wake: Weak<Shared>,
 }
@@ -83,8 +87,9 @@ fn spawner() -> io::Result<crossbeam_channel::Sender<SpawnRequest>> {
     let (tx, rx) = crossbeam_channel::unbounded::<SpawnRequest>();
     std::thread::Builder::new().name("tulip-process-spawn".into()).spawn(move || {
         for req in rx {
-            let r = launcher::start(&req.target, &req.env_value);
-            if let Err(crossbeam_channel::SendError(Ok(mut orphan))) = req.reply.send(r) {
+            let r = launcher::start(&req.target.1, &req.env_value);
+            if let Err(crossbeam_channel::SendError((_, Ok(mut orphan)))) = req.reply.send((req.target.0, r))
+            {
                 // Its pool is gone: nobody else will kill and reap it.
                 kill_and_reap(&mut orphan.child);
             }
@@ -113,8 +118,9 @@ impl Driver {
             self.request_spawn_with(&requests);
         }
         if here {
-            let first = launcher::start(&self.next_target(), &self.env_value);
-            self.register(first, Instant::now());
+            let (index, target) = self.next_target();
+            let first = launcher::start(&target, &self.env_value);
+            self.register((index, first), Instant::now());
         }
         Ok(())
     }
@@ -127,12 +133,20 @@ impl Driver {
         }
     }
 
-    /// Where the next worker starts: the launcher's targets in turn.
-    fn next_target(&mut self) -> Target {
+    /// Where the next worker starts: the least loaded launcher target (the first of equals), which
+    /// is counted as loaded with it from now on.
+    fn next_target(&mut self) -> (usize, Target) {
         let targets = &self.shared.config.targets;
-        let t = targets.get(self.next_target % targets.len().max(1)).cloned().unwrap_or(Target::Local);
-        self.next_target = self.next_target.wrapping_add(1);
-        t
+        let index = (0..self.target_load.len()).min_by_key(|&i| self.target_load[i]).unwrap_or(0);
+        self.target_load[index] += 1;
+        (index, targets.get(index).cloned().unwrap_or(Target::Local))
+    }
+
+    /// A worker of target `index` is gone, or never started.
+    fn unload_target(&mut self, index: usize) {
+        if let Some(n) = self.target_load.get_mut(index) {
+            *n = n.saturating_sub(1);
+        }
     }
 
     fn request_spawn_with(&mut self, requests: &crossbeam_channel::Sender<SpawnRequest>) {
@@ -144,7 +158,8 @@ impl Driver {
         };
         match requests.send(req) {
             Ok(()) => self.pending_spawns += 1,
-            Err(_) => {
+            Err(crossbeam_channel::SendError(req)) => {
+                self.unload_target(req.target.0);
                 self.start_failed(Instant::now(), BuildError::Spawn("the spawner thread is gone".into()))
             }
         }
@@ -160,7 +175,10 @@ impl Driver {
     }
 
     /// Adds a started worker (or handles why it could not start).
-    pub(super) fn register(&mut self, spawned: io::Result<spawn::Spawned>, now: Instant) {
+    pub(super) fn register(&mut self, (index, spawned): SpawnReply, now: Instant) {
+        if spawned.is_err() {
+            self.unload_target(index);
+        }
         match spawned {
             Ok(mut s) => {
                 let slot = match self.workers.iter().position(Option::is_none) {
@@ -183,6 +201,7 @@ impl Driver {
                     )
                 };
                 if let Err(e) = registered {
+                    self.unload_target(index);
                     kill_and_reap(&mut s.child);
                     self.start_failed(now, BuildError::Spawn(e.to_string()));
                     return;
@@ -191,6 +210,7 @@ impl Driver {
                 self.workers[slot] = Some(Worker {
                     child: s.child,
                     host: s.host,
+                    target: index,
                     page: s.page,
                     to_worker: Some(s.to_worker),
                     from_worker: s.from_worker,
@@ -388,6 +408,7 @@ impl Driver {
     pub(super) fn remove(&mut self, slot: usize, status: Option<c_int>, cause: Cause) {
         let Some(mut w) = self.workers[slot].take() else { return };
         self.resize_due = true;
+        self.unload_target(w.target);
         let poller = &self.shared.poller;
         let _ = poller.delete(&w.from_worker);
         if let Some(f) = w.to_worker.take() {
