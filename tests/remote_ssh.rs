@@ -161,7 +161,7 @@ fn a_worker_killed_on_its_host_is_worker_died() {
     // SAFETY: signals a process this test started (through ssh) and knows the pid of.
     unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
     match fut.wait() {
-        Err(JobError::WorkerDied(m)) => assert!(m.contains("tulip-1"), "{m}"),
+        Err(JobError::WorkerDied(m)) => assert!(m.contains("tulip-1") && m.contains("SIGKILL"), "{m}"),
         other => panic!("expected WorkerDied, got {other:?}"),
     }
     assert_eq!(pool.submit(square, 7).unwrap().wait(), Ok(49), "the pool heals");

@@ -33,7 +33,7 @@ pub(crate) fn run(value: &OsStr) -> ! {
     // SAFETY: fds 0 and 1 are the link; nothing else in this process uses them as `File`s.
     let (input, mut output) = unsafe { (File::from_raw_fd(0), File::from_raw_fd(1)) };
     let code = match serve(value, input, &mut output) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err((code, why)) => {
             let mut frame = Vec::new();
             wire::encode_refused(&mut frame, &why);
@@ -47,7 +47,9 @@ pub(crate) fn run(value: &OsStr) -> ! {
 
 type Failure = (i32, String);
 
-fn serve(value: &OsStr, mut input: File, output: &mut File) -> Result<(), Failure> {
+/// Serves one worker; the nanny's exit status says how the worker ended, as a shell would: its own
+/// exit status, or 128 + the signal that killed it (the pool reads it through `ssh` or `srun`).
+fn serve(value: &OsStr, mut input: File, output: &mut File) -> Result<i32, Failure> {
     let (prefix, token, hash) = parse(value)?;
     let ours = spawn::program()
         .and_then(|p| super::launcher::file_hash(&p))
@@ -93,10 +95,11 @@ fn serve(value: &OsStr, mut input: File, output: &mut File) -> Result<(), Failur
     if !relay_up(from_worker, output) {
         link_ended.store(true, Ordering::Release);
     }
-    if let Ok(Some(why)) = watcher.join() {
+    let (why, code) = watcher.join().unwrap_or((None, 0));
+    if let Some(why) = why {
         eprintln!("tulip: {why}");
     }
-    Ok(())
+    Ok(code)
 }
 
 /// How often the watcher looks at the worker and the link.
@@ -107,8 +110,9 @@ const WATCH_EVERY: Duration = Duration::from_millis(20);
 pub(crate) const STOP_LIMIT: Duration = Duration::from_secs(2);
 
 /// Owns the worker until it is gone: kills it when the link ends (`link_ended`) or when it stays
-/// stopped past [`STOP_LIMIT`], reaps it, and says why it went unless the pool ended it.
-fn watch(mut child: Child, link_ended: &AtomicBool) -> Option<String> {
+/// stopped past [`STOP_LIMIT`], reaps it; says why it went unless the pool ended it, and gives the
+/// nanny's exit status (see [`serve`]).
+fn watch(mut child: Child, link_ended: &AtomicBool) -> (Option<String>, i32) {
     let pid = child.pid();
     let mut stopped_since: Option<Instant> = None;
     let mut killed_hung = false;
@@ -117,15 +121,16 @@ fn watch(mut child: Child, link_ended: &AtomicBool) -> Option<String> {
         if link_ended.load(Ordering::Acquire) {
             child.kill();
             child.wait();
-            return killed_hung.then(hung);
+            return (killed_hung.then(hung), 0);
         }
         match child.try_wait(true) {
-            Waited::Gone(_) if killed_hung => return Some(hung()),
+            Waited::Gone(status) if killed_hung => return (Some(hung()), shell_status(status)),
             Waited::Gone(status) => {
                 let clean = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-                return (!clean).then(|| format!("worker {pid} {}", child::describe_status(status)));
+                let why = (!clean).then(|| format!("worker {pid} {}", child::describe_status(status)));
+                return (why, shell_status(status));
             }
-            Waited::Unknown => return None,
+            Waited::Unknown => return (None, 0),
             Waited::Stopped => stopped_since = Some(Instant::now()),
             Waited::Running => {}
         }
@@ -137,6 +142,15 @@ fn watch(mut child: Child, link_ended: &AtomicBool) -> Option<String> {
             }
         }
         std::thread::sleep(WATCH_EVERY);
+    }
+}
+
+/// A wait status as a shell's exit status: the exit code, or 128 + the signal.
+fn shell_status(status: libc::c_int) -> i32 {
+    if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        libc::WEXITSTATUS(status)
     }
 }
 

@@ -465,10 +465,15 @@ impl Driver {
 fn remote_how(host: &str, status: Option<c_int>, how: String) -> String {
     let code = status.filter(|&s| libc::WIFEXITED(s)).map(|s| libc::WEXITSTATUS(s));
     match code {
+        // The nanny's status for a worker killed there: 128 + the signal (see `nanny::serve`).
+        Some(c @ 129..=192) => format!("on {host}: the worker {}", child::describe_status(c - 128)),
         Some(255) => format!(
             "lost its link to {host} (the launcher exited with status 255: the host is down, \
              unreachable, or the connection dropped)"
         ),
-        _ => format!("on {host}: the worker's link ended, its launcher {how} (the worker's stderr, prefixed with [{host}], says more)"),
+        _ => format!(
+            "on {host}: the worker's link ended, its launcher {how} (the worker's stderr, prefixed \
+             with [{host}], says more)"
+        ),
     }
 }
