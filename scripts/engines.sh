@@ -106,8 +106,9 @@ CONF
   pgrep -x munged >/dev/null || { mkdir -p /run/munge && chown munge: /run/munge 2>/dev/null; \
     (command -v runuser >/dev/null && runuser -u munge -- munged) || munged; }
   export SLURM_CONF=$conf
-  alive "$DIR/slurm/slurmctld.pid" || { slurmctld -f "$conf"; }
-  alive "$DIR/slurm/slurmd.pid" || { slurmd -f "$conf"; }
+  # By command line, not pid file: the daemons do not always write theirs.
+  pgrep -f "slurmctld -f $conf" >/dev/null || slurmctld -f "$conf"
+  pgrep -f "slurmd -f $conf" >/dev/null || slurmd -f "$conf"
   for _ in $(seq 100); do
     srun -n1 --quiet true 2>/dev/null && { echo "$conf"; return 0; }
     sleep 0.2
@@ -121,9 +122,7 @@ stop() {
     if alive "$pid"; then kill "$(cat "$pid")"; fi
     rm -f "$pid"
   done
-  for pid in "$DIR/slurm/slurmd.pid" "$DIR/slurm/slurmctld.pid"; do
-    if alive "$pid"; then kill "$(cat "$pid")"; fi
-  done
+  for pid in $(pgrep -f "slurm(ctld|d) -f $DIR/slurm/slurm.conf" || true); do kill "$pid"; done
 }
 
 case "${1:-start}" in
