@@ -15,6 +15,7 @@ mod http;
 mod loop_callbacks;
 mod process;
 mod subprocess;
+mod remote;
 mod threadsafe;
 mod wait_many;
 
@@ -82,4 +83,5 @@ fn main() {
     http::run(&mut report);
     subprocess::run(&mut report);
     wait_many::run(&mut report);
+    remote::run(&mut report);
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use polling::Poller;
 
+use super::launcher::{Launcher, Target};
 use super::{code, driver, process, spawn, wire, Counters, Inbox, ProcessPool, Shared};
 use crate::error::BuildError;
 use crate::pool::PoolStats;
@@ -61,6 +62,10 @@ pub(crate) struct Config {
     pub(crate) init_off: i64,
     /// The `worker_state` factories, at most one per state type.
     pub(crate) states: Vec<StateFactory>,
+    /// Where workers run.
+    pub(crate) launcher: Launcher,
+    /// Where new workers start: each goes to the one with the fewest (from `launcher`, set by `build`).
+    pub(crate) targets: Vec<Target>,
 }
 
 /// A `worker_state` factory: the type of the state it makes, and its address.
@@ -85,6 +90,8 @@ impl Default for ProcessPoolBuilder {
                 initializer: None,
                 init_off: 0,
                 states: Vec::new(),
+                launcher: Launcher::local(),
+                targets: Vec::new(),
             },
         }
     }
@@ -97,6 +104,24 @@ pub(crate) fn cpus() -> usize {
 }
 
 impl ProcessPoolBuilder {
+    /// Where the workers run (default: [`Launcher::local`], this machine). With a remote launcher,
+    /// `build` first puts this program on each host (or checks the shared path), and each worker
+    /// proves in its handshake that it runs the same binary; each new worker goes to the host with
+    /// the fewest (so a host that lost one gets its replacement). Everything else (submit, map, stats, timeouts, errors) is the same.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip::process::Launcher;
+    ///
+    /// let b = tulip::ProcessPool::builder().launcher(Launcher::ssh("node1").host("node2"));
+    /// # let _ = b;
+    /// ```
+    pub fn launcher(mut self, launcher: Launcher) -> Self {
+        self.config.launcher = launcher;
+        self
+    }
+
     /// The most worker processes alive at once (default: the number of CPUs).
     ///
     /// A worker being replaced after `max_tasks_per_child` may briefly overlap with its successor.
@@ -343,6 +368,7 @@ impl ProcessPoolBuilder {
                     .into(),
             ));
         }
+        self.config.targets = self.config.launcher.prepare()?;
         let spawn_err = |e: std::io::Error| BuildError::Spawn(e.to_string());
         let token = spawn::new_token().map_err(spawn_err)?;
         let shared = Arc::new(Shared {

@@ -15,7 +15,11 @@
 //! - `wire.rs`: the frames on the pipes and their decoder;
 //! - `code.rs`: function references as offsets, and the trampolines that call them;
 //! - `state.rs`: per-worker state and the initializer, on the worker's side;
-//! - `spawn.rs`: starting, signalling and reaping worker processes, the status page.
+//! - `spawn.rs`: starting, signalling and reaping worker processes, the status page;
+//! - `launcher.rs`: [`Launcher`](process::Launcher): where workers run (here, over ssh, as Slurm
+//!   steps, through any command), and starting one through it;
+//! - `nanny.rs`: the far end of a remote worker's link, which proves the binary, owns the worker
+//!   and kills it when the link ends.
 //!
 //! # Implementation
 //!
@@ -35,7 +39,9 @@ pub(crate) mod child;
 mod code;
 mod driver;
 mod handle;
+mod launcher;
 mod map;
+mod nanny;
 pub mod process;
 mod spawn;
 mod state;

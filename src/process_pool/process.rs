@@ -75,6 +75,15 @@
 //! or ignored, in a process group of its own. Every worker is reaped: no zombie
 //! is left behind, whether it exits, crashes or is killed.
 //!
+//! # Workers on other machines
+//!
+//! [`ProcessPoolBuilder::launcher`](crate::ProcessPoolBuilder::launcher) with a [`Launcher`] other
+//! than [`Launcher::local`] starts the workers over ssh, as Slurm steps or through any command that
+//! connects a remote process's stdin and stdout; those carry the frames. The remote side runs this
+//! same program (proven by its SHA-256) as a nanny that owns the worker and kills it when the link
+//! ends. Failures are the local ones, with the host named in `WorkerDied`. See the README section
+//! "When one machine is not enough".
+//!
 //! # `init`, tests and doctests
 //!
 //! Everything `main` does before [`init`] is done again in every worker, so make it the first
@@ -198,6 +207,8 @@
 use std::sync::atomic::Ordering;
 
 use super::worker;
+
+pub use super::launcher::Launcher;
 
 /// Turns this process into a process-pool worker if a pool started it as one; otherwise records that
 /// it was called and returns at once.

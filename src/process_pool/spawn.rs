@@ -72,6 +72,11 @@ pub(crate) fn program() -> io::Result<PathBuf> {
     p.clone().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "cannot find this program's executable"))
 }
 
+/// This program's file by its real path (what another machine can be told to run).
+pub(crate) fn exe_path() -> io::Result<PathBuf> {
+    std::env::current_exe()
+}
+
 /// What identifies this program, for the handshake (computed once).
 pub(crate) fn fingerprint() -> Fingerprint {
     static FINGERPRINT: OnceLock<Fingerprint> = OnceLock::new();
@@ -124,6 +129,8 @@ pub(crate) struct Spawned {
     pub(crate) to_worker: WorkerInput,
     pub(crate) from_worker: File,
     pub(crate) page: Option<StatusPage>,
+    /// The host (or launcher command) of a remote worker; `None` for a local one.
+    pub(crate) host: Option<std::sync::Arc<str>>,
 }
 
 /// One page of memory shared by the pool and one worker, with two counters.
@@ -228,7 +235,7 @@ impl Drop for StatusPage {
     }
 }
 
-fn set_nonblocking(fd: &impl AsRawFd) -> io::Result<()> {
+pub(crate) fn set_nonblocking(fd: &impl AsRawFd) -> io::Result<()> {
     // SAFETY: plain fcntl calls on a descriptor we own.
     unsafe {
         let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
@@ -290,7 +297,7 @@ pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
         child.kill_and_reap();
         return Err(e);
     }
-    Ok(Spawned { child, to_worker: down_w, from_worker: File::from(up_r), page })
+    Ok(Spawned { child, to_worker: down_w, from_worker: File::from(up_r), page, host: None })
 }
 
 /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time so that the

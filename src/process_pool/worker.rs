@@ -67,6 +67,10 @@ impl Stop {
 /// Runs the worker if this process was started as one; returns at once otherwise.
 pub(crate) fn enter() {
     INIT_CALLED.store(true, Ordering::Release);
+    if let Some(value) = std::env::var_os(super::launcher::NANNY_ENV) {
+        std::env::remove_var(super::launcher::NANNY_ENV);
+        super::nanny::run(&value);
+    }
     let Some(value) = std::env::var_os(ENV) else { return };
     // Programs this worker's tasks start must not take themselves for workers.
     std::env::remove_var(ENV);

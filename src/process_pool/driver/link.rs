@@ -14,6 +14,7 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::super::channel::WorkerInput;
@@ -50,7 +51,13 @@ pub(super) struct InFlight {
 }
 
 pub(super) struct Worker {
+    /// The local child, or for a remote worker the launcher process (`ssh`, `srun`) that carries
+    /// its link: killing it ends the link, and the nanny on the other side kills the worker.
     pub(super) child: Child,
+    /// The host (or launcher command) of a remote worker, named in its errors; `None`: local.
+    pub(super) host: Option<Arc<str>>,
+    /// Its launcher target's index in `config.targets`.
+    pub(super) target: usize,
     /// Which task the worker has started, exactly (Linux); `None` where there is no shared page.
     pub(super) page: Option<StatusPage>,
     /// `None` once closed: the worker finishes what it has, then exits.
@@ -205,6 +212,18 @@ pub(super) fn read_frames(
     tally: &mut Tally,
     max_reads: usize,
 ) -> ReadEnd {
+    match (read_some(w, token, now, tally, max_reads), &w.host, w.phase) {
+        // Bytes before the first frame of a remote worker: almost always a login script's output.
+        (ReadEnd::Protocol(msg), Some(host), Phase::Starting { .. }) => ReadEnd::Protocol(format!(
+            "{msg}; the link to {host} carried bytes that are not tulip frames before the handshake: \
+             a login script there (.bashrc, .profile) that prints to stdout in non-interactive \
+             shells is the usual cause"
+        )),
+        (end, ..) => end,
+    }
+}
+
+fn read_some(w: &mut Worker, token: &[u8; 16], now: Instant, tally: &mut Tally, max_reads: usize) -> ReadEnd {
     let mut reads = 0;
     loop {
         if let Some(end) = handle_frames(w, token, now, tally) {
@@ -251,7 +270,9 @@ pub(super) fn handle_frames(
                 if !matches!(w.phase, Phase::Starting { .. }) {
                     return Some(ReadEnd::Protocol("a second handshake reply".into()));
                 }
-                if theirs != *token || pid as libc::pid_t != w.child.pid() {
+                // A remote worker's pid is on its own host: only the nanny that started it can check.
+                let pid_ok = w.host.is_some() || pid as libc::pid_t == w.child.pid();
+                if theirs != *token || !pid_ok {
                     return Some(ReadEnd::Refused(
                         "its handshake reply does not carry this pool's token and pid".into(),
                     ));

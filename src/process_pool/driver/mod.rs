@@ -132,10 +132,13 @@ pub(crate) struct Driver {
     /// The value of the worker marker variable (see [`spawn::ENV`]).
     env_value: String,
     /// Where the spawner thread (`supervisor::spawner`) sends this pool's new workers.
-    spawned_tx: crossbeam_channel::Sender<io::Result<spawn::Spawned>>,
-    spawned_rx: crossbeam_channel::Receiver<io::Result<spawn::Spawned>>,
+    spawned_tx: crossbeam_channel::Sender<supervisor::SpawnReply>,
+    spawned_rx: crossbeam_channel::Receiver<supervisor::SpawnReply>,
     /// Spawns requested whose result has not been taken yet.
     pending_spawns: usize,
+    /// Workers alive or being started, per launcher target (`config.targets`): a new worker goes
+    /// to the least loaded one, so a host that lost a worker gets the replacement.
+    target_load: Vec<usize>,
     /// A worker was removed since `maintain` last ran: the next round must come at once, or a
     /// worker found dead by the writes at the end of a round (after `maintain`) would leave the pool
     /// short, with nothing left to wake the driver.
@@ -161,6 +164,7 @@ impl Driver {
         let (max_frame, init_off) = (shared.config.max_frame_size as u32, shared.config.init_off);
         wire::encode_hello(&mut hello, &token, &spawn::fingerprint(), max_frame, init_off);
         let (spawned_tx, spawned_rx) = crossbeam_channel::unbounded();
+        let shared_targets = shared.config.targets.len().max(1);
         let mut d = Driver {
             token,
             hello,
@@ -178,6 +182,7 @@ impl Driver {
             spawned_tx,
             spawned_rx,
             pending_spawns: 0,
+            target_load: vec![0; shared_targets],
             resize_due: false,
             last_liveness_check: Instant::now(),
             last_direct: None,

@@ -84,7 +84,7 @@ impl Driver {
         // Workers still being spawned for this pool are killed as they arrive.
         while self.pending_spawns > 0 {
             match self.spawned_rx.recv_timeout(Duration::from_secs(30)) {
-                Ok(r) => {
+                Ok((_, r)) => {
                     self.pending_spawns -= 1;
                     if let Ok(mut s) = r {
                         kill_and_reap(&mut s.child);

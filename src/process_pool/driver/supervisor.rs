@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use polling::{Event, PollMode};
 
 use super::super::child::{self, Child, Waited};
+use super::super::launcher::{self, Target};
 use super::super::spawn;
 use super::super::wire::FrameReader;
 use super::super::{lock, Shared, HANDSHAKE_TIMEOUT};
@@ -58,10 +59,15 @@ pub(super) fn kill_and_reap(child: &mut Child) -> Option<c_int> {
     child.wait()
 }
 
+/// A started worker (or why not), with the index of its launcher target.
+pub(super) type SpawnReply = (usize, io::Result<spawn::Spawned>);
+
 /// A request to the process-wide spawner thread.
 struct SpawnRequest {
     env_value: String,
-    reply: crossbeam_channel::Sender<io::Result<spawn::Spawned>>,
+    /// Where to start it, and that target's index (sent back with the worker).
+    target: (usize, Target),
+    reply: crossbeam_channel::Sender<SpawnReply>,
     /// The pool to wake when the worker is there.
     wake: Weak<Shared>,
 }
@@ -81,8 +87,9 @@ fn spawner() -> io::Result<crossbeam_channel::Sender<SpawnRequest>> {
     let (tx, rx) = crossbeam_channel::unbounded::<SpawnRequest>();
     std::thread::Builder::new().name("tulip-process-spawn".into()).spawn(move || {
         for req in rx {
-            let r = spawn::spawn_worker(&req.env_value);
-            if let Err(crossbeam_channel::SendError(Ok(mut orphan))) = req.reply.send(r) {
+            let r = launcher::start(&req.target.1, &req.env_value);
+            if let Err(crossbeam_channel::SendError((_, Ok(mut orphan)))) = req.reply.send((req.target.0, r))
+            {
                 // Its pool is gone: nobody else will kill and reap it.
                 kill_and_reap(&mut orphan.child);
             }
@@ -111,8 +118,9 @@ impl Driver {
             self.request_spawn_with(&requests);
         }
         if here {
-            let first = spawn::spawn_worker(&self.env_value);
-            self.register(first, Instant::now());
+            let (index, target) = self.next_target();
+            let first = launcher::start(&target, &self.env_value);
+            self.register((index, first), Instant::now());
         }
         Ok(())
     }
@@ -125,15 +133,33 @@ impl Driver {
         }
     }
 
+    /// Where the next worker starts: the least loaded launcher target (the first of equals), which
+    /// is counted as loaded with it from now on.
+    fn next_target(&mut self) -> (usize, Target) {
+        let targets = &self.shared.config.targets;
+        let index = (0..self.target_load.len()).min_by_key(|&i| self.target_load[i]).unwrap_or(0);
+        self.target_load[index] += 1;
+        (index, targets.get(index).cloned().unwrap_or(Target::Local))
+    }
+
+    /// A worker of target `index` is gone, or never started.
+    fn unload_target(&mut self, index: usize) {
+        if let Some(n) = self.target_load.get_mut(index) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
     fn request_spawn_with(&mut self, requests: &crossbeam_channel::Sender<SpawnRequest>) {
         let req = SpawnRequest {
             env_value: self.env_value.clone(),
+            target: self.next_target(),
             reply: self.spawned_tx.clone(),
             wake: Arc::downgrade(&self.shared),
         };
         match requests.send(req) {
             Ok(()) => self.pending_spawns += 1,
-            Err(_) => {
+            Err(crossbeam_channel::SendError(req)) => {
+                self.unload_target(req.target.0);
                 self.start_failed(Instant::now(), BuildError::Spawn("the spawner thread is gone".into()))
             }
         }
@@ -149,7 +175,10 @@ impl Driver {
     }
 
     /// Adds a started worker (or handles why it could not start).
-    pub(super) fn register(&mut self, spawned: io::Result<spawn::Spawned>, now: Instant) {
+    pub(super) fn register(&mut self, (index, spawned): SpawnReply, now: Instant) {
+        if spawned.is_err() {
+            self.unload_target(index);
+        }
         match spawned {
             Ok(mut s) => {
                 let slot = match self.workers.iter().position(Option::is_none) {
@@ -172,6 +201,7 @@ impl Driver {
                     )
                 };
                 if let Err(e) = registered {
+                    self.unload_target(index);
                     kill_and_reap(&mut s.child);
                     self.start_failed(now, BuildError::Spawn(e.to_string()));
                     return;
@@ -179,6 +209,8 @@ impl Driver {
                 self.shared.counters.workers_started.fetch_add(1, Ordering::Release);
                 self.workers[slot] = Some(Worker {
                     child: s.child,
+                    host: s.host,
+                    target: index,
                     page: s.page,
                     to_worker: Some(s.to_worker),
                     from_worker: s.from_worker,
@@ -376,6 +408,7 @@ impl Driver {
     pub(super) fn remove(&mut self, slot: usize, status: Option<c_int>, cause: Cause) {
         let Some(mut w) = self.workers[slot].take() else { return };
         self.resize_due = true;
+        self.unload_target(w.target);
         let poller = &self.shared.poller;
         let _ = poller.delete(&w.from_worker);
         if let Some(f) = w.to_worker.take() {
@@ -385,10 +418,13 @@ impl Driver {
         let mut tally = Tally::new(&self.shared);
         // The worker is gone: whatever it wrote is in the pipe now. Frames after a bad one are lost.
         let _ = read_frames(&mut w, &self.token, now, &mut tally, usize::MAX);
-        let how = match status {
+        let mut how = match status {
             Some(s) => child::describe_status(s),
             None => "vanished (its exit status was collected elsewhere)".to_string(),
         };
+        if let Some(host) = &w.host {
+            how = remote_how(host, status, how);
+        }
         // A status reaped by someone else is lost: a worker the pool was retiring is taken to have retired.
         let graceful = matches!(cause, Cause::Ended)
             && w.fifo.is_empty()
@@ -421,5 +457,23 @@ impl Driver {
             }
         }
         self.absorb(tally);
+    }
+}
+
+/// How a remote worker went, from its launcher's exit `status` (`how` says it as for a local one):
+/// its host named, and a lost link told apart from a worker that died there.
+fn remote_how(host: &str, status: Option<c_int>, how: String) -> String {
+    let code = status.filter(|&s| libc::WIFEXITED(s)).map(|s| libc::WEXITSTATUS(s));
+    match code {
+        // The nanny's status for a worker killed there: 128 + the signal (see `nanny::serve`).
+        Some(c @ 129..=192) => format!("on {host}: the worker {}", child::describe_status(c - 128)),
+        Some(255) => format!(
+            "lost its link to {host} (the launcher exited with status 255: the host is down, \
+             unreachable, or the connection dropped)"
+        ),
+        _ => format!(
+            "on {host}: the worker's link ended, its launcher {how} (the worker's stderr, prefixed \
+             with [{host}], says more)"
+        ),
     }
 }
