@@ -32,14 +32,14 @@
 mod builder;
 mod channel;
 mod child;
-mod code;
+pub(crate) mod code;
 mod driver;
 mod handle;
 mod map;
 pub mod process;
 mod spawn;
 mod state;
-mod wire;
+pub(crate) mod wire;
 mod worker;
 
 pub use builder::ProcessPoolBuilder;
