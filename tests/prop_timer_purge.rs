@@ -100,7 +100,7 @@ impl Model {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 96 }))]
 
     #[test]
     fn the_heap_follows_the_purge_rule(ops in prop::collection::vec(op(), 0..400)) {

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# AddressSanitizer (+ LeakSanitizer) over the test suite, the examples and a short soak, and
+# ThreadSanitizer over the tests of the cross-thread parts.
+#
+#   scripts/sanitizers.sh asan [cargo test filters...]   # default: every test target
+#   scripts/sanitizers.sh tsan
+#
+# ASan runs on nightly, or on the default (stable) toolchain with RUSTC_BOOTSTRAP=1 and the
+# sanitizer runtime it ships (see toolchain.sh); worker processes are the test binaries themselves,
+# so they are instrumented too and inherit ASAN_OPTIONS. Doctests are not run (they would need
+# -Zdoctest-xcompile). TSan needs nightly and rust-src, because std must be rebuilt instrumented
+# (-Zbuild-std) or every std atomic is a false report. Each is skipped with a notice when its
+# toolchain is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/toolchain.sh
+
+SUPP="$PWD/scripts/sanitizers"
+
+asan() {
+  pick_unstable_cargo asan || { notice "no toolchain with the ASan runtime"; return 0; }
+  export RUSTFLAGS="-Zsanitizer=address -Cdebuginfo=1" CARGO_TARGET_DIR=target/asan
+  export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:suppressions=$SUPP/asan.supp"
+  export LSAN_OPTIONS="suppressions=$SUPP/lsan.supp:print_suppressions=0"
+  local cargo=("${UNSTABLE[@]}")
+  "${cargo[@]}" test --target "$HOST_TARGET" --lib --tests "$@"
+  if [ $# -eq 0 ]; then
+    "${cargo[@]}" run --target "$HOST_TARGET" --example tour
+    "${cargo[@]}" run --target "$HOST_TARGET" --example cpu_offload -- 2 1
+    "${cargo[@]}" run --target "$HOST_TARGET" --example soak -- --seconds 3
+  fi
+}
+
+# The tests of the cross-thread parts: the inbox and wakeup, ConcurrentFuture, the spin, the
+# thread pool's roles, the process pool driver's shared state (and the library's unit tests).
+TSAN_TESTS=(threadsafe_wakeup threadsafe_callbacks threadsafe_callback_order future_done_state
+  future_on_runtimes spin_policy pool_results pool_cancel pool_shutdown pool_backpressure portal
+  executor_to_thread process_pool_cancelled_queued_tasks process_pool_lifecycle)
+
+tsan() {
+  have_nightly || { notice "no nightly toolchain (TSan needs -Zbuild-std)"; return 0; }
+  has_rust_src +nightly || { notice "nightly has no rust-src (rustup +nightly component add rust-src)"; return 0; }
+  has_runtime +nightly tsan || { notice "nightly ships no TSan runtime"; return 0; }
+  export RUSTFLAGS="-Zsanitizer=thread -Cdebuginfo=1" CARGO_TARGET_DIR=target/tsan
+  export TSAN_OPTIONS="suppressions=$SUPP/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
+  local args=()
+  for t in "${TSAN_TESTS[@]}"; do args+=(--test "$t"); done
+  cargo +nightly test -Zbuild-std --target "$HOST_TARGET" --lib "${args[@]}" "$@"
+}
+
+case "${1:-}" in
+  asan) shift; asan "$@" ;;
+  tsan) shift; tsan "$@" ;;
+  *) echo "usage: $0 asan|tsan [cargo test filters...]" >&2; exit 2 ;;
+esac
