@@ -18,6 +18,6 @@ cargo +nightly miri --version >/dev/null 2>&1 \
 
 # Isolation off: the corpus replay reads files.
 export MIRIFLAGS="-Zmiri-disable-isolation" PROPTEST_CASES=4 CARGO_TARGET_DIR=target/miri
-LIB_TESTS=(process_pool::wire process_pool::driver::fate __fuzz dns::tests net::happy)
+LIB_TESTS=(process_pool::wire process_pool::driver::fate __fuzz dns::tests)
 cargo +nightly miri test --lib "$@" -- "${LIB_TESTS[@]}"
 cargo +nightly miri test --test future_done_state "$@"
