@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Miri over the tests of the code it can run: the frame decoder and encoder, the fate of a dead
-# worker's tasks and its property test, the fuzz corpora, the DNS argument checks, the
-# happy-eyeballs schedule, and the ConcurrentFuture state machine (no FFI in any of them).
+# worker's tasks and its property test, the fuzz corpora, the DNS argument checks, and the
+# ConcurrentFuture state machine (no FFI in any of them; the event loop needs timerfd, which Miri
+# lacks, so nothing loop-based is here).
 #
 #   scripts/miri.sh [extra cargo miri test args...]
 #

@@ -2,7 +2,7 @@
 # AddressSanitizer (+ LeakSanitizer) over the test suite, the examples and a short soak, and
 # ThreadSanitizer over the tests of the cross-thread parts.
 #
-#   scripts/sanitizers.sh asan         # every test target, three examples, a short soak
+#   scripts/sanitizers.sh asan         # every test target, two examples, a short soak
 #   scripts/sanitizers.sh asan --ci    # the unsafe-heavy targets only, within CI's budget
 #   scripts/sanitizers.sh tsan
 #
