@@ -131,6 +131,11 @@ pub mod __loom {
     pub use crate::handle::{Inbox, Sleep, Wakeup};
 }
 
+/// Entry points for the fuzz targets under `fuzz/` (`--cfg fuzzing`); not part of the API.
+#[cfg(all(unix, any(fuzzing, test)))]
+#[doc(hidden)]
+pub mod __fuzz;
+
 /// The README's code, compiled and run as doctests so that its recipes stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -14,8 +14,8 @@ mod executor;
 mod http;
 mod loop_callbacks;
 mod process;
-mod subprocess;
 mod remote;
+mod subprocess;
 mod threadsafe;
 mod wait_many;
 

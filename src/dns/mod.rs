@@ -133,7 +133,7 @@ pub const NI_DGRAM: i32 = libc::NI_DGRAM;
 
 const KNOWN_AI_FLAGS: i32 =
     AI_PASSIVE | AI_CANONNAME | AI_NUMERICHOST | AI_NUMERICSERV | AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG;
-const KNOWN_NI_FLAGS: i32 = NI_NUMERICHOST | NI_NUMERICSERV | NI_NOFQDN | NI_NAMEREQD | NI_DGRAM;
+pub(crate) const KNOWN_NI_FLAGS: i32 = NI_NUMERICHOST | NI_NUMERICSERV | NI_NOFQDN | NI_NAMEREQD | NI_DGRAM;
 
 /// The longest host name tulip passes to the resolver: 253 bytes, the longest name DNS can carry in
 /// text form (plus one for a trailing root dot).
@@ -319,7 +319,7 @@ static ADDR_FLIGHTS: Table<AddrKey, Vec<AddrInfo>> = Table::new();
 static NAME_FLIGHTS: Table<(SocketAddr, i32), (String, String)> = Table::new();
 
 /// The checks made before any resolver call. Returns the node to pass (`None`: NULL).
-fn check_addr_args(host: &str, hints: &Hints) -> Result<Option<CString>, DnsError> {
+pub(crate) fn check_addr_args(host: &str, hints: &Hints) -> Result<Option<CString>, DnsError> {
     let invalid = |reason| DnsError::InvalidHost { host: host.to_string(), reason };
     if hints.family != AF_UNSPEC && hints.family != AF_INET && hints.family != AF_INET6 {
         return Err(DnsError::InvalidArgument(format!(

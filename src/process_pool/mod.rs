@@ -36,7 +36,7 @@
 mod builder;
 mod channel;
 pub(crate) mod child;
-mod code;
+pub(crate) mod code;
 mod driver;
 mod handle;
 mod launcher;
@@ -45,7 +45,7 @@ mod nanny;
 pub mod process;
 mod spawn;
 mod state;
-mod wire;
+pub(crate) mod wire;
 mod worker;
 
 pub use builder::ProcessPoolBuilder;

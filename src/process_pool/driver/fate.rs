@@ -101,6 +101,10 @@ fn victim_error(id: u64, cause: &Cause, how: &str) -> JobError {
 }
 
 #[cfg(test)]
+#[path = "fate_prop.rs"]
+mod prop;
+
+#[cfg(test)]
 mod tests {
     use super::super::super::tests::job;
     use super::super::super::{CANCEL_UNWANTED, CANCEL_USER};
