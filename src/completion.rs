@@ -44,6 +44,18 @@ pub enum ReturnWhen {
     AllCompleted,
 }
 
+impl ReturnWhen {
+    /// Whether a wait can return once a future is done (`failed`: it ended in an error other than a
+    /// cancel), before the others are: the one home of the rule for both `wait`s.
+    pub(crate) fn met_by(self, failed: bool) -> bool {
+        match self {
+            ReturnWhen::FirstCompleted => true,
+            ReturnWhen::FirstError => failed,
+            ReturnWhen::AllCompleted => false,
+        }
+    }
+}
+
 /// What [`wait`] (of [`ConcurrentFuture`]s) and [`tasks::wait`](crate::tasks::wait) (of loop tasks)
 /// return: the futures that are done, in completion order, and the others, in the order they were
 /// given. Nothing is cancelled.
@@ -184,12 +196,7 @@ where
     while done.len() < slots.len() {
         let Some(d) = finished.pop(deadline) else { break };
         done.extend(slots[d.index].take());
-        let enough = match return_when {
-            ReturnWhen::FirstCompleted => true,
-            ReturnWhen::FirstError => d.failed,
-            ReturnWhen::AllCompleted => false,
-        };
-        if enough {
+        if return_when.met_by(d.failed) {
             break;
         }
     }

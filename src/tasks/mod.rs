@@ -191,12 +191,7 @@ where
             std::future::poll_fn(|cx| poll_until(&mut children, &mut sleep, cx)).await
         {
             done.push(task);
-            let enough = match return_when {
-                ReturnWhen::FirstCompleted => true,
-                ReturnWhen::FirstError => d.failed,
-                ReturnWhen::AllCompleted => false,
-            };
-            if enough {
+            if return_when.met_by(d.failed) {
                 break;
             }
         }
