@@ -16,13 +16,13 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::Report;
 
-const CONNECTIONS: usize = 64;
+pub const CONNECTIONS: usize = 64;
 const MESSAGES: usize = 200_000;
 const MESSAGE: usize = 1024;
 const LIMIT: Duration = Duration::from_secs(5);
@@ -32,24 +32,32 @@ pub fn run(report: &mut Report) {
         return;
     }
     let total = report.scale(MESSAGES, 10);
-    for (system, serve) in [("tulip", serve_tulip as Server), ("tokio", serve_tokio), ("smol", serve_smol)] {
+    let systems = [("tulip", serve_tulip as Server), ("tokio", serve_tokio), ("smol", serve_smol)];
+    measure::<Client>(report, "W7", total, &systems);
+}
+
+/// Runs each system's server on a thread of its own, drives it with `CONNECTIONS` clients of type
+/// `C` until `total` round trips or `LIMIT`, and reports `workload`'s rate and its p50, p99 and max
+/// round trip (W7 and W7h share it).
+pub fn measure<C: Conn>(report: &mut Report, workload: &str, total: usize, systems: &[(&str, Server)]) {
+    for &(system, serve) in systems {
         let (addr_tx, addr_rx) = mpsc::channel();
         let server = std::thread::spawn(move || serve(addr_tx));
         let Ok(addr) = addr_rx.recv() else { panic!("the {system} server did not start") };
-        let run = drive(addr, total);
+        let run = drive::<C>(addr, total);
         if server.join().is_err() {
             panic!("the {system} server panicked");
         }
-        report.emit(system, "W7", run.done as f64 / run.took.as_secs_f64(), "requests/s", run.done);
+        report.emit(system, workload, run.done as f64 / run.took.as_secs_f64(), "requests/s", run.done);
         for (q, name) in [(0.5, "p50"), (0.99, "p99"), (1.0, "max")] {
-            report.emit(system, &format!("W7 {name}"), quantile(&run.latencies, q), "µs", run.done);
+            report.emit(system, &format!("{workload} {name}"), quantile(&run.latencies, q), "µs", run.done);
         }
     }
 }
 
 /// A server: binds 127.0.0.1:0, sends its address, serves `CONNECTIONS` connections until each
 /// closes, then returns.
-type Server = fn(mpsc::Sender<SocketAddr>);
+pub type Server = fn(mpsc::Sender<SocketAddr>);
 
 struct Run {
     done: usize,
@@ -61,12 +69,10 @@ struct Run {
 /// Connects the clients and drives them from one thread (the caller's) until `total` messages were
 /// echoed or `LIMIT` passed: each connection has one message in flight at a time, sent again as soon
 /// as its echo is complete.
-fn drive(addr: SocketAddr, total: usize) -> Run {
-    let mut conns: Vec<Client> = (0..CONNECTIONS).map(|_| Client::connect(addr)).collect();
-    let mut fds: Vec<libc::pollfd> = conns
-        .iter()
-        .map(|c| libc::pollfd { fd: c.stream.as_raw_fd(), events: libc::POLLIN, revents: 0 })
-        .collect();
+fn drive<C: Conn>(addr: SocketAddr, total: usize) -> Run {
+    let mut conns: Vec<C> = (0..CONNECTIONS).map(|_| C::connect(addr)).collect();
+    let mut fds: Vec<libc::pollfd> =
+        conns.iter().map(|c| libc::pollfd { fd: c.fd(), events: libc::POLLIN, revents: 0 }).collect();
     let (mut sent, mut latencies) = (0, Vec::with_capacity(total));
     let start = Instant::now();
     for c in &mut conns {
@@ -93,6 +99,19 @@ fn drive(addr: SocketAddr, total: usize) -> Run {
     Run { done: latencies.len(), took: start.elapsed(), latencies }
 }
 
+/// A client connection that keeps one request in flight: the driver's view of W7's and W7h's
+/// clients.
+pub trait Conn: Sized {
+    /// Connects to `addr`, non-blocking, without Nagle.
+    fn connect(addr: SocketAddr) -> Self;
+    /// The socket, for `poll(2)`.
+    fn fd(&self) -> RawFd;
+    /// Sends one request.
+    fn send(&mut self);
+    /// Reads what is there; the round trip once the whole answer is back.
+    fn receive(&mut self) -> Option<Duration>;
+}
+
 /// One client connection: a 1 KiB message in flight, and how much of its echo has come back.
 struct Client {
     stream: TcpStream,
@@ -100,12 +119,16 @@ struct Client {
     received: usize,
 }
 
-impl Client {
+impl Conn for Client {
     fn connect(addr: SocketAddr) -> Client {
         let stream = TcpStream::connect(addr).expect("connect");
         stream.set_nodelay(true).expect("nodelay");
         stream.set_nonblocking(true).expect("nonblocking");
         Client { stream, sent_at: Instant::now(), received: 0 }
+    }
+
+    fn fd(&self) -> RawFd {
+        self.stream.as_raw_fd()
     }
 
     /// Sends one message; 1 KiB always fits the socket buffer, empty since the last echo came back.

@@ -18,7 +18,7 @@
 use std::convert::Infallible;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -26,13 +26,11 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 
-use crate::echo::quantile;
+use crate::echo::{measure, Conn, Server, CONNECTIONS};
 use crate::Report;
 
-const CONNECTIONS: usize = 64;
 const REQUESTS: usize = 100_000;
 const BODY: [u8; 1024] = [b'x'; 1024];
-const LIMIT: Duration = Duration::from_secs(5);
 const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: bench\r\n\r\n";
 
 pub fn run(report: &mut Report) {
@@ -40,58 +38,7 @@ pub fn run(report: &mut Report) {
         return;
     }
     let total = report.scale(REQUESTS, 10);
-    for (system, serve) in [("tulip", serve_tulip as Server), ("tokio", serve_tokio)] {
-        let (addr_tx, addr_rx) = mpsc::channel();
-        let server = std::thread::spawn(move || serve(addr_tx));
-        let Ok(addr) = addr_rx.recv() else { panic!("the {system} server did not start") };
-        let (done, took, latencies) = drive(addr, total);
-        if server.join().is_err() {
-            panic!("the {system} server panicked");
-        }
-        report.emit(system, "W7h", done as f64 / took.as_secs_f64(), "requests/s", done);
-        for (q, name) in [(0.5, "p50"), (0.99, "p99"), (1.0, "max")] {
-            report.emit(system, &format!("W7h {name}"), quantile(&latencies, q), "µs", done);
-        }
-    }
-}
-
-/// A server: binds 127.0.0.1:0, sends its address, serves `CONNECTIONS` connections until each
-/// closes, then returns.
-type Server = fn(mpsc::Sender<SocketAddr>);
-
-/// Drives the clients from the caller's thread until `total` responses came back or `LIMIT`
-/// passed; returns the responses, the time taken and every round trip in µs. The connections are
-/// closed on return, which ends the server.
-fn drive(addr: SocketAddr, total: usize) -> (usize, Duration, Vec<f64>) {
-    let mut conns: Vec<Client> = (0..CONNECTIONS).map(|_| Client::connect(addr)).collect();
-    let mut fds: Vec<libc::pollfd> = conns
-        .iter()
-        .map(|c| libc::pollfd { fd: c.stream.as_raw_fd(), events: libc::POLLIN, revents: 0 })
-        .collect();
-    let (mut sent, mut latencies) = (0, Vec::with_capacity(total));
-    let start = Instant::now();
-    for c in &mut conns {
-        c.send();
-        sent += 1;
-    }
-    while latencies.len() < sent {
-        // SAFETY: `fds` is a valid array of `fds.len()` pollfd entries for open sockets.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 1000) };
-        assert!(n >= 0, "poll: {}", std::io::Error::last_os_error());
-        for (c, fd) in conns.iter_mut().zip(&mut fds) {
-            if fd.revents == 0 {
-                continue;
-            }
-            fd.revents = 0;
-            let Some(rtt) = c.receive() else { continue };
-            latencies.push(rtt.as_secs_f64() * 1e6);
-            if sent < total && start.elapsed() < LIMIT {
-                c.send();
-                sent += 1;
-            }
-        }
-    }
-    (latencies.len(), start.elapsed(), latencies)
+    measure::<Client>(report, "W7h", total, &[("tulip", serve_tulip as Server), ("tokio", serve_tokio)]);
 }
 
 /// One keep-alive client connection: a `GET` in flight and what of its response came back.
@@ -101,12 +48,16 @@ struct Client {
     response: Vec<u8>,
 }
 
-impl Client {
+impl Conn for Client {
     fn connect(addr: SocketAddr) -> Client {
         let stream = TcpStream::connect(addr).expect("connect");
         stream.set_nodelay(true).expect("nodelay");
         stream.set_nonblocking(true).expect("nonblocking");
         Client { stream, sent_at: Instant::now(), response: Vec::with_capacity(2048) }
+    }
+
+    fn fd(&self) -> RawFd {
+        self.stream.as_raw_fd()
     }
 
     fn send(&mut self) {
