@@ -28,8 +28,26 @@ pub fn run(report: &mut Report) {
     }
 }
 
-fn add_one(x: u64) -> u64 {
+pub fn add_one(x: u64) -> u64 {
     x + 1
+}
+
+/// The median over `runs` runs of `n` sequential trivial tasks, in µs per task, after `warm`
+/// warm-up tasks (W5a locally, W8b over ssh).
+pub fn round_trip_us(pool: &ProcessPool, n: usize, warm: u64, runs: usize) -> f64 {
+    for i in 0..warm {
+        pool.submit(add_one, i).unwrap().wait().unwrap();
+    }
+    let runs: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            for i in 0..n as u64 {
+                assert_eq!(pool.submit(add_one, i).unwrap().wait(), Ok(i + 1));
+            }
+            t.elapsed().as_secs_f64() * 1e6 / n as f64
+        })
+        .collect();
+    median(runs)
 }
 
 /// A pool of two warm workers.
@@ -55,19 +73,7 @@ fn procspawn_pool() -> procspawn::Pool {
 fn w5a(report: &mut Report) {
     let n = report.scale(2_000, 10);
     let pool = tulip_pool();
-    for i in 0..200 {
-        pool.submit(add_one, i).unwrap().wait().unwrap();
-    }
-    let runs: Vec<f64> = (0..5)
-        .map(|_| {
-            let t = Instant::now();
-            for i in 0..n as u64 {
-                assert_eq!(pool.submit(add_one, i).unwrap().wait(), Ok(i + 1));
-            }
-            t.elapsed().as_secs_f64() * 1e6 / n as f64
-        })
-        .collect();
-    report.emit("tulip", "W5a", median(runs), "us/task", n);
+    report.emit("tulip", "W5a", round_trip_us(&pool, n, 200, 5), "us/task", n);
     pool.shutdown_timeout(Duration::MAX);
 
     let pool = procspawn_pool();

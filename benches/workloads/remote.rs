@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tulip::process::Launcher;
 use tulip::ProcessPool;
 
+use crate::process::{add_one, round_trip_us};
 use crate::{median, Report};
 
 pub fn run(report: &mut Report) {
@@ -35,10 +36,6 @@ fn engines() -> Option<String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/engines.sh");
     let out = Command::new("bash").arg(script).arg("start").output().ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn add_one(x: u64) -> u64 {
-    x + 1
 }
 
 /// Workers over ssh to `hosts`, the binary on a "shared path" (this very file: the hosts are here).
@@ -82,19 +79,7 @@ fn w8a(report: &mut Report, config: &str) {
 fn w8b(report: &mut Report, config: &str) {
     let n = report.scale(2_000, 10);
     let pool = pool(config, &["tulip-1"], 2);
-    for i in 0..100 {
-        pool.submit(add_one, i).unwrap().wait().unwrap();
-    }
-    let runs: Vec<f64> = (0..3)
-        .map(|_| {
-            let t = Instant::now();
-            for i in 0..n as u64 {
-                assert_eq!(pool.submit(add_one, i).unwrap().wait(), Ok(i + 1));
-            }
-            t.elapsed().as_secs_f64() * 1e6 / n as f64
-        })
-        .collect();
-    report.emit("tulip-ssh", "W8b", median(runs), "us/task", n);
+    report.emit("tulip-ssh", "W8b", round_trip_us(&pool, n, 100, 3), "us/task", n);
     pool.shutdown_timeout(Duration::MAX);
     report.emit("ssh-cat", "W8b", ssh_echo(config, n), "us/round-trip", n);
 }
