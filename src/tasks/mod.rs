@@ -76,18 +76,7 @@ where
     T: 'static,
     E: From<JobError> + 'static,
 {
-    let at = Location::caller();
-    async move {
-        let mut children = Children::of(futs, "tulip::gather", at);
-        let mut slots: Vec<Option<T>> = std::iter::repeat_with(|| None).take(children.left).collect();
-        while let Some((done, task)) = std::future::poll_fn(|cx| children.poll_next(cx)).await {
-            match outcome(task).await {
-                Ok(v) => slots[done.index] = Some(v),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(slots.into_iter().flatten().collect())
-    }
+    in_order(futs, "tulip::gather", Location::caller(), |r| r)
 }
 
 /// Runs `futs` concurrently and returns every outcome in the order given (asyncio's
@@ -112,16 +101,37 @@ where
     T: 'static,
     E: From<JobError> + 'static,
 {
-    let at = Location::caller();
+    let settled =
+        in_order(futs, "tulip::tasks::gather_settled", Location::caller(), Ok::<_, std::convert::Infallible>);
     async move {
-        let mut children = Children::of(futs, "tulip::tasks::gather_settled", at);
-        let mut slots: Vec<Option<Result<T, E>>> =
-            std::iter::repeat_with(|| None).take(children.left).collect();
-        while let Some((done, task)) = std::future::poll_fn(|cx| children.poll_next(cx)).await {
-            slots[done.index] = Some(outcome(task).await);
+        match settled.await {
+            Ok(all) => all,
+            Err(never) => match never {},
         }
-        slots.into_iter().flatten().collect()
     }
+}
+
+/// Runs `futs` as children (spawned at the first poll, so that `tulip::run(gather(..))` works) and
+/// returns their outcomes in the order given, each passed through `keep`; the first `Err` that
+/// `keep` returns ends the wait (dropping the children cancels the rest). Both `gather`s in one place.
+async fn in_order<I, F, T, E, R, X>(
+    futs: I,
+    what: &'static str,
+    at: &'static Location<'static>,
+    mut keep: impl FnMut(Result<T, E>) -> Result<R, X>,
+) -> Result<Vec<R>, X>
+where
+    I: IntoIterator<Item = F>,
+    F: Future<Output = Result<T, E>> + 'static,
+    T: 'static,
+    E: From<JobError> + 'static,
+{
+    let mut children = Children::of(futs, what, at);
+    let mut slots: Vec<Option<R>> = std::iter::repeat_with(|| None).take(children.left).collect();
+    while let Some((done, task)) = std::future::poll_fn(|cx| children.poll_next(cx)).await {
+        slots[done.index] = Some(keep(outcome(task).await)?);
+    }
+    Ok(slots.into_iter().flatten().collect())
 }
 
 /// What the owner sees next: a child that ended, the end of the children, or the deadline.
