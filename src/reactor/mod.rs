@@ -24,22 +24,22 @@
 //! ready queue (or the timer heap) and the [`Handle`] the caller keeps for `cancel()`.
 //!
 //! Timers live in a binary heap ordered by (deadline, sequence number), so equal deadlines fire in the
-//! order they were scheduled. Cancelling a timer only marks it; marked entries are dropped when they
-//! reach the top of the heap, and the heap is rebuilt without them once they are more than half of a
-//! heap of more than a hundred entries, as asyncio does.
+//! order they were scheduled; cancelled entries are purged lazily, as asyncio does (`heap.rs` states
+//! the rule; it has no OS dependency, so Miri runs its tests).
 //!
 //! When no file descriptor is registered and the pass need not block, it skips the poller altogether:
 //! a pure-callback workload makes no syscalls at all. When it must block with no file descriptor and
 //! no timer (a loop that only serves other threads), it parks its thread instead of entering the
 //! poller: see [`handle`](crate::handle) for how producers wake it either way.
 
+mod heap;
 pub(crate) mod io;
 pub(crate) mod task;
 pub(crate) mod time;
 mod timer;
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
@@ -62,7 +62,8 @@ pub use task::Task;
 pub use time::{sleep, timeout, Sleep, Timeout};
 pub use timer::{Handle, TimerHandle};
 
-use timer::{Callback, CallbackCell, TimerEntry};
+use heap::TimerHeap;
+use timer::{Callback, CallbackCell};
 
 /// Default longest spin of a loop before it blocks (see [`EventLoop::set_idle_spin`]).
 const DEFAULT_IDLE_SPIN: Duration = crate::spin::DEFAULT_LIMIT;
@@ -263,10 +264,7 @@ enum IdleWait {
 pub(crate) struct LoopInner {
     pub(crate) shared: Arc<Shared>,
     pub(crate) ready: RefCell<VecDeque<Ready>>,
-    timers: RefCell<BinaryHeap<TimerEntry>>,
-    /// Entries of `timers` that are cancelled but not yet removed.
-    cancelled_timers: Cell<usize>,
-    timer_seq: Cell<u64>,
+    timers: TimerHeap,
     pub(crate) io: io::Sources,
     events: RefCell<Events>,
     /// Live tasks: owning their `async_task` handles lets `close()` drop every pending future on this
@@ -370,9 +368,7 @@ impl EventLoop {
             inner: Rc::new(LoopInner {
                 shared,
                 ready: RefCell::new(VecDeque::new()),
-                timers: RefCell::new(BinaryHeap::new()),
-                cancelled_timers: Cell::new(0),
-                timer_seq: Cell::new(0),
+                timers: TimerHeap::new(),
                 io: io::Sources::default(),
                 events: RefCell::new(Events::new()),
                 tasks: RefCell::new(HashMap::new()),
@@ -502,9 +498,7 @@ impl EventLoop {
         if self.inner.closed.get() {
             cb.cancel();
         } else {
-            let seq = self.inner.timer_seq.get();
-            self.inner.timer_seq.set(seq + 1);
-            self.inner.timers.borrow_mut().push(TimerEntry { when, seq, cb: cb.clone() });
+            self.inner.timers.push(when, cb.clone());
         }
         TimerHandle::new(cb, when, Rc::downgrade(&self.inner))
     }
@@ -805,7 +799,7 @@ impl EventLoop {
     /// ```
     #[doc(hidden)]
     pub fn timer_heap_len(&self) -> usize {
-        self.inner.timers.borrow().len()
+        self.inner.timers.len()
     }
 
     /// One pass, as asyncio's `_run_once`: decide how to wait, wait for I/O (or another thread),
@@ -1059,52 +1053,23 @@ impl LoopInner {
         self.ready.borrow_mut().push_back(item);
     }
 
-    /// Time until the next live timer, dropping cancelled ones from the top; `None` if there is none.
+    /// Time until the next live timer; `None` if there is none.
     fn next_timer_timeout(&self) -> Option<Duration> {
-        let mut timers = self.timers.borrow_mut();
-        while let Some(top) = timers.peek() {
-            if top.cb.cancelled() {
-                timers.pop();
-                self.cancelled_timers.set(self.cancelled_timers.get().saturating_sub(1));
-                continue;
-            }
-            return Some(top.when.saturating_duration_since(Instant::now()));
-        }
-        None
+        self.timers.next_timeout(Instant::now())
     }
 
     /// Moves the due timers into the ready queue, in deadline order.
     fn collect_due_timers(&self) {
-        let mut timers = self.timers.borrow_mut();
-        if timers.is_empty() {
+        if self.timers.is_empty() {
             return;
         }
-        let now = Instant::now();
         let mut ready = self.ready.borrow_mut();
-        while let Some(top) = timers.peek() {
-            if top.when > now {
-                break;
-            }
-            let Some(entry) = timers.pop() else { break };
-            if entry.cb.cancelled() {
-                self.cancelled_timers.set(self.cancelled_timers.get().saturating_sub(1));
-                continue;
-            }
-            entry.cb.leave_heap();
-            ready.push_back(Ready::Call(entry.cb));
-        }
+        self.timers.pop_due(Instant::now(), |cb| ready.push_back(Ready::Call(cb)));
     }
 
-    /// Counts one more cancelled timer in the heap; rebuilds the heap when most of it is cancelled.
+    /// Counts one more cancelled timer in the heap (see [`TimerHeap::note_cancelled`]).
     pub(crate) fn timer_cancelled(&self) {
-        let n = self.cancelled_timers.get() + 1;
-        self.cancelled_timers.set(n);
-        let Ok(mut timers) = self.timers.try_borrow_mut() else { return };
-        // asyncio's rule: more than half of a heap of more than a hundred entries.
-        if timers.len() > 100 && n * 2 > timers.len() {
-            timers.retain(|e| !e.cb.cancelled());
-            self.cancelled_timers.set(0);
-        }
+        self.timers.note_cancelled();
     }
 
     /// The work of `close()`; `log_pending` is false when called from `Drop`.
@@ -1132,12 +1097,7 @@ impl LoopInner {
             }
         }
         drop(ready);
-        let timers = std::mem::take(&mut *self.timers.borrow_mut());
-        for t in &timers {
-            t.cb.cancel();
-        }
-        drop(timers);
-        self.cancelled_timers.set(0);
+        self.timers.cancel_all();
         self.io.close(&self.shared.poller);
         // The default executor among them: shut down without waiting, as asyncio's `close()` does.
         let extensions = std::mem::take(&mut *self.extensions.borrow_mut());

@@ -1,7 +1,6 @@
 //! Scheduled callbacks: [`Handle`], [`TimerHandle`] and the entries of the timer heap.
 
 use std::cell::Cell;
-use std::cmp::Ordering;
 use std::fmt;
 use std::panic::Location;
 use std::rc::{Rc, Weak};
@@ -87,31 +86,6 @@ impl<F: FnOnce()> Callback for CallbackCell<F> {
 
     fn location(&self) -> &'static Location<'static> {
         self.location
-    }
-}
-
-/// An entry of the timer heap: earliest deadline first, then lowest sequence number (FIFO).
-pub(crate) struct TimerEntry {
-    pub(crate) when: Instant,
-    pub(crate) seq: u64,
-    pub(crate) cb: Rc<dyn Callback>,
-}
-
-impl PartialEq for TimerEntry {
-    fn eq(&self, other: &Self) -> bool {
-        self.when == other.when && self.seq == other.seq
-    }
-}
-impl Eq for TimerEntry {}
-impl PartialOrd for TimerEntry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for TimerEntry {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // BinaryHeap is a max-heap: reverse so the earliest (when, seq) is on top.
-        other.when.cmp(&self.when).then_with(|| other.seq.cmp(&self.seq))
     }
 }
 
