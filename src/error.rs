@@ -294,3 +294,18 @@ impl fmt::Display for SubmitError {
 }
 
 impl std::error::Error for SubmitError {}
+
+impl SubmitError {
+    /// The same cause as a job's outcome, for the conveniences that report a refusal in the job's
+    /// future (`map`, `run_in_executor`, `to_thread`, DNS lookups). `QueueFull` and `NoState` have
+    /// no twin (those conveniences never `try_submit` nor ask for state), so they keep their text.
+    pub(crate) fn into_job_error(self) -> JobError {
+        match self {
+            SubmitError::ShutDown => JobError::ShutDown,
+            SubmitError::Broken(msg) => JobError::Initializer(msg),
+            SubmitError::Encode(msg) => JobError::Codec(msg),
+            SubmitError::WouldDeadlock => JobError::WouldDeadlock,
+            other @ (SubmitError::QueueFull | SubmitError::NoState(_)) => JobError::Spawn(other.to_string()),
+        }
+    }
+}

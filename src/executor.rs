@@ -51,7 +51,7 @@ use crate::error::{BuildError, JobError, SubmitError};
 use crate::future::{pair, ConcurrentFuture, Options};
 use crate::pool::ShutdownReport;
 use crate::reactor::{try_get_running_loop, EventLoop};
-use crate::thread_pool::{refusal, Submitted, ThreadPool};
+use crate::thread_pool::{Submitted, ThreadPool};
 
 /// A pool that runs jobs of kind `J`: what [`EventLoop::run_in_executor`] submits to.
 ///
@@ -169,7 +169,7 @@ where
     type Executor = ThreadPool;
 
     fn default_executor(lp: &EventLoop) -> Result<ThreadPool, JobError> {
-        lp.default_executor().map_err(refusal)
+        lp.default_executor().map_err(SubmitError::into_job_error)
     }
 
     fn submit_from_loop(self, pool: &ThreadPool, lp: &EventLoop) -> ConcurrentFuture<T> {
@@ -206,7 +206,7 @@ where
     }
 
     fn submit_from_loop(self, pool: &crate::ProcessPool, _: &EventLoop) -> ConcurrentFuture<R> {
-        pool.submit_job(self).unwrap_or_else(|e| ConcurrentFuture::ready(Err(refusal(e))))
+        pool.submit_job(self).unwrap_or_else(|e| ConcurrentFuture::ready(Err(e.into_job_error())))
     }
 }
 

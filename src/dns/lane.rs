@@ -121,16 +121,7 @@ pub(super) fn submit<F>(job: F) -> Result<ConcurrentFuture<()>, JobError>
 where
     F: FnOnce() + Send + 'static,
 {
-    lane()?.submit(job).map_err(refused)
-}
-
-/// The lane's refusal of a job as the lookup's outcome: the lane is unbounded and has no initializer,
-/// so only a shut-down pool refuses (a thread that cannot start fails the job's own future).
-fn refused(e: SubmitError) -> JobError {
-    match e {
-        SubmitError::ShutDown => JobError::ShutDown,
-        other => JobError::Spawn(other.to_string()),
-    }
+    lane()?.submit(job).map_err(SubmitError::into_job_error)
 }
 
 /// Test hook: while a [`LaneHold`] lives, lane jobs wait before calling the resolver.

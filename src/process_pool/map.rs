@@ -36,16 +36,6 @@ impl<R: Send + 'static> Chunk<R> {
     }
 }
 
-/// What an item the pool refused at submit yields.
-fn refused(e: SubmitError) -> JobError {
-    match e {
-        SubmitError::Encode(msg) => JobError::Codec(msg),
-        SubmitError::Broken(msg) => JobError::Initializer(msg),
-        SubmitError::WouldDeadlock => JobError::WouldDeadlock,
-        _ => JobError::ShutDown,
-    }
-}
-
 /// The results of [`ProcessPool::map`], in input order.
 ///
 /// Each item is `Ok(f(item))` or the [`JobError`] of that item: a panic fails only its own item, a
@@ -179,7 +169,7 @@ where
                 // Nothing more will run: stop consuming the input (it may be endless).
                 *items = None;
             }
-            Chunk::Failed(refused(e), n)
+            Chunk::Failed(e.into_job_error(), n)
         }
     })
 }

@@ -422,7 +422,7 @@ impl Shared {
             // Raced with shutdown: refuse it if no worker has started it yet. A job the shutdown already
             // rejected keeps that outcome (`revoke` fails on a done future).
             let err = self.closed_error();
-            if revoke(super::refusal(err.clone())) {
+            if revoke(err.clone().into_job_error()) {
                 return Err(err);
             }
             return Ok(());

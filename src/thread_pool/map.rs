@@ -88,7 +88,7 @@ impl<E> Window<E> {
 
 /// What an item the pool refused yields.
 fn refused<R: Send + 'static>(e: SubmitError) -> ConcurrentFuture<R> {
-    ConcurrentFuture::ready(Err(super::refusal(e)))
+    ConcurrentFuture::ready(Err(e.into_job_error()))
 }
 
 impl<I, F, R> Iterator for PoolMap<I, F, R>

@@ -653,7 +653,7 @@ impl ThreadPool {
         let shared = self.shared();
         let (promise, fut) = Self::new_pair(false);
         if shared.is_closed() {
-            let err = refusal(shared.closed_error());
+            let err = shared.closed_error().into_job_error();
             promise.complete(Err(err));
             return (fut, Submitted::Queued);
         }
@@ -671,19 +671,5 @@ impl ThreadPool {
                 (fut, Submitted::MustWait(admission))
             }
         }
-    }
-}
-
-/// The job error of a submission the pool refused, for the conveniences that report a refusal in
-/// the job's future (`map`, `run_in_executor`, `to_thread`): each `SubmitError` becomes the
-/// `JobError` with the same cause.
-pub(crate) fn refusal(e: SubmitError) -> JobError {
-    match e {
-        SubmitError::ShutDown => JobError::ShutDown,
-        SubmitError::Broken(msg) => JobError::Initializer(msg),
-        SubmitError::Encode(msg) => JobError::Codec(msg),
-        SubmitError::WouldDeadlock => JobError::WouldDeadlock,
-        // Never from a submit that waits for room; kept as text rather than a wrong cause.
-        other => JobError::Spawn(other.to_string()),
     }
 }
