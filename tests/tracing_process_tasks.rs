@@ -25,6 +25,7 @@ fn main() {
         Case { name: "outside_any_span_the_event_still_arrives", run: outside_any_span },
         Case { name: "levels_the_parent_does_not_want_stay_in_the_worker", run: levels_filtered },
         Case { name: "events_before_a_worker_crash_are_not_lost", run: before_a_crash },
+        Case { name: "a_panicking_subscriber_does_not_stop_the_pool", run: panicking_subscriber },
     ]);
 }
 
@@ -75,6 +76,9 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
             let fields = s.extensions().get::<Text>().map(|t| t.0.clone()).unwrap_or_default();
             (s.name().to_string(), fields)
         });
+        if text.0.contains("make the subscriber panic") {
+            panic!("a subscriber that panics");
+        }
         let meta = event.metadata();
         let seen = Seen { level: *meta.level(), target: meta.target().to_string(), fields: text.0, span };
         SEEN.lock().unwrap().push(seen);
@@ -148,4 +152,13 @@ fn before_a_crash() {
     let got = seen("about to die m4");
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].span.as_ref().map(|s| s.0.as_str()), Some("doomed"));
+}
+
+fn panicking_subscriber() {
+    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+    let span = tracing::info_span!("unlucky");
+    let fut = span.in_scope(|| pool.submit(log_info, "make the subscriber panic".to_string()).unwrap());
+    assert!(fut.wait().is_ok(), "the task's result still arrives");
+    pool.submit(log_info, "m5".to_string()).unwrap().wait().unwrap();
+    assert_eq!(seen("hello from the worker m5").len(), 1);
 }

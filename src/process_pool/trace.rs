@@ -22,8 +22,9 @@
 //! frame at once, on the worker's output pipe, before the task's result: the events of a task that
 //! crashes are not lost, and the parent has seen every event of a task when its future completes.
 //!
-//! In the parent, [`emit`] re-emits each event with the submitter's subscriber, inside the
-//! submitter's span, at its level, as an event of target `tulip::worker` whose message is the
+//! In the parent, the driver takes each event in under its lock ([`defer`]) and, once the lock is
+//! released and before it completes the round's futures, [`flush`] re-emits it with the
+//! submitter's subscriber, inside the submitter's span, at its level, as an event of target `tulip::worker` whose message is the
 //! original's; fields `worker.target` (the original target), `worker.pid`, `worker.fields` (the other
 //! fields, `name=value` separated by spaces) and `worker.spans` (the worker-side spans it was in,
 //! outermost first, `process_task{..}` among them).
@@ -37,6 +38,7 @@
 //! none). While a traced task runs, the worker's own subscriber does not see its events. Each string
 //! sent is cut to a few KiB.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::fs::File;
@@ -125,10 +127,24 @@ pub(crate) fn send(origin: Option<&Origin>, out: &mut Vec<u8>) -> u64 {
     o.frame.len() as u64
 }
 
-/// Re-emits in the parent the event a worker forwarded for task `id`; `origin` is that of the task
-/// running on the worker (its head), with that task's id. An event for another task, or one that
-/// does not decode, is a protocol violation.
-pub(crate) fn emit(head: Option<(u64, Option<&Origin>)>, id: u64, body: &[u8]) -> Result<(), String> {
+/// Events taken in by this driver thread and not re-emitted yet, with where each goes.
+struct Deferred {
+    dispatch: Dispatch,
+    span: Span,
+    level: Level,
+    event: Forwarded,
+}
+
+thread_local! {
+    /// Filled under the driver's lock, emptied by [`flush`] once it is released: the subscriber is
+    /// user code, and no tulip lock is held while user code runs.
+    static DEFERRED: RefCell<Vec<Deferred>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Takes in, on the driver thread, the event a worker forwarded for task `id`, to be re-emitted by
+/// [`flush`]; `head` is the id and origin of the task running on that worker. An event for another
+/// task, or one that does not decode, is a protocol violation.
+pub(crate) fn defer(head: Option<(u64, Option<&Origin>)>, id: u64, body: &[u8]) -> Result<(), String> {
     let origin = match head {
         Some((head_id, origin)) if head_id == id => origin,
         _ => return Err(format!("a log event for task {id}, which is not the one running")),
@@ -139,13 +155,25 @@ pub(crate) fn emit(head: Option<(u64, Option<&Origin>)>, id: u64, body: &[u8]) -
     let f: Forwarded =
         postcard::from_bytes(body).map_err(|e| format!("a log event that does not decode: {e}"))?;
     let level = level_of(f.level).ok_or("a log event of an unknown level")?;
-    // The subscriber is user code: a panic in it must not take the driver thread down.
-    let run =
-        || tracing::dispatcher::with_default(&origin.dispatch, || origin.span.in_scope(|| reemit(level, &f)));
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err() {
-        log::error!("tulip: a tracing subscriber panicked on an event forwarded from a worker");
-    }
+    let deferred = Deferred { dispatch: origin.dispatch.clone(), span: origin.span.clone(), level, event: f };
+    DEFERRED.with(|d| d.borrow_mut().push(deferred));
     Ok(())
+}
+
+/// Re-emits the events this thread took in, each with its submitter's subscriber, inside the
+/// submitter's span. The driver calls it before it completes the futures of the same round, so a
+/// task's events are out before its result.
+pub(crate) fn flush() {
+    let events = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
+    for e in events {
+        let run = || {
+            tracing::dispatcher::with_default(&e.dispatch, || e.span.in_scope(|| reemit(e.level, &e.event)))
+        };
+        // The subscriber is user code: a panic in it must not take the driver thread down.
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err() {
+            log::error!("tulip: a tracing subscriber panicked on an event forwarded from a worker");
+        }
+    }
 }
 
 /// One `tracing::event!` per level: a callsite's level is part of its static metadata.
@@ -378,9 +406,9 @@ mod tests {
 
     #[test]
     fn an_event_for_a_task_that_is_not_running_is_refused() {
-        assert!(emit(None, 3, &[]).unwrap_err().contains("task 3"));
-        assert!(emit(Some((4, None)), 3, &[]).unwrap_err().contains("not the one running"));
-        assert!(emit(Some((3, None)), 3, &[]).unwrap_err().contains("without tracing"));
+        assert!(defer(None, 3, &[]).unwrap_err().contains("task 3"));
+        assert!(defer(Some((4, None)), 3, &[]).unwrap_err().contains("not the one running"));
+        assert!(defer(Some((3, None)), 3, &[]).unwrap_err().contains("without tracing"));
     }
 
     #[test]

@@ -289,7 +289,7 @@ pub(super) fn handle_frames(
             #[cfg(feature = "tracing")]
             ToParent::Event(id, body) => {
                 let head = w.fifo.front().map(|e| (e.job.id, e.job.trace.as_deref()));
-                if let Err(why) = super::super::trace::emit(head, id, body) {
+                if let Err(why) = super::super::trace::defer(head, id, body) {
                     return Some(ReadEnd::Protocol(why));
                 }
             }
