@@ -26,6 +26,7 @@ fn main() {
         Case { name: "levels_the_parent_does_not_want_stay_in_the_worker", run: levels_filtered },
         Case { name: "events_before_a_worker_crash_are_not_lost", run: before_a_crash },
         Case { name: "a_panicking_subscriber_does_not_stop_the_pool", run: panicking_subscriber },
+        Case { name: "tasks_behind_a_crash_keep_their_own_spans", run: behind_a_crash },
     ]);
 }
 
@@ -161,4 +162,25 @@ fn panicking_subscriber() {
     assert!(fut.wait().is_ok(), "the task's result still arrives");
     pool.submit(log_info, "m5".to_string()).unwrap().wait().unwrap();
     assert_eq!(seen("hello from the worker m5").len(), 1);
+}
+
+/// Tasks queued on a worker behind one that kills it go to a new worker, their span with them.
+fn behind_a_crash() {
+    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+    let doomed =
+        tracing::info_span!("doomed").in_scope(|| pool.submit(log_then_abort, "m6".to_string()).unwrap());
+    let next: Vec<_> = (0..4)
+        .map(|i| {
+            let span = tracing::info_span!("next", i);
+            span.in_scope(|| pool.submit(log_info, format!("m7-{i}.")).unwrap())
+        })
+        .collect();
+    assert!(doomed.wait().is_err());
+    for (i, fut) in next.into_iter().enumerate() {
+        fut.wait().unwrap();
+        let got = seen(&format!("hello from the worker m7-{i}."));
+        assert_eq!(got.len(), 1, "{got:?}");
+        let (name, fields) = got[0].span.clone().unwrap();
+        assert_eq!((name.as_str(), fields.trim()), ("next", format!("i={i}").as_str()));
+    }
 }

@@ -91,7 +91,8 @@
 //! submitter's subscriber, inside the submitter's span, with target `tulip::worker` (the original
 //! target, the worker's pid, the other fields and the worker-side spans as fields). Only levels the
 //! parent's subscribers want are sent; a task submitted where no subscriber is set runs as without
-//! the feature.
+//! the feature. A filter by target sees `tulip::worker` (an event's target is static in `tracing`):
+//! allow that target to see the workers' events, `worker.target` says where each came from.
 //!
 //! # `init`, tests and doctests
 //!

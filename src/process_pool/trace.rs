@@ -36,7 +36,9 @@
 //! the real span, shows its fields to the parent's subscriber. Only the worker thread that runs the
 //! task forwards: events from threads the task starts go to the worker's own subscriber (usually
 //! none). While a traced task runs, the worker's own subscriber does not see its events. Each string
-//! sent is cut to a few KiB.
+//! sent is cut to a few KiB. The re-emitted events all have the target `tulip::worker` (a callsite's
+//! target is static), so a filter by target in the parent must allow it; the worker filters by level
+//! only.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
