@@ -27,6 +27,7 @@ fn main() {
         Case { name: "events_before_a_worker_crash_are_not_lost", run: before_a_crash },
         Case { name: "a_panicking_subscriber_does_not_stop_the_pool", run: panicking_subscriber },
         Case { name: "tasks_behind_a_crash_keep_their_own_spans", run: behind_a_crash },
+        Case { name: "after_cancelled_and_killed_tasks_spans_stay_right", run: cancelled_and_killed },
     ]);
 }
 
@@ -183,4 +184,33 @@ fn behind_a_crash() {
         let (name, fields) = got[0].span.clone().unwrap();
         assert_eq!((name.as_str(), fields.trim()), ("next", format!("i={i}").as_str()));
     }
+}
+
+fn log_then_sleep((marker, ms): (String, u64)) {
+    tracing::info!("sleeping {marker}");
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}
+
+/// A task killed at its time limit, and a task cancelled while queued on its worker (skipped
+/// there): neither leaves its span behind for the tasks after it.
+fn cancelled_and_killed() {
+    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+    let limit = std::time::Duration::from_millis(300);
+    let slow = tracing::info_span!("slow")
+        .in_scope(|| pool.submit_with_limit(log_then_sleep, ("m8".to_string(), 30_000), limit).unwrap());
+    assert!(matches!(slow.wait(), Err(tulip::JobError::TimedOut(_))));
+    assert_eq!(seen("sleeping m8")[0].span.as_ref().map(|s| s.0.as_str()), Some("slow"));
+
+    // The same worker: a traced task skipped, then one submitted where no subscriber is set.
+    let busy = pool.submit(log_then_sleep, ("m9".to_string(), 200)).unwrap();
+    let skipped =
+        tracing::info_span!("skipped").in_scope(|| pool.submit(log_info, "m10".to_string()).unwrap());
+    skipped.cancel();
+    let none = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    let untraced =
+        tracing::dispatcher::with_default(&none, || pool.submit(log_info, "m11".to_string()).unwrap());
+    busy.wait().unwrap();
+    assert!(untraced.wait().is_ok(), "the untraced task ran as such");
+    assert!(seen("m10").is_empty(), "the cancelled task did not run");
+    assert!(seen("m11").is_empty(), "the untraced task forwarded nothing");
 }
