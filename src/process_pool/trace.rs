@@ -18,9 +18,10 @@
 //!
 //! In the worker, a `Trace` frame arms the next task: [`enter`] makes this module's [`Forwarder`] the
 //! worker thread's subscriber for the task's run and opens a `process_task` span (fields `task`,
-//! `parent`, `parent_target`, `parent_id`) around it. The forwarder writes each event the task emits as an `Event`
-//! frame at once, on the worker's output pipe, before the task's result: the events of a task that
-//! crashes are not lost, and the parent has seen every event of a task when its future completes.
+//! `parent`, `parent_target`, `parent_id`) around it. The forwarder writes each event the task emits
+//! as an `Event` frame at once, on the worker's output pipe, before the task's result: the events of
+//! a task that crashes are not lost, and the parent has seen every event of a task when its future
+//! completes.
 //!
 //! In the parent, the driver takes each event in under its lock ([`defer`]) and, once the lock is
 //! released and before it completes the round's futures, [`flush`] re-emits it with the
