@@ -11,9 +11,8 @@
 //! - tulip: hyper natively on the loop (`tulip::compat`: `rt::Read`/`rt::Write` for `net::TcpStream`).
 //! - tokio: hyper on a `current_thread` runtime, through `hyper_util::rt::TokioIo`, one
 //!   `tokio::spawn`ed task per connection.
-//!
-//! smol is not measured here: hyper on smol needs an adapter crate (`smol-hyper`) that this bench
-//! does not depend on.
+//! - smol: hyper on an `async_executor::LocalExecutor` run under `smol::block_on`, `smol::net`
+//!   (async-io) through `smol_hyper::rt::FuturesIo`, one spawned task per connection.
 
 use std::convert::Infallible;
 use std::io::{Read, Write};
@@ -38,7 +37,8 @@ pub fn run(report: &mut Report) {
         return;
     }
     let total = report.scale(REQUESTS, 10);
-    measure::<Client>(report, "W7h", total, &[("tulip", serve_tulip as Server), ("tokio", serve_tokio)]);
+    let systems = [("tulip", serve_tulip as Server), ("tokio", serve_tokio), ("smol", serve_smol)];
+    measure::<Client>(report, "W7h", total, &systems);
 }
 
 /// One keep-alive client connection: a `GET` in flight and what of its response came back.
@@ -132,4 +132,24 @@ fn serve_tokio(addr_tx: mpsc::Sender<SocketAddr>) {
             let _ = c.await.expect("connection task");
         }
     })
+}
+
+fn serve_smol(addr_tx: mpsc::Sender<SocketAddr>) {
+    let ex = smol::LocalExecutor::new();
+    smol::block_on(ex.run(async {
+        let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
+        let mut conns = Vec::new();
+        for _ in 0..CONNECTIONS {
+            let (c, _) = listener.accept().await.expect("accept");
+            let io = smol_hyper::rt::FuturesIo::new(c);
+            let http = hyper::server::conn::http1::Builder::new();
+            conns.push(
+                ex.spawn(async move { http.serve_connection(io, hyper::service::service_fn(answer)).await }),
+            );
+        }
+        for c in conns {
+            let _ = c.await;
+        }
+    }))
 }

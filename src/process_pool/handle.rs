@@ -600,7 +600,18 @@ impl Handle {
         fut.guard_producer(self.driver_thread, Box::new(unwanted));
         let sink = Box::new(TypedSink { promise, outcome: None });
         let limit = limit.or(self.shared.config.task_timeout);
-        (Job { id, frame, submitted: Instant::now(), ctl, sink, deaths_at_head: 0, limit }, fut)
+        let job = Job {
+            id,
+            frame,
+            submitted: Instant::now(),
+            ctl,
+            sink,
+            deaths_at_head: 0,
+            limit,
+            #[cfg(feature = "tracing")]
+            trace: super::trace::Origin::capture(),
+        };
+        (job, fut)
     }
 
     fn request(&self, closing: Closing) {

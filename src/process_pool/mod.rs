@@ -15,6 +15,8 @@
 //! - `wire.rs`: the frames on the pipes and their decoder;
 //! - `code.rs`: function references as offsets, and the trampolines that call them;
 //! - `state.rs`: per-worker state and the initializer, on the worker's side;
+//! - `trace.rs` (feature `tracing`): the submitter's span around the task in the worker, and the
+//!   task's log events forwarded to the parent's subscriber;
 //! - `spawn.rs`: starting, signalling and reaping worker processes, the status page;
 //! - `launcher.rs`: [`Launcher`](process::Launcher): where workers run (here, over ssh, as Slurm
 //!   steps, through any command), and starting one through it;
@@ -45,6 +47,8 @@ mod nanny;
 pub mod process;
 mod spawn;
 mod state;
+#[cfg(feature = "tracing")]
+mod trace;
 pub(crate) mod wire;
 mod worker;
 
@@ -225,6 +229,9 @@ pub(crate) struct Job {
     pub(crate) deaths_at_head: u32,
     /// The task's own run-time limit (`submit_with_limit`), else the pool's `task_timeout`.
     pub(crate) limit: Option<Duration>,
+    /// Where the task's log events go (feature `tracing`); `None` when the submitter had no subscriber.
+    #[cfg(feature = "tracing")]
+    pub(crate) trace: Option<Box<trace::Origin>>,
 }
 
 /// Deaths of workers that had a task next in line but had not started it, after which that task
@@ -321,6 +328,8 @@ pub(crate) mod tests {
             sink: Box::new(Unused),
             deaths_at_head: 0,
             limit: None,
+            #[cfg(feature = "tracing")]
+            trace: None,
         }
     }
 

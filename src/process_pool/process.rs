@@ -84,6 +84,16 @@
 //! ends. Failures are the local ones, with the host named in `WorkerDied`. See the README section
 //! "When one machine is not enough".
 //!
+//! # Tracing
+//!
+//! With the `tracing` feature, a task runs in the worker inside a `process_task` span that names the
+//! span current at submit, and the events it emits there are sent back and re-emitted to the
+//! submitter's subscriber, inside the submitter's span, with target `tulip::worker` (the original
+//! target, the worker's pid, the other fields and the worker-side spans as fields). Only levels the
+//! parent's subscribers want are sent; a task submitted where no subscriber is set runs as without
+//! the feature. A filter by target sees `tulip::worker` (an event's target is static in `tracing`):
+//! allow that target to see the workers' events, `worker.target` says where each came from.
+//!
 //! # `init`, tests and doctests
 //!
 //! Everything `main` does before [`init`] is done again in every worker, so make it the first

@@ -10,6 +10,9 @@
 //!  0x03 Cancel seq:u64                      0x83 Result   id:u64 exec_ns:u64 status:u8 payload
 //! ```
 //!
+//! With the `tracing` feature, two more kinds carry spans and events (see `process_pool::trace`):
+//! `0x04 Trace` before a task's frame, `0x84 Event` from the task as it runs.
+//!
 //! Integers are fixed-width little-endian: headers are parsed with a handful of loads and no branches
 //! on the data, and the variable part (arguments, results) is postcard, encoded by the caller.
 //!
@@ -42,6 +45,10 @@ pub(crate) const KIND_CANCEL: u8 = 0x03;
 pub(crate) const KIND_READY: u8 = 0x81;
 pub(crate) const KIND_REFUSED: u8 = 0x82;
 pub(crate) const KIND_RESULT: u8 = 0x83;
+#[cfg(feature = "tracing")]
+pub(crate) const KIND_TRACE: u8 = 0x04;
+#[cfg(feature = "tracing")]
+pub(crate) const KIND_EVENT: u8 = 0x84;
 
 /// Result statuses carried by a `Result` frame.
 pub(crate) const STATUS_VALUE: u8 = 0;
@@ -432,6 +439,9 @@ pub(crate) enum ToWorker<'a> {
     Cancel {
         seq: u64,
     },
+    /// The submitter's span and level, for the next task (see `process_pool::trace`).
+    #[cfg(feature = "tracing")]
+    Trace(&'a [u8]),
 }
 
 const HELLO_LEN: usize = 1 + 16 + FINGERPRINT_LEN + 4 + 8;
@@ -496,6 +506,8 @@ pub(crate) fn parse_to_worker(body: &[u8]) -> Result<ToWorker<'_>, FrameError> {
             let mut c = exact(body, 1 + 8)?;
             Ok(ToWorker::Cancel { seq: c.u64() })
         }
+        #[cfg(feature = "tracing")]
+        KIND_TRACE => Ok(ToWorker::Trace(&body[1..])),
         k => Err(FrameError::UnknownKind(k)),
     }
 }
@@ -522,9 +534,19 @@ pub(crate) enum Status<'a> {
 /// A message from a worker to the pool.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum ToParent<'a> {
-    Ready { token: [u8; 16], pid: u32 },
+    Ready {
+        token: [u8; 16],
+        pid: u32,
+    },
     Refused(&'a str),
-    Result { id: u64, exec_ns: u64, status: Status<'a> },
+    Result {
+        id: u64,
+        exec_ns: u64,
+        status: Status<'a>,
+    },
+    /// An event the task of this id emitted (see `process_pool::trace`).
+    #[cfg(feature = "tracing")]
+    Event(u64, &'a [u8]),
 }
 
 /// Appends a complete `Ready` frame.
@@ -583,6 +605,11 @@ pub(crate) fn parse_to_parent(body: &[u8]) -> Result<ToParent<'_>, FrameError> {
                 _ => return Err(FrameError::BadField("result status")),
             };
             Ok(ToParent::Result { id, exec_ns, status })
+        }
+        #[cfg(feature = "tracing")]
+        KIND_EVENT => {
+            let mut c = need(body, 1 + 8)?;
+            Ok(ToParent::Event(c.u64(), c.rest()))
         }
         k => Err(FrameError::UnknownKind(k)),
     }

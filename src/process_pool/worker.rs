@@ -392,6 +392,8 @@ impl Worker {
             self.out.clear();
             match wire::parse_to_worker(body) {
                 Ok(ToWorker::Task { id, fn_off, tramp_off, args }) => {
+                    #[cfg(feature = "tracing")]
+                    let _traced = super::trace::enter(id);
                     let seq = self.next_seq;
                     self.next_seq += 1;
                     if self.skip.remove(&seq) {
@@ -417,6 +419,11 @@ impl Worker {
                 }
                 Ok(ToWorker::Hello { .. }) => {
                     return Err(Stop::loud(EXIT_PROTOCOL, "the pool repeated the handshake"));
+                }
+                #[cfg(feature = "tracing")]
+                Ok(ToWorker::Trace(body)) => {
+                    super::trace::receive(body).map_err(|e| Stop::loud(EXIT_PROTOCOL, e))?;
+                    continue;
                 }
                 Err(e) => return Err(Stop::loud(EXIT_PROTOCOL, format!("bad frame from the pool: {e}"))),
             }

@@ -109,6 +109,10 @@ impl Worker {
 
     /// Queues `job`'s frame for the worker (written by the next flush) and the job in its fifo.
     pub(super) fn queue_task(&mut self, job: Job) {
+        #[cfg(feature = "tracing")]
+        {
+            self.queued_bytes += super::super::trace::send(job.trace.as_deref(), &mut self.out);
+        }
         self.out.extend_from_slice(&job.frame);
         self.queued_bytes += job.frame.len() as u64;
         let seq = self.next_seq;
@@ -282,6 +286,13 @@ pub(super) fn handle_frames(
                 tally.became_ready = true;
             }
             ToParent::Refused(why) => return Some(ReadEnd::Refused(why.to_string())),
+            #[cfg(feature = "tracing")]
+            ToParent::Event(id, body) => {
+                let head = w.fifo.front().map(|e| (e.job.id, e.job.trace.as_deref()));
+                if let Err(why) = super::super::trace::defer(head, id, body) {
+                    return Some(ReadEnd::Protocol(why));
+                }
+            }
             ToParent::Result { id, exec_ns, status } => {
                 if w.phase != Phase::Ready {
                     return Some(ReadEnd::Protocol("a result before the handshake".into()));

@@ -348,6 +348,8 @@ pub(crate) fn run(core: Arc<Mutex<Driver>>) {
             std::mem::swap(&mut done, &mut d.done);
             finished
         };
+        #[cfg(feature = "tracing")]
+        super::trace::flush();
         for job in done.drain(..) {
             deliver(job, &decoders);
         }

@@ -94,6 +94,8 @@ impl Driver {
             }
         }
         self.fail_queued(JobError::ShutDown);
+        #[cfg(feature = "tracing")]
+        super::super::trace::flush();
         for job in self.done.drain(..) {
             job.sink.complete();
         }
