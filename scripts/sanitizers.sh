@@ -9,9 +9,10 @@
 # ASan runs on nightly, or on the default (stable) toolchain with RUSTC_BOOTSTRAP=1 and the
 # sanitizer runtime it ships (see toolchain.sh); worker processes are the test binaries themselves,
 # so they are instrumented too and inherit ASAN_OPTIONS. Doctests are not run (they would need
-# -Zdoctest-xcompile). TSan needs nightly and rust-src, because std must be rebuilt instrumented
-# (-Zbuild-std) or every std atomic is a false report. Each is skipped with a notice when its
-# toolchain is missing.
+# -Zdoctest-xcompile). TSan needs std rebuilt instrumented (-Zbuild-std) or every std atomic is a
+# false report, so the library source of the compiler in use: nightly's rust-src, or else Debian's
+# rustc-web with its own source (scripts/debian-rust.sh, which CI installs). Each is skipped with a
+# notice when its toolchain is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/toolchain.sh
@@ -57,14 +58,22 @@ TSAN_TESTS=(threadsafe_wakeup threadsafe_callbacks threadsafe_callback_order fut
   executor_to_thread process_pool_cancelled_queued_tasks process_pool_lifecycle)
 
 tsan() {
-  have_nightly || { notice "no nightly toolchain (TSan needs -Zbuild-std)"; return 0; }
-  has_rust_src +nightly || { notice "nightly has no rust-src (rustup +nightly component add rust-src)"; return 0; }
-  has_runtime +nightly tsan || { notice "nightly ships no TSan runtime"; return 0; }
+  local cargo
+  if have_nightly && has_rust_src +nightly && has_runtime +nightly tsan; then
+    cargo=(cargo +nightly)
+  elif bash scripts/debian-rust.sh check; then
+    # Debian's rustc with its own library source and LLVM's runtime (scripts/debian-rust.sh).
+    cargo=(env RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 cargo)
+  else
+    notice "neither nightly with rust-src nor Debian's rustc-web (scripts/debian-rust.sh install) is here"
+    return 0
+  fi
+  printf 'using: %s\n' "${cargo[*]}"
   export RUSTFLAGS="-Zsanitizer=thread -Cdebuginfo=1" CARGO_TARGET_DIR=target/tsan
   export TSAN_OPTIONS="suppressions=$SUPP/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
   local args=()
   for t in "${TSAN_TESTS[@]}"; do args+=(--test "$t"); done
-  cargo +nightly test -Zbuild-std --target "$HOST_TARGET" --lib "${args[@]}" "$@"
+  "${cargo[@]}" test -Zbuild-std --target "$HOST_TARGET" --lib "${args[@]}" "$@"
 }
 
 case "${1:-}" in
