@@ -14,18 +14,35 @@
 //! soon as they are read, so a cancel is seen even behind hundreds of queued tasks, and the input is
 //! polled again between tasks at most every [`READ_AHEAD`], so a cancel sent while a task runs is seen
 //! before the next one starts.
+//!
+//! Tasks the pool sent ahead can be taken back while a task runs, so that they need not wait behind
+//! a long one while another worker idles. The pool asks through the status page (a futex word, see
+//! [`StatusPage`]) and a second thread, asleep on that word the rest of the time, answers with a
+//! `TakenBack` frame naming the tasks this worker will never start. The two threads share the
+//! [`Claims`]: the runner claims each task under its lock before starting it, the take-back thread
+//! hands back what is not claimed under the same lock, so a task is either started or handed back,
+//! never both; a handed-back task that arrives later is dropped without a result. The answer is
+//! written while the claims are held, so the result of any task claimed after it follows it.
+//!
+//! Why not a thread that reads the input? Every task would then cross threads on its way to the
+//! runner (a wakeup more on the round trip), or both threads would wake for every frame. The futex
+//! costs the runner two uncontended locks per task, and nothing at all while the worker idles.
+//! Workers without a status page (remote ones, non-Linux) have no take-back thread; the pool never
+//! asks them.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Write};
+use std::ops::Range;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::code::{self, Outcome, Trampoline};
 use super::spawn::{self, StatusPage, ENV, WORKER_IN_FD, WORKER_OUT_FD, WORKER_PAGE_FD};
-use super::state;
+use super::{lock, state};
 use super::wire::{self, FrameReader, ToWorker, HANDSHAKE_MAX, PREFIX, RESULT_HEADER};
 use crate::spin::AdaptiveSpin;
 
@@ -184,23 +201,26 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
         let flags = libc::fcntl(WORKER_IN_FD, libc::F_GETFL);
         libc::fcntl(WORKER_IN_FD, libc::F_SETFL, flags | libc::O_NONBLOCK);
     }
-    let page = if has_page {
+    // The runner's mapping and the take-back thread's own.
+    let (page, take_back_page) = if has_page {
         // SAFETY: fd 5 was placed by the pool for this process; it is closed once mapped, so the
         // worker holds no descriptor but stdio, its socket and its pipe.
         let fd = unsafe { OwnedFd::from_raw_fd(WORKER_PAGE_FD) };
-        let page = StatusPage::map(&fd)
-            .map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("could not map the pool's status page: {e}")))?;
-        drop(fd);
-        Some(page)
+        let map = || {
+            StatusPage::map(&fd)
+                .map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("could not map the pool's status page: {e}")))
+        };
+        (Some(map()?), Some(map()?))
     } else {
-        None
+        (None, None)
     };
     // SAFETY: fds 3 and 4 were placed by the pool for this process and nothing else owns them.
     let (input, output) = unsafe { (File::from_raw_fd(WORKER_IN_FD), File::from_raw_fd(WORKER_OUT_FD)) };
     let mut w = Worker {
         reader: FrameReader::new(HANDSHAKE_MAX),
         input,
-        output,
+        output: Arc::new(Mutex::new(output)),
+        claims: Arc::new(Mutex::new(Claims { next: 0, handed_back: 0..0 })),
         out: Vec::with_capacity(4096),
         skip: HashSet::new(),
         next_seq: 0,
@@ -211,8 +231,60 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
         init: Init::None,
     };
     w.handshake(&token)?;
+    if let Some(page) = take_back_page {
+        let (claims, output) = (w.claims.clone(), w.output.clone());
+        std::thread::Builder::new()
+            .name("tulip-take-back".into())
+            .spawn(move || answer_take_backs(&page, &claims, &output))
+            .map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("could not start the take-back thread: {e}")))?;
+    }
     IS_WORKER.store(true, Ordering::Release);
     w.run()
+}
+
+/// Which tasks the runner may start: shared by the runner and the take-back thread, under one lock.
+struct Claims {
+    /// The sequence number of the next task the runner will meet; those below it are its own
+    /// (started, skipped, or dropped as handed back).
+    next: u64,
+    /// Tasks handed back to the pool: the runner drops them when it meets them, without a result.
+    /// Numbers in it below `next` were met already and no longer matter.
+    handed_back: Range<u64>,
+}
+
+impl Claims {
+    /// The runner meets task `seq` (the next in arrival order): whether it may start it.
+    fn claim(&mut self, seq: u64) -> bool {
+        self.next = seq + 1;
+        !self.handed_back.contains(&seq)
+    }
+
+    /// Hands back every task below `upto` the runner has not met; returns the range newly handed
+    /// back (empty when it had met them all).
+    fn hand_back(&mut self, upto: u64) -> Range<u64> {
+        let from = self.next.max(self.handed_back.end).min(upto);
+        self.handed_back = self.next.max(self.handed_back.start)..upto.max(self.handed_back.end);
+        from..upto
+    }
+}
+
+/// The take-back thread: sleeps until the pool asks (see [`StatusPage::ask_take_back`]), then hands
+/// back what the runner has not claimed and says so, until the pool is gone.
+fn answer_take_backs(page: &StatusPage, claims: &Mutex<Claims>, output: &Mutex<File>) {
+    let (mut seen, mut out) = (0, Vec::new());
+    loop {
+        let (asks, upto) = page.wait_take_back(seen);
+        seen = asks;
+        let mut claims = lock(claims);
+        let back = claims.hand_back(upto);
+        out.clear();
+        wire::encode_taken_back(&mut out, back.start, back.end);
+        // Written with the claims held: the result of a task claimed after this follows it.
+        if lock(output).write_all(&out).is_err() {
+            return;
+        }
+        drop(claims);
+    }
 }
 
 /// Closes every descriptor from `first` up that the worker inherited (where the spawner could not do
@@ -234,7 +306,10 @@ fn close_strays(first: i32) {
 struct Worker {
     reader: FrameReader,
     input: File,
-    output: File,
+    /// The result pipe, shared with the take-back thread: a frame is written whole under the lock.
+    output: Arc<Mutex<File>>,
+    /// Which tasks may start (see [`Claims`]).
+    claims: Arc<Mutex<Claims>>,
     /// The frame being written; reused.
     out: Vec<u8>,
     /// Sequence numbers (in this worker's arrival order) of tasks to skip; only numbers not reached
@@ -330,7 +405,7 @@ impl Worker {
 
     fn send(&mut self) -> Result<(), Stop> {
         // The pool is gone if this fails; there is nobody left to tell.
-        self.output.write_all(&self.out).map_err(|_| Stop::quiet(EXIT_ORPHAN))
+        lock(&self.output).write_all(&self.out).map_err(|_| Stop::quiet(EXIT_ORPHAN))
     }
 
     fn handshake(&mut self, token: &[u8; 16]) -> Result<(), Stop> {
@@ -394,6 +469,11 @@ impl Worker {
                 Ok(ToWorker::Task { id, fn_off, tramp_off, args }) => {
                     let seq = self.next_seq;
                     self.next_seq += 1;
+                    if !lock(&self.claims).claim(seq) {
+                        // Handed back: the pool has it again, and expects no result.
+                        self.skip.remove(&seq);
+                        continue;
+                    }
                     if self.skip.remove(&seq) {
                         let at = wire::begin_result(&mut self.out, id, 0, wire::STATUS_SKIPPED);
                         let _ = wire::end_frame(&mut self.out, at, self.max_frame);

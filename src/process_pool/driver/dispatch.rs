@@ -19,15 +19,34 @@ const PIPELINE_BUDGET: Duration = Duration::from_millis(2);
 impl Worker {
     /// How many more tasks dispatch may send this worker now, with pipelining `limit` deep. None
     /// while its head has run past the pipelining budget: it is long, and tasks sent behind it
-    /// would wait for it (other workers, or a new one, take them).
+    /// would wait for it (other workers, or a new one, take them). None while a take-back is asked.
     pub(super) fn room(&self, limit: usize, now: Instant) -> usize {
-        let long_head = self.fifo.front().zip(self.head_since).is_some_and(|(head, since)| {
-            now.saturating_duration_since(since) > PIPELINE_BUDGET && self.has_started(head.seq)
-        });
-        if !self.takes_work() || long_head || self.pending_out() >= OUT_HIGH_WATER {
+        let long_head = self.long_from().is_some_and(|t| now >= t);
+        if !self.takes_work() || long_head || self.taking_back.is_some() || self.pending_out() >= OUT_HIGH_WATER
+        {
             return 0;
         }
         limit.saturating_sub(self.fifo.len())
+    }
+
+    /// From when the running head counts as long: once it has run for the pipelining budget.
+    /// `None`: no head is known to run.
+    fn long_from(&self) -> Option<Instant> {
+        let head = self.fifo.front()?;
+        let since = self.head_since?;
+        self.has_started(head.seq).then_some(since + PIPELINE_BUDGET)
+    }
+
+    /// When the tasks sent behind this worker's head are to be asked back: once the head has run
+    /// for the pipelining budget. `None`: nothing to ask (nothing behind the head, or it started
+    /// already, or a take-back is asked), or no way to ask (no status page: see `worker`). The head
+    /// need not be known to run yet: this is also the driver's wake-up for the check.
+    pub(super) fn take_back_due(&self) -> Option<Instant> {
+        let second = self.fifo.get(1)?;
+        if self.page.is_none() || self.taking_back.is_some() || self.has_started(second.seq) {
+            return None;
+        }
+        Some(self.head_since? + PIPELINE_BUDGET)
     }
 }
 
@@ -122,13 +141,45 @@ impl Driver {
                 }
             }
         }
-        if !left.is_empty() {
-            let mut inbox = lock(&self.shared.inbox);
-            for job in left.into_iter().rev() {
-                inbox.queue.push_front(job);
+        self.requeue_front(left);
+        self.absorb(tally);
+    }
+
+    /// Asks workers whose head is long for the tasks sent behind it, while another worker can take
+    /// them (see [`take_back_due`](Worker::take_back_due)). What they hand back is re-queued at the
+    /// front (see [`requeue_front`](Driver::requeue_front)) and dispatched like any queued task.
+    pub(super) fn take_back(&mut self, now: Instant) {
+        if self.closing().is_some() {
+            return;
+        }
+        let limit = self.depth_limit();
+        let free: Vec<usize> = (self.workers.iter().enumerate())
+            .filter(|(_, w)| w.as_ref().is_some_and(|w| w.room(limit, now) > 0))
+            .map(|(slot, _)| slot)
+            .collect();
+        for (slot, w) in self.workers.iter_mut().enumerate() {
+            let Some(w) = w.as_mut() else { continue };
+            let due = w.take_back_due().is_some_and(|t| now >= t) && w.long_from().is_some();
+            if !due || free.iter().all(|&f| f == slot) {
+                continue;
+            }
+            if let Some(page) = &w.page {
+                page.ask_take_back(w.next_seq);
+                w.taking_back = Some(w.next_seq);
             }
         }
-        self.absorb(tally);
+    }
+
+    /// Puts `jobs` back at the front of the queue, in their order: tasks that were taken from it
+    /// but never started (handed back by a worker, or left over by dispatch).
+    pub(super) fn requeue_front(&mut self, jobs: Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let mut inbox = lock(&self.shared.inbox);
+        for job in jobs.into_iter().rev() {
+            inbox.queue.push_front(job);
+        }
     }
 
     /// Queues `job` for worker `slot` (written by the next flush).

@@ -61,6 +61,8 @@ struct Tally {
     done: Vec<Job>,
     /// The initializer failed in a worker, with this error: the pool is broken.
     broken: Option<String>,
+    /// Tasks a worker handed back unstarted, in its order (see `dispatch::take_back`).
+    taken_back: Vec<Job>,
 }
 
 impl Tally {
@@ -71,6 +73,7 @@ impl Tally {
             became_ready: false,
             done: Vec::new(),
             broken: None,
+            taken_back: Vec::new(),
         }
     }
 
@@ -226,6 +229,7 @@ impl Driver {
         if self.on_closing(Instant::now()) {
             return true;
         }
+        self.take_back(Instant::now());
         self.dispatch();
         self.maintain(Instant::now());
         self.flush_all(Instant::now());
@@ -238,6 +242,13 @@ impl Driver {
     }
 
     fn absorb(&mut self, mut t: Tally) {
+        if !t.taken_back.is_empty() {
+            let fate = fate::of_unstarted(std::mem::take(&mut t.taken_back));
+            for (job, err) in fate.failed {
+                settle(job, Err(err), &mut t);
+            }
+            self.requeue_front(fate.requeued);
+        }
         self.done.append(&mut t.done);
         for ns in t.exec_ns {
             self.ewma_ns = if self.ewma_ns <= 0.0 { ns as f64 } else { 0.8 * self.ewma_ns + 0.2 * ns as f64 };

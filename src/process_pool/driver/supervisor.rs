@@ -225,6 +225,7 @@ impl Driver {
                     fifo: VecDeque::new(),
                     next_seq: 0,
                     head_since: None,
+                    taking_back: None,
                     tasks_sent: 0,
                     idle_since: now,
                 });
