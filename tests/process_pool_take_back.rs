@@ -1,6 +1,7 @@
 //! Process pool: tasks already sent behind a task that turns out long are taken back from its
 //! worker and run by another one (issue 11, item 9: with pipelining up to 512 deep, half of 600
-//! tiny tasks waited behind one long task while the other worker idled).
+//! tiny tasks waited behind one long task while the other worker idled), and a task whose take-back
+//! races its start runs exactly once.
 
 #[path = "support/process_harness.rs"]
 mod harness;
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use harness::{eventually, Case};
-use tasks::{mark_then_nap, marker, one};
+use tasks::{mark_then_nap, marker, nap, one};
 use tulip::{JobError, ProcessPool};
 
 const LIVE: Duration = Duration::from_secs(10);
@@ -19,10 +20,32 @@ const TINY: u32 = 300;
 
 fn main() {
     tulip::process::init();
-    harness::run(&[Case {
-        name: "tiny_tasks_sent_behind_a_long_one_are_taken_back",
-        run: tiny_tasks_sent_behind_a_long_one_are_taken_back,
-    }]);
+    harness::run(&[
+        Case {
+            name: "tiny_tasks_sent_behind_a_long_one_are_taken_back",
+            run: tiny_tasks_sent_behind_a_long_one_are_taken_back,
+        },
+        Case {
+            name: "a_take_back_racing_a_start_runs_the_task_once",
+            run: a_take_back_racing_a_start_runs_the_task_once,
+        },
+    ]);
+}
+
+/// Tiny tasks measured: the pool pipelines deeply.
+fn warm_up(pool: &ProcessPool) {
+    let warm: Vec<_> = (0..2000).map(|i| pool.submit(one, i).unwrap()).collect();
+    for f in warm {
+        f.wait().unwrap();
+    }
+}
+
+/// A fresh, empty directory for [`record`].
+fn record_dir(name: &str) -> PathBuf {
+    let dir = marker(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    dir
 }
 
 /// Appends a line to `dir/i` (one per run), returns `i + 1`.
@@ -41,14 +64,8 @@ fn runs(dir: &Path, n: u32) -> Vec<usize> {
 
 fn tiny_tasks_sent_behind_a_long_one_are_taken_back() {
     let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
-    // Tiny tasks measured: the pool pipelines deeply.
-    let warm: Vec<_> = (0..2000).map(|i| pool.submit(one, i).unwrap()).collect();
-    for f in warm {
-        f.wait().unwrap();
-    }
-    let dir = marker("take-back-dir");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir(&dir).unwrap();
+    warm_up(&pool);
+    let dir = record_dir("take-back-dir");
     let started = marker("take-back-long");
     // Long enough that tiny tasks left behind it would still be waiting when the others are done.
     let long = pool.submit(mark_then_nap, (started.clone(), 20_000)).unwrap();
@@ -66,4 +83,28 @@ fn tiny_tasks_sent_behind_a_long_one_are_taken_back() {
     assert_eq!(pool.stats().cancelled, 1);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(started);
+}
+
+/// Heads that end about when the pipelining budget runs out, so that the take-back of the tasks
+/// behind them often races the worker starting the next one; a few hundred times over.
+fn a_take_back_racing_a_start_runs_the_task_once() {
+    const ROUNDS: u32 = 300;
+    const BEHIND: u32 = 12;
+    let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
+    warm_up(&pool);
+    let dir = record_dir("take-back-race");
+    for round in 0..ROUNDS {
+        let head = pool.submit(nap, 1 + u64::from(round % 3)).unwrap();
+        let ids = round * BEHIND..(round + 1) * BEHIND;
+        let behind: Vec<_> = ids.map(|i| (i, pool.submit(record, (dir.clone(), i)).unwrap())).collect();
+        for (i, mut f) in behind {
+            assert_eq!(f.wait_timeout(LIVE), Some(Ok(i + 1)), "task {i} of round {round}");
+        }
+        assert!(head.wait().is_ok());
+    }
+    pool.shutdown_timeout(Duration::MAX);
+    assert_eq!(runs(&dir, ROUNDS * BEHIND), vec![1; (ROUNDS * BEHIND) as usize], "a task ran twice");
+    let stats = pool.stats();
+    assert_eq!((stats.cancelled, stats.failed, stats.worker_deaths), (0, 0, 0));
+    let _ = std::fs::remove_dir_all(&dir);
 }

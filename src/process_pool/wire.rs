@@ -525,12 +525,22 @@ pub(crate) enum Status<'a> {
 /// A message from a worker to the pool.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum ToParent<'a> {
-    Ready { token: [u8; 16], pid: u32 },
+    Ready {
+        token: [u8; 16],
+        pid: u32,
+    },
     Refused(&'a str),
-    Result { id: u64, exec_ns: u64, status: Status<'a> },
+    Result {
+        id: u64,
+        exec_ns: u64,
+        status: Status<'a>,
+    },
     /// The tasks with sequence numbers in `from..upto` (this worker's arrival order) will never be
     /// started by this worker; no result comes for them.
-    TakenBack { from: u64, upto: u64 },
+    TakenBack {
+        from: u64,
+        upto: u64,
+    },
 }
 
 /// Appends a complete `Ready` frame.

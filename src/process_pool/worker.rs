@@ -42,8 +42,8 @@ use std::time::{Duration, Instant};
 
 use super::code::{self, Outcome, Trampoline};
 use super::spawn::{self, StatusPage, ENV, WORKER_IN_FD, WORKER_OUT_FD, WORKER_PAGE_FD};
-use super::{lock, state};
 use super::wire::{self, FrameReader, ToWorker, HANDSHAKE_MAX, PREFIX, RESULT_HEADER};
+use super::{lock, state};
 use crate::spin::AdaptiveSpin;
 
 /// Set by `init` in every process; the pool refuses to start without it (see the module docs of

@@ -22,7 +22,10 @@ impl Worker {
     /// would wait for it (other workers, or a new one, take them). None while a take-back is asked.
     pub(super) fn room(&self, limit: usize, now: Instant) -> usize {
         let long_head = self.long_from().is_some_and(|t| now >= t);
-        if !self.takes_work() || long_head || self.taking_back.is_some() || self.pending_out() >= OUT_HIGH_WATER
+        if !self.takes_work()
+            || long_head
+            || self.taking_back.is_some()
+            || self.pending_out() >= OUT_HIGH_WATER
         {
             return 0;
         }
