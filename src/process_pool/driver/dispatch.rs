@@ -1,5 +1,6 @@
 //! Dispatch: sending tasks to workers, straight from `submit` (the direct path) or from the queue,
-//! as deep as the pipelining allows; cancellations of queued and sent tasks.
+//! as deep as the pipelining allows; taking back tasks sent behind a long head; cancellations of
+//! queued and sent tasks.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;

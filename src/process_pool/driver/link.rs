@@ -7,7 +7,8 @@
 //!
 //! Per worker the link keeps the tasks sent to it in order (`fifo`). Results must come back in that
 //! order (a worker runs its tasks one after the other and writes each result before starting the
-//! next), so a result that does not match the head of the fifo is a protocol violation. The head is
+//! next), so a result that does not match the head of the fifo is a protocol violation; the one
+//! exception is a `TakenBack` frame, asked for, which takes unstarted tasks out of it. The head is
 //! the task that runs (or is about to); `head_since` is when it started, as seen from here: when the
 //! previous result arrived, or when the head's frame was completely written if the worker was idle.
 

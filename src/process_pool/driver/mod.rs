@@ -6,16 +6,26 @@
 //! Each round of the loop waits on the pool's [`Poller`](polling::Poller) (worker pipes, plus
 //! `notify()` from `submit`, cancellers and shutdown), then, in this order: reads every readable
 //! worker and settles the results; applies cancellations; stops tasks that ran out of time or were
-//! cancelled while running; dispatches queued tasks; writes what each worker has pending in one
-//! `write` per worker; starts or retires workers; publishes statistics.
+//! cancelled while running; asks for tasks sent behind a long head back; dispatches queued tasks;
+//! writes what each worker has pending in one `write` per worker; starts or retires workers;
+//! publishes statistics.
+//!
+//! Take-back: a worker is sent tasks ahead of the one it runs (up to about 2 ms of work, see
+//! `dispatch`). Once its head has run past that budget it is sent nothing more, and if another
+//! worker can take work, the driver asks it, through its status page, for the tasks it holds but
+//! has not started (`dispatch::take_back`). The worker answers with a `TakenBack` frame naming those
+//! it will never start (see `worker` for how it decides, exactly, while the head runs); they leave
+//! its fifo and go back to the front of the queue in their order, to be dispatched like any queued
+//! task, not counted as cancelled (those the user cancelled meanwhile end `Cancelled`, see
+//! `fate::of_unstarted`). Workers without a status page (remote ones) are not asked.
 //!
 //! One concern per module:
 //!
 //! - `link`: one worker's pipes, buffers, framing, and its queue of sent tasks (the seam for other
 //!   transports);
 //! - `supervisor`: starting workers and their handshake, liveness, killing and reaping;
-//! - `fate`: what becomes of a dead worker's tasks (a pure function);
-//! - `dispatch`: the direct path from `submit`, the queue, pipelining depth, cancellations;
+//! - `fate`: what becomes of a dead worker's tasks, and of those a live one hands back (pure functions);
+//! - `dispatch`: the direct path from `submit`, the queue, pipelining depth, take-back, cancellations;
 //! - `deadlines`: cancel grace, task timeout, idle timeout, and the next wake-up;
 //! - `sizing`: growing and retiring workers;
 //! - `shutdown`: shutdown requests and the driver's end.
