@@ -3,12 +3,12 @@
 //!
 //! # Implementation
 //!
-//! The worker is one thread that loops over its input socket: read whatever the pool has sent (often
-//! many task frames in one `read`), run the tasks one after the other in arrival order, and write
-//! each result as soon as its task ends, before starting the next. That last rule is what makes
-//! crash isolation exact: when a worker dies, every task before the one it was running has its result
-//! in the pipe already, so the pool knows which single task was running and that the ones behind it
-//! never started.
+//! The worker runs its tasks on one thread, the runner, that loops over its input socket: read
+//! whatever the pool has sent (often many task frames in one `read`), run the tasks one after the
+//! other in arrival order, and write each result as soon as its task ends, before starting the
+//! next. That last rule is what makes crash isolation exact: when a worker dies, every task before
+//! the one it was running has its result in the pipe already, so the pool knows which single task
+//! was running and that the ones behind it never started.
 //!
 //! Cancellation of a task that has not started travels as a `Cancel` frame. Frames are scanned as
 //! soon as they are read, so a cancel is seen even behind hundreds of queued tasks, and the input is
