@@ -157,19 +157,20 @@ impl Driver {
             return;
         }
         let limit = self.depth_limit();
-        let free: Vec<usize> = (self.workers.iter().enumerate())
-            .filter(|(_, w)| w.as_ref().is_some_and(|w| w.room(limit, now) > 0))
-            .map(|(slot, _)| slot)
-            .collect();
-        for (slot, w) in self.workers.iter_mut().enumerate() {
-            let Some(w) = w.as_mut() else { continue };
-            let due = w.take_back_due().is_some_and(|t| now >= t) && w.long_from().is_some();
-            if !due || free.iter().all(|&f| f == slot) {
+        for slot in 0..self.workers.len() {
+            let due = |w: &Worker| w.take_back_due().is_some_and(|t| now >= t) && w.long_from().is_some();
+            if !self.workers[slot].as_ref().is_some_and(due) {
                 continue;
             }
-            if let Some(page) = &w.page {
-                page.ask_take_back(w.next_seq);
-                w.taking_back = Some(w.next_seq);
+            let others = self.workers.iter().enumerate().filter(|&(other, _)| other != slot);
+            if !others.filter_map(|(_, w)| w.as_ref()).any(|w| w.room(limit, now) > 0) {
+                continue;
+            }
+            if let Some(w) = self.workers[slot].as_mut() {
+                if let Some(page) = &w.page {
+                    page.ask_take_back(w.next_seq);
+                    w.taking_back = Some(w.next_seq);
+                }
             }
         }
     }
