@@ -574,6 +574,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_task_is_either_claimed_or_handed_back() {
+        let mut c = Claims { next: 0, handed_back: 0..0 };
+        assert!(c.claim(0));
+        assert_eq!(c.hand_back(5), 1..5);
+        assert!(!c.claim(1));
+        // A later request hands back only what came since the last.
+        assert_eq!(c.hand_back(8), 5..8);
+        assert!((2..8).all(|seq| !c.claim(seq)));
+        assert!(c.claim(8));
+        // Everything below the bound was met: nothing to hand back.
+        assert_eq!(c.hand_back(9), 9..9);
+        assert!(c.claim(9));
+    }
+
+    #[test]
     fn env_value_round_trips() {
         let token = [0xab; 16];
         let v = env_value(&token) + ":3";
