@@ -26,6 +26,10 @@ fn main() {
             run: tiny_tasks_sent_behind_a_long_one_are_taken_back,
         },
         Case {
+            name: "a_pool_that_can_grow_takes_back_for_a_new_worker",
+            run: a_pool_that_can_grow_takes_back_for_a_new_worker,
+        },
+        Case {
             name: "a_take_back_racing_a_start_runs_the_task_once",
             run: a_take_back_racing_a_start_runs_the_task_once,
         },
@@ -65,8 +69,25 @@ fn runs(dir: &Path, n: u32) -> Vec<usize> {
 fn tiny_tasks_sent_behind_a_long_one_are_taken_back() {
     let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
     warm_up(&pool);
-    let dir = record_dir("take-back-dir");
-    let started = marker("take-back-long");
+    long_then_tiny(&pool, "take-back");
+}
+
+/// One worker, warmed up one task at a time (so it stays one): everything is pipelined behind the
+/// long task, and what comes back makes the pool start its second worker.
+fn a_pool_that_can_grow_takes_back_for_a_new_worker() {
+    let pool = ProcessPool::builder().max_workers(2).build().unwrap();
+    for i in 0..2000 {
+        assert_eq!(pool.submit(one, i).unwrap().wait(), Ok(i + 1));
+    }
+    assert_eq!(pool.stats().workers, 1);
+    long_then_tiny(&pool, "take-back-grow");
+    assert_eq!(pool.stats().workers_started, 2);
+}
+
+/// One long task, then tiny ones submitted right after: they all run once, before it ends.
+fn long_then_tiny(pool: &ProcessPool, name: &str) {
+    let dir = record_dir(&format!("{name}-dir"));
+    let started = marker(&format!("{name}-long"));
     // Long enough that tiny tasks left behind it would still be waiting when the others are done.
     let long = pool.submit(mark_then_nap, (started.clone(), 20_000)).unwrap();
     let tiny: Vec<_> = (0..TINY).map(|i| pool.submit(record, (dir.clone(), i)).unwrap()).collect();

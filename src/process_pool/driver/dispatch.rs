@@ -150,20 +150,23 @@ impl Driver {
     }
 
     /// Asks workers whose head is long for the tasks sent behind it, while another worker can take
-    /// them (see [`take_back_due`](Worker::take_back_due)). What they hand back is re-queued at the
-    /// front (see [`requeue_front`](Driver::requeue_front)) and dispatched like any queued task.
+    /// them or the pool can start one (see [`take_back_due`](Worker::take_back_due)). What they
+    /// hand back is re-queued at the front (see [`requeue_front`](Driver::requeue_front)) and
+    /// dispatched like any queued task.
     pub(super) fn take_back(&mut self, now: Instant) {
         if self.closing().is_some() {
             return;
         }
         let limit = self.depth_limit();
+        // Tasks back in the queue with no room anywhere make `maintain` start a worker for them.
+        let can_grow = self.usable() < self.shared.config.max_workers;
         for slot in 0..self.workers.len() {
             let due = |w: &Worker| w.take_back_due().is_some_and(|t| now >= t) && w.long_from().is_some();
             if !self.workers[slot].as_ref().is_some_and(due) {
                 continue;
             }
             let others = self.workers.iter().enumerate().filter(|&(other, _)| other != slot);
-            if !others.filter_map(|(_, w)| w.as_ref()).any(|w| w.room(limit, now) > 0) {
+            if !can_grow && !others.filter_map(|(_, w)| w.as_ref()).any(|w| w.room(limit, now) > 0) {
                 continue;
             }
             if let Some(w) = self.workers[slot].as_mut() {
