@@ -12,8 +12,8 @@
 //!
 //! Take-back: a worker is sent tasks ahead of the one it runs (up to about 2 ms of work, see
 //! `dispatch`). Once its head has run past that budget it is sent nothing more, and if another
-//! worker can take work, the driver asks it, through its status page, for the tasks it holds but
-//! has not started (`dispatch::take_back`). The worker answers with a `TakenBack` frame naming those
+//! worker can take work or the pool can start one, the driver asks it, through its status page,
+//! for the tasks it holds but has not started (`dispatch::take_back`). The worker answers with a `TakenBack` frame naming those
 //! it will never start (see `worker` for how it decides, exactly, while the head runs); they leave
 //! its fifo and go back to the front of the queue in their order, to be dispatched like any queued
 //! task, not counted as cancelled (those the user cancelled meanwhile end `Cancelled`, see
