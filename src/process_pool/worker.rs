@@ -243,6 +243,7 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
 }
 
 /// Which tasks the runner may start: shared by the runner and the take-back thread, under one lock.
+/// Lock order: the claims before the output; the runner never holds both.
 struct Claims {
     /// The sequence number of the next task the runner will meet; those below it are its own
     /// (started, skipped, or dropped as handed back).
