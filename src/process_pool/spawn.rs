@@ -36,7 +36,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 #[cfg(not(target_os = "linux"))]
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use super::channel::{self, WorkerInput};
@@ -133,7 +133,7 @@ pub(crate) struct Spawned {
     pub(crate) host: Option<std::sync::Arc<str>>,
 }
 
-/// One page of memory shared by the pool and one worker, with two counters.
+/// One page of memory shared by the pool and one worker, with four words.
 ///
 /// In the first the worker records the sequence number (plus one) of the task it has started. Read
 /// while the worker is stopped or dead, it tells exactly whether the task at the head of its queue
@@ -144,11 +144,15 @@ pub(crate) struct Spawned {
 /// worker out of tasks spins on it for a moment before it blocks in `poll` (see `crate::spin`), so
 /// that a task sent right after the previous result is found without a wakeup.
 ///
+/// In the third and fourth, the pool asks the worker to take back the tasks it has not started (see
+/// [`ask_take_back`](StatusPage::ask_take_back)): a futex word wakes the worker's take-back
+/// thread, which sleeps on it otherwise, so taking back costs nothing per task and nothing idle.
+///
 /// Linux only (a `memfd`); elsewhere the pool works without it, decides by timing instead, and the
 /// worker blocks at once.
 pub(crate) struct StatusPage {
-    /// Points to a page-aligned, page-sized shared mapping that lives until `drop`: `[STARTED]` and
-    /// `[INPUT_WRITES]` are the counters.
+    /// Points to a page-aligned, page-sized shared mapping that lives until `drop`: `[STARTED]`,
+    /// `[INPUT_WRITES]`, `[TAKE_BACK_UPTO]` and `[TAKE_BACK_ASKS]` are its words.
     base: *const AtomicU64,
 }
 
@@ -156,6 +160,10 @@ pub(crate) struct StatusPage {
 const STARTED: usize = 0;
 /// Index of the input-writes counter: 64 bytes on, so that the two writers do not share a line.
 const INPUT_WRITES: usize = 8;
+/// Index of the take-back bound: tasks below it that have not started are asked back.
+const TAKE_BACK_UPTO: usize = 16;
+/// Index of the take-back requests counter, a 32-bit futex word (the low-addressed half).
+const TAKE_BACK_ASKS: usize = 17;
 
 // SAFETY: the pointer is to a shared mapping only accessed through an atomic.
 unsafe impl Send for StatusPage {}
@@ -202,8 +210,8 @@ impl StatusPage {
     }
 
     fn get(&self, index: usize) -> &AtomicU64 {
-        // SAFETY: the mapping is page-aligned, zero-initialized and alive while `self` is, and both
-        // indices lie well within its first 4096 bytes.
+        // SAFETY: the mapping is page-aligned, zero-initialized and alive while `self` is, and every
+        // index lies well within its first 4096 bytes.
         unsafe { &*self.base.add(index) }
     }
 
@@ -226,6 +234,66 @@ impl StatusPage {
     pub(crate) fn note_input_write(&self) {
         self.get(INPUT_WRITES).fetch_add(1, Ordering::Release);
     }
+
+    fn asks(&self) -> &AtomicU32 {
+        // SAFETY: as in `get`; an `AtomicU64` slot is aligned for, and holds, an `AtomicU32`.
+        unsafe { &*(self.base.add(TAKE_BACK_ASKS) as *const AtomicU32) }
+    }
+
+    /// The pool asks the worker to hand back its tasks below `upto` that it has not started; the
+    /// answer comes as a `TakenBack` frame. One request at a time: the next waits for the answer.
+    pub(crate) fn ask_take_back(&self, upto: u64) {
+        self.get(TAKE_BACK_UPTO).store(upto, Ordering::Release);
+        self.asks().fetch_add(1, Ordering::Release);
+        futex::wake(self.asks());
+    }
+
+    /// Blocks the worker until a request newer than the `seen`-th comes; returns its number and bound.
+    pub(crate) fn wait_take_back(&self, seen: u32) -> (u32, u64) {
+        loop {
+            let asks = self.asks().load(Ordering::Acquire);
+            if asks != seen {
+                return (asks, self.get(TAKE_BACK_UPTO).load(Ordering::Acquire));
+            }
+            futex::wait(self.asks(), seen);
+        }
+    }
+}
+
+/// Waiting on a word of the shared page: a futex, which works across processes on a shared mapping.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod futex {
+    use std::sync::atomic::AtomicU32;
+
+    /// Blocks while `word` holds `value` (returns early on a wake or a signal).
+    pub(super) fn wait(word: &AtomicU32, value: u32) {
+        // SAFETY: a futex wait on a live, aligned 32-bit word, without timeout.
+        unsafe {
+            libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, value, std::ptr::null::<u8>())
+        };
+    }
+
+    /// Wakes the one waiter on `word`, if any.
+    pub(super) fn wake(word: &AtomicU32) {
+        // SAFETY: a futex wake on a live, aligned 32-bit word.
+        unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, 1) };
+    }
+}
+
+/// Where there is no futex there is no status page either (see [`StatusPage`]); this fallback only
+/// keeps the code portable: it looks again every 100 ms.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+mod futex {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    pub(super) fn wait(word: &AtomicU32, value: u32) {
+        if word.load(Ordering::Acquire) == value {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub(super) fn wake(_: &AtomicU32) {}
 }
 
 impl Drop for StatusPage {

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //!  parent -> worker                               worker -> parent
-//!  0x04 Trace  postcard(Context), right before     0x84 Event  id:u64 postcard(Forwarded)
+//!  0x04 Trace  postcard(Context), right before     0x85 Event  id:u64 postcard(Forwarded)
 //!              the Task frame it belongs to
 //! ```
 //!
@@ -44,10 +44,6 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
-use std::fs::File;
-use std::io::Write as _;
-use std::mem::ManuallyDrop;
-use std::os::fd::FromRawFd;
 use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
@@ -57,7 +53,6 @@ use tracing::subscriber::{DefaultGuard, Interest, NoSubscriber};
 use tracing::{Dispatch, Event, Level, Metadata, Span, Subscriber};
 
 use super::lock;
-use super::spawn::WORKER_OUT_FD;
 use super::wire::{self, HANDSHAKE_MAX};
 
 /// Longest strings sent per event (bytes); with the headers, every frame stays under
@@ -360,11 +355,9 @@ fn write_event(id: u64, f: &Forwarded) {
     if postcard::to_io(f, &mut frame).is_err() || wire::end_frame(&mut frame, at, HANDSHAKE_MAX).is_err() {
         return;
     }
-    // SAFETY: the forwarder only runs in a worker, whose output pipe is fd WORKER_OUT_FD for its
-    // whole life; ManuallyDrop leaves it open.
-    let mut out = ManuallyDrop::new(unsafe { File::from_raw_fd(WORKER_OUT_FD) });
+    // Under the worker's output lock: the take-back thread writes frames on the same pipe.
     // If the pool is gone, the task's result cannot reach it either; the worker stops at that write.
-    let _ = out.write_all(&frame);
+    let _ = super::worker::write_frame(&frame);
 }
 
 /// An event's or span's fields as text: the message apart, the rest `name=value` by spaces.

@@ -8,10 +8,11 @@
 //!  0x01 Hello  token[16] fingerprint max    0x81 Ready    token[16] pid:u32
 //!  0x02 Task   id:u64 fn:i64 tramp:i64 args 0x82 Refused  reason (UTF-8)
 //!  0x03 Cancel seq:u64                      0x83 Result   id:u64 exec_ns:u64 status:u8 payload
+//!                                           0x84 TakenBack from:u64 upto:u64
 //! ```
 //!
 //! With the `tracing` feature, two more kinds carry spans and events (see `process_pool::trace`):
-//! `0x04 Trace` before a task's frame, `0x84 Event` from the task as it runs.
+//! `0x04 Trace` before a task's frame, `0x85 Event` from the task as it runs.
 //!
 //! Integers are fixed-width little-endian: headers are parsed with a handful of loads and no branches
 //! on the data, and the variable part (arguments, results) is postcard, encoded by the caller.
@@ -48,7 +49,9 @@ pub(crate) const KIND_RESULT: u8 = 0x83;
 #[cfg(feature = "tracing")]
 pub(crate) const KIND_TRACE: u8 = 0x04;
 #[cfg(feature = "tracing")]
-pub(crate) const KIND_EVENT: u8 = 0x84;
+pub(crate) const KIND_EVENT: u8 = 0x85;
+/// A worker hands back tasks it has not started (see [`encode_taken_back`]).
+pub(crate) const KIND_TAKEN_BACK: u8 = 0x84;
 
 /// Result statuses carried by a `Result` frame.
 pub(crate) const STATUS_VALUE: u8 = 0;
@@ -547,6 +550,12 @@ pub(crate) enum ToParent<'a> {
     /// An event the task of this id emitted (see `process_pool::trace`).
     #[cfg(feature = "tracing")]
     Event(u64, &'a [u8]),
+    /// The tasks with sequence numbers in `from..upto` (this worker's arrival order) will never be
+    /// started by this worker; no result comes for them.
+    TakenBack {
+        from: u64,
+        upto: u64,
+    },
 }
 
 /// Appends a complete `Ready` frame.
@@ -611,8 +620,30 @@ pub(crate) fn parse_to_parent(body: &[u8]) -> Result<ToParent<'_>, FrameError> {
             let mut c = need(body, 1 + 8)?;
             Ok(ToParent::Event(c.u64(), c.rest()))
         }
+        KIND_TAKEN_BACK => parse_taken_back(body),
         k => Err(FrameError::UnknownKind(k)),
     }
+}
+
+// Take-back: a worker's answer to the pool's request (made through the status page) for the
+// tasks it holds but has not started.
+
+/// Appends a complete `TakenBack` frame: the worker will never start its tasks `from..upto`.
+pub(crate) fn encode_taken_back(out: &mut Vec<u8>, from: u64, upto: u64) {
+    let at = begin_frame(out, KIND_TAKEN_BACK);
+    out.extend_from_slice(&from.to_le_bytes());
+    out.extend_from_slice(&upto.to_le_bytes());
+    // A fixed, small body: always within HANDSHAKE_MAX.
+    let _ = end_frame(out, at, HANDSHAKE_MAX);
+}
+
+fn parse_taken_back(body: &[u8]) -> Result<ToParent<'_>, FrameError> {
+    let mut c = exact(body, 1 + 8 + 8)?;
+    let (from, upto) = (c.u64(), c.u64());
+    if from > upto {
+        return Err(FrameError::BadField("taken-back range"));
+    }
+    Ok(ToParent::TakenBack { from, upto })
 }
 
 #[cfg(test)]
@@ -742,6 +773,7 @@ mod tests {
         Result(u64, u64, u8, Vec<u8>),
         Ready([u8; 16], u32),
         Refused(String),
+        TakenBack(u64, u64),
     }
 
     fn arb_msg() -> impl Strategy<Value = Msg> {
@@ -757,6 +789,7 @@ mod tests {
             )),
             (any::<[u8; 16]>(), any::<u32>()).prop_map(|(t, p)| Msg::Ready(t, p)),
             "\\PC{0,40}".prop_map(Msg::Refused),
+            (any::<u64>(), any::<u64>()).prop_map(|(a, b)| Msg::TakenBack(a.min(b), a.max(b))),
         ]
     }
 
@@ -775,6 +808,7 @@ mod tests {
             }
             Msg::Ready(t, p) => encode_ready(out, t, *p),
             Msg::Refused(s) => encode_refused(out, s),
+            Msg::TakenBack(from, upto) => encode_taken_back(out, *from, *upto),
         }
     }
 
@@ -801,6 +835,9 @@ mod tests {
                 assert_eq!(parse_to_parent(body).unwrap(), ToParent::Ready { token: *t, pid: *p })
             }
             Msg::Refused(s) => assert_eq!(parse_to_parent(body).unwrap(), ToParent::Refused(s)),
+            Msg::TakenBack(from, upto) => {
+                assert_eq!(parse_to_parent(body).unwrap(), ToParent::TakenBack { from: *from, upto: *upto })
+            }
         }
     }
 

@@ -3,30 +3,47 @@
 //!
 //! # Implementation
 //!
-//! The worker is one thread that loops over its input socket: read whatever the pool has sent (often
-//! many task frames in one `read`), run the tasks one after the other in arrival order, and write
-//! each result as soon as its task ends, before starting the next. That last rule is what makes
-//! crash isolation exact: when a worker dies, every task before the one it was running has its result
-//! in the pipe already, so the pool knows which single task was running and that the ones behind it
-//! never started.
+//! The worker runs its tasks on one thread, the runner, that loops over its input socket: read
+//! whatever the pool has sent (often many task frames in one `read`), run the tasks one after the
+//! other in arrival order, and write each result as soon as its task ends, before starting the
+//! next. That last rule is what makes crash isolation exact: when a worker dies, every task before
+//! the one it was running has its result in the pipe already, so the pool knows which single task
+//! was running and that the ones behind it never started.
 //!
 //! Cancellation of a task that has not started travels as a `Cancel` frame. Frames are scanned as
 //! soon as they are read, so a cancel is seen even behind hundreds of queued tasks, and the input is
 //! polled again between tasks at most every [`READ_AHEAD`], so a cancel sent while a task runs is seen
 //! before the next one starts.
+//!
+//! Tasks the pool sent ahead can be taken back while a task runs, so that they need not wait behind
+//! a long one while another worker idles. The pool asks through the status page (a futex word, see
+//! [`StatusPage`]) and a second thread, asleep on that word the rest of the time, answers with a
+//! `TakenBack` frame naming the tasks this worker will never start. The two threads share the
+//! [`Claims`]: the runner claims each task under its lock before starting it, the take-back thread
+//! hands back what is not claimed under the same lock, so a task is either started or handed back,
+//! never both; a handed-back task that arrives later is dropped without a result. The answer is
+//! written while the claims are held, so the result of any task claimed after it follows it.
+//!
+//! Why not a thread that reads the input? Every task would then cross threads on its way to the
+//! runner (a wakeup more on the round trip), or both threads would wake for every frame. The futex
+//! costs the runner two uncontended locks per task, and nothing at all while the worker idles.
+//! Workers without a status page (remote ones, non-Linux) have no take-back thread; the pool never
+//! asks them.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Write};
+use std::ops::Range;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::code::{self, Outcome, Trampoline};
 use super::spawn::{self, StatusPage, ENV, WORKER_IN_FD, WORKER_OUT_FD, WORKER_PAGE_FD};
-use super::state;
 use super::wire::{self, FrameReader, ToWorker, HANDSHAKE_MAX, PREFIX, RESULT_HEADER};
+use super::{lock, state};
 use crate::spin::AdaptiveSpin;
 
 /// Set by `init` in every process; the pool refuses to start without it (see the module docs of
@@ -184,23 +201,29 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
         let flags = libc::fcntl(WORKER_IN_FD, libc::F_GETFL);
         libc::fcntl(WORKER_IN_FD, libc::F_SETFL, flags | libc::O_NONBLOCK);
     }
-    let page = if has_page {
+    // The runner's mapping and the take-back thread's own.
+    let (page, take_back_page) = if has_page {
         // SAFETY: fd 5 was placed by the pool for this process; it is closed once mapped, so the
         // worker holds no descriptor but stdio, its socket and its pipe.
         let fd = unsafe { OwnedFd::from_raw_fd(WORKER_PAGE_FD) };
-        let page = StatusPage::map(&fd)
-            .map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("could not map the pool's status page: {e}")))?;
-        drop(fd);
-        Some(page)
+        let map = || {
+            StatusPage::map(&fd)
+                .map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("could not map the pool's status page: {e}")))
+        };
+        (Some(map()?), Some(map()?))
     } else {
-        None
+        (None, None)
     };
     // SAFETY: fds 3 and 4 were placed by the pool for this process and nothing else owns them.
     let (input, output) = unsafe { (File::from_raw_fd(WORKER_IN_FD), File::from_raw_fd(WORKER_OUT_FD)) };
+    let output = Arc::new(Mutex::new(output));
+    // Only one worker runs per process; a second `serve` cannot happen, so `set` cannot fail.
+    let _ = OUTPUT.set(Arc::clone(&output));
     let mut w = Worker {
         reader: FrameReader::new(HANDSHAKE_MAX),
         input,
         output,
+        claims: Arc::new(Mutex::new(Claims { next: 0, handed_back: 0..0 })),
         out: Vec::with_capacity(4096),
         skip: HashSet::new(),
         next_seq: 0,
@@ -211,8 +234,75 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
         init: Init::None,
     };
     w.handshake(&token)?;
+    if let Some(page) = take_back_page {
+        let (claims, output) = (w.claims.clone(), w.output.clone());
+        std::thread::Builder::new()
+            .name("tulip-take-back".into())
+            .spawn(move || answer_take_backs(&page, &claims, &output))
+            .map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("could not start the take-back thread: {e}")))?;
+    }
     IS_WORKER.store(true, Ordering::Release);
     w.run()
+}
+
+/// The result pipe, for writers outside [`Worker`] (the tracing forwarder): the same lock as
+/// `Worker::output`, so every frame reaches the pool whole, whichever thread writes it.
+static OUTPUT: OnceLock<Arc<Mutex<File>>> = OnceLock::new();
+
+/// Writes one whole frame on the result pipe, under the lock every writer takes. Does nothing
+/// outside a worker; an error means the pool is gone (the runner stops at its own next write).
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+pub(crate) fn write_frame(frame: &[u8]) -> io::Result<()> {
+    match OUTPUT.get() {
+        Some(out) => lock(out).write_all(frame),
+        None => Ok(()),
+    }
+}
+
+/// Which tasks the runner may start: shared by the runner and the take-back thread, under one lock.
+/// Lock order: the claims before the output; the runner never holds both.
+struct Claims {
+    /// The sequence number of the next task the runner will meet; those below it are its own
+    /// (started, skipped, or dropped as handed back).
+    next: u64,
+    /// Tasks handed back to the pool: the runner drops them when it meets them, without a result.
+    /// Numbers in it below `next` were met already and no longer matter.
+    handed_back: Range<u64>,
+}
+
+impl Claims {
+    /// The runner meets task `seq` (the next in arrival order): whether it may start it.
+    fn claim(&mut self, seq: u64) -> bool {
+        self.next = seq + 1;
+        !self.handed_back.contains(&seq)
+    }
+
+    /// Hands back every task below `upto` the runner has not met; returns the range newly handed
+    /// back (empty when it had met them all).
+    fn hand_back(&mut self, upto: u64) -> Range<u64> {
+        let from = self.next.max(self.handed_back.end).min(upto);
+        self.handed_back = self.next.max(self.handed_back.start)..upto.max(self.handed_back.end);
+        from..upto
+    }
+}
+
+/// The take-back thread: sleeps until the pool asks (see [`StatusPage::ask_take_back`]), then hands
+/// back what the runner has not claimed and says so, until the pool is gone.
+fn answer_take_backs(page: &StatusPage, claims: &Mutex<Claims>, output: &Mutex<File>) {
+    let (mut seen, mut out) = (0, Vec::new());
+    loop {
+        let (asks, upto) = page.wait_take_back(seen);
+        seen = asks;
+        let mut claims = lock(claims);
+        let back = claims.hand_back(upto);
+        out.clear();
+        wire::encode_taken_back(&mut out, back.start, back.end);
+        // Written with the claims held: the result of a task claimed after this follows it.
+        if lock(output).write_all(&out).is_err() {
+            return;
+        }
+        drop(claims);
+    }
 }
 
 /// Closes every descriptor from `first` up that the worker inherited (where the spawner could not do
@@ -234,7 +324,10 @@ fn close_strays(first: i32) {
 struct Worker {
     reader: FrameReader,
     input: File,
-    output: File,
+    /// The result pipe, shared with the take-back thread: a frame is written whole under the lock.
+    output: Arc<Mutex<File>>,
+    /// Which tasks may start (see [`Claims`]).
+    claims: Arc<Mutex<Claims>>,
     /// The frame being written; reused.
     out: Vec<u8>,
     /// Sequence numbers (in this worker's arrival order) of tasks to skip; only numbers not reached
@@ -330,7 +423,7 @@ impl Worker {
 
     fn send(&mut self) -> Result<(), Stop> {
         // The pool is gone if this fails; there is nobody left to tell.
-        self.output.write_all(&self.out).map_err(|_| Stop::quiet(EXIT_ORPHAN))
+        lock(&self.output).write_all(&self.out).map_err(|_| Stop::quiet(EXIT_ORPHAN))
     }
 
     fn handshake(&mut self, token: &[u8; 16]) -> Result<(), Stop> {
@@ -396,6 +489,11 @@ impl Worker {
                     let _traced = super::trace::enter(id);
                     let seq = self.next_seq;
                     self.next_seq += 1;
+                    if !lock(&self.claims).claim(seq) {
+                        // Handed back: the pool has it again, and expects no result.
+                        self.skip.remove(&seq);
+                        continue;
+                    }
                     if self.skip.remove(&seq) {
                         let at = wire::begin_result(&mut self.out, id, 0, wire::STATUS_SKIPPED);
                         let _ = wire::end_frame(&mut self.out, at, self.max_frame);
@@ -499,6 +597,21 @@ fn end_result(out: &mut Vec<u8>, at: usize, status: u8, message: &str, max_frame
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_task_is_either_claimed_or_handed_back() {
+        let mut c = Claims { next: 0, handed_back: 0..0 };
+        assert!(c.claim(0));
+        assert_eq!(c.hand_back(5), 1..5);
+        assert!(!c.claim(1));
+        // A later request hands back only what came since the last.
+        assert_eq!(c.hand_back(8), 5..8);
+        assert!((2..8).all(|seq| !c.claim(seq)));
+        assert!(c.claim(8));
+        // Everything below the bound was met: nothing to hand back.
+        assert_eq!(c.hand_back(9), 9..9);
+        assert!(c.claim(9));
+    }
 
     #[test]
     fn env_value_round_trips() {

@@ -87,6 +87,10 @@ impl Driver {
                     if let Some((t, _)) = w.head_due() {
                         at(t);
                     }
+                    // Only ahead: once past, the check runs again when a worker frees up.
+                    if let Some(t) = w.take_back_due().filter(|&t| t > Instant::now()) {
+                        at(t);
+                    }
                 }
                 Phase::Ready if !w.retiring && usable > cfg.min_workers => {
                     if let Some(t) = w.idle_due(cfg.idle_timeout) {

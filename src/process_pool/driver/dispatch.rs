@@ -1,5 +1,6 @@
 //! Dispatch: sending tasks to workers, straight from `submit` (the direct path) or from the queue,
-//! as deep as the pipelining allows; cancellations of queued and sent tasks.
+//! as deep as the pipelining allows; taking back tasks sent behind a long head; cancellations of
+//! queued and sent tasks.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -19,15 +20,37 @@ const PIPELINE_BUDGET: Duration = Duration::from_millis(2);
 impl Worker {
     /// How many more tasks dispatch may send this worker now, with pipelining `limit` deep. None
     /// while its head has run past the pipelining budget: it is long, and tasks sent behind it
-    /// would wait for it (other workers, or a new one, take them).
+    /// would wait for it (other workers, or a new one, take them). None while a take-back is asked.
     pub(super) fn room(&self, limit: usize, now: Instant) -> usize {
-        let long_head = self.fifo.front().zip(self.head_since).is_some_and(|(head, since)| {
-            now.saturating_duration_since(since) > PIPELINE_BUDGET && self.has_started(head.seq)
-        });
-        if !self.takes_work() || long_head || self.pending_out() >= OUT_HIGH_WATER {
+        let long_head = self.long_from().is_some_and(|t| now >= t);
+        if !self.takes_work()
+            || long_head
+            || self.taking_back.is_some()
+            || self.pending_out() >= OUT_HIGH_WATER
+        {
             return 0;
         }
         limit.saturating_sub(self.fifo.len())
+    }
+
+    /// From when the running head counts as long: once it has run for the pipelining budget.
+    /// `None`: no head is known to run.
+    fn long_from(&self) -> Option<Instant> {
+        let head = self.fifo.front()?;
+        let since = self.head_since?;
+        self.has_started(head.seq).then_some(since + PIPELINE_BUDGET)
+    }
+
+    /// When the tasks sent behind this worker's head are to be asked back: once the head has run
+    /// for the pipelining budget. `None`: nothing to ask (nothing behind the head, or it started
+    /// already, or a take-back is asked), or no way to ask (no status page: see `worker`). The head
+    /// need not be known to run yet: this is also the driver's wake-up for the check.
+    pub(super) fn take_back_due(&self) -> Option<Instant> {
+        let second = self.fifo.get(1)?;
+        if self.page.is_none() || self.taking_back.is_some() || self.has_started(second.seq) {
+            return None;
+        }
+        Some(self.head_since? + PIPELINE_BUDGET)
     }
 }
 
@@ -122,13 +145,49 @@ impl Driver {
                 }
             }
         }
-        if !left.is_empty() {
-            let mut inbox = lock(&self.shared.inbox);
-            for job in left.into_iter().rev() {
-                inbox.queue.push_front(job);
+        self.requeue_front(left);
+        self.absorb(tally);
+    }
+
+    /// Asks workers whose head is long for the tasks sent behind it, while another worker can take
+    /// them or the pool can start one (see [`take_back_due`](Worker::take_back_due)). What they
+    /// hand back is re-queued at the front (see [`requeue_front`](Driver::requeue_front)) and
+    /// dispatched like any queued task.
+    pub(super) fn take_back(&mut self, now: Instant) {
+        if self.closing().is_some() {
+            return;
+        }
+        let limit = self.depth_limit();
+        // Tasks back in the queue with no room anywhere make `maintain` start a worker for them.
+        let can_grow = self.usable() < self.shared.config.max_workers;
+        for slot in 0..self.workers.len() {
+            let due = |w: &Worker| w.take_back_due().is_some_and(|t| now >= t) && w.long_from().is_some();
+            if !self.workers[slot].as_ref().is_some_and(due) {
+                continue;
+            }
+            let others = self.workers.iter().enumerate().filter(|&(other, _)| other != slot);
+            if !can_grow && !others.filter_map(|(_, w)| w.as_ref()).any(|w| w.room(limit, now) > 0) {
+                continue;
+            }
+            if let Some(w) = self.workers[slot].as_mut() {
+                if let Some(page) = &w.page {
+                    page.ask_take_back(w.next_seq);
+                    w.taking_back = Some(w.next_seq);
+                }
             }
         }
-        self.absorb(tally);
+    }
+
+    /// Puts `jobs` back at the front of the queue, in their order: tasks that were taken from it
+    /// but never started (handed back by a worker, or left over by dispatch).
+    pub(super) fn requeue_front(&mut self, jobs: Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let mut inbox = lock(&self.shared.inbox);
+        for job in jobs.into_iter().rev() {
+            inbox.queue.push_front(job);
+        }
     }
 
     /// Queues `job` for worker `slot` (written by the next flush).

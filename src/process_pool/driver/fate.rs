@@ -74,6 +74,12 @@ pub(super) fn of_tasks(
     tasks.fold(fate, |fate, job| fate.unstarted(job, shutdown))
 }
 
+/// Decides the fate of tasks a live worker handed back (they never started there): back to the
+/// queue in their order, unless they were stopped meanwhile. No death is counted against them.
+pub(super) fn of_unstarted(tasks: impl IntoIterator<Item = Job>) -> Fate {
+    tasks.into_iter().fold(Fate::default(), |fate, job| fate.unstarted(job, false))
+}
+
 impl Fate {
     /// A task that never started: back to the queue, unless it was stopped or the pool is going.
     fn unstarted(mut self, job: Job, shutdown: bool) -> Fate {
@@ -160,6 +166,14 @@ mod tests {
     fn a_shutdown_ends_every_task() {
         let fate = of_tasks([job(1, CANCEL_NONE), job(2, CANCEL_NONE)], false, &Cause::Shutdown, "x");
         assert_eq!(ids(&fate), (vec![(1, JobError::ShutDown), (2, JobError::ShutDown)], vec![]));
+    }
+
+    #[test]
+    fn tasks_handed_back_go_back_to_the_queue_unless_stopped() {
+        let mut head = job(1, CANCEL_NONE);
+        head.deaths_at_head = 2;
+        let fate = of_unstarted([head, job(2, CANCEL_USER), job(3, CANCEL_NONE), job(4, CANCEL_UNWANTED)]);
+        assert_eq!(ids(&fate), (vec![(2, JobError::Cancelled), (4, JobError::Cancelled)], vec![1, 3]));
     }
 
     #[test]

@@ -7,13 +7,15 @@
 //!
 //! Per worker the link keeps the tasks sent to it in order (`fifo`). Results must come back in that
 //! order (a worker runs its tasks one after the other and writes each result before starting the
-//! next), so a result that does not match the head of the fifo is a protocol violation. The head is
+//! next), so a result that does not match the head of the fifo is a protocol violation; the one
+//! exception is a `TakenBack` frame, asked for, which takes unstarted tasks out of it. The head is
 //! the task that runs (or is about to); `head_since` is when it started, as seen from here: when the
 //! previous result arrived, or when the head's frame was completely written if the worker was idle.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Write};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -80,6 +82,9 @@ pub(super) struct Worker {
     /// When the head of `fifo` started (see the module docs); `None` while its frame is not fully
     /// written or the fifo is empty.
     pub(super) head_since: Option<Instant>,
+    /// The bound of the take-back asked of this worker and not answered yet (see
+    /// `dispatch::take_back`): tasks below it may come back. It is sent nothing meanwhile.
+    pub(super) taking_back: Option<u64>,
     pub(super) tasks_sent: u64,
     /// When the fifo last became empty.
     pub(super) idle_since: Instant,
@@ -169,6 +174,25 @@ impl Worker {
     /// Whether this worker takes new tasks: it passed the handshake and is not going away.
     pub(super) fn takes_work(&self) -> bool {
         self.phase == Phase::Ready && !self.retiring && self.to_worker.is_some()
+    }
+
+    /// Takes the tasks the worker handed back (sequence numbers in `back`) out of its fifo, into the
+    /// tally: they never started there.
+    fn give_back(&mut self, back: Range<u64>, now: Instant, tally: &mut Tally) {
+        let head = self.fifo.front().map(|e| e.seq);
+        let (back, kept): (VecDeque<InFlight>, VecDeque<InFlight>) =
+            std::mem::take(&mut self.fifo).into_iter().partition(|e| back.contains(&e.seq));
+        self.fifo = kept;
+        tally.taken_back.extend(back.into_iter().map(|e| e.job));
+        if self.fifo.front().map(|e| e.seq) != head {
+            self.head_since = None;
+            if let Some(wait) = self.update_head(now) {
+                tally.queue_wait(wait);
+            }
+        }
+        if self.fifo.is_empty() {
+            self.idle_since = now;
+        }
     }
 
     /// Sets `head_since` if the head has just become the running task; returns its queue wait.
@@ -292,6 +316,12 @@ pub(super) fn handle_frames(
                 if let Err(why) = super::super::trace::defer(head, id, body) {
                     return Some(ReadEnd::Protocol(why));
                 }
+            }
+            ToParent::TakenBack { from, upto } => {
+                if w.taking_back.take() != Some(upto) {
+                    return Some(ReadEnd::Protocol(format!("tasks {from}..{upto} taken back unasked")));
+                }
+                w.give_back(from..upto, now, tally);
             }
             ToParent::Result { id, exec_ns, status } => {
                 if w.phase != Phase::Ready {

@@ -6,16 +6,26 @@
 //! Each round of the loop waits on the pool's [`Poller`](polling::Poller) (worker pipes, plus
 //! `notify()` from `submit`, cancellers and shutdown), then, in this order: reads every readable
 //! worker and settles the results; applies cancellations; stops tasks that ran out of time or were
-//! cancelled while running; dispatches queued tasks; writes what each worker has pending in one
-//! `write` per worker; starts or retires workers; publishes statistics.
+//! cancelled while running; asks for tasks sent behind a long head back; dispatches queued tasks;
+//! writes what each worker has pending in one `write` per worker; starts or retires workers;
+//! publishes statistics.
+//!
+//! Take-back: a worker is sent tasks ahead of the one it runs (up to about 2 ms of work, see
+//! `dispatch`). Once its head has run past that budget it is sent nothing more, and if another
+//! worker can take work or the pool can start one, the driver asks it, through its status page,
+//! for the tasks it holds but has not started (`dispatch::take_back`). The worker answers with a `TakenBack` frame naming those
+//! it will never start (see `worker` for how it decides, exactly, while the head runs); they leave
+//! its fifo and go back to the front of the queue in their order, to be dispatched like any queued
+//! task, not counted as cancelled (those the user cancelled meanwhile end `Cancelled`, see
+//! `fate::of_unstarted`). Workers without a status page (remote ones) are not asked.
 //!
 //! One concern per module:
 //!
 //! - `link`: one worker's pipes, buffers, framing, and its queue of sent tasks (the seam for other
 //!   transports);
 //! - `supervisor`: starting workers and their handshake, liveness, killing and reaping;
-//! - `fate`: what becomes of a dead worker's tasks (a pure function);
-//! - `dispatch`: the direct path from `submit`, the queue, pipelining depth, cancellations;
+//! - `fate`: what becomes of a dead worker's tasks, and of those a live one hands back (pure functions);
+//! - `dispatch`: the direct path from `submit`, the queue, pipelining depth, take-back, cancellations;
 //! - `deadlines`: cancel grace, task timeout, idle timeout, and the next wake-up;
 //! - `sizing`: growing and retiring workers;
 //! - `shutdown`: shutdown requests and the driver's end.
@@ -61,6 +71,8 @@ struct Tally {
     done: Vec<Job>,
     /// The initializer failed in a worker, with this error: the pool is broken.
     broken: Option<String>,
+    /// Tasks a worker handed back unstarted, in its order (see `dispatch::take_back`).
+    taken_back: Vec<Job>,
 }
 
 impl Tally {
@@ -71,6 +83,7 @@ impl Tally {
             became_ready: false,
             done: Vec::new(),
             broken: None,
+            taken_back: Vec::new(),
         }
     }
 
@@ -226,6 +239,7 @@ impl Driver {
         if self.on_closing(Instant::now()) {
             return true;
         }
+        self.take_back(Instant::now());
         self.dispatch();
         self.maintain(Instant::now());
         self.flush_all(Instant::now());
@@ -238,6 +252,13 @@ impl Driver {
     }
 
     fn absorb(&mut self, mut t: Tally) {
+        if !t.taken_back.is_empty() {
+            let fate = fate::of_unstarted(std::mem::take(&mut t.taken_back));
+            for (job, err) in fate.failed {
+                settle(job, Err(err), &mut t);
+            }
+            self.requeue_front(fate.requeued);
+        }
         self.done.append(&mut t.done);
         for ns in t.exec_ns {
             self.ewma_ns = if self.ewma_ns <= 0.0 { ns as f64 } else { 0.8 * self.ewma_ns + 0.2 * ns as f64 };

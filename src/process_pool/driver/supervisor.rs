@@ -225,6 +225,7 @@ impl Driver {
                     fifo: VecDeque::new(),
                     next_seq: 0,
                     head_since: None,
+                    taking_back: None,
                     tasks_sent: 0,
                     idle_since: now,
                 });
@@ -450,12 +451,7 @@ impl Driver {
         for (job, err) in fate.failed {
             settle(job, Err(err), &mut tally);
         }
-        if !fate.requeued.is_empty() {
-            let mut inbox = lock(&self.shared.inbox);
-            for job in fate.requeued.into_iter().rev() {
-                inbox.queue.push_front(job);
-            }
-        }
+        self.requeue_front(fate.requeued);
         self.absorb(tally);
     }
 }
