@@ -50,6 +50,8 @@ pub struct Launcher {
     /// Where the program lives on the other side; `None`: uploaded to `~/.cache/tulip/<sha-256>`
     /// (ssh) or the same path as here (command).
     remote_path: Option<PathBuf>,
+    /// Most workers at once on one host; `None`: no cap (see [`workers_per_host`](Launcher::workers_per_host)).
+    per_host: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -92,7 +94,7 @@ impl Launcher {
     /// ```
     pub fn ssh(host: impl Into<String>) -> Launcher {
         let ssh = Ssh { hosts: vec![host.into()], port: None, identity: None, args: Vec::new() };
-        Launcher { kind: Kind::Ssh(ssh), remote_path: None }
+        Launcher { kind: Kind::Ssh(ssh), remote_path: None, per_host: None }
     }
 
     /// Workers started by `argv` with the worker's command appended (no shell in between): the
@@ -106,7 +108,11 @@ impl Launcher {
     /// assert!(!l.is_local());
     /// ```
     pub fn command<S: Into<String>>(argv: impl IntoIterator<Item = S>) -> Launcher {
-        Launcher { kind: Kind::Command(argv.into_iter().map(Into::into).collect()), remote_path: None }
+        Launcher {
+            kind: Kind::Command(argv.into_iter().map(Into::into).collect()),
+            remote_path: None,
+            per_host: None,
+        }
     }
 
     /// Workers started as Slurm job steps, one `srun -n1 --unbuffered` per worker (inside an allocation, or
@@ -201,6 +207,26 @@ impl Launcher {
         self
     }
 
+    /// At most `n` workers at once on each host of this launcher (on the one target of a command
+    /// or srun launcher); the pool's `max_workers` still bounds the total. Default: no cap, workers
+    /// spread evenly over the hosts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = tulip::process::Launcher::ssh("node1").host("node2").workers_per_host(4);
+    /// assert!(format!("{l:?}").contains("per_host: Some(4)"));
+    /// ```
+    pub fn workers_per_host(mut self, n: usize) -> Launcher {
+        self.per_host = Some(n.max(1));
+        self
+    }
+
+    /// Most workers one host holds at once (`usize::MAX`: no cap).
+    pub(crate) fn per_host_cap(&self) -> usize {
+        self.per_host.unwrap_or(usize::MAX)
+    }
+
     /// Whether workers run on this machine.
     ///
     /// # Examples
@@ -236,29 +262,56 @@ impl Launcher {
                     shell: false,
                     hash,
                     label,
+                    unusable: None,
                 }))])
             }
-            Kind::Ssh(ssh) => ssh.hosts.iter().map(|h| self.prepare_ssh(ssh, h)).collect(),
+            Kind::Ssh(ssh) => {
+                let hash = program_hash()?;
+                // Each host at once: an unreachable one costs its ssh timeout, not the sum of them.
+                let targets: Vec<Target> = std::thread::scope(|scope| {
+                    let each: Vec<_> =
+                        ssh.hosts.iter().map(|h| scope.spawn(|| self.prepare_ssh(ssh, h, &hash))).collect();
+                    each.into_iter().map(|t| t.join()).collect::<Result<_, _>>()
+                })
+                .map_err(|_| BuildError::Spawn("preparing a host panicked".into()))?;
+                if targets.iter().all(|t| t.unusable().is_some()) {
+                    let why: Vec<String> =
+                        targets.iter().map(|t| t.unusable().unwrap_or_default().to_string()).collect();
+                    return Err(BuildError::Spawn(why.join("; ")));
+                }
+                Ok(targets)
+            }
         }
     }
 
-    fn prepare_ssh(&self, ssh: &Ssh, host: &str) -> Result<Target, BuildError> {
-        let mut argv = vec!["ssh".to_string(), "-T".into(), "-oBatchMode=yes".into()];
-        if let Some(p) = ssh.port {
-            argv.extend(["-p".to_string(), p.to_string()]);
-        }
-        if let Some(i) = &ssh.identity {
-            argv.extend(["-i".to_string(), i.display().to_string()]);
-        }
-        argv.extend(ssh.args.iter().cloned());
-        argv.extend(["--".to_string(), host.to_string()]);
-        let hash = program_hash()?;
-        let path = match &self.remote_path {
-            Some(p) => p.clone(),
-            None => upload(&argv, host, &hash)?,
+    /// The target for `host`, with the program put there (uploaded if needed); a host where that
+    /// failed is unusable (the pool starts on the others).
+    fn prepare_ssh(&self, ssh: &Ssh, host: &str, hash: &str) -> Target {
+        let argv = ssh_argv(ssh, host);
+        let (path, unusable) = match &self.remote_path {
+            Some(p) => (p.clone(), None),
+            None => match upload(&argv, host, hash) {
+                Ok(path) => (path, None),
+                Err(why) => (PathBuf::new(), Some(why)),
+            },
         };
-        Ok(Target::Remote(Arc::new(Remote { argv, path, shell: true, hash, label: host.into() })))
+        let (hash, label) = (hash.to_string(), host.into());
+        Target::Remote(Arc::new(Remote { argv, path, shell: true, hash, label, unusable }))
     }
+}
+
+/// The `ssh` command line that runs a command on `host`, before the command.
+fn ssh_argv(ssh: &Ssh, host: &str) -> Vec<String> {
+    let mut argv = vec!["ssh".to_string(), "-T".into(), "-oBatchMode=yes".into()];
+    if let Some(p) = ssh.port {
+        argv.extend(["-p".to_string(), p.to_string()]);
+    }
+    if let Some(i) = &ssh.identity {
+        argv.extend(["-i".to_string(), i.display().to_string()]);
+    }
+    argv.extend(ssh.args.iter().cloned());
+    argv.extend(["--".to_string(), host.to_string()]);
+    argv
 }
 
 impl fmt::Display for Launcher {
@@ -291,6 +344,26 @@ pub(crate) struct Remote {
     hash: String,
     /// The host (or command) named in errors and in front of the worker's stderr.
     pub(crate) label: Arc<str>,
+    /// Why `build` could not put the program there: no worker is started there.
+    unusable: Option<String>,
+}
+
+impl Target {
+    /// The host (or launcher command) workers started here are named by.
+    pub(crate) fn label(&self) -> &str {
+        match self {
+            Target::Local => "local",
+            Target::Remote(r) => &r.label,
+        }
+    }
+
+    /// Why no worker can be started here, if `build` found out.
+    pub(crate) fn unusable(&self) -> Option<&str> {
+        match self {
+            Target::Local => None,
+            Target::Remote(r) => r.unusable.as_deref(),
+        }
+    }
 }
 
 /// Starts one worker at `target`; `env_value` is the worker marker's value without its flags.
@@ -391,8 +464,8 @@ pub(crate) fn file_hash(path: &Path) -> io::Result<String> {
 
 /// Makes sure `~/.cache/tulip/<hash>` exists on `host` (uploading this program under a temporary
 /// name, then renaming it, if not); returns that path.
-fn upload(ssh: &[String], host: &str, hash: &str) -> Result<PathBuf, BuildError> {
-    let failed = |why: String| BuildError::Spawn(format!("could not put the program on {host}: {why}"));
+fn upload(ssh: &[String], host: &str, hash: &str) -> Result<PathBuf, String> {
+    let failed = |why: String| format!("could not put the program on {host}: {why}");
     let script = format!(
         "mkdir -p \"$HOME/.cache/tulip\" && cd \"$HOME/.cache/tulip\" && if [ -x {hash} ]; then \
          echo tulip-have; else cat > {hash}.tmp.$$ && chmod 755 {hash}.tmp.$$ && mv -f {hash}.tmp.$$ \
