@@ -50,7 +50,9 @@ fn a_host_that_keeps_failing_is_set_aside() {
         }
         other => panic!("expected WorkerDied naming the host, got {other:?}"),
     }
-    //PRE2
+    eventually(Duration::from_secs(5), "the host is counted as set aside", || {
+        pool.stats().hosts_set_aside == 1
+    });
     match pool.submit(cube, 4).unwrap().wait_timeout(Duration::from_secs(30)) {
         Some(Err(JobError::WorkerDied(m))) => assert!(m.contains("no host can start a worker"), "{m}"),
         other => panic!("a later task fails the same way, got {other:?}"),
