@@ -60,6 +60,29 @@ pub(super) fn kill_and_reap(child: &mut Child) -> Option<c_int> {
     child.wait()
 }
 
+/// How long a remote worker's launcher (`ssh`, `srun`) gets to end after `SIGTERM` before it is
+/// killed: `srun` ends its job step on `SIGTERM`, whereas a `srun` killed outright can leave the
+/// step (and the nanny in it) running; `ssh` just closes the connection.
+const LAUNCHER_TERM_WAIT: Duration = Duration::from_millis(200);
+
+/// Ends a worker and reaps it, as [`kill_and_reap`]; a remote worker's launcher (`remote`) is
+/// asked with `SIGTERM` first (and continued, should the pool have stopped it), and killed only if
+/// it is still there after [`LAUNCHER_TERM_WAIT`].
+pub(super) fn end_and_reap(child: &mut Child, remote: bool) -> Option<c_int> {
+    if remote && child.signal(libc::SIGTERM) {
+        child.signal(libc::SIGCONT);
+        let asked = Instant::now();
+        while asked.elapsed() < LAUNCHER_TERM_WAIT {
+            match child.try_wait(false) {
+                Waited::Gone(status) => return Some(status),
+                Waited::Unknown => return None,
+                Waited::Running | Waited::Stopped => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+    }
+    kill_and_reap(child)
+}
+
 /// A started worker (or why not), with the index of its launcher target.
 pub(super) type SpawnReply = (usize, io::Result<spawn::Spawned>);
 
@@ -92,7 +115,7 @@ fn spawner() -> io::Result<crossbeam_channel::Sender<SpawnRequest>> {
             if let Err(crossbeam_channel::SendError((_, Ok(mut orphan)))) = req.reply.send((req.target.0, r))
             {
                 // Its pool is gone: nobody else will kill and reap it.
-                kill_and_reap(&mut orphan.child);
+                end_and_reap(&mut orphan.child, orphan.host.is_some());
             }
             if let Some(shared) = req.wake.upgrade() {
                 let _ = shared.poller.notify();
@@ -366,7 +389,7 @@ impl Driver {
                 Waited::Unknown => break (None, Cause::Ended),
                 Waited::Running | Waited::Stopped if started.elapsed() >= EXIT_WAIT => {
                     // It closed its pipe but lives on: it cannot be talked to any more.
-                    break (kill_and_reap(&mut w.child), Cause::Lingered);
+                    break (end_and_reap(&mut w.child, w.host.is_some()), Cause::Lingered);
                 }
                 _ => {
                     spins += 1;
@@ -384,7 +407,7 @@ impl Driver {
     /// Kills worker `slot` (`SIGKILL`), reaps it, and settles its tasks according to `cause`.
     pub(super) fn kill_worker(&mut self, slot: usize, cause: Cause) {
         let Some(w) = self.workers[slot].as_mut() else { return };
-        let status = kill_and_reap(&mut w.child);
+        let status = end_and_reap(&mut w.child, w.host.is_some());
         self.remove(slot, status, cause);
     }
 
