@@ -24,8 +24,12 @@ fn cube(x: i64) -> i64 {
     x * x * x
 }
 
-fn boom(_: ()) -> u32 {
-    std::process::abort()
+/// Kills the worker's nanny (its parent, the launcher's process): the link ends.
+fn end_link(_: ()) -> u32 {
+    // SAFETY: signals this test's own nanny process.
+    unsafe { libc::kill(libc::getppid(), libc::SIGKILL) };
+    std::thread::sleep(Duration::from_secs(60));
+    0
 }
 
 fn a_host_that_keeps_failing_is_set_aside() {
@@ -39,7 +43,7 @@ fn a_host_that_keeps_failing_is_set_aside() {
         .unwrap();
     assert_eq!(pool.submit(cube, 3).unwrap().wait(), Ok(27));
     std::fs::write(&flag, b"down").unwrap();
-    assert!(matches!(pool.submit(boom, ()).unwrap().wait(), Err(JobError::WorkerDied(_))));
+    assert!(matches!(pool.submit(end_link, ()).unwrap().wait(), Err(JobError::WorkerDied(_))));
     let mut fut = pool.submit(cube, 2).unwrap();
     let outcome = fut.wait_timeout(Duration::from_secs(30));
     let _ = std::fs::remove_file(&flag);

@@ -18,6 +18,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use super::child::Child;
 use super::spawn::{self, Spawned};
@@ -52,7 +53,15 @@ pub struct Launcher {
     remote_path: Option<PathBuf>,
     /// Most workers at once on one host; `None`: no cap (see [`workers_per_host`](Launcher::workers_per_host)).
     per_host: Option<usize>,
+    /// How often a remote worker's nanny sends a heartbeat (see [`heartbeat`](Launcher::heartbeat)).
+    beat: Duration,
 }
+
+/// The default heartbeat interval of remote workers.
+const DEFAULT_BEAT: Duration = Duration::from_secs(5);
+
+/// Heartbeat intervals a remote worker may miss before the pool takes it for dead.
+const BEATS_MISSED: u32 = 3;
 
 #[derive(Debug, Clone, Default)]
 enum Kind {
@@ -94,7 +103,7 @@ impl Launcher {
     /// ```
     pub fn ssh(host: impl Into<String>) -> Launcher {
         let ssh = Ssh { hosts: vec![host.into()], port: None, identity: None, args: Vec::new() };
-        Launcher { kind: Kind::Ssh(ssh), remote_path: None, per_host: None }
+        Launcher { kind: Kind::Ssh(ssh), remote_path: None, per_host: None, beat: DEFAULT_BEAT }
     }
 
     /// Workers started by `argv` with the worker's command appended (no shell in between): the
@@ -112,6 +121,7 @@ impl Launcher {
             kind: Kind::Command(argv.into_iter().map(Into::into).collect()),
             remote_path: None,
             per_host: None,
+            beat: DEFAULT_BEAT,
         }
     }
 
@@ -227,6 +237,25 @@ impl Launcher {
         self.per_host.unwrap_or(usize::MAX)
     }
 
+    /// How often the nanny of each remote worker sends a heartbeat over its link (default 5 s; one
+    /// tiny frame, no polling). A remote worker whose link carries nothing for three intervals
+    /// (a host that hangs, a stopped nanny, a link that stalls with its connection open) is taken
+    /// for dead: its running task fails with `WorkerDied` naming the host, and the pool replaces it.
+    /// No effect on local workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let l = tulip::process::Launcher::ssh("node1").heartbeat(Duration::from_secs(1));
+    /// assert!(format!("{l:?}").contains("1s"));
+    /// ```
+    pub fn heartbeat(mut self, interval: Duration) -> Launcher {
+        self.beat = interval.max(Duration::from_millis(1));
+        self
+    }
+
     /// Whether workers run on this machine.
     ///
     /// # Examples
@@ -263,6 +292,7 @@ impl Launcher {
                     hash,
                     label,
                     unusable: None,
+                    beat: self.beat,
                 }))])
             }
             Kind::Ssh(ssh) => {
@@ -296,7 +326,8 @@ impl Launcher {
             },
         };
         let (hash, label) = (hash.to_string(), host.into());
-        Target::Remote(Arc::new(Remote { argv, path, shell: true, hash, label, unusable }))
+        let beat = self.beat;
+        Target::Remote(Arc::new(Remote { argv, path, shell: true, hash, label, unusable, beat }))
     }
 }
 
@@ -346,6 +377,8 @@ pub(crate) struct Remote {
     pub(crate) label: Arc<str>,
     /// Why `build` could not put the program there: no worker is started there.
     unusable: Option<String>,
+    /// How often the nanny sends a heartbeat.
+    beat: Duration,
 }
 
 impl Target {
@@ -354,6 +387,14 @@ impl Target {
         match self {
             Target::Local => "local",
             Target::Remote(r) => &r.label,
+        }
+    }
+
+    /// How long a worker here may stay silent before it is taken for dead; `None`: local.
+    pub(crate) fn silence_limit(&self) -> Option<Duration> {
+        match self {
+            Target::Local => None,
+            Target::Remote(r) => Some(r.beat * BEATS_MISSED),
         }
     }
 
@@ -375,7 +416,7 @@ pub(crate) fn start(target: &Target, env_value: &str) -> io::Result<Spawned> {
 }
 
 fn start_remote(r: &Remote, env_value: &str) -> io::Result<Spawned> {
-    let nanny = format!("{env_value}:{}", r.hash);
+    let nanny = format!("{env_value}:{}:{}", r.hash, r.beat.as_millis().max(1));
     let mut cmd = Command::new(&r.argv[0]);
     cmd.args(&r.argv[1..]);
     if r.shell {

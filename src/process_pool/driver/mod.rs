@@ -14,6 +14,7 @@
 //! - `link`: one worker's pipes, buffers, framing, and its queue of sent tasks (the seam for other
 //!   transports);
 //! - `supervisor`: starting workers and their handshake, liveness, killing and reaping;
+//! - `remote`: a remote worker's nanny: `Kill` over the link, `Gone`, silent links;
 //! - `fate`: what becomes of a dead worker's tasks (a pure function);
 //! - `hosts`: which launcher target the next worker goes to, and hosts set aside;
 //! - `dispatch`: the direct path from `submit`, the queue, pipelining depth, cancellations;
@@ -30,6 +31,7 @@ mod dispatch;
 mod fate;
 mod hosts;
 mod link;
+mod remote;
 mod shutdown;
 mod sizing;
 mod supervisor;
@@ -293,6 +295,7 @@ impl Driver {
             ReadEnd::Eof => self.on_eof(slot),
             ReadEnd::Protocol(msg) => self.kill_worker(slot, Cause::Protocol(msg)),
             ReadEnd::Refused(msg) => self.kill_worker(slot, Cause::Refused(msg)),
+            ReadEnd::Gone { status, started, why } => self.on_gone(slot, status, started, &why),
         }
     }
 

@@ -17,7 +17,7 @@ use super::super::wire::FrameReader;
 use super::super::{lock, Shared, HANDSHAKE_TIMEOUT};
 use super::fate::{self, Cause};
 use super::hosts::NoHost;
-use super::link::{read_frames, Phase, Worker};
+use super::link::{read_frames, InFlight, Phase, Worker};
 use super::{settle, Driver, Tally};
 use crate::error::{BuildError, JobError};
 
@@ -251,6 +251,8 @@ impl Driver {
                     head_since: None,
                     tasks_sent: 0,
                     idle_since: now,
+                    killing: None,
+                    heard: now,
                 });
                 self.flush(slot, now);
             }
@@ -369,7 +371,9 @@ impl Driver {
         }
     }
 
+    /// Ends workers late with their handshake, and remote links that went quiet (see `remote`).
     pub(super) fn check_startups(&mut self, now: Instant) {
+        self.check_remote(now);
         for slot in 0..self.workers.len() {
             let late = matches!(&self.workers[slot], Some(w) if matches!(w.phase, Phase::Starting { deadline } if now >= deadline));
             if late {
@@ -419,6 +423,9 @@ impl Driver {
             _ => return self.kill_worker(slot, cause),
         };
         let Some(w) = self.workers[slot].as_mut() else { return };
+        if w.host.is_some() {
+            return self.stop_remote(slot, victim, cause);
+        }
         if !w.child.signal(libc::SIGSTOP) {
             return self.on_eof(slot);
         }
@@ -472,7 +479,12 @@ impl Driver {
             Some(s) => child::describe_status(s),
             None => "vanished (its exit status was collected elsewhere)".to_string(),
         };
-        if let Some(host) = &w.host {
+        if let (Some(host), Cause::Silent(d)) = (&w.host, &cause) {
+            how = format!(
+                "on {host}: its link carried nothing, not even a heartbeat, for {d:?} (the host, \
+                 the link or the nanny hangs)"
+            );
+        } else if let Some(host) = &w.host {
             how = remote_how(host, status, how);
         }
         // A status reaped by someone else is lost: a worker the pool was retiring is taken to have retired.
@@ -496,7 +508,19 @@ impl Driver {
 
         let fifo = std::mem::take(&mut w.fifo);
         let head_started = fifo.front().is_some_and(|h| w.has_started(h.seq));
-        let fate = fate::of_tasks(fifo.into_iter().map(|e| e.job), head_started, &cause, &how);
+        self.settle_fifo(fifo, head_started, &cause, &how, tally);
+    }
+
+    /// Ends or re-queues the tasks a dead worker held (see [`fate::of_tasks`]).
+    pub(super) fn settle_fifo(
+        &mut self,
+        fifo: VecDeque<InFlight>,
+        head_started: bool,
+        cause: &Cause,
+        how: &str,
+        mut tally: Tally,
+    ) {
+        let fate = fate::of_tasks(fifo.into_iter().map(|e| e.job), head_started, cause, how);
         for (job, err) in fate.failed {
             settle(job, Err(err), &mut tally);
         }
