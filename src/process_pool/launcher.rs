@@ -9,8 +9,13 @@
 //! pool sends), starts the real worker next to it and relays the frames; it kills the worker when
 //! its stdin ends, so a lost link leaves nothing running.
 //!
-//! The pool's side of a remote link is the launcher process: killing it (a task timeout, a
-//! cancel, a shutdown) closes the link, and the nanny kills the worker.
+//! The pool's side of a remote link is the launcher process: ending it (a shutdown, a silent
+//! link, a handshake timeout; `SIGTERM` first, so that `srun` ends its step) closes the link, and
+//! the nanny kills the worker. A task's timeout or cancel is a `Kill` frame over the link instead
+//! (see the driver's `remote` module): the link stays and carries the next worker.
+//!
+//! An ssh launcher prepares its hosts at once; a host where that fails is unusable from the start,
+//! and the pool starts on the others (see the driver's `hosts` module).
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
