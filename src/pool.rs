@@ -49,6 +49,9 @@ pub struct PoolStats {
     pub worker_deaths: u64,
     /// Workers started since the pool was built (threads or processes, replacements included).
     pub workers_started: u64,
+    /// Remote hosts set aside because workers could not be started there (always 0 on a thread
+    /// pool and a local process pool); see [`Launcher`](crate::process::Launcher).
+    pub hosts_set_aside: usize,
 }
 
 /// What a timed shutdown left behind

@@ -28,6 +28,10 @@ fn main() {
     harness::run(&[
         Case { name: "srun_workers_return_results", run: srun_workers_return_results },
         Case { name: "a_killed_step_is_worker_died", run: a_killed_step_is_worker_died },
+        Case {
+            name: "a_step_ended_at_handshake_timeout_leaves_nothing",
+            run: a_step_ended_at_handshake_timeout_leaves_nothing,
+        },
     ]);
 }
 
@@ -79,6 +83,27 @@ fn a_killed_step_is_worker_died() {
     }
     eventually(Duration::from_secs(10), "the worker is gone", || !running(pid));
     assert_eq!(pool.submit(double, 4).unwrap().wait(), Ok(8), "the pool heals");
+}
+
+/// A step that never answers the handshake is ended (`SIGTERM` to `srun` first, so that it cancels
+/// the step), and nothing of it stays running on the node.
+fn a_step_ended_at_handshake_timeout_leaves_nothing() {
+    let marker = format!("9{}", std::process::id());
+    let script = std::env::temp_dir().join(format!("tulip-silent-step-{marker}"));
+    std::fs::write(&script, format!("#!/bin/sh\nexec sleep {marker}\n")).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let silent = Launcher::srun(["--partition=tulip"]).remote_path(&script);
+    let built = ProcessPool::builder().launcher(silent).max_workers(1).build();
+    assert!(matches!(built, Err(tulip::BuildError::Handshake(_))), "{:?}", built.map(|_| ()));
+    let leftover = || {
+        let Ok(dir) = std::fs::read_dir("/proc") else { return false };
+        dir.flatten().any(|e| {
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            cmd == format!("sleep\0{marker}\0").into_bytes()
+        })
+    };
+    eventually(Duration::from_secs(15), "the step's process is gone", || !leftover());
+    let _ = std::fs::remove_file(&script);
 }
 
 fn parent_of(pid: u32) -> u32 {

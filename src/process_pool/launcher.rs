@@ -9,8 +9,13 @@
 //! pool sends), starts the real worker next to it and relays the frames; it kills the worker when
 //! its stdin ends, so a lost link leaves nothing running.
 //!
-//! The pool's side of a remote link is the launcher process: killing it (a task timeout, a
-//! cancel, a shutdown) closes the link, and the nanny kills the worker.
+//! The pool's side of a remote link is the launcher process: ending it (a shutdown, a silent
+//! link, a handshake timeout; `SIGTERM` first, so that `srun` ends its step) closes the link, and
+//! the nanny kills the worker. A task's timeout or cancel is a `Kill` frame over the link instead
+//! (see the driver's `remote` module): the link stays and carries the next worker.
+//!
+//! An ssh launcher prepares its hosts at once; a host where that fails is unusable from the start,
+//! and the pool starts on the others (see the driver's `hosts` module).
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
@@ -18,6 +23,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use super::child::Child;
 use super::spawn::{self, Spawned};
@@ -50,7 +56,17 @@ pub struct Launcher {
     /// Where the program lives on the other side; `None`: uploaded to `~/.cache/tulip/<sha-256>`
     /// (ssh) or the same path as here (command).
     remote_path: Option<PathBuf>,
+    /// Most workers at once on one host; `None`: no cap (see [`workers_per_host`](Launcher::workers_per_host)).
+    per_host: Option<usize>,
+    /// How often a remote worker's nanny sends a heartbeat (see [`heartbeat`](Launcher::heartbeat)).
+    beat: Duration,
 }
+
+/// The default heartbeat interval of remote workers.
+const DEFAULT_BEAT: Duration = Duration::from_secs(5);
+
+/// Heartbeat intervals a remote worker may miss before the pool takes it for dead.
+const BEATS_MISSED: u32 = 3;
 
 #[derive(Debug, Clone, Default)]
 enum Kind {
@@ -92,7 +108,7 @@ impl Launcher {
     /// ```
     pub fn ssh(host: impl Into<String>) -> Launcher {
         let ssh = Ssh { hosts: vec![host.into()], port: None, identity: None, args: Vec::new() };
-        Launcher { kind: Kind::Ssh(ssh), remote_path: None }
+        Launcher { kind: Kind::Ssh(ssh), remote_path: None, per_host: None, beat: DEFAULT_BEAT }
     }
 
     /// Workers started by `argv` with the worker's command appended (no shell in between): the
@@ -106,7 +122,12 @@ impl Launcher {
     /// assert!(!l.is_local());
     /// ```
     pub fn command<S: Into<String>>(argv: impl IntoIterator<Item = S>) -> Launcher {
-        Launcher { kind: Kind::Command(argv.into_iter().map(Into::into).collect()), remote_path: None }
+        Launcher {
+            kind: Kind::Command(argv.into_iter().map(Into::into).collect()),
+            remote_path: None,
+            per_host: None,
+            beat: DEFAULT_BEAT,
+        }
     }
 
     /// Workers started as Slurm job steps, one `srun -n1 --unbuffered` per worker (inside an allocation, or
@@ -201,6 +222,45 @@ impl Launcher {
         self
     }
 
+    /// At most `n` workers at once on each host of this launcher (on the one target of a command
+    /// or srun launcher); the pool's `max_workers` still bounds the total. Default: no cap, workers
+    /// spread evenly over the hosts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = tulip::process::Launcher::ssh("node1").host("node2").workers_per_host(4);
+    /// assert!(format!("{l:?}").contains("per_host: Some(4)"));
+    /// ```
+    pub fn workers_per_host(mut self, n: usize) -> Launcher {
+        self.per_host = Some(n.max(1));
+        self
+    }
+
+    /// Most workers one host holds at once (`usize::MAX`: no cap).
+    pub(crate) fn per_host_cap(&self) -> usize {
+        self.per_host.unwrap_or(usize::MAX)
+    }
+
+    /// How often the nanny of each remote worker sends a heartbeat over its link (default 5 s; one
+    /// tiny frame, no polling). A remote worker whose link carries nothing for three intervals
+    /// (a host that hangs, a stopped nanny, a link that stalls with its connection open) is taken
+    /// for dead: its running task fails with `WorkerDied` naming the host, and the pool replaces it.
+    /// No effect on local workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let l = tulip::process::Launcher::ssh("node1").heartbeat(Duration::from_secs(1));
+    /// assert!(format!("{l:?}").contains("1s"));
+    /// ```
+    pub fn heartbeat(mut self, interval: Duration) -> Launcher {
+        self.beat = interval.max(Duration::from_millis(1));
+        self
+    }
+
     /// Whether workers run on this machine.
     ///
     /// # Examples
@@ -236,29 +296,58 @@ impl Launcher {
                     shell: false,
                     hash,
                     label,
+                    unusable: None,
+                    beat: self.beat,
                 }))])
             }
-            Kind::Ssh(ssh) => ssh.hosts.iter().map(|h| self.prepare_ssh(ssh, h)).collect(),
+            Kind::Ssh(ssh) => {
+                let hash = program_hash()?;
+                // Each host at once: an unreachable one costs its ssh timeout, not the sum of them.
+                let targets: Vec<Target> = std::thread::scope(|scope| {
+                    let each: Vec<_> =
+                        ssh.hosts.iter().map(|h| scope.spawn(|| self.prepare_ssh(ssh, h, &hash))).collect();
+                    each.into_iter().map(|t| t.join()).collect::<Result<_, _>>()
+                })
+                .map_err(|_| BuildError::Spawn("preparing a host panicked".into()))?;
+                if targets.iter().all(|t| t.unusable().is_some()) {
+                    let why: Vec<String> =
+                        targets.iter().map(|t| t.unusable().unwrap_or_default().to_string()).collect();
+                    return Err(BuildError::Spawn(why.join("; ")));
+                }
+                Ok(targets)
+            }
         }
     }
 
-    fn prepare_ssh(&self, ssh: &Ssh, host: &str) -> Result<Target, BuildError> {
-        let mut argv = vec!["ssh".to_string(), "-T".into(), "-oBatchMode=yes".into()];
-        if let Some(p) = ssh.port {
-            argv.extend(["-p".to_string(), p.to_string()]);
-        }
-        if let Some(i) = &ssh.identity {
-            argv.extend(["-i".to_string(), i.display().to_string()]);
-        }
-        argv.extend(ssh.args.iter().cloned());
-        argv.extend(["--".to_string(), host.to_string()]);
-        let hash = program_hash()?;
-        let path = match &self.remote_path {
-            Some(p) => p.clone(),
-            None => upload(&argv, host, &hash)?,
+    /// The target for `host`, with the program put there (uploaded if needed); a host where that
+    /// failed is unusable (the pool starts on the others).
+    fn prepare_ssh(&self, ssh: &Ssh, host: &str, hash: &str) -> Target {
+        let argv = ssh_argv(ssh, host);
+        let (path, unusable) = match &self.remote_path {
+            Some(p) => (p.clone(), None),
+            None => match upload(&argv, host, hash) {
+                Ok(path) => (path, None),
+                Err(why) => (PathBuf::new(), Some(why)),
+            },
         };
-        Ok(Target::Remote(Arc::new(Remote { argv, path, shell: true, hash, label: host.into() })))
+        let (hash, label) = (hash.to_string(), host.into());
+        let beat = self.beat;
+        Target::Remote(Arc::new(Remote { argv, path, shell: true, hash, label, unusable, beat }))
     }
+}
+
+/// The `ssh` command line that runs a command on `host`, before the command.
+fn ssh_argv(ssh: &Ssh, host: &str) -> Vec<String> {
+    let mut argv = vec!["ssh".to_string(), "-T".into(), "-oBatchMode=yes".into()];
+    if let Some(p) = ssh.port {
+        argv.extend(["-p".to_string(), p.to_string()]);
+    }
+    if let Some(i) = &ssh.identity {
+        argv.extend(["-i".to_string(), i.display().to_string()]);
+    }
+    argv.extend(ssh.args.iter().cloned());
+    argv.extend(["--".to_string(), host.to_string()]);
+    argv
 }
 
 impl fmt::Display for Launcher {
@@ -291,6 +380,36 @@ pub(crate) struct Remote {
     hash: String,
     /// The host (or command) named in errors and in front of the worker's stderr.
     pub(crate) label: Arc<str>,
+    /// Why `build` could not put the program there: no worker is started there.
+    unusable: Option<String>,
+    /// How often the nanny sends a heartbeat.
+    beat: Duration,
+}
+
+impl Target {
+    /// The host (or launcher command) workers started here are named by.
+    pub(crate) fn label(&self) -> &str {
+        match self {
+            Target::Local => "local",
+            Target::Remote(r) => &r.label,
+        }
+    }
+
+    /// How long a worker here may stay silent before it is taken for dead; `None`: local.
+    pub(crate) fn silence_limit(&self) -> Option<Duration> {
+        match self {
+            Target::Local => None,
+            Target::Remote(r) => Some(r.beat * BEATS_MISSED),
+        }
+    }
+
+    /// Why no worker can be started here, if `build` found out.
+    pub(crate) fn unusable(&self) -> Option<&str> {
+        match self {
+            Target::Local => None,
+            Target::Remote(r) => r.unusable.as_deref(),
+        }
+    }
 }
 
 /// Starts one worker at `target`; `env_value` is the worker marker's value without its flags.
@@ -302,7 +421,7 @@ pub(crate) fn start(target: &Target, env_value: &str) -> io::Result<Spawned> {
 }
 
 fn start_remote(r: &Remote, env_value: &str) -> io::Result<Spawned> {
-    let nanny = format!("{env_value}:{}", r.hash);
+    let nanny = format!("{env_value}:{}:{}", r.hash, r.beat.as_millis().max(1));
     let mut cmd = Command::new(&r.argv[0]);
     cmd.args(&r.argv[1..]);
     if r.shell {
@@ -391,8 +510,8 @@ pub(crate) fn file_hash(path: &Path) -> io::Result<String> {
 
 /// Makes sure `~/.cache/tulip/<hash>` exists on `host` (uploading this program under a temporary
 /// name, then renaming it, if not); returns that path.
-fn upload(ssh: &[String], host: &str, hash: &str) -> Result<PathBuf, BuildError> {
-    let failed = |why: String| BuildError::Spawn(format!("could not put the program on {host}: {why}"));
+fn upload(ssh: &[String], host: &str, hash: &str) -> Result<PathBuf, String> {
+    let failed = |why: String| format!("could not put the program on {host}: {why}");
     let script = format!(
         "mkdir -p \"$HOME/.cache/tulip\" && cd \"$HOME/.cache/tulip\" && if [ -x {hash} ]; then \
          echo tulip-have; else cat > {hash}.tmp.$$ && chmod 755 {hash}.tmp.$$ && mv -f {hash}.tmp.$$ \

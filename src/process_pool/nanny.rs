@@ -8,10 +8,19 @@
 //! 2. starts the real worker next to it, exactly as a local pool would (pipes, status page,
 //!    parent-death signal), and passes it the pool's `Hello` with the fingerprint of this host's
 //!    file in place of the pool's;
-//! 3. relays bytes both ways, and kills the worker (its process group) when its stdin ends: the
-//!    OpenSSH client cannot send signals, so the end of the link is the pool's kill, and a lost
-//!    link or session leaves nothing running.
+//! 3. relays frames both ways, taking out the ones meant for itself: on a `Kill` it kills the
+//!    worker's process group (a task's timeout or cancel costs no new connection);
+//! 4. when the worker is gone (killed, crashed, or stopped past [`STOP_LIMIT`]), tells the pool with
+//!    a `Gone` frame (its wait status and how many tasks it had started, read from its status
+//!    page, so that the pool re-sends the ones it never started), drops what the pool sends until
+//!    the pool's `Restart`, then starts a fresh worker on the same link;
+//! 5. sends a `Beat` frame every interval the pool asked for, so that the pool sees a host that
+//!    hangs with its link open;
+//! 6. kills the worker when its stdin ends: the OpenSSH client cannot send signals, so the end of
+//!    the link is the pool's kill, and a lost link or session leaves nothing running.
 //!
+//! The nanny writes its own frames only between the worker's (it follows their length prefixes);
+//! a worker that died in the middle of a frame ends the link instead, as before there was `Gone`.
 //! The worker's `Ready` reply carries the worker's pid on this host; the pool takes it as is.
 
 use std::ffi::OsStr;
@@ -19,25 +28,27 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use super::channel::WorkerInput;
 use super::child::{self, Child, Waited};
-use super::spawn;
-use super::wire::{self, ToWorker, HANDSHAKE_MAX, PREFIX};
+use super::spawn::{self, StatusPage};
+use super::wire::{self, ToWorker, HANDSHAKE_MAX, KIND_KILL, KIND_RESTART, PREFIX};
 use super::worker::{EXIT_HANDSHAKE, EXIT_PROTOCOL};
 
 /// Runs the nanny for the marker value `value` (see [`NANNY_ENV`](super::launcher::NANNY_ENV));
 /// never returns.
 pub(crate) fn run(value: &OsStr) -> ! {
     // SAFETY: fds 0 and 1 are the link; nothing else in this process uses them as `File`s.
-    let (input, mut output) = unsafe { (File::from_raw_fd(0), File::from_raw_fd(1)) };
-    let code = match serve(value, input, &mut output) {
+    let (input, output) = unsafe { (File::from_raw_fd(0), File::from_raw_fd(1)) };
+    let link = Arc::new(Link::new(output));
+    let code = match serve(value, input, &link) {
         Ok(code) => code,
         Err((code, why)) => {
             let mut frame = Vec::new();
             wire::encode_refused(&mut frame, &why);
-            let _ = output.write_all(&frame);
+            link.send(&frame);
             eprintln!("tulip nanny {}: {why}", std::process::id());
             code
         }
@@ -47,10 +58,127 @@ pub(crate) fn run(value: &OsStr) -> ! {
 
 type Failure = (i32, String);
 
-/// Serves one worker; the nanny's exit status says how the worker ended, as a shell would: its own
-/// exit status, or 128 + the signal that killed it (the pool reads it through `ssh` or `srun`).
-fn serve(value: &OsStr, mut input: File, output: &mut File) -> Result<i32, Failure> {
-    let (prefix, token, hash) = parse(value)?;
+/// What the nanny's threads share: the link's upstream, and the worker now on it.
+struct Link {
+    up: Mutex<Upstream>,
+    current: Mutex<Current>,
+    /// Signalled when the pool asks for a restart or the link ends.
+    changed: Condvar,
+    /// The link's input ended: the pool is gone, or wants this worker gone.
+    ended: AtomicBool,
+}
+
+/// The link's output.
+struct Upstream {
+    out: File,
+    /// Where the worker's stream stands in its frames: the nanny writes its own only between them.
+    frames: Boundary,
+    /// A write failed: the link is broken.
+    broken: bool,
+}
+
+/// The worker on the link, as the link's reader sees it.
+#[derive(Default)]
+struct Current {
+    /// The worker's input; `None` from its end (or a `Kill`) until the pool's `Restart`: what the
+    /// pool sends meanwhile was meant for the dead worker and is dropped.
+    to_worker: Option<WorkerInput>,
+    page: Option<StatusPage>,
+    /// Set by a `Kill`: the watcher kills the worker.
+    kill: Arc<AtomicBool>,
+    /// The pool sent `Restart`.
+    restart: bool,
+}
+
+impl Link {
+    fn new(out: File) -> Link {
+        let up = Upstream { out, frames: Boundary::default(), broken: false };
+        Link {
+            up: Mutex::new(up),
+            current: Mutex::new(Current::default()),
+            changed: Condvar::new(),
+            ended: AtomicBool::new(false),
+        }
+    }
+
+    /// Writes a frame of the nanny's own, if the worker's stream is between frames.
+    fn send(&self, frame: &[u8]) -> bool {
+        let mut up = lock(&self.up);
+        if !up.frames.between() || up.broken {
+            return false;
+        }
+        up.broken = up.out.write_all(frame).is_err();
+        !up.broken
+    }
+
+    /// Relays bytes of the worker's stream.
+    fn relay(&self, bytes: &[u8]) -> bool {
+        let mut up = lock(&self.up);
+        up.frames.advance(bytes);
+        up.broken |= up.out.write_all(bytes).is_err();
+        !up.broken
+    }
+
+    fn end(&self) {
+        self.ended.store(true, Ordering::Release);
+        let _guard = lock(&self.current);
+        self.changed.notify_all();
+    }
+
+    /// Waits for the pool's `Restart`; `false` if the link ended first.
+    fn wait_restart(&self) -> bool {
+        let mut cur = lock(&self.current);
+        while !cur.restart && !self.ended.load(Ordering::Acquire) {
+            cur = self.changed.wait(cur).unwrap_or_else(|e| e.into_inner());
+        }
+        std::mem::take(&mut cur.restart) && !self.ended.load(Ordering::Acquire)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Follows a stream's frames by their length prefixes, to tell when it is between two.
+#[derive(Default)]
+struct Boundary {
+    /// Bytes of the current frame's body still to come.
+    body_left: usize,
+    /// The bytes of the current prefix seen so far, and how many.
+    prefix: [u8; PREFIX],
+    have: usize,
+}
+
+impl Boundary {
+    fn between(&self) -> bool {
+        self.body_left == 0 && self.have == 0
+    }
+
+    fn advance(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if self.body_left > 0 {
+                let n = self.body_left.min(bytes.len());
+                self.body_left -= n;
+                bytes = &bytes[n..];
+                continue;
+            }
+            let n = (PREFIX - self.have).min(bytes.len());
+            self.prefix[self.have..self.have + n].copy_from_slice(&bytes[..n]);
+            self.have += n;
+            bytes = &bytes[n..];
+            if self.have == PREFIX {
+                self.body_left = u32::from_le_bytes(self.prefix) as usize;
+                self.have = 0;
+            }
+        }
+    }
+}
+
+/// Serves workers one after the other on the link until it ends; the nanny's exit status says
+/// how the last one ended, as a shell would: its own exit status, or 128 + the signal that killed
+/// it (the pool reads it through `ssh` or `srun` when there was no `Gone` to tell it).
+fn serve(value: &OsStr, mut input: File, link: &Arc<Link>) -> Result<i32, Failure> {
+    let (prefix, token, hash, beat) = parse(value)?;
     let ours = spawn::program()
         .and_then(|p| super::launcher::file_hash(&p))
         .map_err(|e| (EXIT_HANDSHAKE, format!("cannot hash this program's file: {e}")))?;
@@ -66,40 +194,135 @@ fn serve(value: &OsStr, mut input: File, output: &mut File) -> Result<i32, Failu
     }
     let hello = read_hello(&mut input, &token)?;
     let started = |e: io::Error| (EXIT_HANDSHAKE, format!("could not start the worker: {e}"));
-    let s = spawn::spawn_worker(&prefix).map_err(started)?;
+    let reader = link.clone();
+    let thread = std::thread::Builder::new().name("tulip-nanny".into());
+    thread.spawn(move || read_link(input, &reader)).map_err(started)?;
+    if let Some(every) = beat {
+        let beats = link.clone();
+        let thread = std::thread::Builder::new().name("tulip-nanny-beat".into());
+        thread.spawn(move || send_beats(&beats, every)).map_err(started)?;
+    }
+    loop {
+        let (status, why, started_tasks) = serve_one(&prefix, &hello, link).map_err(started)?;
+        let code = status.map_or(0, shell_status);
+        if link.ended.load(Ordering::Acquire) {
+            return Ok(code);
+        }
+        let mut frame = Vec::new();
+        wire::encode_gone(&mut frame, status.unwrap_or(0), started_tasks, &why);
+        if !link.send(&frame) || !link.wait_restart() {
+            return Ok(code);
+        }
+    }
+}
+
+/// Starts one worker, relays its output until it ends, and says how it went: its wait status (if
+/// collected), why, and one more than the last task it started (`u64::MAX`: unknown).
+type Ended = (Option<libc::c_int>, String, u64);
+
+fn serve_one(prefix: &str, hello: &[u8], link: &Arc<Link>) -> io::Result<Ended> {
+    let s = spawn::spawn_worker(prefix)?;
     let (mut to_worker, from_worker) = (s.to_worker, s.from_worker);
     for fd in [to_worker.as_raw_fd(), from_worker.as_raw_fd()] {
-        set_blocking(fd).map_err(started)?;
+        set_blocking(fd)?;
     }
-    to_worker.write_all(&hello).map_err(started)?;
-    let link_ended = Arc::new(AtomicBool::new(false));
-    let ended = link_ended.clone();
-    let page = s.page;
-    let downstream = move || {
-        let mut buf = vec![0u8; 1 << 16];
-        // Ends with the link: then the worker goes too (the watcher kills it).
-        while let Ok(n @ 1..) = input.read(&mut buf) {
-            if to_worker.write_all(&buf[..n]).is_err() {
-                break;
-            }
-            if let Some(p) = &page {
-                p.note_input_write();
-            }
-        }
-        ended.store(true, Ordering::Release);
-    };
-    std::thread::Builder::new().name("tulip-nanny".into()).spawn(downstream).map_err(started)?;
-    let ended = link_ended.clone();
+    to_worker.write_all(hello)?;
+    let kill = Arc::new(AtomicBool::new(false));
+    *lock(&link.current) =
+        Current { to_worker: Some(to_worker), page: s.page, kill: kill.clone(), restart: false };
+    let (child, watched) = (s.child, link.clone());
     let watcher = std::thread::Builder::new().name("tulip-nanny-watch".into());
-    let watcher = watcher.spawn(move || watch(s.child, &ended)).map_err(started)?;
-    if !relay_up(from_worker, output) {
-        link_ended.store(true, Ordering::Release);
-    }
-    let (why, code) = watcher.join().unwrap_or((None, 0));
-    if let Some(why) = why {
+    let watcher = watcher.spawn(move || watch(child, &watched.ended, &kill))?;
+    relay_up(from_worker, link);
+    let (why, status) = watcher.join().unwrap_or((None, None));
+    let (killed, started) = {
+        let mut cur = lock(&link.current);
+        cur.to_worker = None;
+        (cur.kill.load(Ordering::Acquire), cur.page.take().map_or(u64::MAX, |p| p.started()))
+    };
+    let why = why.unwrap_or_else(|| "the worker's end could not be collected".into());
+    if !killed && !link.ended.load(Ordering::Acquire) {
         eprintln!("tulip: {why}");
     }
-    Ok(code)
+    Ok((status, why, started))
+}
+
+/// Reads the link: relays the pool's frames to the worker, and acts on those meant for the nanny
+/// (`Kill`, `Restart`). Ends the link when its input ends.
+fn read_link(mut input: File, link: &Link) {
+    let mut buf = vec![0u8; 1 << 16];
+    // `buf[..carry]`: the start of a frame whose prefix and kind are not all here yet.
+    let (mut carry, mut body_left) = (0, 0usize);
+    loop {
+        let n = match input.read(&mut buf[carry..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        let filled = carry + n;
+        let (mut at, mut run) = (0, 0);
+        while at < filled {
+            if body_left > 0 {
+                let k = body_left.min(filled - at);
+                (at, body_left) = (at + k, body_left - k);
+                continue;
+            }
+            if filled - at < PREFIX + 1 {
+                break;
+            }
+            let len = u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
+            let kind = buf[at + PREFIX];
+            if len == 1 && (kind == KIND_KILL || kind == KIND_RESTART) {
+                forward(link, &buf[run..at]);
+                control(link, kind);
+                at += PREFIX + 1;
+                run = at;
+            } else {
+                (at, body_left) = (at + PREFIX, len);
+            }
+        }
+        forward(link, &buf[run..at]);
+        buf.copy_within(at..filled, 0);
+        carry = filled - at;
+    }
+    link.end();
+}
+
+/// Writes the pool's bytes to the worker, if there is one to take them.
+fn forward(link: &Link, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    let mut cur = lock(&link.current);
+    let Some(w) = cur.to_worker.as_mut() else { return };
+    if w.write_all(bytes).is_err() {
+        cur.to_worker = None;
+    } else if let Some(p) = &cur.page {
+        p.note_input_write();
+    }
+}
+
+/// Acts on a frame meant for the nanny.
+fn control(link: &Link, kind: u8) {
+    let mut cur = lock(&link.current);
+    if kind == KIND_KILL {
+        cur.kill.store(true, Ordering::Release);
+        cur.to_worker = None;
+    } else {
+        cur.restart = true;
+        link.changed.notify_all();
+    }
+}
+
+/// Sends a `Beat` every `every` while the link lasts (skipped while a worker's frame is halfway).
+fn send_beats(link: &Link, every: Duration) {
+    let mut beat = Vec::new();
+    wire::encode_bare(&mut beat, wire::KIND_BEAT);
+    while !link.ended.load(Ordering::Acquire) {
+        std::thread::sleep(every);
+        link.send(&beat);
+    }
 }
 
 /// How often the watcher looks at the worker and the link.
@@ -109,28 +332,31 @@ const WATCH_EVERY: Duration = Duration::from_millis(20);
 /// the pool cannot tell a stopped remote worker from a slow one, the nanny can.
 pub(crate) const STOP_LIMIT: Duration = Duration::from_secs(2);
 
-/// Owns the worker until it is gone: kills it when the link ends (`link_ended`) or when it stays
-/// stopped past [`STOP_LIMIT`], reaps it; says why it went unless the pool ended it, and gives the
-/// nanny's exit status (see [`serve`]).
-fn watch(mut child: Child, link_ended: &AtomicBool) -> (Option<String>, i32) {
+/// Owns the worker until it is gone: kills it when the link ends, on a `Kill` (`kill`), or when it
+/// stays stopped past [`STOP_LIMIT`]; reaps it; says why it went and gives its wait status.
+fn watch(
+    mut child: Child,
+    link_ended: &AtomicBool,
+    kill: &AtomicBool,
+) -> (Option<String>, Option<libc::c_int>) {
     let pid = child.pid();
     let mut stopped_since: Option<Instant> = None;
     let mut killed_hung = false;
+    let hung = || format!("worker {pid} was stopped (SIGSTOP) for over {STOP_LIMIT:?} and was killed");
     loop {
-        let hung = || format!("worker {pid} was stopped (SIGSTOP) for over {STOP_LIMIT:?} and was killed");
-        if link_ended.load(Ordering::Acquire) {
+        if link_ended.load(Ordering::Acquire) || kill.load(Ordering::Acquire) {
             child.kill();
-            child.wait();
-            return (killed_hung.then(hung), 0);
+            let status = child.wait();
+            let why =
+                if killed_hung { hung() } else { format!("worker {pid} was killed at the pool's request") };
+            return (Some(why), status);
         }
         match child.try_wait(true) {
-            Waited::Gone(status) if killed_hung => return (Some(hung()), shell_status(status)),
+            Waited::Gone(status) if killed_hung => return (Some(hung()), Some(status)),
             Waited::Gone(status) => {
-                let clean = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-                let why = (!clean).then(|| format!("worker {pid} {}", child::describe_status(status)));
-                return (why, shell_status(status));
+                return (Some(format!("worker {pid} {}", child::describe_status(status))), Some(status))
             }
-            Waited::Unknown => return (None, 0),
+            Waited::Unknown => return (None, None),
             Waited::Stopped => stopped_since = Some(Instant::now()),
             Waited::Running => {}
         }
@@ -167,24 +393,27 @@ fn still_stopped(_pid: libc::pid_t) -> bool {
     true
 }
 
-/// Copies the worker's frames to the link until the worker ends (`true`) or the link breaks.
-fn relay_up(mut from_worker: File, output: &mut File) -> bool {
+/// Copies the worker's frames to the link until the worker's output ends or the link breaks.
+fn relay_up(mut from_worker: File, link: &Link) {
     let mut buf = vec![0u8; 1 << 16];
     while let Ok(n @ 1..) = from_worker.read(&mut buf) {
-        if output.write_all(&buf[..n]).is_err() {
-            return false;
+        if !link.relay(&buf[..n]) {
+            return;
         }
     }
-    true
 }
 
-/// Parses `<version>:<pid>:<token hex>:<sha-256 hex>` into the worker's marker prefix (with this
-/// process as the parent), the token and the hash.
-fn parse(value: &OsStr) -> Result<(String, [u8; 16], String), Failure> {
+/// Parses `<version>:<pid>:<token hex>:<sha-256 hex>[:<heartbeat ms>]` into the worker's marker
+/// prefix (with this process as the parent), the token, the hash and the heartbeat interval.
+fn parse(value: &OsStr) -> Result<(String, [u8; 16], String, Option<Duration>), Failure> {
     let bad = || (EXIT_HANDSHAKE, format!("{value:?} is not a tulip nanny marker"));
     let value = value.to_str().ok_or_else(bad)?;
     let parts: Vec<&str> = value.split(':').collect();
-    let [version, _pid, hex, hash] = parts[..] else { return Err(bad()) };
+    let (version, hex, hash, beat) = match parts[..] {
+        [version, _pid, hex, hash] => (version, hex, hash, "0"),
+        [version, _pid, hex, hash, beat] => (version, hex, hash, beat),
+        _ => return Err(bad()),
+    };
     if version != wire::PROTOCOL_VERSION.to_string() {
         let why = format!("the pool speaks protocol {version}, this program {}", wire::PROTOCOL_VERSION);
         return Err((EXIT_HANDSHAKE, why));
@@ -196,7 +425,9 @@ fn parse(value: &OsStr) -> Result<(String, [u8; 16], String), Failure> {
     for (i, b) in token.iter_mut().enumerate() {
         *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
     }
-    Ok((format!("{version}:{}:{hex}", std::process::id()), token, hash.to_string()))
+    let beat_ms: u64 = beat.parse().map_err(|_| bad())?;
+    let beat = (beat_ms > 0).then(|| Duration::from_millis(beat_ms));
+    Ok((format!("{version}:{}:{hex}", std::process::id()), token, hash.to_string(), beat))
 }
 
 /// Reads the pool's `Hello` and returns it with this host's fingerprint in place of the pool's.
@@ -233,4 +464,25 @@ fn set_blocking(fd: i32) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_boundary_follows_frames_split_anywhere() {
+        let mut stream = Vec::new();
+        wire::encode_refused(&mut stream, "one");
+        wire::encode_bare(&mut stream, wire::KIND_BEAT);
+        wire::encode_refused(&mut stream, "three");
+        let ends = [PREFIX + 4, PREFIX + 4 + PREFIX + 1, stream.len()];
+        for split in 0..stream.len() {
+            let mut b = Boundary::default();
+            b.advance(&stream[..split]);
+            assert_eq!(b.between(), split == 0 || ends.contains(&split), "split at {split}");
+            b.advance(&stream[split..]);
+            assert!(b.between());
+        }
+    }
 }

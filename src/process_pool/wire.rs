@@ -12,7 +12,9 @@
 //! ```
 //!
 //! With the `tracing` feature, two more kinds carry spans and events (see `process_pool::trace`):
-//! `0x04 Trace` before a task's frame, `0x85 Event` from the task as it runs.
+//! `0x04 Trace` before a task's frame, `0x85 Event` from the task as it runs. Between the pool and a
+//! remote worker's nanny (see `nanny`), never seen by a worker: `0x05 Kill` and `0x06 Restart` to
+//! the nanny, `0x86 Gone` and `0x87 Beat` from it.
 //!
 //! Integers are fixed-width little-endian: headers are parsed with a handful of loads and no branches
 //! on the data, and the variable part (arguments, results) is postcard, encoded by the caller.
@@ -52,6 +54,16 @@ pub(crate) const KIND_TRACE: u8 = 0x04;
 pub(crate) const KIND_EVENT: u8 = 0x85;
 /// A worker hands back tasks it has not started (see [`encode_taken_back`]).
 pub(crate) const KIND_TAKEN_BACK: u8 = 0x84;
+/// Pool → nanny: kill the worker now (a task's timeout or cancel); the nanny answers `Gone`.
+pub(crate) const KIND_KILL: u8 = 0x05;
+/// Pool → nanny, after a `Gone`: start a fresh worker on this link. The nanny drops what the pool
+/// sent between the worker's end and this frame (it was meant for the dead worker).
+pub(crate) const KIND_RESTART: u8 = 0x06;
+/// Nanny → pool: the worker is gone: its wait status, one more than the sequence number of the
+/// last task it started (`u64::MAX`: unknown), and why. Frames after it come from the next worker.
+pub(crate) const KIND_GONE: u8 = 0x86;
+/// Nanny → pool: a heartbeat, sent every interval the pool asked for.
+pub(crate) const KIND_BEAT: u8 = 0x87;
 
 /// Result statuses carried by a `Result` frame.
 pub(crate) const STATUS_VALUE: u8 = 0;
@@ -556,6 +568,14 @@ pub(crate) enum ToParent<'a> {
         from: u64,
         upto: u64,
     },
+    /// From a remote worker's nanny: its worker is gone (see [`KIND_GONE`]).
+    Gone {
+        status: i32,
+        started: u64,
+        why: &'a str,
+    },
+    /// From a remote worker's nanny: the host and the link are alive (see [`KIND_BEAT`]).
+    Beat,
 }
 
 /// Appends a complete `Ready` frame.
@@ -621,6 +641,8 @@ pub(crate) fn parse_to_parent(body: &[u8]) -> Result<ToParent<'_>, FrameError> {
             Ok(ToParent::Event(c.u64(), c.rest()))
         }
         KIND_TAKEN_BACK => parse_taken_back(body),
+        KIND_GONE => parse_gone(body),
+        KIND_BEAT if body.len() == 1 => Ok(ToParent::Beat),
         k => Err(FrameError::UnknownKind(k)),
     }
 }
@@ -644,6 +666,34 @@ fn parse_taken_back(body: &[u8]) -> Result<ToParent<'_>, FrameError> {
         return Err(FrameError::BadField("taken-back range"));
     }
     Ok(ToParent::TakenBack { from, upto })
+}
+
+// Frames between the pool and a remote worker's nanny (see `nanny`), never seen by a worker.
+
+/// Appends a frame of `kind` with no body besides its kind (`Kill`, `Restart`, `Beat`).
+pub(crate) fn encode_bare(out: &mut Vec<u8>, kind: u8) {
+    let at = begin_frame(out, kind);
+    let _ = end_frame(out, at, HANDSHAKE_MAX);
+}
+
+/// Appends a complete `Gone` frame (the reason is cut to fit the handshake limit).
+pub(crate) fn encode_gone(out: &mut Vec<u8>, status: i32, started: u64, why: &str) {
+    let at = begin_frame(out, KIND_GONE);
+    out.extend_from_slice(&status.to_le_bytes());
+    out.extend_from_slice(&started.to_le_bytes());
+    let mut cut = why.len().min(HANDSHAKE_MAX - 13);
+    while !why.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    out.extend_from_slice(&why.as_bytes()[..cut]);
+    let _ = end_frame(out, at, HANDSHAKE_MAX);
+}
+
+fn parse_gone(body: &[u8]) -> Result<ToParent<'_>, FrameError> {
+    let mut c = need(body, 1 + 4 + 8)?;
+    let status = c.u32() as i32;
+    let started = c.u64();
+    Ok(ToParent::Gone { status, started, why: text(c.rest())? })
 }
 
 #[cfg(test)]
@@ -915,5 +965,33 @@ mod tests {
             prop_assert_eq!(r.next_frame(), Err(FrameError::TooLarge { len: len as usize, max: 100 }));
             prop_assert_eq!(r.buf.len(), READ_CHUNK);
         }
+    }
+}
+
+#[cfg(test)]
+mod nanny_frames {
+    use super::*;
+
+    fn body(frame: &[u8]) -> &[u8] {
+        &frame[PREFIX..]
+    }
+
+    #[test]
+    fn gone_and_beat_round_trip() {
+        let mut out = Vec::new();
+        encode_gone(&mut out, 9, 3, "worker 7 killed by signal 9 (SIGKILL)");
+        let gone = ToParent::Gone { status: 9, started: 3, why: "worker 7 killed by signal 9 (SIGKILL)" };
+        assert_eq!(parse_to_parent(body(&out)).unwrap(), gone);
+        let mut beat = Vec::new();
+        encode_bare(&mut beat, KIND_BEAT);
+        assert_eq!(parse_to_parent(body(&beat)).unwrap(), ToParent::Beat);
+    }
+
+    #[test]
+    fn a_long_reason_is_cut_to_fit() {
+        let mut out = Vec::new();
+        encode_gone(&mut out, 0, u64::MAX, &"é".repeat(HANDSHAKE_MAX));
+        assert!(out.len() - PREFIX <= HANDSHAKE_MAX);
+        assert!(matches!(parse_to_parent(body(&out)), Ok(ToParent::Gone { started: u64::MAX, .. })));
     }
 }

@@ -536,6 +536,7 @@ impl ThreadPool {
             // A thread that leaves is not a death: threads exit only when told or idle.
             worker_deaths: 0,
             workers_started: shared.workers_started(),
+            hosts_set_aside: 0,
         }
     }
 }

@@ -21,7 +21,7 @@ impl Worker {
     /// When the head must be stopped, and why: the deadline formulas of cancels and run-time limits,
     /// for both the driver's wait and its check. `None`: never (no limit, or one too far to count).
     pub(super) fn head_due(&self) -> Option<(Instant, Cause)> {
-        let head = self.fifo.front()?;
+        let head = self.fifo.front().filter(|_| self.killing.is_none())?;
         let since = self.head_since?;
         let id = head.job.id;
         match head.job.ctl.cancel.load(Ordering::Acquire) {
@@ -101,6 +101,9 @@ impl Driver {
             }
         }
         if let Some(t) = self.liveness_due(Instant::now()) {
+            at(t);
+        }
+        if let Some(t) = self.remote_due() {
             at(t);
         }
         if let Some(c) = self.closing() {

@@ -28,6 +28,8 @@ pub(super) enum Cause {
     HandshakeTimeout,
     /// Killed because the pool is shutting down now.
     Shutdown,
+    /// A remote worker whose link carried nothing, not even a heartbeat, for this long.
+    Silent(Duration),
 }
 
 /// What becomes of a dead worker's tasks.

@@ -88,6 +88,10 @@ pub(super) struct Worker {
     pub(super) tasks_sent: u64,
     /// When the fifo last became empty.
     pub(super) idle_since: Instant,
+    /// A remote worker: a `Kill` was sent to its nanny, why and when; its `Gone` is awaited.
+    pub(super) killing: Option<(super::fate::Cause, Instant)>,
+    /// When bytes last came from the worker (a remote one's nanny sends heartbeats).
+    pub(super) heard: Instant,
 }
 
 impl Worker {
@@ -173,7 +177,7 @@ impl Worker {
 
     /// Whether this worker takes new tasks: it passed the handshake and is not going away.
     pub(super) fn takes_work(&self) -> bool {
-        self.phase == Phase::Ready && !self.retiring && self.to_worker.is_some()
+        self.phase == Phase::Ready && !self.retiring && self.to_worker.is_some() && self.killing.is_none()
     }
 
     /// Takes the tasks the worker handed back (sequence numbers in `back`) out of its fifo, into the
@@ -230,6 +234,8 @@ pub(super) enum ReadEnd {
     Protocol(String),
     /// The worker refused the handshake.
     Refused(String),
+    /// A remote worker's nanny says its worker is gone (see `wire::KIND_GONE`).
+    Gone { status: i32, started: u64, why: String },
 }
 
 /// Reads from a worker (at most `max_reads` reads) and handles every complete frame.
@@ -266,7 +272,7 @@ fn read_some(w: &mut Worker, token: &[u8; 16], now: Instant, tally: &mut Tally, 
         reads += 1;
         match w.reader.read_from(&mut w.from_worker) {
             Ok(0) => return ReadEnd::Eof,
-            Ok(_) => {}
+            Ok(_) => w.heard = now,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadEnd::Drained,
             Err(e) if e.kind() == io::ErrorKind::InvalidData => {
@@ -322,6 +328,13 @@ pub(super) fn handle_frames(
                     return Some(ReadEnd::Protocol(format!("tasks {from}..{upto} taken back unasked")));
                 }
                 w.give_back(from..upto, now, tally);
+            }
+            ToParent::Gone { status, started, why } if w.host.is_some() => {
+                return Some(ReadEnd::Gone { status, started, why: why.to_string() })
+            }
+            ToParent::Beat if w.host.is_some() => {}
+            ToParent::Gone { .. } | ToParent::Beat => {
+                return Some(ReadEnd::Protocol("a nanny's frame from a local worker".into()))
             }
             ToParent::Result { id, exec_ns, status } => {
                 if w.phase != Phase::Ready {

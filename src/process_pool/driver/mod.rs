@@ -24,7 +24,9 @@
 //! - `link`: one worker's pipes, buffers, framing, and its queue of sent tasks (the seam for other
 //!   transports);
 //! - `supervisor`: starting workers and their handshake, liveness, killing and reaping;
+//! - `remote`: a remote worker's nanny: `Kill` over the link, `Gone`, silent links;
 //! - `fate`: what becomes of a dead worker's tasks, and of those a live one hands back (pure functions);
+//! - `hosts`: which launcher target the next worker goes to, and hosts set aside;
 //! - `dispatch`: the direct path from `submit`, the queue, pipelining depth, take-back, cancellations;
 //! - `deadlines`: cancel grace, task timeout, idle timeout, and the next wake-up;
 //! - `sizing`: growing and retiring workers;
@@ -37,7 +39,9 @@
 mod deadlines;
 mod dispatch;
 mod fate;
+mod hosts;
 mod link;
+mod remote;
 mod shutdown;
 mod sizing;
 mod supervisor;
@@ -149,9 +153,9 @@ pub(crate) struct Driver {
     spawned_rx: crossbeam_channel::Receiver<supervisor::SpawnReply>,
     /// Spawns requested whose result has not been taken yet.
     pending_spawns: usize,
-    /// Workers alive or being started, per launcher target (`config.targets`): a new worker goes
-    /// to the least loaded one, so a host that lost a worker gets the replacement.
-    target_load: Vec<usize>,
+    /// The launcher targets (`config.targets`): a new worker goes to the least loaded one, so a
+    /// host that lost a worker gets the replacement; hosts that keep failing are set aside.
+    hosts: hosts::Hosts,
     /// A worker was removed since `maintain` last ran: the next round must come at once, or a
     /// worker found dead by the writes at the end of a round (after `maintain`) would leave the pool
     /// short, with nothing left to wake the driver.
@@ -177,7 +181,7 @@ impl Driver {
         let (max_frame, init_off) = (shared.config.max_frame_size as u32, shared.config.init_off);
         wire::encode_hello(&mut hello, &token, &spawn::fingerprint(), max_frame, init_off);
         let (spawned_tx, spawned_rx) = crossbeam_channel::unbounded();
-        let shared_targets = shared.config.targets.len().max(1);
+        let hosts = hosts::Hosts::new(&shared.config.targets, shared.config.launcher.per_host_cap());
         let mut d = Driver {
             token,
             hello,
@@ -195,7 +199,7 @@ impl Driver {
             spawned_tx,
             spawned_rx,
             pending_spawns: 0,
-            target_load: vec![0; shared_targets],
+            hosts,
             resize_due: false,
             last_liveness_check: Instant::now(),
             last_direct: None,
@@ -295,8 +299,12 @@ impl Driver {
     /// Reads what worker `slot` has written and acts on what it finds.
     fn read_worker(&mut self, slot: usize, now: Instant) {
         let Some(w) = self.workers.get_mut(slot).and_then(Option::as_mut) else { return };
+        let (starting, target) = (w.phase != link::Phase::Ready, w.target);
         let mut tally = Tally::new(&self.shared);
         let end = read_frames(w, &self.token, now, &mut tally, READS_PER_ROUND);
+        if starting && w.phase == link::Phase::Ready {
+            self.hosts.ready(target);
+        }
         self.absorb(tally);
         self.after_read(slot, end);
     }
@@ -308,6 +316,7 @@ impl Driver {
             ReadEnd::Eof => self.on_eof(slot),
             ReadEnd::Protocol(msg) => self.kill_worker(slot, Cause::Protocol(msg)),
             ReadEnd::Refused(msg) => self.kill_worker(slot, Cause::Refused(msg)),
+            ReadEnd::Gone { status, started, why } => self.on_gone(slot, status, started, &why),
         }
     }
 
@@ -324,7 +333,13 @@ impl Driver {
         let (started, waiting) = self.sent();
         let idle = self.workers.iter().flatten().filter(|w| w.takes_work() && w.fifo.is_empty()).count();
         // `stats()` adds the queue and the counters.
-        let s = PoolStats { workers: self.live(), idle, running: started + waiting, ..PoolStats::default() };
+        let s = PoolStats {
+            workers: self.live(),
+            idle,
+            running: started + waiting,
+            hosts_set_aside: self.hosts.aside_count(),
+            ..PoolStats::default()
+        };
         *lock(&self.shared.stats) = s;
         if self.shared.config.queue_capacity.is_some() {
             self.shared.wake_submitters();

@@ -16,7 +16,8 @@ use super::super::spawn;
 use super::super::wire::FrameReader;
 use super::super::{lock, Shared, HANDSHAKE_TIMEOUT};
 use super::fate::{self, Cause};
-use super::link::{read_frames, Phase, Worker};
+use super::hosts::NoHost;
+use super::link::{read_frames, InFlight, Phase, Worker};
 use super::{settle, Driver, Tally};
 use crate::error::{BuildError, JobError};
 
@@ -59,6 +60,29 @@ pub(super) fn kill_and_reap(child: &mut Child) -> Option<c_int> {
     child.wait()
 }
 
+/// How long a remote worker's launcher (`ssh`, `srun`) gets to end after `SIGTERM` before it is
+/// killed: `srun` ends its job step on `SIGTERM`, whereas a `srun` killed outright can leave the
+/// step (and the nanny in it) running; `ssh` just closes the connection.
+const LAUNCHER_TERM_WAIT: Duration = Duration::from_millis(200);
+
+/// Ends a worker and reaps it, as [`kill_and_reap`]; a remote worker's launcher (`remote`) is
+/// asked with `SIGTERM` first (and continued, should the pool have stopped it), and killed only if
+/// it is still there after [`LAUNCHER_TERM_WAIT`].
+pub(super) fn end_and_reap(child: &mut Child, remote: bool) -> Option<c_int> {
+    if remote && child.signal(libc::SIGTERM) {
+        child.signal(libc::SIGCONT);
+        let asked = Instant::now();
+        while asked.elapsed() < LAUNCHER_TERM_WAIT {
+            match child.try_wait(false) {
+                Waited::Gone(status) => return Some(status),
+                Waited::Unknown => return None,
+                Waited::Running | Waited::Stopped => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+    }
+    kill_and_reap(child)
+}
+
 /// A started worker (or why not), with the index of its launcher target.
 pub(super) type SpawnReply = (usize, io::Result<spawn::Spawned>);
 
@@ -91,7 +115,7 @@ fn spawner() -> io::Result<crossbeam_channel::Sender<SpawnRequest>> {
             if let Err(crossbeam_channel::SendError((_, Ok(mut orphan)))) = req.reply.send((req.target.0, r))
             {
                 // Its pool is gone: nobody else will kill and reap it.
-                kill_and_reap(&mut orphan.child);
+                end_and_reap(&mut orphan.child, orphan.host.is_some());
             }
             if let Some(shared) = req.wake.upgrade() {
                 let _ = shared.poller.notify();
@@ -117,8 +141,7 @@ impl Driver {
         for _ in 0..wanted {
             self.request_spawn_with(&requests);
         }
-        if here {
-            let (index, target) = self.next_target();
+        if let Some((index, target)) = here.then(|| self.next_target()).flatten() {
             let first = launcher::start(&target, &self.env_value);
             self.register((index, first), Instant::now());
         }
@@ -129,38 +152,39 @@ impl Driver {
     pub(super) fn request_spawn(&mut self) {
         match spawner() {
             Ok(requests) => self.request_spawn_with(&requests),
-            Err(e) => self.start_failed(Instant::now(), BuildError::Spawn(e.to_string())),
+            Err(e) => self.start_failed(Instant::now(), None, BuildError::Spawn(e.to_string())),
         }
     }
 
-    /// Where the next worker starts: the least loaded launcher target (the first of equals), which
-    /// is counted as loaded with it from now on.
-    fn next_target(&mut self) -> (usize, Target) {
-        let targets = &self.shared.config.targets;
-        let index = (0..self.target_load.len()).min_by_key(|&i| self.target_load[i]).unwrap_or(0);
-        self.target_load[index] += 1;
-        (index, targets.get(index).cloned().unwrap_or(Target::Local))
-    }
-
-    /// A worker of target `index` is gone, or never started.
-    fn unload_target(&mut self, index: usize) {
-        if let Some(n) = self.target_load.get_mut(index) {
-            *n = n.saturating_sub(1);
+    /// Where the next worker starts (see [`Hosts::pick`](super::hosts::Hosts::pick)); `None` when
+    /// no host takes one now. With every host set aside, the queued tasks fail: they can run nowhere.
+    fn next_target(&mut self) -> Option<(usize, Target)> {
+        match self.hosts.pick() {
+            Ok(i) => Some((i, self.shared.config.targets.get(i).cloned().unwrap_or(Target::Local))),
+            Err(NoHost::Full) => None,
+            Err(NoHost::Nowhere) => {
+                if self.live() == 0 {
+                    self.fail_queued(JobError::WorkerDied(self.hosts.nowhere()));
+                }
+                None
+            }
         }
     }
 
     fn request_spawn_with(&mut self, requests: &crossbeam_channel::Sender<SpawnRequest>) {
+        let Some(target) = self.next_target() else { return };
         let req = SpawnRequest {
             env_value: self.env_value.clone(),
-            target: self.next_target(),
+            target,
             reply: self.spawned_tx.clone(),
             wake: Arc::downgrade(&self.shared),
         };
         match requests.send(req) {
             Ok(()) => self.pending_spawns += 1,
             Err(crossbeam_channel::SendError(req)) => {
-                self.unload_target(req.target.0);
-                self.start_failed(Instant::now(), BuildError::Spawn("the spawner thread is gone".into()))
+                self.hosts.unload(req.target.0);
+                let err = BuildError::Spawn("the spawner thread is gone".into());
+                self.start_failed(Instant::now(), None, err)
             }
         }
     }
@@ -177,7 +201,7 @@ impl Driver {
     /// Adds a started worker (or handles why it could not start).
     pub(super) fn register(&mut self, (index, spawned): SpawnReply, now: Instant) {
         if spawned.is_err() {
-            self.unload_target(index);
+            self.hosts.unload(index);
         }
         match spawned {
             Ok(mut s) => {
@@ -201,9 +225,9 @@ impl Driver {
                     )
                 };
                 if let Err(e) = registered {
-                    self.unload_target(index);
+                    self.hosts.unload(index);
                     kill_and_reap(&mut s.child);
-                    self.start_failed(now, BuildError::Spawn(e.to_string()));
+                    self.start_failed(now, Some(index), BuildError::Spawn(e.to_string()));
                     return;
                 }
                 self.shared.counters.workers_started.fetch_add(1, Ordering::Release);
@@ -228,31 +252,59 @@ impl Driver {
                     taking_back: None,
                     tasks_sent: 0,
                     idle_since: now,
+                    killing: None,
+                    heard: now,
                 });
                 self.flush(slot, now);
             }
-            Err(e) => self.start_failed(now, BuildError::Spawn(e.to_string())),
+            Err(e) => self.start_failed(now, Some(index), BuildError::Spawn(e.to_string())),
         }
     }
 
-    /// A worker could not be started or failed its handshake.
-    pub(super) fn start_failed(&mut self, now: Instant, err: BuildError) {
+    /// A worker could not be started or failed its handshake, at launcher target `target` (`None`:
+    /// not a host's fault). While `build` waits, a host set aside for it makes way for the others;
+    /// `build` fails when none is left.
+    pub(super) fn start_failed(&mut self, now: Instant, target: Option<usize>, err: BuildError) {
         self.spawn_failures += 1;
         let backoff = Duration::from_millis(50) * (1 << self.spawn_failures.min(6));
         self.spawn_retry_at = Some(now + backoff);
-        if let Some(tx) = self.startup.take() {
-            let _ = tx.send(Err(err));
+        let why = err.to_string();
+        let set_aside = target.is_some_and(|i| self.hosts.failed(i, &why, self.startup.is_some()));
+        if self.startup.is_some() {
+            if set_aside && self.hosts.any_usable() {
+                if self.usable() < self.shared.config.min_workers.max(1) {
+                    self.request_spawn();
+                }
+                return;
+            }
+            let err = match err {
+                _ if !self.hosts.several() => err,
+                BuildError::Handshake(m) => BuildError::Handshake(format!("{m}; {}", self.hosts.nowhere())),
+                other => BuildError::Spawn(format!("{other}; {}", self.hosts.nowhere())),
+            };
+            if let Some(tx) = self.startup.take() {
+                let _ = tx.send(Err(err));
+            }
             return;
         }
         log::error!("tulip: could not start a process-pool worker: {err}");
-        if self.spawn_failures >= SPAWN_FAILURES_BEFORE_GIVING_UP && self.usable() == 0 {
+        if !self.hosts.any_usable() && self.live() == 0 {
+            self.fail_queued(JobError::WorkerDied(self.hosts.nowhere()));
+        } else if self.spawn_failures >= SPAWN_FAILURES_BEFORE_GIVING_UP && self.usable() == 0 {
             self.fail_queued(JobError::WorkerDied(format!("no worker process could be started: {err}")));
         }
     }
 
     /// A worker died before it passed its handshake: says why, as precisely as the exit status
     /// allows, and decides whether that counts as a failure to start.
-    pub(super) fn start_ended(&mut self, now: Instant, status: Option<c_int>, how: &str, cause: &Cause) {
+    pub(super) fn start_ended(
+        &mut self,
+        now: Instant,
+        target: usize,
+        status: Option<c_int>,
+        how: &str,
+        cause: &Cause,
+    ) {
         let signal = status.filter(|&s| libc::WIFSIGNALED(s)).map(|s| libc::WTERMSIG(s));
         let why = match cause {
             // The pool's own shutdown: nothing failed.
@@ -303,7 +355,7 @@ impl Driver {
                  `tulip::process::init();` is the first statement of main (see the worker's stderr)"
             ),
         };
-        self.start_failed(now, BuildError::Handshake(why));
+        self.start_failed(now, Some(target), BuildError::Handshake(why));
     }
 
     /// Reaps busy workers that died without their pipe closing (a child they forked holds it).
@@ -320,7 +372,9 @@ impl Driver {
         }
     }
 
+    /// Ends workers late with their handshake, and remote links that went quiet (see `remote`).
     pub(super) fn check_startups(&mut self, now: Instant) {
+        self.check_remote(now);
         for slot in 0..self.workers.len() {
             let late = matches!(&self.workers[slot], Some(w) if matches!(w.phase, Phase::Starting { deadline } if now >= deadline));
             if late {
@@ -340,7 +394,7 @@ impl Driver {
                 Waited::Unknown => break (None, Cause::Ended),
                 Waited::Running | Waited::Stopped if started.elapsed() >= EXIT_WAIT => {
                     // It closed its pipe but lives on: it cannot be talked to any more.
-                    break (kill_and_reap(&mut w.child), Cause::Lingered);
+                    break (end_and_reap(&mut w.child, w.host.is_some()), Cause::Lingered);
                 }
                 _ => {
                     spins += 1;
@@ -358,7 +412,7 @@ impl Driver {
     /// Kills worker `slot` (`SIGKILL`), reaps it, and settles its tasks according to `cause`.
     pub(super) fn kill_worker(&mut self, slot: usize, cause: Cause) {
         let Some(w) = self.workers[slot].as_mut() else { return };
-        let status = kill_and_reap(&mut w.child);
+        let status = end_and_reap(&mut w.child, w.host.is_some());
         self.remove(slot, status, cause);
     }
 
@@ -370,6 +424,9 @@ impl Driver {
             _ => return self.kill_worker(slot, cause),
         };
         let Some(w) = self.workers[slot].as_mut() else { return };
+        if w.host.is_some() {
+            return self.stop_remote(slot, victim, cause);
+        }
         if !w.child.signal(libc::SIGSTOP) {
             return self.on_eof(slot);
         }
@@ -409,7 +466,7 @@ impl Driver {
     pub(super) fn remove(&mut self, slot: usize, status: Option<c_int>, cause: Cause) {
         let Some(mut w) = self.workers[slot].take() else { return };
         self.resize_due = true;
-        self.unload_target(w.target);
+        self.hosts.unload(w.target);
         let poller = &self.shared.poller;
         let _ = poller.delete(&w.from_worker);
         if let Some(f) = w.to_worker.take() {
@@ -423,7 +480,12 @@ impl Driver {
             Some(s) => child::describe_status(s),
             None => "vanished (its exit status was collected elsewhere)".to_string(),
         };
-        if let Some(host) = &w.host {
+        if let (Some(host), Cause::Silent(d)) = (&w.host, &cause) {
+            how = format!(
+                "on {host}: its link carried nothing, not even a heartbeat, for {d:?} (the host, \
+                 the link or the nanny hangs)"
+            );
+        } else if let Some(host) = &w.host {
             how = remote_how(host, status, how);
         }
         // A status reaped by someone else is lost: a worker the pool was retiring is taken to have retired.
@@ -442,12 +504,24 @@ impl Driver {
         }
 
         if let Phase::Starting { .. } = w.phase {
-            self.start_ended(now, status, &how, &cause);
+            self.start_ended(now, w.target, status, &how, &cause);
         }
 
         let fifo = std::mem::take(&mut w.fifo);
         let head_started = fifo.front().is_some_and(|h| w.has_started(h.seq));
-        let fate = fate::of_tasks(fifo.into_iter().map(|e| e.job), head_started, &cause, &how);
+        self.settle_fifo(fifo, head_started, &cause, &how, tally);
+    }
+
+    /// Ends or re-queues the tasks a dead worker held (see [`fate::of_tasks`]).
+    pub(super) fn settle_fifo(
+        &mut self,
+        fifo: VecDeque<InFlight>,
+        head_started: bool,
+        cause: &Cause,
+        how: &str,
+        mut tally: Tally,
+    ) {
+        let fate = fate::of_tasks(fifo.into_iter().map(|e| e.job), head_started, cause, how);
         for (job, err) in fate.failed {
             settle(job, Err(err), &mut tally);
         }
