@@ -9,11 +9,11 @@ use std::time::Duration;
 use futures_lite::AsyncReadExt;
 
 use super::pipe::{on_loop, ChildStderr, ChildStdin, ChildStdout};
-use super::reaper;
+use super::{reaper, sigchld};
 use crate::process_pool::child::{Child as Proc, Waited};
 use crate::reactor::Async;
 
-/// The longest pause between two looks at a child that has no pidfd (kernels before 5.3).
+/// The longest pause between two looks at a child that has neither a pidfd nor a `SIGCHLD` wake.
 const MAX_POLL: Duration = Duration::from_millis(50);
 
 /// A child process started by [`Command::spawn`](super::Command::spawn).
@@ -61,11 +61,15 @@ impl Child {
     /// pidfd-backed handle.
     pub(super) fn adopt(mut std_child: std::process::Child, kill_on_drop: bool) -> io::Result<Child> {
         let pid = std_child.id();
+        let mut proc = Proc::new(pid as libc::pid_t);
+        if !sigchld::pidfds_allowed() {
+            proc.forget_pidfd();
+        }
         let mut child = Child {
             stdin: None,
             stdout: None,
             stderr: None,
-            proc: Some(Proc::new(pid as libc::pid_t)),
+            proc: Some(proc),
             exited: None,
             status: None,
             pid,
@@ -150,6 +154,7 @@ impl Child {
     /// ```
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
+        let watch = if self.exited.is_none() { sigchld::ExitWatch::current() } else { None };
         let mut pause = Duration::from_millis(1);
         loop {
             // With a pidfd, `waitid` runs only once it is readable: each call walks this process's
@@ -157,10 +162,14 @@ impl Child {
             if let (None, Some(pidfd)) = (self.status, &self.exited) {
                 pidfd.readable().await?;
             }
+            let seen = watch.as_ref().map(|w| w.generation());
             if let Some(status) = self.try_wait()? {
                 return Ok(status);
             }
-            if self.exited.is_none() {
+            if let (Some(watch), Some(seen)) = (&watch, seen) {
+                watch.changed(seen).await;
+            } else if self.exited.is_none() {
+                // Neither a pidfd nor a `SIGCHLD` wake slot (all taken): look at intervals.
                 crate::reactor::sleep(pause).await;
                 pause = (pause * 2).min(MAX_POLL);
             }

@@ -37,24 +37,32 @@
 //! A child is then held like a process-pool worker (the pool's pidfd handle, shared): a pidfd
 //! names it and no other process, signals go through `pidfd_send_signal`, and waits through
 //! `waitid(P_PIDFD)`. A copy of the pidfd is registered with the loop, which makes `wait` one
-//! readiness wait. Without pidfds (Linux before 5.3, other systems) `wait` looks with
-//! `waitpid(pid, WNOHANG)` at growing intervals (1 ms to 50 ms). Nothing ever waits for "any
-//! child": the process pool's workers and the program's own children are left alone.
+//! readiness wait. Without pidfds (Linux before 5.3, other systems; or forced with the
+//! environment variable `TULIP_PIDFD=0`, read once, to exercise this path) the loop is woken by
+//! `SIGCHLD`: tulip's signal handler writes to a pipe the loop reads (see `sigchld`), and each
+//! wait then looks at its own child with `waitpid(pid, WNOHANG)`. Nothing ever waits for "any
+//! child": the process pool's workers and the program's own children are left alone. The
+//! handler is in while a loop that waited this way lives (it calls the handler it replaced, see
+//! [`signal`](crate::signal)); if `SIGCHLD` is ignored (`SIG_IGN`: the kernel reaps every child,
+//! and `wait` reports that) or 64 loops already wait this way, a wait looks at growing intervals
+//! (1 ms to 50 ms) instead.
 //!
 //! A child dropped unwaited goes to one background thread for the whole program (see `reaper`),
-//! which sleeps on the pidfds of such orphans and reaps each when it ends.
+//! which sleeps on the pidfds of such orphans (or on `SIGCHLD`, without pidfds) and reaps each
+//! when it ends.
 //!
 //! # Caveats
 //!
 //! - A [`Child`] and its pipes belong to the loop that spawned them, and are used on its thread.
-//! - Unlike asyncio on non-Linux systems, there is no `SIGCHLD` handler: without pidfds a wait
-//!   polls (see above) rather than waking on the signal.
+//! - Without pidfds, a `SIGCHLD` handler the program installs *after* tulip's replaces it, and
+//!   waits no longer wake: install yours before spawning (tulip's handler then calls it too).
 
 mod child;
 mod command;
 mod error;
 mod pipe;
 mod reaper;
+mod sigchld;
 
 pub use child::Child;
 pub use command::{Command, Stdio};
