@@ -23,7 +23,7 @@
 //!
 //! # Implementation
 //!
-//! The OS-level handler is async-signal-safe and does two things: it sets the signal's flag in a
+//! The OS-level handler is async-signal-safe and does two things (and then chains, see below): it sets the signal's flag in a
 //! process-wide table, and writes a byte to a process-wide self-pipe (non-blocking: a full pipe
 //! already means "look"). The pipe's read end is a reader on the loop that owns the signal
 //! handlers; on each pass with bytes in the pipe, it drains it and then swaps each watched flag
@@ -32,7 +32,12 @@
 //!
 //! The disposition found when a signal's first handler (or [`Signals`]) is installed is kept and
 //! put back when the last one goes, or when the loop closes: removal restores the old
-//! disposition. (It is restored, not chained: the old handler does not run while tulip's is in.)
+//! disposition. Meanwhile it is chained: if it was a handler function (a C library's, installed
+//! with `sigaction`, plain or `SA_SIGINFO`), tulip's OS-level handler calls it after its own work,
+//! with the same arguments. `SIG_DFL` and `SIG_IGN` are not acted out (a handler is there so that
+//! the default action does not happen). The process-wide side (the one OS-level handler, its
+//! users per signal, chaining, the pipes) is in `signal::os`; subprocesses waiting without pidfds
+//! are one more user of `SIGCHLD` there.
 //!
 //! # Caveats
 //!
@@ -42,6 +47,8 @@
 //!   [`SignalError::OtherLoop`] until the first removes its handlers or closes.
 //! - The signal must reach this process and not be blocked on every thread: a signal blocked in
 //!   all threads waits until one unblocks it.
+//! - A chained handler runs with tulip's signal mask and flags, not its own (`SA_RESETHAND`,
+//!   `SA_NODEFER` and its `sa_mask` are not honoured while tulip's handler is in).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
