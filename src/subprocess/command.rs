@@ -105,8 +105,8 @@ impl From<OwnedFd> for Stdio {
 /// `create_subprocess_exec`; `std::process::Command`'s names).
 ///
 /// No shell is involved: the program gets its arguments as they are. (For a shell, run `sh` with
-/// `-c`.) Only the three standard streams are inherited; every other descriptor tulip or Rust's
-/// standard library opens is close-on-exec.
+/// `-c`.) Only the three standard streams are inherited: every other descriptor of this process is
+/// closed in the child at its `exec`, including those opened without `O_CLOEXEC`.
 ///
 /// # Examples
 ///
@@ -145,8 +145,10 @@ impl Command {
     /// ```
     pub fn new(program: impl AsRef<OsStr>) -> Command {
         let program = program.as_ref();
+        let mut inner = std::process::Command::new(program);
+        only_standard_streams(&mut inner);
         let mut cmd = Command {
-            inner: std::process::Command::new(program),
+            inner,
             program: program.to_os_string(),
             nul: None,
             cwd: None,
@@ -305,10 +307,9 @@ impl Command {
     /// that is noticed there and the child never runs the program).
     ///
     /// The kernel ties this to the *thread* that spawned the child: the loop's thread. A child
-    /// spawned from a loop thread that ends before the program does is killed then too. Asking for
-    /// it makes the spawn a `fork` + `exec` instead of `posix_spawn`. Once a child of this
-    /// `Command` was spawned with it, it stays on for the next spawns. Elsewhere the spawn fails
-    /// with [`SpawnError::Io`] of kind `Unsupported`.
+    /// spawned from a loop thread that ends before the program does is killed then too. Once a
+    /// child of this `Command` was spawned with it, it stays on for the next spawns. Elsewhere the
+    /// spawn fails with [`SpawnError::Io`] of kind `Unsupported`.
     ///
     /// # Examples
     ///
@@ -439,6 +440,58 @@ fn resolve(program: &OsStr) -> Option<PathBuf> {
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.exists())
+}
+
+/// Makes the child inherit its three standard streams and nothing else: just before the `exec`,
+/// every descriptor from 3 up is marked close-on-exec, including those the program opened without
+/// `O_CLOEXEC` (C libraries do). Marked, not closed: std learns of a failed `exec` through a
+/// close-on-exec pipe of its own, which must stay open until then.
+fn only_standard_streams(cmd: &mut std::process::Command) {
+    // SAFETY: the hook makes only async-signal-safe calls (close_range, getrlimit, fcntl) and
+    // allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            mark_close_on_exec_from(3);
+            Ok(())
+        })
+    };
+}
+
+/// Marks descriptors `first..` close-on-exec: one `close_range` (Linux 5.11), else one `fcntl`
+/// per possible descriptor number (up to the open-files limit).
+fn mark_close_on_exec_from(first: libc::c_int) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags; it fails cleanly where unknown.
+    if unsafe { libc::syscall(libc::SYS_close_range, first, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC) }
+        == 0
+    {
+        return;
+    }
+    // SAFETY: all-zero is a valid `rlimit` to fill.
+    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: getrlimit fills a valid structure.
+    let end = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0
+        && limit.rlim_cur != libc::RLIM_INFINITY
+    {
+        libc::c_int::try_from(limit.rlim_cur).unwrap_or(libc::c_int::MAX)
+    } else {
+        // SAFETY: sysconf has no preconditions.
+        let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
+        if max > 0 {
+            max.min(libc::c_int::MAX as libc::c_long) as libc::c_int
+        } else {
+            1024
+        }
+    };
+    for fd in first..end {
+        // SAFETY: fcntl on a number that may not be open fails with EBADF, harmlessly.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
 }
 
 /// Arms `PR_SET_PDEATHSIG` in the child, and closes the race with a parent that died before it

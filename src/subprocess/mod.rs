@@ -29,10 +29,12 @@
 //!
 //! # Implementation
 //!
-//! Rust's standard library starts the child (`posix_spawn` where it can: it must fall back to
-//! `fork` + `exec` for [`Command::die_with_parent`], whose `prctl` runs in the child), creating its
-//! pipes close-on-exec, so a child inherits only the three streams it is given. The parent's pipe
-//! ends are made non-blocking and registered with the loop's poller.
+//! Rust's standard library starts the child (`fork` + `exec`: a hook runs in the child before the
+//! `exec`), creating its pipes close-on-exec. The hook marks every descriptor from 3 up
+//! close-on-exec (`close_range(CLOSE_RANGE_CLOEXEC)` on Linux 5.11+, one `fcntl` per descriptor
+//! number elsewhere), so a child inherits the three streams it is given and nothing else, not even
+//! what a C library opened without `O_CLOEXEC`. The parent's pipe ends are made non-blocking and
+//! registered with the loop's poller.
 //!
 //! A child is then held like a process-pool worker (the pool's pidfd handle, shared): a pidfd
 //! names it and no other process, signals go through `pidfd_send_signal`, and waits through
