@@ -97,10 +97,15 @@ fn chain(sig: c_int, info: *mut libc::siginfo_t, ctx: *mut c_void) {
     }
 }
 
-/// Records `old` as the handler to chain to for `sig`.
+/// Records `old` as the handler to chain to for `sig` (never tulip's own: that would recurse).
 fn set_chained(sig: c_int, old: &libc::sigaction) {
+    let handler = if old.sa_sigaction == handler_address() { libc::SIG_DFL } else { old.sa_sigaction };
     CHAINED_SIGINFO[sig as usize].store(old.sa_flags & libc::SA_SIGINFO != 0, Ordering::SeqCst);
-    CHAINED[sig as usize].store(old.sa_sigaction, Ordering::SeqCst);
+    CHAINED[sig as usize].store(handler, Ordering::SeqCst);
+}
+
+fn handler_address() -> libc::sighandler_t {
+    on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) as libc::sighandler_t
 }
 
 /// Makes sure tulip's handler is in for `sig`, counting one more user of it.
@@ -116,8 +121,8 @@ pub(crate) fn hook(sig: c_int) -> Result<(), SignalError> {
         }
         // Chain first: a signal that arrives as the new handler goes in still reaches the old one.
         set_chained(sig, &old);
-        let mut new = old;
-        new.sa_sigaction = on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) as usize;
+        let mut new = new_default();
+        new.sa_sigaction = handler_address();
         new.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
         // SAFETY: `on_signal` is async-signal-safe; both structures are valid.
         if unsafe { libc::sigaction(sig, &new, &mut old) } != 0 {
