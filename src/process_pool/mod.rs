@@ -43,7 +43,7 @@ mod launcher;
 mod map;
 mod nanny;
 pub mod process;
-mod spawn;
+pub(crate) mod spawn;
 mod state;
 pub(crate) mod wire;
 mod worker;

@@ -487,12 +487,12 @@ fn child_setup(fds: [c_int; 3]) -> io::Result<()> {
     Ok(())
 }
 
-/// Marks every descriptor from `first` up close-on-exec (async-signal-safe).
+/// Marks every descriptor from `first` up close-on-exec (async-signal-safe): here, and for
+/// `subprocess` children, between `fork` and `exec`.
 ///
 /// Marking rather than closing keeps std's own exec-error pipe working until the exec.
-#[cfg(not(target_os = "linux"))]
-fn cloexec_from(first: c_int) {
-    #[cfg(target_os = "android")]
+pub(crate) fn cloexec_from(first: c_int) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         /// Linux's `CLOSE_RANGE_CLOEXEC` (5.11), which Android's `libc` bindings lack.
         const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;

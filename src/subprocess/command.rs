@@ -451,47 +451,10 @@ fn only_standard_streams(cmd: &mut std::process::Command) {
     // allocates nothing.
     unsafe {
         cmd.pre_exec(|| {
-            mark_close_on_exec_from(3);
+            crate::process_pool::spawn::cloexec_from(3);
             Ok(())
         })
     };
-}
-
-/// Marks descriptors `first..` close-on-exec: one `close_range` (Linux 5.11), else one `fcntl`
-/// per possible descriptor number (up to the open-files limit).
-fn mark_close_on_exec_from(first: libc::c_int) {
-    #[cfg(target_os = "linux")]
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags; it fails cleanly where unknown.
-    if unsafe { libc::syscall(libc::SYS_close_range, first, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC) }
-        == 0
-    {
-        return;
-    }
-    // SAFETY: all-zero is a valid `rlimit` to fill.
-    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
-    // SAFETY: getrlimit fills a valid structure.
-    let end = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0
-        && limit.rlim_cur != libc::RLIM_INFINITY
-    {
-        libc::c_int::try_from(limit.rlim_cur).unwrap_or(libc::c_int::MAX)
-    } else {
-        // SAFETY: sysconf has no preconditions.
-        let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
-        if max > 0 {
-            max.min(libc::c_int::MAX as libc::c_long) as libc::c_int
-        } else {
-            1024
-        }
-    };
-    for fd in first..end {
-        // SAFETY: fcntl on a number that may not be open fails with EBADF, harmlessly.
-        unsafe {
-            let flags = libc::fcntl(fd, libc::F_GETFD);
-            if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
-                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
-            }
-        }
-    }
 }
 
 /// Arms `PR_SET_PDEATHSIG` in the child, and closes the race with a parent that died before it
