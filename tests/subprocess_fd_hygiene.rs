@@ -29,12 +29,20 @@ fn only_the_standard_streams_are_inherited() {
     let leaky = leaky_fd();
     let fd = std::os::fd::AsRawFd::as_raw_fd(&leaky);
     tulip::run(async move {
-        // `ls` lists its own descriptors: 0, 1, 2 and the one it reads the directory with.
-        let out = Command::new("ls").arg("/proc/self/fd").output().await.unwrap();
-        assert!(out.status.success());
-        let fds = child_fds(&out.stdout);
-        assert!(!fds.contains(&fd), "descriptor {fd} leaked into the child: {fds:?}");
-        assert!(fds.iter().filter(|&&f| f > 2).count() <= 1, "more than ls's own descriptor: {fds:?}");
+        // `ls` lists its own descriptors: 0, 1, 2 and the one it reads the directory with. A
+        // working directory makes the spawn a `fork` + `exec` (without: `posix_spawn` where it can).
+        for cwd in [None, Some("/")] {
+            let mut cmd = Command::new("ls");
+            cmd.arg("/proc/self/fd");
+            if let Some(dir) = cwd {
+                cmd.current_dir(dir);
+            }
+            let out = cmd.output().await.unwrap();
+            assert!(out.status.success());
+            let fds = child_fds(&out.stdout);
+            assert!(!fds.contains(&fd), "descriptor {fd} leaked into the child (cwd {cwd:?}): {fds:?}");
+            assert!(fds.iter().filter(|&&f| f > 2).count() <= 1, "more than ls's own descriptor: {fds:?}");
+        }
 
         // A file handed over as stdout is still the child's stdout.
         let path = std::env::temp_dir().join(format!("tulip-fd-hygiene-{}", std::process::id()));

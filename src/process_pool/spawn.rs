@@ -303,7 +303,7 @@ pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
 /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time so that the
 /// program still starts on an older C library.
 #[cfg(target_os = "linux")]
-fn addclosefrom() -> Option<AddCloseFrom> {
+pub(crate) fn addclosefrom() -> Option<AddCloseFrom> {
     static FN: OnceLock<usize> = OnceLock::new();
     let addr = *FN.get_or_init(|| {
         // SAFETY: dlsym with a NUL-terminated name; a null result means "not available".
@@ -316,20 +316,20 @@ fn addclosefrom() -> Option<AddCloseFrom> {
 }
 
 #[cfg(target_os = "linux")]
-type AddCloseFrom = unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, c_int) -> c_int;
+pub(crate) type AddCloseFrom = unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, c_int) -> c_int;
 
 /// Owns a `posix_spawn_file_actions_t` / `posix_spawnattr_t` for the duration of one spawn.
 #[cfg(target_os = "linux")]
-struct SpawnArgs {
-    actions: libc::posix_spawn_file_actions_t,
-    attr: libc::posix_spawnattr_t,
+pub(crate) struct SpawnArgs {
+    pub(crate) actions: libc::posix_spawn_file_actions_t,
+    pub(crate) attr: libc::posix_spawnattr_t,
 }
 
 #[cfg(target_os = "linux")]
 impl SpawnArgs {
     /// Both structures, initialized. A `SpawnArgs` exists only once both are, so its `drop` never
     /// destroys what was not initialized; if the second fails, the first is destroyed here.
-    fn new() -> io::Result<SpawnArgs> {
+    pub(crate) fn new() -> io::Result<SpawnArgs> {
         let mut actions = std::mem::MaybeUninit::<libc::posix_spawn_file_actions_t>::uninit();
         let mut attr = std::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
         // SAFETY: each init gets room for its structure; one that returns 0 has initialized it.

@@ -57,11 +57,15 @@ pub struct Child {
 }
 
 impl Child {
-    /// Takes over a child std just started: its pipes go on the running loop, its pid into a
-    /// pidfd-backed handle.
-    pub(super) fn adopt(mut std_child: std::process::Child, kill_on_drop: bool) -> io::Result<Child> {
-        let pid = std_child.id();
-        let mut proc = Proc::new(pid as libc::pid_t);
+    /// Takes over a child just started as `pid`, with the parent's ends of its piped streams
+    /// (stdin, stdout, stderr): its pipes go on the running loop, its pid into a pidfd-backed
+    /// handle.
+    pub(super) fn adopt(
+        pid: libc::pid_t,
+        ends: [Option<OwnedFd>; 3],
+        kill_on_drop: bool,
+    ) -> io::Result<Child> {
+        let mut proc = Proc::new(pid);
         if !sigchld::pidfds_allowed() {
             proc.forget_pidfd();
         }
@@ -72,14 +76,14 @@ impl Child {
             proc: Some(proc),
             exited: None,
             status: None,
-            pid,
+            pid: pid as u32,
             // Until every part is on the loop, a failure kills the child (in `drop`).
             kill_on_drop: true,
         };
-        let stdin = std_child.stdin.take().map(|p| on_loop(p.into()).map(ChildStdin)).transpose()?;
-        let stdout = std_child.stdout.take().map(|p| on_loop(p.into()).map(ChildStdout)).transpose()?;
-        let stderr = std_child.stderr.take().map(|p| on_loop(p.into()).map(ChildStderr)).transpose()?;
-        (child.stdin, child.stdout, child.stderr) = (stdin, stdout, stderr);
+        let [stdin, stdout, stderr] = ends;
+        child.stdin = stdin.map(|p| on_loop(p).map(ChildStdin)).transpose()?;
+        child.stdout = stdout.map(|p| on_loop(p).map(ChildStdout)).transpose()?;
+        child.stderr = stderr.map(|p| on_loop(p).map(ChildStderr)).transpose()?;
         let pidfd =
             child.proc.as_ref().and_then(Proc::pidfd).map(|fd| fd.try_clone_to_owned()).transpose()?;
         child.exited = pidfd.map(Async::new).transpose()?;

@@ -29,12 +29,15 @@
 //!
 //! # Implementation
 //!
-//! Rust's standard library starts the child (`fork` + `exec`: a hook runs in the child before the
-//! `exec`), creating its pipes close-on-exec. The hook marks every descriptor from 3 up
-//! close-on-exec (`close_range(CLOSE_RANGE_CLOEXEC)` on Linux 5.11+, one `fcntl` per descriptor
-//! number elsewhere), so a child inherits the three streams it is given and nothing else, not even
-//! what a C library opened without `O_CLOEXEC`. The parent's pipe ends are made non-blocking and
-//! registered with the loop's poller.
+//! On Linux with glibc 2.34 or later the child is started with `posix_spawn` (a `vfork`-style
+//! clone, see `spawn`), whose file actions place its three streams and close every other
+//! descriptor. A command that needs a hook in the child ([`Command::die_with_parent`]), a working
+//! directory or a changed `PATH`, and other systems, go through Rust's standard library (`fork` +
+//! `exec`), with a hook that marks every descriptor from 3 up close-on-exec
+//! (`close_range(CLOSE_RANGE_CLOEXEC)` on Linux 5.11+, one `fcntl` per descriptor number
+//! elsewhere). Either way a child inherits the three streams it is given and nothing else, not
+//! even what a C library opened without `O_CLOEXEC`. Pipes are created close-on-exec; the
+//! parent's ends are made non-blocking and registered with the loop's poller.
 //!
 //! A child is then held like a process-pool worker (the pool's pidfd handle, shared): a pidfd
 //! names it and no other process, signals go through `pidfd_send_signal`, and waits through
@@ -65,6 +68,7 @@ mod error;
 mod pipe;
 mod reaper;
 mod sigchld;
+mod spawn;
 
 pub use child::Child;
 pub use command::{Command, Stdio};
