@@ -158,7 +158,8 @@ impl Child {
     /// ```
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
-        let watch = if self.exited.is_none() { sigchld::ExitWatch::current() } else { None };
+        let blind = self.status.is_none() && self.exited.is_none();
+        let watch = if blind { sigchld::ExitWatch::current() } else { None };
         let mut pause = Duration::from_millis(1);
         loop {
             // With a pidfd, `waitid` runs only once it is readable: each call walks this process's
