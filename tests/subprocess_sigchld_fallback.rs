@@ -1,8 +1,11 @@
 //! Without pidfds (forced here with `TULIP_PIDFD=0`, as on Linux before 5.3 or other systems), a
 //! child's end wakes the loop through `SIGCHLD`: many short children, each awaited, are all
 //! reaped with their own status while no polling timer is armed; a dropped child is reaped too,
-//! and SIGCHLD's disposition is put back once nothing waits for a child.
+//! and SIGCHLD's disposition is put back once nothing waits for a child; those SIGCHLDs are not
+//! reported to a loop's SIGCHLD handler added later.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use futures_lite::future::yield_now;
@@ -57,4 +60,17 @@ fn children_wake_the_loop_by_sigchld_without_polling() {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+
+    // The SIGCHLDs above were the child waits', not a loop handler's: a SIGCHLD handler added
+    // now does not fire for them.
+    let lp = tulip::EventLoop::new().unwrap();
+    let chld = Rc::new(Cell::new(0));
+    let c = chld.clone();
+    lp.add_signal_handler(libc::SIGCHLD, move || c.set(c.get() + 1)).unwrap();
+    let lp2 = lp.clone();
+    lp.add_signal_handler(libc::SIGUSR2, move || lp2.stop()).unwrap();
+    // SAFETY: raising a signal that has a handler.
+    unsafe { libc::raise(libc::SIGUSR2) };
+    lp.run_forever().unwrap();
+    assert_eq!(chld.get(), 0, "a SIGCHLD handler ran for signals that arrived before it was added");
 }

@@ -23,9 +23,9 @@
 //!
 //! # Implementation
 //!
-//! The OS-level handler is async-signal-safe and does two things (and then chains, see below): it sets the signal's flag in a
-//! process-wide table, and writes a byte to a process-wide self-pipe (non-blocking: a full pipe
-//! already means "look"). The pipe's read end is a reader on the loop that owns the signal
+//! The OS-level handler is async-signal-safe and does two things (and then chains, see below): it
+//! sets the signal's flag in a process-wide table, and writes a byte to a process-wide self-pipe
+//! (non-blocking: a full pipe already means "look"). The pipe's read end is a reader on the loop that owns the signal
 //! handlers; on each pass with bytes in the pipe, it drains it and then swaps each watched flag
 //! back to false, calling the handler of each flag that was set. A signal arriving after the drain
 //! sets its flag and writes a byte again, so the next pass sees it.
@@ -190,7 +190,7 @@ impl LoopSignals {
         if self.entries.borrow().is_empty() {
             self.own(read)?;
         }
-        match os::hook(sig) {
+        match os::watch_on_loop(sig) {
             Ok(()) => {
                 let entry =
                     Entry { callback: None, subscribers: 0, deliveries: Rc::default(), wakers: Vec::new() };
@@ -236,7 +236,7 @@ impl LoopSignals {
         let unused = entries.get(&sig).is_some_and(|e| e.callback.is_none() && e.subscribers == 0);
         if unused {
             if entries.remove(&sig).is_some() {
-                os::unhook(sig);
+                os::unwatch_on_loop(sig);
             }
             drop(entries);
             self.release_if_idle();
@@ -250,7 +250,7 @@ struct Holder(Rc<LoopSignals>);
 impl Drop for LoopSignals {
     fn drop(&mut self) {
         for (sig, _) in self.entries.get_mut().drain() {
-            os::unhook(sig);
+            os::unwatch_on_loop(sig);
         }
         release(self.id);
     }

@@ -25,8 +25,12 @@ use super::SignalError;
 /// One more than the highest signal number handled (Linux has 64).
 pub(crate) const NSIG: usize = 65;
 
-/// Set by the OS-level handler when its signal arrives; swapped back by the loop.
+/// Set by the OS-level handler when its signal arrives and a loop watches it; swapped back by
+/// that loop.
 pub(crate) static PENDING: [AtomicBool; NSIG] = [const { AtomicBool::new(false) }; NSIG];
+/// Whether the loop that owns the signal handlers watches the signal (else an arrival, say of a
+/// `SIGCHLD` only the child waits need, neither sets its flag nor wakes that loop).
+static LOOP_WATCHED: [AtomicBool; NSIG] = [const { AtomicBool::new(false) }; NSIG];
 /// The loop pipe's write end (-1 until created; never closed).
 static LOOP_WAKE: AtomicI32 = AtomicI32::new(-1);
 /// The `sa_sigaction` of the disposition tulip's handler replaced, per signal (`SIG_DFL` when
@@ -56,8 +60,8 @@ extern "C" fn on_signal(sig: c_int, info: *mut libc::siginfo_t, ctx: *mut c_void
     #[cfg(target_os = "linux")]
     // SAFETY: errno is this thread's; it is put back so the interrupted code sees its own.
     let errno = unsafe { *libc::__errno_location() };
-    if let Some(flag) = PENDING.get(sig as usize) {
-        flag.store(true, Ordering::SeqCst);
+    if LOOP_WATCHED.get(sig as usize).is_some_and(|w| w.load(Ordering::SeqCst)) {
+        PENDING[sig as usize].store(true, Ordering::SeqCst);
         poke(LOOP_WAKE.load(Ordering::SeqCst), sig);
     }
     if sig == libc::SIGCHLD {
@@ -134,6 +138,20 @@ pub(crate) fn hook(sig: c_int) -> Result<(), SignalError> {
     }
     hooks.users[slot] += 1;
     Ok(())
+}
+
+/// [`hook`] for the loop that owns the signal handlers: from now on an arrival sets the signal's
+/// [`PENDING`] flag (cleared here: what arrived before is not this watch's) and wakes that loop.
+pub(crate) fn watch_on_loop(sig: c_int) -> Result<(), SignalError> {
+    PENDING[sig as usize].store(false, Ordering::SeqCst);
+    LOOP_WATCHED[sig as usize].store(true, Ordering::SeqCst);
+    hook(sig).inspect_err(|_| LOOP_WATCHED[sig as usize].store(false, Ordering::SeqCst))
+}
+
+/// Undoes [`watch_on_loop`].
+pub(crate) fn unwatch_on_loop(sig: c_int) {
+    LOOP_WATCHED[sig as usize].store(false, Ordering::SeqCst);
+    unhook(sig);
 }
 
 /// One user less of `sig`; the last one puts back the disposition tulip's handler replaced.

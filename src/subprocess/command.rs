@@ -325,8 +325,9 @@ impl Command {
     /// The kernel ties this to the *thread* that spawned the child: the loop's thread. A child
     /// spawned from a loop thread that ends before the program does is killed then too. Asking for
     /// it makes the spawn a `fork` + `exec` instead of `posix_spawn`. Once a child of this
-    /// `Command` was spawned with it, it stays on for the next spawns. Elsewhere the
-    /// spawn fails with [`SpawnError::Io`] of kind `Unsupported`.
+    /// `Command` was spawned with it, turning it off again may not take (the hook stays on std's
+    /// `Command`): use a new `Command`. Elsewhere the spawn fails with [`SpawnError::Io`] of kind
+    /// `Unsupported`.
     ///
     /// # Examples
     ///
