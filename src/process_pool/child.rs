@@ -88,6 +88,15 @@ impl Child {
         None
     }
 
+    /// Closes the pidfd: from then on the handle works by checked pid, as on kernels before 5.3
+    /// (what `subprocess` does when `TULIP_PIDFD=0` asks it to).
+    pub(crate) fn forget_pidfd(&mut self) {
+        #[cfg(target_os = "linux")]
+        {
+            self.pidfd = None;
+        }
+    }
+
     /// Whether the process is still an unreaped child of this process (`waitid` with `WNOWAIT`
     /// leaves it as it is); records it as reaped when not.
     fn still_ours(&mut self) -> bool {

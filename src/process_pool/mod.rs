@@ -45,7 +45,7 @@ mod launcher;
 mod map;
 mod nanny;
 pub mod process;
-mod spawn;
+pub(crate) mod spawn;
 mod state;
 #[cfg(feature = "tracing")]
 mod trace;

@@ -371,7 +371,7 @@ pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
 /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time so that the
 /// program still starts on an older C library.
 #[cfg(target_os = "linux")]
-fn addclosefrom() -> Option<AddCloseFrom> {
+pub(crate) fn addclosefrom() -> Option<AddCloseFrom> {
     static FN: OnceLock<usize> = OnceLock::new();
     let addr = *FN.get_or_init(|| {
         // SAFETY: dlsym with a NUL-terminated name; a null result means "not available".
@@ -384,20 +384,20 @@ fn addclosefrom() -> Option<AddCloseFrom> {
 }
 
 #[cfg(target_os = "linux")]
-type AddCloseFrom = unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, c_int) -> c_int;
+pub(crate) type AddCloseFrom = unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, c_int) -> c_int;
 
 /// Owns a `posix_spawn_file_actions_t` / `posix_spawnattr_t` for the duration of one spawn.
 #[cfg(target_os = "linux")]
-struct SpawnArgs {
-    actions: libc::posix_spawn_file_actions_t,
-    attr: libc::posix_spawnattr_t,
+pub(crate) struct SpawnArgs {
+    pub(crate) actions: libc::posix_spawn_file_actions_t,
+    pub(crate) attr: libc::posix_spawnattr_t,
 }
 
 #[cfg(target_os = "linux")]
 impl SpawnArgs {
     /// Both structures, initialized. A `SpawnArgs` exists only once both are, so its `drop` never
     /// destroys what was not initialized; if the second fails, the first is destroyed here.
-    fn new() -> io::Result<SpawnArgs> {
+    pub(crate) fn new() -> io::Result<SpawnArgs> {
         let mut actions = std::mem::MaybeUninit::<libc::posix_spawn_file_actions_t>::uninit();
         let mut attr = std::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
         // SAFETY: each init gets room for its structure; one that returns 0 has initialized it.
@@ -555,12 +555,12 @@ fn child_setup(fds: [c_int; 3]) -> io::Result<()> {
     Ok(())
 }
 
-/// Marks every descriptor from `first` up close-on-exec (async-signal-safe).
+/// Marks every descriptor from `first` up close-on-exec (async-signal-safe): here, and for
+/// `subprocess` children, between `fork` and `exec`.
 ///
 /// Marking rather than closing keeps std's own exec-error pipe working until the exec.
-#[cfg(not(target_os = "linux"))]
-fn cloexec_from(first: c_int) {
-    #[cfg(target_os = "android")]
+pub(crate) fn cloexec_from(first: c_int) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         /// Linux's `CLOSE_RANGE_CLOEXEC` (5.11), which Android's `libc` bindings lack.
         const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;

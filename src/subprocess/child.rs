@@ -9,11 +9,11 @@ use std::time::Duration;
 use futures_lite::AsyncReadExt;
 
 use super::pipe::{on_loop, ChildStderr, ChildStdin, ChildStdout};
-use super::reaper;
+use super::{reaper, sigchld};
 use crate::process_pool::child::{Child as Proc, Waited};
 use crate::reactor::Async;
 
-/// The longest pause between two looks at a child that has no pidfd (kernels before 5.3).
+/// The longest pause between two looks at a child that has neither a pidfd nor a `SIGCHLD` wake.
 const MAX_POLL: Duration = Duration::from_millis(50);
 
 /// A child process started by [`Command::spawn`](super::Command::spawn).
@@ -57,25 +57,33 @@ pub struct Child {
 }
 
 impl Child {
-    /// Takes over a child std just started: its pipes go on the running loop, its pid into a
-    /// pidfd-backed handle.
-    pub(super) fn adopt(mut std_child: std::process::Child, kill_on_drop: bool) -> io::Result<Child> {
-        let pid = std_child.id();
+    /// Takes over a child just started as `pid`, with the parent's ends of its piped streams
+    /// (stdin, stdout, stderr): its pipes go on the running loop, its pid into a pidfd-backed
+    /// handle.
+    pub(super) fn adopt(
+        pid: libc::pid_t,
+        ends: [Option<OwnedFd>; 3],
+        kill_on_drop: bool,
+    ) -> io::Result<Child> {
+        let mut proc = Proc::new(pid);
+        if !sigchld::pidfds_allowed() {
+            proc.forget_pidfd();
+        }
         let mut child = Child {
             stdin: None,
             stdout: None,
             stderr: None,
-            proc: Some(Proc::new(pid as libc::pid_t)),
+            proc: Some(proc),
             exited: None,
             status: None,
-            pid,
+            pid: pid as u32,
             // Until every part is on the loop, a failure kills the child (in `drop`).
             kill_on_drop: true,
         };
-        let stdin = std_child.stdin.take().map(|p| on_loop(p.into()).map(ChildStdin)).transpose()?;
-        let stdout = std_child.stdout.take().map(|p| on_loop(p.into()).map(ChildStdout)).transpose()?;
-        let stderr = std_child.stderr.take().map(|p| on_loop(p.into()).map(ChildStderr)).transpose()?;
-        (child.stdin, child.stdout, child.stderr) = (stdin, stdout, stderr);
+        let [stdin, stdout, stderr] = ends;
+        child.stdin = stdin.map(|p| on_loop(p).map(ChildStdin)).transpose()?;
+        child.stdout = stdout.map(|p| on_loop(p).map(ChildStdout)).transpose()?;
+        child.stderr = stderr.map(|p| on_loop(p).map(ChildStderr)).transpose()?;
         let pidfd =
             child.proc.as_ref().and_then(Proc::pidfd).map(|fd| fd.try_clone_to_owned()).transpose()?;
         child.exited = pidfd.map(Async::new).transpose()?;
@@ -150,6 +158,8 @@ impl Child {
     /// ```
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
+        let blind = self.status.is_none() && self.exited.is_none();
+        let watch = if blind { sigchld::ExitWatch::current() } else { None };
         let mut pause = Duration::from_millis(1);
         loop {
             // With a pidfd, `waitid` runs only once it is readable: each call walks this process's
@@ -157,10 +167,14 @@ impl Child {
             if let (None, Some(pidfd)) = (self.status, &self.exited) {
                 pidfd.readable().await?;
             }
+            let seen = watch.as_ref().map(|w| w.generation());
             if let Some(status) = self.try_wait()? {
                 return Ok(status);
             }
-            if self.exited.is_none() {
+            if let (Some(watch), Some(seen)) = (&watch, seen) {
+                watch.changed(seen).await;
+            } else if self.exited.is_none() {
+                // Neither a pidfd nor a `SIGCHLD` wake slot (all taken): look at intervals.
                 crate::reactor::sleep(pause).await;
                 pause = (pause * 2).min(MAX_POLL);
             }

@@ -11,6 +11,7 @@ use std::process::Output;
 
 use super::child::Child;
 use super::error::SpawnError;
+use super::spawn::{self, Stream};
 
 /// How one of a child's standard streams is connected.
 ///
@@ -68,21 +69,29 @@ impl Stdio {
         Stdio(Kind::Null)
     }
 
-    /// What to hand std for one spawn; a descriptor is handed over (a later spawn inherits), the
-    /// other kinds stay for the next spawn, as with std's `Command`.
-    fn for_spawn(slot: &mut Option<Stdio>, default: fn() -> Stdio) -> std::process::Stdio {
-        let kind = match slot {
-            Some(Stdio(Kind::Fd(_))) => slot.take().map_or(Kind::Inherit, |s| s.0),
-            Some(Stdio(Kind::Piped)) => Kind::Piped,
-            Some(Stdio(Kind::Inherit)) => Kind::Inherit,
-            Some(Stdio(Kind::Null)) => Kind::Null,
-            None => default().0,
-        };
-        match kind {
-            Kind::Piped => std::process::Stdio::piped(),
-            Kind::Inherit => std::process::Stdio::inherit(),
-            Kind::Null => std::process::Stdio::null(),
-            Kind::Fd(fd) => std::process::Stdio::from(fd),
+    /// What one spawn gets; a descriptor is handed over (a later spawn inherits), the other kinds
+    /// stay for the next spawn, as with std's `Command`.
+    fn for_spawn(slot: &mut Option<Stdio>, default: fn() -> Stdio) -> Stream {
+        match slot {
+            Some(Stdio(Kind::Fd(_))) => match slot.take() {
+                Some(Stdio(Kind::Fd(fd))) => Stream::Fd(fd),
+                _ => Stream::Inherit,
+            },
+            Some(Stdio(Kind::Piped)) => Stream::Piped,
+            Some(Stdio(Kind::Inherit)) => Stream::Inherit,
+            Some(Stdio(Kind::Null)) => Stream::Null,
+            None => Stdio::for_spawn(&mut Some(default()), default),
+        }
+    }
+}
+
+impl From<Stream> for std::process::Stdio {
+    fn from(stream: Stream) -> std::process::Stdio {
+        match stream {
+            Stream::Piped => std::process::Stdio::piped(),
+            Stream::Inherit => std::process::Stdio::inherit(),
+            Stream::Null => std::process::Stdio::null(),
+            Stream::Fd(fd) => std::process::Stdio::from(fd),
         }
     }
 }
@@ -105,8 +114,8 @@ impl From<OwnedFd> for Stdio {
 /// `create_subprocess_exec`; `std::process::Command`'s names).
 ///
 /// No shell is involved: the program gets its arguments as they are. (For a shell, run `sh` with
-/// `-c`.) Only the three standard streams are inherited; every other descriptor tulip or Rust's
-/// standard library opens is close-on-exec.
+/// `-c`.) Only the three standard streams are inherited: every other descriptor of this process is
+/// closed in the child at its `exec`, including those opened without `O_CLOEXEC`.
 ///
 /// # Examples
 ///
@@ -129,6 +138,10 @@ pub struct Command {
     cwd: Option<PathBuf>,
     /// The streams asked for; `None` takes the default of `spawn` (inherit) or `output` (pipes).
     stdio: [Option<Stdio>; 3],
+    /// Whether [`env_clear`](Self::env_clear) was called.
+    env_cleared: bool,
+    /// The process group asked for with [`process_group`](Self::process_group).
+    pgroup: Option<i32>,
     kill_on_drop: bool,
     die_with_parent: bool,
     /// Whether the `PR_SET_PDEATHSIG` hook is on `inner` (std cannot take a hook off again).
@@ -145,12 +158,16 @@ impl Command {
     /// ```
     pub fn new(program: impl AsRef<OsStr>) -> Command {
         let program = program.as_ref();
+        let mut inner = std::process::Command::new(program);
+        only_standard_streams(&mut inner);
         let mut cmd = Command {
-            inner: std::process::Command::new(program),
+            inner,
             program: program.to_os_string(),
             nul: None,
             cwd: None,
             stdio: [None, None, None],
+            env_cleared: false,
+            pgroup: None,
             kill_on_drop: false,
             die_with_parent: false,
             pdeathsig_hook: false,
@@ -228,6 +245,7 @@ impl Command {
     /// let _cmd = tulip::subprocess::Command::new("/usr/bin/env").env_clear();
     /// ```
     pub fn env_clear(&mut self) -> &mut Command {
+        self.env_cleared = true;
         self.inner.env_clear();
         self
     }
@@ -307,8 +325,9 @@ impl Command {
     /// The kernel ties this to the *thread* that spawned the child: the loop's thread. A child
     /// spawned from a loop thread that ends before the program does is killed then too. Asking for
     /// it makes the spawn a `fork` + `exec` instead of `posix_spawn`. Once a child of this
-    /// `Command` was spawned with it, it stays on for the next spawns. Elsewhere the spawn fails
-    /// with [`SpawnError::Io`] of kind `Unsupported`.
+    /// `Command` was spawned with it, turning it off again may not take (the hook stays on std's
+    /// `Command`): use a new `Command`. Elsewhere the spawn fails with [`SpawnError::Io`] of kind
+    /// `Unsupported`.
     ///
     /// # Examples
     ///
@@ -330,6 +349,7 @@ impl Command {
     /// let _cmd = tulip::subprocess::Command::new("sh").process_group(0);
     /// ```
     pub fn process_group(&mut self, pgid: i32) -> &mut Command {
+        self.pgroup = Some(pgid);
         self.inner.process_group(pgid);
         self
     }
@@ -363,15 +383,59 @@ impl Command {
             return Err(SpawnError::NoLoop);
         }
         let [i, o, e] = &mut self.stdio;
-        self.inner.stdin(Stdio::for_spawn(i, defaults[0]));
-        self.inner.stdout(Stdio::for_spawn(o, defaults[1]));
-        self.inner.stderr(Stdio::for_spawn(e, defaults[2]));
+        let streams = [
+            Stdio::for_spawn(i, defaults[0]),
+            Stdio::for_spawn(o, defaults[1]),
+            Stdio::for_spawn(e, defaults[2]),
+        ];
+        let (pid, ends) = if self.posix_spawn_will_do() {
+            let argv: Vec<&OsStr> =
+                std::iter::once(self.inner.get_program()).chain(self.inner.get_args()).collect();
+            spawn::posix_spawn(&argv, &self.environment(), self.pgroup, streams)
+                .map_err(|e| self.classify(&e))?
+        } else {
+            self.std_spawn(streams)?
+        };
+        Child::adopt(pid, ends, self.kill_on_drop).map_err(|e| SpawnError::io(&e))
+    }
+
+    /// Whether `posix_spawn` can do all this command asks for (see `spawn`): not the
+    /// parent-death signal, a working directory or a changed `PATH`, which std's `fork` path does.
+    fn posix_spawn_will_do(&self) -> bool {
+        let path_changed = self.env_cleared || self.inner.get_envs().any(|(k, _)| k == "PATH");
+        !self.die_with_parent && self.cwd.is_none() && !path_changed && spawn::available()
+    }
+
+    /// The child's environment: this process's, with the changes asked for.
+    fn environment(&self) -> Vec<std::ffi::CString> {
+        let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+        for (key, val) in self.inner.get_envs() {
+            vars.retain(|(k, _)| k != key);
+            if let Some(v) = val {
+                vars.push((key.to_os_string(), v.to_os_string()));
+            }
+        }
+        // NUL bytes were refused at spawn (`nul`), so each entry converts.
+        vars.into_iter()
+            .filter_map(|(k, v)| std::ffi::CString::new([k.as_bytes(), b"=", v.as_bytes()].concat()).ok())
+            .collect()
+    }
+
+    /// Starts the child with std's `Command` (`fork` + `exec`, hooks in the child).
+    fn std_spawn(&mut self, streams: [Stream; 3]) -> Result<spawn::Started, SpawnError> {
+        let [i, o, e] = streams;
+        self.inner.stdin(i).stdout(o).stderr(e);
         if self.die_with_parent && !self.pdeathsig_hook {
             die_with_parent(&mut self.inner)?;
             self.pdeathsig_hook = true;
         }
-        let std_child = self.inner.spawn().map_err(|e| self.classify(&e))?;
-        Child::adopt(std_child, self.kill_on_drop).map_err(|e| SpawnError::io(&e))
+        let mut child = self.inner.spawn().map_err(|e| self.classify(&e))?;
+        let ends = [
+            child.stdin.take().map(OwnedFd::from),
+            child.stdout.take().map(OwnedFd::from),
+            child.stderr.take().map(OwnedFd::from),
+        ];
+        Ok((child.id() as libc::pid_t, ends))
     }
 
     /// Runs the program to its end and collects its stdout and stderr (pipes unless set
@@ -439,6 +503,21 @@ fn resolve(program: &OsStr) -> Option<PathBuf> {
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.exists())
+}
+
+/// Makes the child inherit its three standard streams and nothing else: just before the `exec`,
+/// every descriptor from 3 up is marked close-on-exec, including those the program opened without
+/// `O_CLOEXEC` (C libraries do). Marked, not closed: std learns of a failed `exec` through a
+/// close-on-exec pipe of its own, which must stay open until then.
+fn only_standard_streams(cmd: &mut std::process::Command) {
+    // SAFETY: the hook makes only async-signal-safe calls (close_range, getrlimit, fcntl) and
+    // allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            crate::process_pool::spawn::cloexec_from(3);
+            Ok(())
+        })
+    };
 }
 
 /// Arms `PR_SET_PDEATHSIG` in the child, and closes the race with a parent that died before it

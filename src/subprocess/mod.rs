@@ -29,32 +29,46 @@
 //!
 //! # Implementation
 //!
-//! Rust's standard library starts the child (`posix_spawn` where it can: it must fall back to
-//! `fork` + `exec` for [`Command::die_with_parent`], whose `prctl` runs in the child), creating its
-//! pipes close-on-exec, so a child inherits only the three streams it is given. The parent's pipe
-//! ends are made non-blocking and registered with the loop's poller.
+//! On Linux with glibc 2.34 or later the child is started with `posix_spawn` (a `vfork`-style
+//! clone, see `spawn`), whose file actions place its three streams and close every other
+//! descriptor. A command that needs a hook in the child ([`Command::die_with_parent`]), a working
+//! directory or a changed `PATH`, and other systems, go through Rust's standard library (`fork` +
+//! `exec`), with a hook that marks every descriptor from 3 up close-on-exec
+//! (`close_range(CLOSE_RANGE_CLOEXEC)` on Linux 5.11+, one `fcntl` per descriptor number
+//! elsewhere). Either way a child inherits the three streams it is given and nothing else, not
+//! even what a C library opened without `O_CLOEXEC`. Pipes are created close-on-exec; the
+//! parent's ends are made non-blocking and registered with the loop's poller.
 //!
 //! A child is then held like a process-pool worker (the pool's pidfd handle, shared): a pidfd
 //! names it and no other process, signals go through `pidfd_send_signal`, and waits through
 //! `waitid(P_PIDFD)`. A copy of the pidfd is registered with the loop, which makes `wait` one
-//! readiness wait. Without pidfds (Linux before 5.3, other systems) `wait` looks with
-//! `waitpid(pid, WNOHANG)` at growing intervals (1 ms to 50 ms). Nothing ever waits for "any
-//! child": the process pool's workers and the program's own children are left alone.
+//! readiness wait. Without pidfds (Linux before 5.3, other systems; or forced with the
+//! environment variable `TULIP_PIDFD=0`, read once, to exercise this path) the loop is woken by
+//! `SIGCHLD`: tulip's signal handler writes to a pipe the loop reads (see `sigchld`), and each
+//! wait then looks at its own child with `waitpid(pid, WNOHANG)`. Nothing ever waits for "any
+//! child": the process pool's workers and the program's own children are left alone. The
+//! handler is in while a loop that waited this way lives (it calls the handler it replaced, see
+//! [`signal`](crate::signal)); if `SIGCHLD` is ignored (`SIG_IGN`: the kernel reaps every child,
+//! and `wait` reports that) or 64 loops already wait this way, a wait looks at growing intervals
+//! (1 ms to 50 ms) instead.
 //!
 //! A child dropped unwaited goes to one background thread for the whole program (see `reaper`),
-//! which sleeps on the pidfds of such orphans and reaps each when it ends.
+//! which sleeps on the pidfds of such orphans (or on `SIGCHLD`, without pidfds) and reaps each
+//! when it ends.
 //!
 //! # Caveats
 //!
 //! - A [`Child`] and its pipes belong to the loop that spawned them, and are used on its thread.
-//! - Unlike asyncio on non-Linux systems, there is no `SIGCHLD` handler: without pidfds a wait
-//!   polls (see above) rather than waking on the signal.
+//! - Without pidfds, a `SIGCHLD` handler the program installs *after* tulip's replaces it, and
+//!   waits no longer wake: install yours before spawning (tulip's handler then calls it too).
 
 mod child;
 mod command;
 mod error;
 mod pipe;
 mod reaper;
+mod sigchld;
+mod spawn;
 
 pub use child::Child;
 pub use command::{Command, Stdio};

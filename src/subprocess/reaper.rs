@@ -6,17 +6,23 @@
 //! on the orphans' pidfds (readable once a process ends) and reaps each one that ended with
 //! `waitid(P_PIDFD)`, or `waitpid(pid)` on kernels without pidfds: only its own orphans, never
 //! `waitpid(-1)`, so children of the process pool or of the user's own code are never taken.
-//! Without a pidfd to wait on it looks again every [`RETRY`].
+//! Orphans without a pidfd are looked at again on each `SIGCHLD` (a [`ChildWake`] pipe in the same
+//! poller), or every [`RETRY`] if no wake slot could be had.
 
+use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use polling::{Event, Events, Poller};
 
 use crate::process_pool::child::{Child, Waited};
+use crate::signal::os::{drain, ChildWake};
 
-/// How often orphans without a pidfd are looked at.
+/// How often orphans without a pidfd are looked at when no `SIGCHLD` wake could be had.
 const RETRY: Duration = Duration::from_millis(50);
+/// The poller key of the `SIGCHLD` pipe (orphans' keys are their pids; `polling` keeps
+/// `usize::MAX` for its own notifications).
+const SIGCHLD_KEY: usize = usize::MAX - 1;
 
 /// What the caller and the reaper thread share.
 struct Shared {
@@ -55,11 +61,20 @@ fn reaper() -> Option<&'static Arc<Shared>> {
 fn run(shared: &Shared) {
     let mut orphans: Vec<Child> = Vec::new();
     let mut events = Events::new();
+    let mut sigchld: Option<ChildWake> = None;
     loop {
         let new = std::mem::take(&mut *shared.incoming.lock().unwrap_or_else(|e| e.into_inner()));
         for child in new {
             watch(&shared.poller, &child);
             orphans.push(child);
+        }
+        let blind = orphans.iter().any(|c| c.pidfd().is_none());
+        if blind && sigchld.is_none() {
+            sigchld = ChildWake::new();
+        }
+        // Re-armed before the looks below: a child that ends after them still wakes the poller.
+        if let Some(wake) = &sigchld {
+            rearm(&shared.poller, wake);
         }
         orphans.retain_mut(|child| {
             let running = matches!(child.try_wait(false), Waited::Running | Waited::Stopped);
@@ -68,9 +83,26 @@ fn run(shared: &Shared) {
             }
             running
         });
-        let blind = orphans.iter().any(|c| c.pidfd().is_none());
+        if !orphans.iter().any(|c| c.pidfd().is_none()) {
+            // Nothing left to wake for: tulip's `SIGCHLD` handler need not stay in for this thread.
+            if let Some(wake) = sigchld.take() {
+                // SAFETY: the slot's pipe is never closed.
+                let _ = shared.poller.delete(unsafe { BorrowedFd::borrow_raw(wake.fd()) });
+            }
+        }
         events.clear();
-        let _ = shared.poller.wait(&mut events, blind.then_some(RETRY));
+        let _ = shared.poller.wait(&mut events, (blind && sigchld.is_none()).then_some(RETRY));
+    }
+}
+
+/// Empties the `SIGCHLD` pipe and (re-)registers it with the oneshot poller.
+fn rearm(poller: &Poller, wake: &ChildWake) {
+    drain(wake.fd());
+    // SAFETY: the slot's pipe is never closed.
+    let fd = unsafe { BorrowedFd::borrow_raw(wake.fd()) };
+    if poller.modify(fd, Event::readable(SIGCHLD_KEY)).is_err() {
+        // SAFETY: as above; first registration.
+        let _ = unsafe { poller.add(&fd, Event::readable(SIGCHLD_KEY)) };
     }
 }
 

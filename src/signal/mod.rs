@@ -23,16 +23,21 @@
 //!
 //! # Implementation
 //!
-//! The OS-level handler is async-signal-safe and does two things: it sets the signal's flag in a
-//! process-wide table, and writes a byte to a process-wide self-pipe (non-blocking: a full pipe
-//! already means "look"). The pipe's read end is a reader on the loop that owns the signal
+//! The OS-level handler is async-signal-safe and does two things (and then chains, see below): it
+//! sets the signal's flag in a process-wide table, and writes a byte to a process-wide self-pipe
+//! (non-blocking: a full pipe already means "look"). The pipe's read end is a reader on the loop that owns the signal
 //! handlers; on each pass with bytes in the pipe, it drains it and then swaps each watched flag
 //! back to false, calling the handler of each flag that was set. A signal arriving after the drain
 //! sets its flag and writes a byte again, so the next pass sees it.
 //!
 //! The disposition found when a signal's first handler (or [`Signals`]) is installed is kept and
 //! put back when the last one goes, or when the loop closes: removal restores the old
-//! disposition. (It is restored, not chained: the old handler does not run while tulip's is in.)
+//! disposition. Meanwhile it is chained: if it was a handler function (a C library's, installed
+//! with `sigaction`, plain or `SA_SIGINFO`), tulip's OS-level handler calls it after its own work,
+//! with the same arguments. `SIG_DFL` and `SIG_IGN` are not acted out (a handler is there so that
+//! the default action does not happen). The process-wide side (the one OS-level handler, its
+//! users per signal, chaining, the pipes) is in `signal::os`; subprocesses waiting without pidfds
+//! are one more user of `SIGCHLD` there.
 //!
 //! # Caveats
 //!
@@ -42,6 +47,8 @@
 //!   [`SignalError::OtherLoop`] until the first removes its handlers or closes.
 //! - The signal must reach this process and not be blocked on every thread: a signal blocked in
 //!   all threads waits until one unblocks it.
+//! - A chained handler runs with tulip's signal mask and flags, not its own (`SA_RESETHAND`,
+//!   `SA_NODEFER` and its `sa_mask` are not honoured while tulip's handler is in).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -49,20 +56,15 @@ use std::ffi::c_int;
 use std::fmt;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use crate::reactor::{try_get_running_loop, EventLoop, LoopInner};
+use os::{NSIG, PENDING};
 
-/// One more than the highest signal number handled (Linux has 64).
-const NSIG: usize = 65;
+pub(crate) mod os;
 
-/// Set by the OS-level handler when its signal arrives; swapped back by the loop.
-static PENDING: [AtomicBool; NSIG] = [const { AtomicBool::new(false) }; NSIG];
-/// The self-pipe's write end (-1 until created; never closed, so the handler never writes to a
-/// reused number).
-static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
 /// The id of the loop that has the process's signal handlers, 0 for none.
 static OWNER: Mutex<u64> = Mutex::new(0);
 
@@ -126,50 +128,6 @@ fn check(sig: c_int) -> Result<(), SignalError> {
     }
 }
 
-/// The OS-level handler: async-signal-safe calls only.
-extern "C" fn on_signal(sig: c_int) {
-    #[cfg(target_os = "linux")]
-    // SAFETY: errno is this thread's; it is put back so the interrupted code sees its own.
-    let errno = unsafe { *libc::__errno_location() };
-    if let Some(flag) = PENDING.get(sig as usize) {
-        flag.store(true, Ordering::SeqCst);
-    }
-    let fd = WAKE_WRITE.load(Ordering::SeqCst);
-    if fd >= 0 {
-        // SAFETY: write(2) is async-signal-safe; the fd is never closed. A full pipe is fine.
-        unsafe { libc::write(fd, [sig as u8].as_ptr().cast(), 1) };
-    }
-    #[cfg(target_os = "linux")]
-    // SAFETY: as above.
-    unsafe {
-        *libc::__errno_location() = errno
-    };
-}
-
-/// The self-pipe's read end, created once (both ends non-blocking and close-on-exec).
-fn wake_read() -> Result<c_int, SignalError> {
-    static READ: OnceLock<Result<c_int, String>> = OnceLock::new();
-    READ.get_or_init(|| {
-        let mut fds = [0; 2];
-        // SAFETY: pipe fills `fds` with two new descriptors, which the fcntl calls then configure
-        // (no `pipe2` on every platform; this happens once, normally before any spawn).
-        let failed = unsafe {
-            libc::pipe(fds.as_mut_ptr()) != 0
-                || fds.iter().any(|&fd| {
-                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) != 0
-                        || libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) != 0
-                })
-        };
-        if failed {
-            return Err(std::io::Error::last_os_error().to_string());
-        }
-        WAKE_WRITE.store(fds[1], Ordering::SeqCst);
-        Ok(fds[0])
-    })
-    .clone()
-    .map_err(SignalError::Os)
-}
-
 /// One watched signal on the owning loop.
 struct Entry {
     /// The `add_signal_handler` callback, if one is set.
@@ -180,8 +138,6 @@ struct Entry {
     deliveries: Rc<Cell<u64>>,
     /// Tasks waiting for the next delivery.
     wakers: Vec<Waker>,
-    /// The disposition found at install, put back at removal.
-    old: libc::sigaction,
 }
 
 /// The signal handlers of one loop (kept in the loop's extensions, dropped when it closes).
@@ -230,19 +186,14 @@ impl LoopSignals {
         if self.entries.borrow().contains_key(&sig) {
             return Ok(());
         }
-        let read = wake_read()?;
+        let read = os::loop_pipe()?;
         if self.entries.borrow().is_empty() {
             self.own(read)?;
         }
-        match install(sig) {
-            Ok(old) => {
-                let entry = Entry {
-                    callback: None,
-                    subscribers: 0,
-                    deliveries: Rc::default(),
-                    wakers: Vec::new(),
-                    old,
-                };
+        match os::watch_on_loop(sig) {
+            Ok(()) => {
+                let entry =
+                    Entry { callback: None, subscribers: 0, deliveries: Rc::default(), wakers: Vec::new() };
                 self.entries.borrow_mut().insert(sig, entry);
                 Ok(())
             }
@@ -272,7 +223,7 @@ impl LoopSignals {
     /// Gives signal handling up once nothing is watched any more.
     fn release_if_idle(&self) {
         if self.entries.borrow().is_empty() {
-            if let (Ok(read), Some(lp)) = (wake_read(), self.lp()) {
+            if let (Ok(read), Some(lp)) = (os::loop_pipe(), self.lp()) {
                 lp.remove_reader(read);
             }
             release(self.id);
@@ -284,8 +235,8 @@ impl LoopSignals {
         let mut entries = self.entries.borrow_mut();
         let unused = entries.get(&sig).is_some_and(|e| e.callback.is_none() && e.subscribers == 0);
         if unused {
-            if let Some(entry) = entries.remove(&sig) {
-                restore(sig, &entry.old);
+            if entries.remove(&sig).is_some() {
+                os::unwatch_on_loop(sig);
             }
             drop(entries);
             self.release_if_idle();
@@ -298,8 +249,8 @@ struct Holder(Rc<LoopSignals>);
 
 impl Drop for LoopSignals {
     fn drop(&mut self) {
-        for (sig, entry) in self.entries.get_mut().drain() {
-            restore(sig, &entry.old);
+        for (sig, _) in self.entries.get_mut().drain() {
+            os::unwatch_on_loop(sig);
         }
         release(self.id);
     }
@@ -312,31 +263,9 @@ fn release(id: u64) {
     }
 }
 
-/// Installs the OS-level handler for `sig`; returns the disposition it replaces.
-fn install(sig: c_int) -> Result<libc::sigaction, SignalError> {
-    // SAFETY: all-zero is a valid `sigaction` (empty mask, no flags) to fill in.
-    let mut new: libc::sigaction = unsafe { std::mem::zeroed() };
-    new.sa_sigaction = on_signal as extern "C" fn(c_int) as libc::sighandler_t;
-    new.sa_flags = libc::SA_RESTART;
-    // SAFETY: as above, for the old disposition.
-    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-    // SAFETY: `on_signal` is async-signal-safe; both structures are valid.
-    if unsafe { libc::sigaction(sig, &new, &mut old) } != 0 {
-        return Err(SignalError::Os(std::io::Error::last_os_error().to_string()));
-    }
-    Ok(old)
-}
-
-fn restore(sig: c_int, old: &libc::sigaction) {
-    // SAFETY: puts back a disposition sigaction itself returned.
-    unsafe { libc::sigaction(sig, old, std::ptr::null_mut()) };
-}
-
 /// The self-pipe's reader: drain the pipe, then act on every watched flag that was set.
 fn dispatch(me: &Weak<LoopSignals>, read: c_int) {
-    let mut buf = [0u8; 64];
-    // SAFETY: reads into a local buffer from the (non-blocking) read end.
-    while unsafe { libc::read(read, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+    os::drain(read);
     let Some(me) = me.upgrade() else { return };
     let sigs: Vec<c_int> = me.entries.borrow().keys().copied().collect();
     for sig in sigs {

@@ -1,0 +1,31 @@
+//! Subprocesses: with pidfds, waiting (also again, on a child already reaped) installs no `SIGCHLD`
+//! handler: the program's disposition of `SIGCHLD` stays as it was.
+
+use tulip::subprocess::Command;
+
+fn sigchld_handler() -> libc::sighandler_t {
+    // SAFETY: reads the current disposition into a zeroed (valid) structure.
+    unsafe {
+        let mut now: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut now);
+        now.sa_sigaction
+    }
+}
+
+#[test]
+fn waiting_with_pidfds_installs_no_sigchld_handler() {
+    // SAFETY: pidfd_open(2) on our own pid: only tells whether this kernel has pidfds.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+    if fd < 0 {
+        println!("skipped: this kernel has no pidfds");
+        return;
+    }
+    // SAFETY: closes the descriptor just opened.
+    unsafe { libc::close(fd as i32) };
+    tulip::run(async {
+        let mut child = Command::new("true").spawn().unwrap();
+        assert!(child.wait().await.unwrap().success());
+        assert!(child.wait().await.unwrap().success(), "a second wait gives the same status");
+        assert_eq!(sigchld_handler(), libc::SIG_DFL, "a SIGCHLD handler was installed");
+    });
+}
