@@ -44,10 +44,12 @@
 //! a source's state is borrowed: a closure may own an [`Async`] whose drop must deregister it.
 
 mod source;
+#[cfg_attr(unix, path = "unix.rs")]
+#[cfg_attr(windows, path = "windows.rs")]
+mod sys;
 mod wrapper;
 
 use std::io;
-use std::os::fd::RawFd;
 use std::rc::Rc;
 
 use super::EventLoop;
@@ -56,6 +58,9 @@ use source::io_callback;
 
 pub(crate) use source::{IoCallback, Sources};
 pub use wrapper::{Async, LoopNotRunning, Readiness};
+
+/// A raw fd on Unix, a raw socket on Windows: what `add_reader` and the poller take.
+use sys::RawSource as RawFd;
 
 /// Operations an [`Async`] may complete without waiting before its next one yields to the loop.
 ///

@@ -5,13 +5,13 @@ use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::source::Source;
+use super::sys::{self, AsSource as AsFd, RawSource};
 use super::{Dir, IO_BUDGET};
 use crate::error::LoopClosed;
 use crate::reactor::{try_get_running_loop, EventLoop};
@@ -126,8 +126,8 @@ impl<T: AsFd> Async<T> {
         if lp.is_closed() {
             return Err(io::Error::other(LoopClosed));
         }
-        let fd = io.as_fd().as_raw_fd();
-        set_nonblocking(io.as_fd())?;
+        let fd = sys::raw_of(&io);
+        sys::set_nonblocking(&io)?;
         let source = lp.inner.io.acquire(&lp.inner.shared.poller, fd)?;
         Ok(Async {
             io: Some(io),
@@ -371,8 +371,9 @@ impl<T: AsFd + fmt::Debug> fmt::Debug for Async<T> {
     }
 }
 
-impl<T: AsFd> AsRawFd for Async<T> {
-    fn as_raw_fd(&self) -> RawFd {
+impl<T: AsFd> Async<T> {
+    /// The registered fd (socket on Windows), for the platform's `AsRaw*` impl.
+    pub(super) fn raw_source(&self) -> RawSource {
         self.source.fd
     }
 }
@@ -408,21 +409,6 @@ impl<T: AsFd> fmt::Debug for Readiness<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Readiness").field("fd", &self.io.source.fd).field("dir", &self.dir).finish()
     }
-}
-
-fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
-    let fd = fd.as_raw_fd();
-    // SAFETY: fcntl on a borrowed (open) fd with integer arguments.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if flags & libc::O_NONBLOCK == 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
 
 /// Retries `op` on `WouldBlock`, waiting for readiness in `dir` (the body of the poll-based traits).
