@@ -469,7 +469,8 @@ where
     }
 }
 
-#[cfg(test)]
+// Unix socket pairs; on Windows the same path is covered by the TCP tests.
+#[cfg(all(test, unix))]
 mod tests {
     use super::super::source::REARMS;
     use super::*;
