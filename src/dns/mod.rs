@@ -15,6 +15,9 @@
 //!   constants a caller needs for hints and flags;
 //! - the lane itself ([`set_lane_size`], [`lane_size`], [`DEFAULT_LANE_SIZE`]).
 //!
+//! On Windows the calls are Winsock's `GetAddrInfoW` and `GetNameInfoW` (names cross as UTF-16), on
+//! the same lane, with the same errors; the constants below take Winsock's values there.
+//!
 //! ```
 //! use tulip::dns::{self, Hints};
 //! // From blocking code (or any runtime: the future is runtime-agnostic).

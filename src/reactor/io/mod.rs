@@ -42,6 +42,13 @@
 //!
 //! Nothing that can run user code (dropping a waker, a callback, a source) happens while the slab or
 //! a source's state is borrowed: a closure may own an [`Async`] whose drop must deregister it.
+//!
+//! # Windows
+//!
+//! `polling` waits on sockets only there (IOCP with AFD polling), so a source is a socket: [`Async`]
+//! takes `T: AsSocket` and [`EventLoop::add_reader`]/[`add_writer`](EventLoop::add_writer) take a
+//! `RawSocket` (what `sys` calls `RawSource`). Pipes, consoles and files have no readiness to wait for
+//! and have no Unix twin here: registering a handle that is not a socket fails with the OS error.
 
 mod source;
 #[cfg_attr(unix, path = "unix.rs")]
@@ -86,7 +93,9 @@ impl EventLoop {
     /// Calls `f` on every pass of the loop in which `fd` is readable (asyncio's `add_reader`).
     ///
     /// One reader per fd: a new one replaces the old. Fails on a closed loop or when the OS refuses
-    /// the fd. The safe way to wait for readiness is [`Async`], which owns its I/O object.
+    /// the fd. The safe way to wait for readiness is [`Async`], which owns its I/O object. On
+    /// Windows, `fd` is a `RawSocket`: only sockets can be watched there (`polling`'s IOCP backend),
+    /// and any other handle is refused with the OS error.
     ///
     /// # Safety
     ///

@@ -76,6 +76,9 @@ impl Error for LoopNotRunning {}
 /// An `Async` belongs to the loop it was created on and must be used from that loop's thread, while
 /// that loop runs: polled otherwise, it fails with [`LoopNotRunning`] instead of waiting forever. Two
 /// `Async` wrappers of the same fd (and a reader or writer added for it) share one registration.
+///
+/// On Windows the bound is `T: AsSocket` instead of `T: AsFd`: only sockets have readiness there
+/// (`polling`'s IOCP backend), and `Async<T>` implements `AsRawSocket` instead of `AsRawFd`.
 pub struct Async<T: AsFd> {
     /// `None` only inside `into_inner`/`drop`, after deregistration.
     io: Option<T>,
