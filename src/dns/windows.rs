@@ -36,7 +36,7 @@ pub(crate) const NI_NAMEREQD: i32 = ws::NI_NAMEREQD as i32;
 pub(crate) const NI_DGRAM: i32 = ws::NI_DGRAM as i32;
 
 /// The `EAI_*` codes as Winsock spells them (`ws2tcpip.h` defines each as a `WSA*` error). Windows
-/// has no `EAI_SYSTEM`, `EAI_OVERFLOW` or `EAI_ADDRFAMILY`: those are never reported here.
+/// has no `EAI_SYSTEM`, `EAI_OVERFLOW` or `EAI_ADDRFAMILY`: those are not reported by Windows itself.
 pub(crate) const EAI_CODES: &[(EaiCode, i32)] = &[
     (EaiCode::Again, ws::WSATRY_AGAIN),
     (EaiCode::BadFlags, ws::WSAEINVAL),
@@ -47,12 +47,20 @@ pub(crate) const EAI_CODES: &[(EaiCode, i32)] = &[
     (EaiCode::NoData, ws::WSANO_DATA),
     (EaiCode::Service, ws::WSATYPE_NOT_FOUND),
     (EaiCode::SockType, ws::WSAESOCKTNOSUPPORT),
+    // Wine (8) passes glibc's codes for these two through untranslated.
+    (EaiCode::NoData, -5),
+    (EaiCode::AddrFamily, -9),
 ];
 
 /// The text of resolver error `code`: `gai_strerrorW` is a header-only function, and what it returns
 /// is the system message of the `WSA*` code, which `FormatMessageW` (through std) gives.
 pub(crate) fn strerror(code: i32) -> String {
-    std::io::Error::from_raw_os_error(code).to_string()
+    match EAI_CODES.iter().find(|&&(_, raw)| raw == code) {
+        _ if code > 0 => std::io::Error::from_raw_os_error(code).to_string(),
+        // The untranslated glibc codes above have no system message.
+        Some(&(known, _)) => format!("{} ({code})", known.name()),
+        None => format!("unknown resolver error {code}"),
+    }
 }
 
 /// Starts Winsock for this process once; the resolver calls fail with `WSANOTINITIALISED` before.
@@ -140,7 +148,7 @@ pub(crate) fn getaddrinfo(node: Option<&CStr>, port: u16, hints: &Hints) -> Resu
             out.push(AddrInfo {
                 family: ai.ai_family,
                 socktype: ai.ai_socktype,
-                protocol: ai.ai_protocol,
+                protocol: implied_protocol(ai.ai_socktype, ai.ai_protocol),
                 // SAFETY: a non-null ai_canonname is a NUL-terminated string owned by the list.
                 canonname: unsafe { from_wide(ai.ai_canonname) },
                 addr,
@@ -150,6 +158,16 @@ pub(crate) fn getaddrinfo(node: Option<&CStr>, port: u16, hints: &Hints) -> Resu
     }
     drop(list);
     Ok(out)
+}
+
+/// The protocol of an answer: Wine's `GetAddrInfoW` leaves it 0 where the socket type implies one
+/// (glibc fills it in), so it is filled in here and an answer reads the same on every platform.
+fn implied_protocol(socktype: i32, protocol: i32) -> i32 {
+    match (socktype, protocol) {
+        (SOCK_STREAM, 0) => IPPROTO_TCP,
+        (SOCK_DGRAM, 0) => IPPROTO_UDP,
+        _ => protocol,
+    }
 }
 
 /// Calls `GetNameInfoW(addr, flags)` and returns `(host, service)`.

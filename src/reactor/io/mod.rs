@@ -107,6 +107,8 @@ impl EventLoop {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// use std::io::{Read, Write};
     /// use std::os::fd::AsRawFd;
     /// use std::os::unix::net::UnixStream;
@@ -126,6 +128,7 @@ impl EventLoop {
     /// .unwrap();
     /// a.write_all(b"hello").unwrap();
     /// lp.run_forever().unwrap();
+    /// # }
     /// ```
     pub unsafe fn add_reader<F: Fn() + 'static>(&self, fd: RawFd, f: F) -> io::Result<()> {
         self.set_io_callback(fd, Dir::Read, Some(io_callback(f))).map(drop)
@@ -143,6 +146,8 @@ impl EventLoop {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// use std::os::fd::AsRawFd;
     /// use std::os::unix::net::UnixStream;
     /// let (a, _b) = UnixStream::pair().unwrap();
@@ -151,6 +156,7 @@ impl EventLoop {
     /// // SAFETY: `a` outlives the writer, which removes itself.
     /// unsafe { lp.add_writer(fd, move || { lp2.remove_writer(fd); lp2.stop(); }) }.unwrap();
     /// lp.run_forever().unwrap();
+    /// # }
     /// ```
     pub unsafe fn add_writer<F: Fn() + 'static>(&self, fd: RawFd, f: F) -> io::Result<()> {
         self.set_io_callback(fd, Dir::Write, Some(io_callback(f))).map(drop)

@@ -6,7 +6,9 @@ use std::os::windows::io::{AsRawSocket, BorrowedSocket};
 
 pub use std::os::windows::io::{AsSocket as AsSource, RawSocket as RawSource};
 
-use windows_sys::Win32::Networking::WinSock::{ioctlsocket, FIONBIO, INVALID_SOCKET, WSAENOTSOCK};
+use windows_sys::Win32::Networking::WinSock::{
+    getsockopt, ioctlsocket, WSAGetLastError, FIONBIO, INVALID_SOCKET, SOL_SOCKET, SO_TYPE, WSAENOTSOCK,
+};
 
 use super::Async;
 
@@ -15,10 +17,23 @@ pub(super) fn raw_of(io: &impl AsSource) -> RawSource {
     io.as_socket().as_raw_socket()
 }
 
-/// The error Winsock gives for `INVALID_SOCKET` (which `BorrowedSocket` refuses outright), or `None`
-/// for a plausible socket.
+/// The error Winsock gives for a handle that is not an open socket, or `None` for a socket.
+///
+/// Asked explicitly (`SO_TYPE`): `polling` would accept any number and only fail later, and only
+/// sockets have readiness here. `INVALID_SOCKET` is refused without a call (`BorrowedSocket` refuses
+/// it outright).
 pub(super) fn invalid(socket: RawSource) -> Option<io::Error> {
-    (socket == INVALID_SOCKET as RawSource).then(|| io::Error::from_raw_os_error(WSAENOTSOCK))
+    if socket == INVALID_SOCKET as RawSource {
+        return Some(io::Error::from_raw_os_error(WSAENOTSOCK));
+    }
+    let mut ty: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as i32;
+    // SAFETY: getsockopt with a pointer to a live i32 of `len` bytes; a handle that is not a socket
+    // is an error, not undefined behaviour.
+    let rc =
+        unsafe { getsockopt(socket as usize, SOL_SOCKET, SO_TYPE, (&mut ty as *mut i32).cast(), &mut len) };
+    // SAFETY: reads this thread's last Winsock error, set by the call above.
+    (rc != 0).then(|| io::Error::from_raw_os_error(unsafe { WSAGetLastError() }))
 }
 
 /// Borrows a registered socket.

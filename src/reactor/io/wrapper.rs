@@ -24,6 +24,8 @@ use crate::reactor::{try_get_running_loop, EventLoop};
 /// # Examples
 ///
 /// ```
+/// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+/// # #[cfg(unix)] fn main() {
 /// use std::io::Read;
 /// let lp = tulip::EventLoop::new().unwrap();
 /// let (_a, b) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -31,6 +33,7 @@ use crate::reactor::{try_get_running_loop, EventLoop};
 /// // Not inside `lp.run_until_complete`: the loop is not running.
 /// let e = futures_lite::future::block_on(b.readable()).unwrap_err();
 /// assert!(e.get_ref().unwrap().is::<tulip::LoopNotRunning>());
+/// # }
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LoopNotRunning {
@@ -59,6 +62,8 @@ impl Error for LoopNotRunning {}
 /// # Examples
 ///
 /// ```
+/// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+/// # #[cfg(unix)] fn main() {
 /// use std::io::{Read, Write};
 /// use std::os::unix::net::UnixStream;
 /// tulip::run(async {
@@ -69,6 +74,7 @@ impl Error for LoopNotRunning {}
 ///     let n = b.read_with(|s| (&*s).read(&mut buf)).await.unwrap();
 ///     assert_eq!(&buf[..n], b"ping");
 /// });
+/// # }
 /// ```
 ///
 /// # Caveats
@@ -120,10 +126,13 @@ impl<T: AsFd> Async<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// let lp = tulip::EventLoop::new().unwrap();
     /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     /// let a = tulip::Async::with_loop(&lp, a).unwrap();
     /// # drop(a);
+    /// # }
     /// ```
     pub fn with_loop(lp: &EventLoop, io: T) -> io::Result<Self> {
         if lp.is_closed() {
@@ -241,6 +250,8 @@ impl<T: AsFd> Async<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// use std::io::Write;
     /// tulip::run(async {
     ///     let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -248,6 +259,7 @@ impl<T: AsFd> Async<T> {
     ///     a.write_all(b"x").unwrap();
     ///     b.readable().await.unwrap();
     /// });
+    /// # }
     /// ```
     #[track_caller]
     pub fn readable(&self) -> Readiness<'_, T> {
@@ -259,10 +271,13 @@ impl<T: AsFd> Async<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// tulip::run(async {
     ///     let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     ///     tulip::Async::new(a).unwrap().writable().await.unwrap();
     /// });
+    /// # }
     /// ```
     #[track_caller]
     pub fn writable(&self) -> Readiness<'_, T> {
@@ -275,6 +290,8 @@ impl<T: AsFd> Async<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// use std::io::{Read, Write};
     /// tulip::run(async {
     ///     let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -283,6 +300,7 @@ impl<T: AsFd> Async<T> {
     ///     let mut buf = [0; 2];
     ///     b.read_with(|s| (&*s).read_exact(&mut buf)).await.unwrap();
     /// });
+    /// # }
     /// ```
     #[track_caller]
     pub fn read_with<'a, R, F: FnMut(&T) -> io::Result<R> + 'a>(
@@ -298,12 +316,15 @@ impl<T: AsFd> Async<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// use std::io::Write;
     /// tulip::run(async {
     ///     let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     ///     let a = tulip::Async::new(a).unwrap();
     ///     a.write_with(|s| (&*s).write_all(b"hi")).await.unwrap();
     /// });
+    /// # }
     /// ```
     #[track_caller]
     pub fn write_with<'a, R, F: FnMut(&T) -> io::Result<R> + 'a>(
