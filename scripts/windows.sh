@@ -59,5 +59,6 @@ for dir in "$WINEPREFIX/drive_c/windows/system32" "target/$TARGET/debug/deps" "t
 done
 
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$WINE
-cargo test --target "$TARGET" "$@"
+# The tour first: a quick end-to-end run before the long suite (doctests are slow to link).
 cargo run --target "$TARGET" --example tour
+cargo test --target "$TARGET" "$@"

@@ -40,9 +40,10 @@ fn literals_need_no_thread() {
         assert_ne!(b.scope_id(), 0, "the zone name must become an interface index");
     }
 
-    // No hints: one answer per socket type, as getaddrinfo gives.
+    // No hints: one answer per socket type, as getaddrinfo gives (Winsock gives one, of type 0).
     let all = answers("127.0.0.1", Hints::default());
-    assert!(all.len() >= 2 && all.iter().all(|a| a.addr.ip() == IpAddr::from([127, 0, 0, 1])));
+    let per_type = if cfg!(windows) { 1 } else { 2 };
+    assert!(all.len() >= per_type && all.iter().all(|a| a.addr.ip() == IpAddr::from([127, 0, 0, 1])));
 
     let after = dns::stats();
     assert_eq!(after.resolver_calls, before.resolver_calls);
