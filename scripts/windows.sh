@@ -18,9 +18,9 @@ TARGET=x86_64-pc-windows-gnu
 WINE=/usr/lib/wine/wine64
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    gcc-mingw-w64-x86-64 wine64 >/dev/null
+  # A failure here shows in the checks below (each a skip with a notice).
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    gcc-mingw-w64-x86-64 wine64 >/dev/null; } || echo "notice: apt-get could not install mingw-w64 and Wine"
 fi
 rustup target add "$TARGET" >/dev/null 2>&1 || { notice "rustup could not install $TARGET"; exit 0; }
 command -v x86_64-w64-mingw32-gcc >/dev/null || { notice "no mingw-w64 C compiler"; exit 0; }
@@ -29,8 +29,10 @@ command -v x86_64-w64-mingw32-gcc >/dev/null || { notice "no mingw-w64 C compile
 # A prefix of our own, set up once without dialogs (-i: init only), so that the first test does not
 # spend its time (or hang) creating one.
 export WINEPREFIX=${WINEPREFIX:-$PWD/target/wine-prefix} WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n,b"
+# The wineserver outlives the programs it ran: stopped on every exit, a budget's timeout included.
 stop_wine() { /usr/lib/wine/wineserver -k >/dev/null 2>&1 || true; }
 trap stop_wine EXIT
+trap 'exit 143' TERM INT
 if [ ! -d "$WINEPREFIX/drive_c/windows/system32" ]; then
   timeout 300 "$WINE" wineboot -i >/dev/null 2>&1 || { notice "wineboot did not finish"; exit 0; }
 fi
