@@ -48,7 +48,8 @@
 //! `polling` waits on sockets only there (IOCP with AFD polling), so a source is a socket: [`Async`]
 //! takes `T: AsSocket` and [`EventLoop::add_reader`]/[`add_writer`](EventLoop::add_writer) take a
 //! `RawSocket` (what `sys` calls `RawSource`). Pipes, consoles and files have no readiness to wait for
-//! and have no Unix twin here: registering a handle that is not a socket fails with the OS error.
+//! there: a handle that is not a socket is refused with the OS error, asked with `SO_TYPE` before
+//! `polling` sees it (which would take any number and fail only later).
 
 mod source;
 #[cfg_attr(unix, path = "unix.rs")]
