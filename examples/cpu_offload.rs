@@ -7,14 +7,25 @@
 //!
 //! `cargo run --release --example cpu_offload [-- files [MiB-per-file]]`
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 use std::io::Write;
+#[cfg(unix)]
 use std::path::PathBuf;
+#[cfg(unix)]
 use std::time::Instant;
 
+#[cfg(unix)]
 use futures_lite::StreamExt;
+#[cfg(unix)]
 use sha2::{Digest, Sha256};
 
 /// What a worker reports for one file.
+#[cfg(unix)]
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Summary {
     sha256: String,
@@ -23,6 +34,7 @@ struct Summary {
 }
 
 /// The CPU-heavy job: a plain `fn`, so the pool can name it in the worker.
+#[cfg(unix)]
 fn digest_and_compress(path: PathBuf) -> Result<Summary, String> {
     let data = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let sha256 = Sha256::digest(&data).iter().map(|b| format!("{b:02x}")).collect();
@@ -33,6 +45,7 @@ fn digest_and_compress(path: PathBuf) -> Result<Summary, String> {
 }
 
 /// Writes `n` files of semi-compressible bytes (a text-like pattern with noise).
+#[cfg(unix)]
 fn make_files(n: usize, mib: usize) -> std::io::Result<(PathBuf, Vec<PathBuf>)> {
     let dir = std::env::temp_dir().join(format!("tulip-cpu-offload-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -58,6 +71,7 @@ fn make_files(n: usize, mib: usize) -> std::io::Result<(PathBuf, Vec<PathBuf>)> 
     Ok((dir, paths))
 }
 
+#[cfg(unix)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     tulip::process::init();
 

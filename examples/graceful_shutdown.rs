@@ -14,20 +14,36 @@
 //! `tests/graceful_shutdown.rs` runs this service, sends SIGTERM mid-load, and checks that every
 //! request in flight got its answer and that no worker or child is left.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: SIGTERM and the process pool are Unix-only (README, Platforms)");
+}
+
+#[cfg(unix)]
 use std::cell::Cell;
+#[cfg(unix)]
 use std::io::Write;
+#[cfg(unix)]
 use std::rc::Rc;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use futures_lite::future::or;
+#[cfg(unix)]
 use futures_lite::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+#[cfg(unix)]
 use futures_lite::StreamExt;
+#[cfg(unix)]
 use tulip::net::{TcpListener, TcpStream};
+#[cfg(unix)]
 use tulip::{ProcessPool, ThreadPool};
 
 /// How long requests in flight get to finish once SIGTERM arrived.
+#[cfg(unix)]
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
+#[cfg(unix)]
 #[allow(dead_code)] // `tests/graceful_shutdown.rs` includes this file and has its own `main`
 fn main() {
     tulip::process::init();
@@ -35,6 +51,7 @@ fn main() {
 }
 
 /// Runs the service until SIGTERM; returns the exit code.
+#[cfg(unix)]
 pub fn service() -> i32 {
     let threads = ThreadPool::builder().max_workers(4).build().expect("thread pool");
     let procs = ProcessPool::builder().max_workers(2).build().expect("process pool");
@@ -62,6 +79,7 @@ pub fn service() -> i32 {
 }
 
 /// Accepts until SIGTERM, then waits for the connections in flight; returns how many were served.
+#[cfg(unix)]
 async fn serve(pools: Rc<(ThreadPool, ProcessPool)>) -> std::io::Result<usize> {
     let lp = tulip::get_running_loop();
     let mut term = tulip::signal::Signals::new(libc::SIGTERM).map_err(std::io::Error::other)?;
@@ -100,11 +118,13 @@ async fn serve(pools: Rc<(ThreadPool, ProcessPool)>) -> std::io::Result<usize> {
     Ok(served.get())
 }
 
+#[cfg(unix)]
 fn square(n: u64) -> u64 {
     n * n
 }
 
 /// One request: a number in, `ok` at once, then the two answers.
+#[cfg(unix)]
 async fn answer(conn: TcpStream, pools: &(ThreadPool, ProcessPool)) -> std::io::Result<()> {
     let mut conn = BufReader::new(conn);
     let mut line = String::new();

@@ -14,13 +14,23 @@
 //! or if RSS keeps growing (the last third of the run more than 20% and 16 MiB above the first
 //! third).
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(unix)]
 use std::sync::{Arc, Mutex};
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
 use tulip::dns::{self, Hints};
 
 /// Resident set size in KiB, from /proc (0 where unavailable).
+#[cfg(unix)]
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -33,6 +43,7 @@ fn rss_kib() -> u64 {
 }
 
 /// Completed units of work per workload, and what went wrong.
+#[cfg(unix)]
 #[derive(Default)]
 struct Counters {
     callbacks: AtomicU64,
@@ -47,6 +58,7 @@ struct Counters {
     failures: Mutex<Vec<String>>,
 }
 
+#[cfg(unix)]
 impl Counters {
     fn fail(&self, what: String) {
         self.bad.fetch_add(1, Ordering::Relaxed);
@@ -70,10 +82,12 @@ impl Counters {
 }
 
 /// The process-pool task: cheap, and its result checkable.
+#[cfg(unix)]
 fn mix(x: u64) -> u64 {
     x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17)
 }
 
+#[cfg(unix)]
 fn main() {
     // First: in a worker process, this runs the worker and never returns.
     tulip::process::init();

@@ -8,6 +8,7 @@ fn step(title: &str) {
     println!("\n== {title}");
 }
 
+#[cfg(unix)]
 fn fib(n: u64) -> u64 {
     if n < 2 {
         n
@@ -16,12 +17,14 @@ fn fib(n: u64) -> u64 {
     }
 }
 
+#[cfg(unix)]
 fn crash(code: i32) -> i32 {
     std::process::exit(code)
 }
 
 fn main() {
     // First line: a re-executed worker process of the ProcessPool below starts serving here.
+    #[cfg(unix)]
     tulip::process::init();
     let t0 = Instant::now();
     // The tour panics on purpose in a job; print one line instead of a backtrace.
@@ -137,6 +140,25 @@ fn main() {
         );
     });
 
+    process_pool();
+
+    step("the portal: blocking code calls async code");
+    let portal = tulip::BlockingPortal::start().expect("portal thread");
+    let t = Instant::now();
+    let got = portal.call(|| async {
+        tulip::sleep(Duration::from_millis(3)).await;
+        "hello from the portal's loop"
+    });
+    println!("{got:?} in {:?}", t.elapsed());
+    portal.stop();
+    println!("after stop: {:?}", portal.call(|| async { 1 }));
+
+    println!("\ntour finished in {:?}", t0.elapsed());
+}
+
+/// A process pool: CPU work in worker processes that can crash and be killed.
+#[cfg(unix)]
+fn process_pool() {
     step("a process pool: CPU work in worker processes that can crash and be killed");
     tulip::run(async {
         let t = Instant::now();
@@ -159,17 +181,10 @@ fn main() {
         // Dropping the pool would let the workers go in the background; this waits for them.
         procs.shutdown_timeout(std::time::Duration::MAX);
     });
+}
 
-    step("the portal: blocking code calls async code");
-    let portal = tulip::BlockingPortal::start().expect("portal thread");
-    let t = Instant::now();
-    let got = portal.call(|| async {
-        tulip::sleep(Duration::from_millis(3)).await;
-        "hello from the portal's loop"
-    });
-    println!("{got:?} in {:?}", t.elapsed());
-    portal.stop();
-    println!("after stop: {:?}", portal.call(|| async { 1 }));
-
-    println!("\ntour finished in {:?}", t0.elapsed());
+#[cfg(windows)]
+fn process_pool() {
+    step("a process pool");
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
 }

@@ -136,7 +136,8 @@ pub mod __loom {
 #[doc(hidden)]
 pub mod __fuzz;
 
-/// The README's code, compiled and run as doctests so that its recipes stay true.
-#[cfg(doctest)]
+/// The README's code, compiled and run as doctests so that its recipes stay true (on Unix: most
+/// recipes use the process pool, subprocesses or signals).
+#[cfg(all(doctest, unix))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

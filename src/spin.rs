@@ -32,6 +32,8 @@
 //! blocks is favoured when it wakes; one that spins is not). So the spin ends there, and the next
 //! spins are skipped, twice as many after each crowded spin in a row (up to [`MAX_SKIP`]), until a
 //! spin finds the core free again.
+//! Elsewhere (macOS, the BSDs, Windows) nothing is read: the spin's own signal is the only one, and
+//! no cgroup quota is looked for.
 //!
 //! # Policy
 //!

@@ -5,24 +5,41 @@
 //! more. One file, so that the catalogue of misuses is in one place; `harness = false` because the
 //! process-pool cases need `tulip::process::init()` first.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::cell::{Cell, RefCell};
+#[cfg(unix)]
 use std::rc::Rc;
+#[cfg(unix)]
 use std::sync::Arc;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use serde::de::{Deserializer, Error as _};
+#[cfg(unix)]
 use serde::ser::{Error as _, Serializer};
+#[cfg(unix)]
 use serde::{Deserialize, Serialize};
+#[cfg(unix)]
 use tulip::dns::{self, Hints};
+#[cfg(unix)]
 use tulip::{
     BlockingPortal, BuildError, DnsError, EventLoop, ExceptionContext, JobError, LoopClosed, ProcessPool,
     RunError, SubmitError, ThreadPool,
 };
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -53,12 +70,14 @@ fn main() {
 
 /// Panics without running the panic hook, so that the expected panics of these cases do not fill the
 /// output (the payload, and so the message tulip reports, is the same as `panic!`'s).
+#[cfg(unix)]
 fn quiet_panic<M: std::any::Any + Send + 'static>(msg: M) -> ! {
     std::panic::resume_unwind(Box::new(msg))
 }
 
 // ----- the event loop -------------------------------------------------------------------------
 
+#[cfg(unix)]
 fn loop_after_close() {
     let lp = EventLoop::new().unwrap();
     let h = lp.handle();
@@ -81,10 +100,12 @@ fn loop_after_close() {
 }
 
 /// A small extension to read a task's outcome on a closed loop without running it.
+#[cfg(unix)]
 trait CancelAndCheck<T> {
     fn cancel_and_check(self) -> Result<T, JobError>;
 }
 
+#[cfg(unix)]
 impl<T: 'static> CancelAndCheck<T> for tulip::Task<T> {
     fn cancel_and_check(self) -> Result<T, JobError> {
         assert!(self.is_done(), "a task spawned on a closed loop is cancelled at once");
@@ -92,6 +113,7 @@ impl<T: 'static> CancelAndCheck<T> for tulip::Task<T> {
     }
 }
 
+#[cfg(unix)]
 fn loop_misuse_while_running() {
     let lp = EventLoop::new().unwrap();
     let other = EventLoop::new().unwrap();
@@ -121,6 +143,7 @@ fn loop_misuse_while_running() {
     assert!(tulip::try_get_running_loop().is_none());
 }
 
+#[cfg(unix)]
 fn loop_refuses_bad_fds() {
     let lp = EventLoop::new().unwrap();
     // SAFETY: a number that is not an open fd is refused before the loop keeps it.
@@ -133,6 +156,7 @@ fn loop_refuses_bad_fds() {
     assert_eq!(lp.run_until_complete(async { 1 }), Ok(1));
 }
 
+#[cfg(unix)]
 fn panicking_exception_handler() {
     let lp = EventLoop::new().unwrap();
     let calls = Rc::new(Cell::new(0));
@@ -160,6 +184,7 @@ fn panicking_exception_handler() {
 
 // ----- re-entrant waits -------------------------------------------------------------------------
 
+#[cfg(unix)]
 fn reentrant_waits_fail_fast() {
     // Waiting on the loop's thread for a task of that loop.
     let lp = EventLoop::new().unwrap();
@@ -187,6 +212,7 @@ fn reentrant_waits_fail_fast() {
 /// `run_in_executor` on a pool whose bounded queue is full hands the job to a task on the loop,
 /// which waits for room. Waiting for that job's future on the loop's thread could never end (the
 /// task that would queue the job cannot run), so it must fail fast, like the other re-entrant waits.
+#[cfg(unix)]
 fn reentrant_wait_for_a_job_waiting_for_room() {
     let pool = ThreadPool::builder().max_workers(1).queue_capacity(1).build().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
@@ -214,6 +240,7 @@ fn reentrant_wait_for_a_job_waiting_for_room() {
     assert_eq!(lp.run_until_complete(fut), Ok(Ok(2)));
 }
 
+#[cfg(unix)]
 fn result_taken_twice() {
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     let mut fut = pool.submit(|| 9).unwrap();
@@ -224,6 +251,7 @@ fn result_taken_twice() {
 
 // ----- thread pools -----------------------------------------------------------------------------
 
+#[cfg(unix)]
 fn thread_pool_after_shutdown() {
     let pool = ThreadPool::builder().max_workers(2).build().unwrap();
     assert_eq!(pool.submit(|| 1).unwrap().wait(), Ok(1));
@@ -252,6 +280,7 @@ fn thread_pool_after_shutdown() {
     assert_eq!(r, Err(JobError::ShutDown));
 }
 
+#[cfg(unix)]
 fn thread_pool_bad_settings() {
     let err = |b: tulip::ThreadPoolBuilder| match b.build() {
         Err(tulip::BuildError::InvalidConfig(msg)) => msg,
@@ -261,6 +290,7 @@ fn thread_pool_bad_settings() {
     assert!(err(ThreadPool::builder().queue_capacity(0)).contains("queue_capacity"));
 }
 
+#[cfg(unix)]
 fn thread_pool_panicking_initializer() {
     let pool = ThreadPool::builder()
         .max_workers(2)
@@ -284,6 +314,7 @@ fn thread_pool_panicking_initializer() {
     assert_eq!(fine.submit(|| 2).unwrap().wait(), Ok(2));
 }
 
+#[cfg(unix)]
 fn thread_pool_full_queue() {
     let pool = ThreadPool::builder().max_workers(1).queue_capacity(1).build().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
@@ -301,28 +332,34 @@ fn thread_pool_full_queue() {
 
 // ----- process pools ----------------------------------------------------------------------------
 
+#[cfg(unix)]
 fn pid(_: ()) -> u32 {
     std::process::id()
 }
 
+#[cfg(unix)]
 fn echo(v: Vec<u8>) -> usize {
     v.len()
 }
 
+#[cfg(unix)]
 fn bytes(n: usize) -> Vec<u8> {
     vec![7; n]
 }
 
 /// A value whose `Serialize` fails (as a serde type with an unsupported field would).
+#[cfg(unix)]
 #[derive(Debug)]
 struct Unencodable;
 
+#[cfg(unix)]
 impl Serialize for Unencodable {
     fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
         Err(S::Error::custom("this value refuses to be encoded"))
     }
 }
 
+#[cfg(unix)]
 impl<'de> Deserialize<'de> for Unencodable {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         <()>::deserialize(d).map(|()| Unencodable)
@@ -330,15 +367,18 @@ impl<'de> Deserialize<'de> for Unencodable {
 }
 
 /// A value whose `Serialize` panics.
+#[cfg(unix)]
 #[derive(Debug)]
 struct PanicsWhenEncoded;
 
+#[cfg(unix)]
 impl Serialize for PanicsWhenEncoded {
     fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
         std::panic::resume_unwind(Box::new("Serialize panicked"))
     }
 }
 
+#[cfg(unix)]
 impl<'de> Deserialize<'de> for PanicsWhenEncoded {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         <()>::deserialize(d).map(|()| PanicsWhenEncoded)
@@ -346,41 +386,50 @@ impl<'de> Deserialize<'de> for PanicsWhenEncoded {
 }
 
 /// A value that encodes, but whose `Deserialize` fails.
+#[cfg(unix)]
 #[derive(Debug)]
 struct Undecodable;
 
+#[cfg(unix)]
 impl Serialize for Undecodable {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u8(1)
     }
 }
 
+#[cfg(unix)]
 impl<'de> Deserialize<'de> for Undecodable {
     fn deserialize<D: Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
         Err(D::Error::custom("this value refuses to be decoded"))
     }
 }
 
+#[cfg(unix)]
 fn take_unencodable(_: Unencodable) -> u8 {
     1
 }
 
+#[cfg(unix)]
 fn take_panicking(_: PanicsWhenEncoded) -> u8 {
     1
 }
 
+#[cfg(unix)]
 fn make_unencodable(_: ()) -> Unencodable {
     Unencodable
 }
 
+#[cfg(unix)]
 fn make_panicking(_: ()) -> PanicsWhenEncoded {
     PanicsWhenEncoded
 }
 
+#[cfg(unix)]
 fn make_undecodable(_: ()) -> Undecodable {
     Undecodable
 }
 
+#[cfg(unix)]
 fn process_pool_after_shutdown() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     pool.shutdown();
@@ -403,6 +452,7 @@ fn process_pool_after_shutdown() {
     }
 }
 
+#[cfg(unix)]
 fn process_pool_bad_settings() {
     let err = |b: tulip::ProcessPoolBuilder| match b.build() {
         Err(BuildError::InvalidConfig(msg)) => msg,
@@ -416,6 +466,7 @@ fn process_pool_bad_settings() {
     assert!(err(ProcessPool::builder().queue_capacity(0)).contains("queue_capacity"));
 }
 
+#[cfg(unix)]
 fn process_pool_unencodable_arguments() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     match pool.try_submit(take_unencodable, Unencodable) {
@@ -443,6 +494,7 @@ fn process_pool_unencodable_arguments() {
     assert_eq!(pool.try_submit(echo, vec![1, 2, 3]).unwrap().wait(), Ok(3));
 }
 
+#[cfg(unix)]
 fn process_pool_unencodable_result() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
@@ -455,6 +507,7 @@ fn process_pool_unencodable_result() {
     assert_eq!(pool.stats().worker_deaths, 0);
 }
 
+#[cfg(unix)]
 fn process_pool_undecodable_result() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
@@ -463,6 +516,7 @@ fn process_pool_undecodable_result() {
     assert_eq!(pool.submit(pid, ()).unwrap().wait(), Ok(worker));
 }
 
+#[cfg(unix)]
 fn process_pool_oversize_frames() {
     let pool = ProcessPool::builder().max_workers(1).max_frame_size(4096).build().unwrap();
     let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
@@ -485,6 +539,7 @@ fn process_pool_oversize_frames() {
 
 // ----- names ------------------------------------------------------------------------------------
 
+#[cfg(unix)]
 fn dns_bad_names_and_arguments() {
     let before = dns::stats();
     let invalid_host = |r: Result<Vec<tulip::AddrInfo>, DnsError>| match r {
@@ -520,6 +575,7 @@ fn dns_bad_names_and_arguments() {
 
 // ----- portals ----------------------------------------------------------------------------------
 
+#[cfg(unix)]
 fn portal_after_stop() {
     let portal = BlockingPortal::start().unwrap();
     let h = portal.handle();

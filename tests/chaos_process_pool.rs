@@ -10,25 +10,44 @@
 //! no task, and do not make the pool give up on starting workers (it once failed every queued task
 //! after three of them in a row).
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/census.rs"]
 mod census;
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::collections::HashSet;
+#[cfg(unix)]
 use std::io::{Read, Write};
+#[cfg(unix)]
 use std::os::unix::fs::OpenOptionsExt;
+#[cfg(unix)]
 use std::path::PathBuf;
+#[cfg(unix)]
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+#[cfg(unix)]
 use std::sync::Arc;
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
+#[cfg(unix)]
 const TASKS: u32 = 10_000;
+#[cfg(unix)]
 const WORKERS: usize = 2;
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -44,6 +63,7 @@ fn main() {
 }
 
 /// Bytes per side-file record: a divisor of the page size, so no record straddles a page.
+#[cfg(unix)]
 const RECORD: usize = 32;
 
 /// The task: note that it ran, and where, spin a little so that kills land on running tasks, return
@@ -51,6 +71,7 @@ const RECORD: usize = 32;
 /// records of a fixed size that divides the page size never straddle a page, so a `SIGKILL` in the
 /// middle of the `write` cannot leave half a record either (the kernel stops a killed writer only
 /// between pages).
+#[cfg(unix)]
 fn record((id, path): (u32, PathBuf)) -> u32 {
     let mut f = std::fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path).unwrap();
     let line = format!("{id:>10} {:>10}", std::process::id());
@@ -63,12 +84,14 @@ fn record((id, path): (u32, PathBuf)) -> u32 {
 }
 
 /// Reads what was appended to a file since the last call, line by line.
+#[cfg(unix)]
 #[derive(Default)]
 struct Tail {
     file: Option<std::fs::File>,
     partial: String,
 }
 
+#[cfg(unix)]
 impl Tail {
     fn read_new(&mut self, path: &std::path::Path, mut line: impl FnMut(&str)) {
         if self.file.is_none() {
@@ -87,6 +110,7 @@ impl Tail {
     }
 }
 
+#[cfg(unix)]
 fn every_task_ends_exactly_once_while_workers_are_killed(kill_starting: bool) {
     let side = std::env::temp_dir().join(format!("tulip-chaos-{}", std::process::id()));
     let _ = std::fs::remove_file(&side);

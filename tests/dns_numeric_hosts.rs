@@ -32,19 +32,23 @@ fn literals_need_no_thread() {
     let scoped = answers("fe80::1%1", stream);
     let SocketAddr::V6(a) = scoped[0].addr else { panic!("not IPv6: {scoped:?}") };
     assert_eq!((a.ip().to_string().as_str(), a.scope_id()), ("fe80::1", 1));
-    let lo = if cfg!(target_os = "linux") { "lo" } else { "lo0" };
-    let named = answers(&format!("fe80::1%{lo}"), stream);
-    let SocketAddr::V6(b) = named[0].addr else { panic!("not IPv6: {named:?}") };
-    assert_ne!(b.scope_id(), 0, "the zone name must become an interface index");
+    // Windows has no interface named like Unix's loopback (and Wine resolves with the host's names).
+    if cfg!(unix) {
+        let lo = if cfg!(target_os = "linux") { "lo" } else { "lo0" };
+        let named = answers(&format!("fe80::1%{lo}"), stream);
+        let SocketAddr::V6(b) = named[0].addr else { panic!("not IPv6: {named:?}") };
+        assert_ne!(b.scope_id(), 0, "the zone name must become an interface index");
+    }
 
-    // No hints: one answer per socket type, as getaddrinfo gives.
+    // No hints: one answer per socket type, as getaddrinfo gives (Winsock gives one, of type 0).
     let all = answers("127.0.0.1", Hints::default());
-    assert!(all.len() >= 2 && all.iter().all(|a| a.addr.ip() == IpAddr::from([127, 0, 0, 1])));
+    let per_type = if cfg!(windows) { 1 } else { 2 };
+    assert!(all.len() >= per_type && all.iter().all(|a| a.addr.ip() == IpAddr::from([127, 0, 0, 1])));
 
     let after = dns::stats();
     assert_eq!(after.resolver_calls, before.resolver_calls);
     // `>=`: the other tests of this file answer literals in parallel.
-    assert!(after.inline >= before.inline + 5);
+    assert!(after.inline >= before.inline + if cfg!(unix) { 5 } else { 4 });
     assert!(after.lane.is_none(), "the DNS lane must not have been started: {after:?}");
 }
 

@@ -4,22 +4,37 @@
 //! The service is this test program run again (`TULIP_TEST_SERVICE` set), with the example's code
 //! included, so that process-pool workers re-execute a program that calls `process::init()`.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: SIGTERM and the process pool are Unix-only (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 #[path = "../examples/graceful_shutdown.rs"]
 mod example;
 
+#[cfg(unix)]
 use std::io::{BufRead, BufReader, Read, Write};
+#[cfg(unix)]
 use std::net::TcpStream;
+#[cfg(unix)]
 use std::process::{Command, Stdio};
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
 
+#[cfg(unix)]
 const SERVICE: &str = "TULIP_TEST_SERVICE";
+#[cfg(unix)]
 const REQUESTS: u64 = 20;
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     if std::env::var_os(SERVICE).is_some() {
@@ -29,6 +44,7 @@ fn main() {
 }
 
 /// The pids whose parent is `parent` (the service's pool workers).
+#[cfg(unix)]
 fn children_of(parent: u32) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -43,6 +59,7 @@ fn children_of(parent: u32) -> Vec<u32> {
 }
 
 /// Whether `pid` runs (a zombie left to a container's init that does not reap counts as gone).
+#[cfg(unix)]
 fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')),
@@ -50,6 +67,7 @@ fn alive(pid: u32) -> bool {
     }
 }
 
+#[cfg(unix)]
 fn sigterm_mid_load() {
     let mut service = Command::new(std::env::current_exe().unwrap())
         .env(SERVICE, "1")

@@ -5,17 +5,30 @@
 //!
 //! A `harness = false` target: `main` calls `tulip::process::init()` first (workers are this binary).
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::cell::Cell;
+#[cfg(unix)]
 use std::rc::Rc;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::tasks::owned;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool, TaskGroup};
 
+#[cfg(unix)]
 fn forever(_: ()) -> u8 {
     loop {
         std::thread::sleep(Duration::from_millis(1));
@@ -23,14 +36,17 @@ fn forever(_: ()) -> u8 {
 }
 
 /// Flags its drop: the task's future was dropped (the task stopped).
+#[cfg(unix)]
 struct Stopped(Rc<Cell<bool>>);
 
+#[cfg(unix)]
 impl Drop for Stopped {
     fn drop(&mut self) {
         self.0.set(true);
     }
 }
 
+#[cfg(unix)]
 fn an_owned_task_is_cancelled_with_the_group() {
     tulip::run(async {
         let stopped = Rc::new(Cell::new(false));
@@ -49,6 +65,7 @@ fn an_owned_task_is_cancelled_with_the_group() {
     });
 }
 
+#[cfg(unix)]
 fn a_process_job_is_stopped_with_the_group() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let p = pool.clone();
@@ -64,6 +81,7 @@ fn a_process_job_is_stopped_with_the_group() {
     assert_eq!(pool.stats().cancelled, 1, "{:?}", pool.stats());
 }
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[

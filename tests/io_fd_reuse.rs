@@ -7,14 +7,26 @@
 //!
 //! One test per binary on purpose: the check depends on fd numbers, which are process-wide.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: fd numbers and dup2 are Unix concepts");
+}
+
+#[cfg(unix)]
 use std::io::{self, Read, Write};
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use tulip::{Async, EventLoop};
 
 /// A fresh socket pair whose second end has exactly the number `fd` (which must be free).
+#[cfg(unix)]
 fn pair_on(fd: RawFd) -> (UnixStream, UnixStream) {
     let (a, b) = UnixStream::pair().unwrap();
     if b.as_raw_fd() == fd {
@@ -31,6 +43,7 @@ fn pair_on(fd: RawFd) -> (UnixStream, UnixStream) {
     (a, UnixStream::from(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
+#[cfg(unix)]
 #[test]
 fn an_async_on_a_reused_fd_number_gets_its_own_readiness() {
     let lp = EventLoop::new().unwrap();

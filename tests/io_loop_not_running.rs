@@ -2,8 +2,11 @@
 //! (naming the caller's line where the future was made) instead of waiting for a wakeup that can never
 //! come.
 
+#[path = "support/pair.rs"]
+mod pair;
+use pair::*;
+
 use std::future::Future;
-use std::os::unix::net::UnixStream;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 

@@ -1,11 +1,13 @@
 //! I/O readiness on a Unix socket pair and on TCP loopback: `add_reader`/`add_writer`/`remove_*`,
 //! replacing a reader, `Async::read_with`/`write_with`, and the futures-io traits.
 
+#[path = "support/pair.rs"]
+mod pair;
+use pair::*;
+
 use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
@@ -188,16 +190,22 @@ fn a_reader_removed_earlier_in_the_same_pass_is_not_called() {
     lp.close().unwrap();
 }
 
+/// The number that is never an open fd (-1), or socket (`INVALID_SOCKET`).
+#[cfg(unix)]
+const INVALID: std::os::fd::RawFd = -1;
+#[cfg(windows)]
+const INVALID: std::os::windows::io::RawSocket = !0;
+
 #[test]
 fn add_reader_on_a_bad_fd_fails() {
     let lp = EventLoop::new().unwrap();
     // SAFETY: a number that is not an open fd is refused before the loop keeps it.
     assert!(unsafe { lp.add_reader(1_000_000, || ()) }.is_err());
     // SAFETY: a number that is not an open fd is refused before the loop keeps it.
-    assert!(unsafe { lp.add_writer(-1, || ()) }.is_err());
+    assert!(unsafe { lp.add_writer(INVALID, || ()) }.is_err());
     // Nothing half-registered stays behind.
     assert!(!lp.remove_reader(1_000_000));
-    assert!(!lp.remove_writer(-1));
+    assert!(!lp.remove_writer(INVALID));
     lp.close().unwrap();
 }
 

@@ -3,14 +3,26 @@
 //!
 //! One test per binary on purpose: the checks depend on fd numbers, which are process-wide.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: fd numbers and dup2 are Unix concepts");
+}
+
+#[cfg(unix)]
 use std::io::Write;
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use tulip::{Async, EventLoop};
 
 /// A fresh socket pair whose read end has exactly the number `fd` (which must be free).
+#[cfg(unix)]
 fn pair_on(fd: RawFd) -> (UnixStream, UnixStream) {
     let (a, b) = UnixStream::pair().unwrap();
     if b.as_raw_fd() == fd {
@@ -26,6 +38,7 @@ fn pair_on(fd: RawFd) -> (UnixStream, UnixStream) {
 }
 
 /// Registers a fresh socket on `fd` with `lp` and checks that readiness works on it.
+#[cfg(unix)]
 fn fd_registers_cleanly(lp: &EventLoop, fd: RawFd) {
     let (mut a, b) = pair_on(fd);
     let lp2 = lp.clone();
@@ -39,6 +52,7 @@ fn fd_registers_cleanly(lp: &EventLoop, fd: RawFd) {
     assert!(matches!(r, Ok(Ok(()))), "readiness on a reused fd number failed: {r:?}");
 }
 
+#[cfg(unix)]
 #[test]
 fn async_dropped_with_a_reader_closure_is_deregistered() {
     let lp = EventLoop::new().unwrap();

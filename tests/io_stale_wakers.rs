@@ -1,8 +1,11 @@
 //! A readiness future polled by a new task (a waker that does not `will_wake` the old one) drops the
 //! old waker instead of keeping both; a dropped future leaves no waker behind.
 
+#[path = "support/pair.rs"]
+mod pair;
+use pair::*;
+
 use std::future::Future;
-use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 

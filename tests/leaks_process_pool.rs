@@ -3,18 +3,30 @@
 //! spawner threads gone, whichever way the pool ends (graceful shutdown, shutdown with a deadline,
 //! drop) and whatever its workers did (returned, panicked, crashed).
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/census.rs"]
 mod census;
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool, SubmitError};
 
+#[cfg(unix)]
 const CYCLES: u32 = 200;
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[Case {
@@ -23,19 +35,23 @@ fn main() {
     }]);
 }
 
+#[cfg(unix)]
 fn double(x: u32) -> u32 {
     x * 2
 }
 
 /// Panics without running the panic hook, so the test's output stays readable.
+#[cfg(unix)]
 fn boom(_: ()) -> u32 {
     std::panic::resume_unwind(Box::new("boom"))
 }
 
+#[cfg(unix)]
 fn crash(_: ()) -> u32 {
     std::process::abort()
 }
 
+#[cfg(unix)]
 fn process_pool_cycles_leak_no_fds_threads_children_or_zombies() {
     // The first pool starts the process-wide spawner thread, which lives as long as the process by
     // design (src/process_pool/driver.rs): one warm-up cycle, then the baseline.

@@ -4,13 +4,23 @@
 //! One test function on purpose: the harness runs tests of a file in parallel threads, which would
 //! make thread counts meaningless.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: reads /proc (Linux only)");
+}
+
+#[cfg(unix)]
 #[path = "support/census.rs"]
 mod census;
 
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use tulip::{JobError, SubmitError, ThreadPool};
 
+#[cfg(unix)]
 #[test]
 #[cfg(target_os = "linux")]
 fn thread_pool_cycles_leak_no_fds_or_threads() {

@@ -8,10 +8,13 @@
 //!   messages echoed between two messages of one connection stays near one round for every
 //!   connection: the worst is bounded against the median.
 
+#[path = "support/pair.rs"]
+mod pair;
+use pair::*;
+
 use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::sync::mpsc;
 

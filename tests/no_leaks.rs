@@ -3,17 +3,27 @@
 //! One test function on purpose: the harness runs tests of a file in parallel threads, which would
 //! make thread counts meaningless.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: reads /proc (Linux only)");
+}
+
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
 }
 
+#[cfg(unix)]
 fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
 }
 
 /// Waits (a liveness bound, not a timing assertion) for `f` to drop to `baseline`.
+#[cfg(unix)]
 fn settles(what: &str, baseline: usize, f: fn() -> usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while f() > baseline {
@@ -22,6 +32,7 @@ fn settles(what: &str, baseline: usize, f: fn() -> usize) {
     }
 }
 
+#[cfg(unix)]
 #[test]
 #[cfg(target_os = "linux")]
 fn create_use_close_cycles_leak_no_fds_or_threads() {

@@ -1,12 +1,14 @@
 //! A foreign waker that panics when the loop wakes it for I/O readiness does not lose the other
 //! wakeups of that pass, nor unwind out of the loop: the panic goes to the exception handler (as
 //! async-io catches a panicking waker).
-#![cfg(unix)]
+
+#[path = "support/pair.rs"]
+mod pair;
+use pair::*;
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::io::Write;
-use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};

@@ -5,31 +5,45 @@
 //!
 //! A `harness = false` target: `main` calls `tulip::process::init()` first (workers are this binary).
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{CancelToken, JobError, PoolStats, ProcessPool, SubmitError, ThreadPool};
 
+#[cfg(unix)]
 const LIMIT: Duration = Duration::from_millis(50);
 
+#[cfg(unix)]
 fn square(x: u64) -> u64 {
     x * x
 }
 
 /// The per-worker state: how many jobs this worker served.
+#[cfg(unix)]
 fn zero() -> Result<u64, String> {
     Ok(0)
 }
 
+#[cfg(unix)]
 fn count(served: &mut u64, _: ()) -> u64 {
     *served += 1;
     *served
 }
 
 /// A process job that never ends by itself: the pool kills it at its limit.
+#[cfg(unix)]
 fn forever(_: ()) {
     loop {
         std::thread::sleep(Duration::from_millis(1));
@@ -37,6 +51,7 @@ fn forever(_: ()) {
 }
 
 /// A thread job that runs until its token is set (a thread cannot be killed).
+#[cfg(unix)]
 fn until_told(token: &CancelToken) {
     while !token.is_cancelled() {
         std::thread::sleep(Duration::from_millis(1));
@@ -44,6 +59,7 @@ fn until_told(token: &CancelToken) {
 }
 
 /// What both workloads must report at the end.
+#[cfg(unix)]
 fn check_stats(s: PoolStats) {
     assert_eq!(s.max_workers, 2, "{s:?}");
     // 1 submit + 1 try_submit + 10 mapped + 3 with state + 1 through the loop.
@@ -52,6 +68,7 @@ fn check_stats(s: PoolStats) {
     assert_eq!((s.queued, s.running, s.cancelled), (0, 0, 0), "{s:?}");
 }
 
+#[cfg(unix)]
 fn on_threads() {
     let pool = ThreadPool::builder()
         .max_workers(2)
@@ -80,6 +97,7 @@ fn on_threads() {
     check_stats(pool.stats());
 }
 
+#[cfg(unix)]
 fn on_processes() {
     let pool = ProcessPool::builder()
         .max_workers(2)
@@ -108,6 +126,7 @@ fn on_processes() {
     check_stats(pool.stats());
 }
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[

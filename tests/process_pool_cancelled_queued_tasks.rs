@@ -1,20 +1,33 @@
 //! Process pool: a queued task that is cancelled or whose future is dropped leaves the queue at
 //! once, is counted in `stats().cancelled`, and never holds up the tasks after it (issue 11, item 1).
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
+#[cfg(unix)]
 #[path = "support/pp_tasks.rs"]
 mod tasks;
 
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
 use harness::{eventually, Case};
+#[cfg(unix)]
 use tasks::{nap, one};
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
 /// Generous liveness bound: the stall this pins lasted until the idle timeout (60 s).
+#[cfg(unix)]
 const LIVE: Duration = Duration::from_secs(10);
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -33,9 +46,11 @@ fn main() {
     ]);
 }
 
+#[cfg(unix)]
 type Fut = tulip::ConcurrentFuture<u64>;
 
 /// One worker running a 300 ms task, and `n` tasks queued behind it, cancelled.
+#[cfg(unix)]
 fn busy_pool_with_cancelled(n: usize) -> (ProcessPool, Fut, Vec<Fut>) {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let long = pool.submit(nap, 300).unwrap();
@@ -48,6 +63,7 @@ fn busy_pool_with_cancelled(n: usize) -> (ProcessPool, Fut, Vec<Fut>) {
 }
 
 /// Reproduction (a): one worker busy, ten queued tasks cancelled, then a tiny task.
+#[cfg(unix)]
 fn cancelled_queued_tasks_do_not_stall_the_pool() {
     let (pool, long, queued) = busy_pool_with_cancelled(10);
     eventually(LIVE, "cancelled tasks leave the queue", || pool.stats().queued == 0);
@@ -62,6 +78,7 @@ fn cancelled_queued_tasks_do_not_stall_the_pool() {
 
 /// Reproduction (b): the everyday async pattern, a short timeout around `submit` (the future is
 /// dropped), forty times, then a tiny task.
+#[cfg(unix)]
 fn dropped_futures_do_not_stall_the_pool() {
     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
     tulip::run(async {
@@ -75,6 +92,7 @@ fn dropped_futures_do_not_stall_the_pool() {
 }
 
 /// Reproduction (c): a graceful shutdown after cancelling queued tasks ends when the running task does.
+#[cfg(unix)]
 fn shutdown_after_cancelling_is_prompt() {
     let (pool, long, _queued) = busy_pool_with_cancelled(5);
     let t = Instant::now();

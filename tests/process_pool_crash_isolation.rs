@@ -1,16 +1,28 @@
 //! Process pool: a worker that dies (abort, exit, segfault, SIGKILL from outside) or sends a bad
 //! frame fails only the task it was running; the pool replaces it and the other tasks complete.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::io::Write;
+#[cfg(unix)]
 use std::os::fd::FromRawFd;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -35,20 +47,24 @@ fn main() {
     ]);
 }
 
+#[cfg(unix)]
 fn pid(_: ()) -> u32 {
     std::process::id()
 }
 
+#[cfg(unix)]
 fn nap_then(ms: u64) -> u64 {
     std::thread::sleep(Duration::from_millis(ms));
     ms
 }
 
+#[cfg(unix)]
 fn abort_after(ms: u64) -> u64 {
     std::thread::sleep(Duration::from_millis(ms));
     std::process::abort()
 }
 
+#[cfg(unix)]
 fn died_with(r: Result<impl std::fmt::Debug, JobError>, what: &str) {
     match r {
         Err(JobError::WorkerDied(how)) => assert!(how.contains(what), "{how:?} does not say {what:?}"),
@@ -56,6 +72,7 @@ fn died_with(r: Result<impl std::fmt::Debug, JobError>, what: &str) {
     }
 }
 
+#[cfg(unix)]
 fn abort_in_one_task_while_others_run() {
     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
     let mut futs = Vec::new();
@@ -80,6 +97,7 @@ fn abort_in_one_task_while_others_run() {
     assert_eq!(pool.submit(nap_then, 1).unwrap().wait(), Ok(1));
 }
 
+#[cfg(unix)]
 fn exit_status_is_reported() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let before = pool.submit(pid, ()).unwrap().wait().unwrap();
@@ -91,12 +109,14 @@ fn exit_status_is_reported() {
     assert_ne!(before, after, "a new worker runs the next task");
 }
 
+#[cfg(unix)]
 fn segfault(_: ()) -> u8 {
     // SAFETY: none; this crashes the worker on purpose.
     unsafe { std::ptr::null_mut::<u8>().write_volatile(1) };
     0
 }
 
+#[cfg(unix)]
 fn segfault_is_reported() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     died_with(pool.submit(segfault, ()).unwrap().wait(), "SIGSEGV");
@@ -104,12 +124,14 @@ fn segfault_is_reported() {
 }
 
 /// Creates `path`, then sleeps `ms`: the file says the task really started.
+#[cfg(unix)]
 fn mark_then_nap((path, ms): (std::path::PathBuf, u64)) -> u64 {
     std::fs::write(&path, b"started").unwrap();
     std::thread::sleep(Duration::from_millis(ms));
     ms
 }
 
+#[cfg(unix)]
 fn sigkill_from_outside_is_reported() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
@@ -125,6 +147,7 @@ fn sigkill_from_outside_is_reported() {
 }
 
 /// Forks a child that keeps the worker's pipes open (and writes its pid to `path`), then aborts.
+#[cfg(unix)]
 fn fork_then_abort(path: std::path::PathBuf) -> u8 {
     // SAFETY: the child only sleeps and exits; it runs no code that could need another thread.
     let child = unsafe { libc::fork() };
@@ -139,12 +162,14 @@ fn fork_then_abort(path: std::path::PathBuf) -> u8 {
     std::process::abort()
 }
 
+#[cfg(unix)]
 fn death_is_noticed_even_if_a_grandchild_holds_the_pipes() {
     grandchild_holds_the_pipes(&ProcessPool::builder().max_workers(1).build().unwrap());
 }
 
 /// The task goes straight from `submit` to the idle worker, which does not wake the driver: the
 /// liveness check must still watch it (before, the driver slept on until the idle timeout).
+#[cfg(unix)]
 fn death_after_a_direct_submit_is_noticed_even_if_a_grandchild_holds_the_pipes() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     assert_eq!(pool.submit(nap_then, 0).unwrap().wait(), Ok(0));
@@ -154,6 +179,7 @@ fn death_after_a_direct_submit_is_noticed_even_if_a_grandchild_holds_the_pipes()
 }
 
 /// A worker aborts while a child it forked holds its pipes: the task fails within the bound.
+#[cfg(unix)]
 fn grandchild_holds_the_pipes(pool: &ProcessPool) {
     let file = std::env::temp_dir().join(format!("tulip-crash-{}-grandchild", std::process::id()));
     let _ = std::fs::remove_file(&file);
@@ -168,6 +194,7 @@ fn grandchild_holds_the_pipes(pool: &ProcessPool) {
     assert_eq!(pool.submit(nap_then, 3).unwrap().wait(), Ok(3));
 }
 
+#[cfg(unix)]
 fn killed_before_it_starts_a_task_is_sent_elsewhere() {
     // Killed while its task is sent but provably not started (the worker is frozen before it reads
     // it): the task has not run, so it runs on the replacement instead of failing.
@@ -184,6 +211,7 @@ fn killed_before_it_starts_a_task_is_sent_elsewhere() {
 }
 
 /// Writes `bytes` straight into the worker's result pipe (fd 4), as a buggy native library might.
+#[cfg(unix)]
 fn scribble(bytes: Vec<u8>) -> u8 {
     // SAFETY: fd 4 is the worker's result pipe; it is not closed here (forget).
     let mut pipe = unsafe { std::fs::File::from_raw_fd(4) };
@@ -193,6 +221,7 @@ fn scribble(bytes: Vec<u8>) -> u8 {
     0
 }
 
+#[cfg(unix)]
 fn bad_frame_case(bytes: Vec<u8>, what: &str) {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     // Make pipelining deep, so tasks queue up in the worker behind the bad one.
@@ -209,11 +238,13 @@ fn bad_frame_case(bytes: Vec<u8>, what: &str) {
     assert_eq!(pool.stats().worker_deaths, 1);
 }
 
+#[cfg(unix)]
 fn malformed_frame_kills_only_that_worker() {
     // A well-formed length, then a body of an unknown kind.
     bad_frame_case(vec![3, 0, 0, 0, 0x55, 0x55, 0x55], "malformed frame: unknown frame kind 0x55");
 }
 
+#[cfg(unix)]
 fn oversize_frame_kills_only_that_worker() {
     bad_frame_case(vec![0xf0, 0xff, 0xff, 0xff], "over the limit");
 }

@@ -2,17 +2,29 @@
 //! `shutdown_timeout`, as in the thread pool's `keep_alive`; it used to panic the driver (the pool
 //! then shut down silently) or the caller (issue 11, item 5).
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
+#[cfg(unix)]
 #[path = "support/pp_tasks.rs"]
 mod tasks;
 
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tasks::one;
+#[cfg(unix)]
 use tulip::ProcessPool;
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -21,6 +33,7 @@ fn main() {
     ]);
 }
 
+#[cfg(unix)]
 fn timeouts_of_duration_max() {
     let pool = ProcessPool::builder()
         .max_workers(2)
@@ -36,6 +49,7 @@ fn timeouts_of_duration_max() {
     assert_eq!(pool.stats().failed, 0);
 }
 
+#[cfg(unix)]
 fn shutdown_timeout_max() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let f = pool.submit(one, 1).unwrap();

@@ -3,16 +3,28 @@
 //! pool retires (`max_tasks_per_child`, `idle_timeout`) are not counted as deaths, tasks still get
 //! their values, and the pool never signals a pid it has not shown to be its own child.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(unix)]
 use std::sync::Arc;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::ProcessPool;
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -21,11 +33,13 @@ fn main() {
     ]);
 }
 
+#[cfg(unix)]
 fn pid(_: ()) -> u32 {
     std::process::id()
 }
 
 /// Recycles a worker after every task, then lets the last ones retire for idleness.
+#[cfg(unix)]
 fn recycle_and_retire() {
     let pool = ProcessPool::builder()
         .max_workers(2)
@@ -46,6 +60,7 @@ fn recycle_and_retire() {
     assert_eq!(pool.submit(pid, ()).unwrap().wait().map(|_| ()), Ok(()));
 }
 
+#[cfg(unix)]
 fn with_sigchld_ignored() {
     // SAFETY: changes a signal disposition; restored below.
     let old = unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
@@ -57,6 +72,7 @@ fn with_sigchld_ignored() {
     }
 }
 
+#[cfg(unix)]
 fn with_a_waitpid_loop() {
     let stop = Arc::new(AtomicBool::new(false));
     let reaper = {

@@ -2,16 +2,27 @@
 //! pool (instead of running its `main` again in every worker), and a worker that does not reach
 //! `init()` fails the handshake with an error saying so.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::process::Command;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{BuildError, ProcessPool};
 
+#[cfg(unix)]
 const ROLE: &str = "TULIP_TEST_ROLE";
 
+#[cfg(unix)]
 fn main() {
     match std::env::var(ROLE).as_deref() {
         // These roles run in child copies of this test, each a program that gets `init` wrong.
@@ -40,6 +51,7 @@ fn main() {
     ]);
 }
 
+#[cfg(unix)]
 fn try_to_build() {
     match ProcessPool::builder().max_workers(1).build() {
         Err(BuildError::Handshake(msg)) => println!("HANDSHAKE ERROR: {msg}"),
@@ -48,18 +60,21 @@ fn try_to_build() {
     }
 }
 
+#[cfg(unix)]
 fn run_role(role: &str) -> String {
     let out = Command::new(std::env::current_exe().unwrap()).env(ROLE, role).output().unwrap();
     assert!(out.status.success(), "{out:?}");
     String::from_utf8(out.stdout).unwrap()
 }
 
+#[cfg(unix)]
 fn a_program_without_init_cannot_start_a_pool() {
     let out = run_role("no-init");
     assert!(out.starts_with("HANDSHAKE ERROR: tulip::process::init() was not called"), "{out}");
     assert_eq!(out.lines().count(), 1, "something ran twice: {out}");
 }
 
+#[cfg(unix)]
 fn a_worker_that_skips_init_fails_the_handshake() {
     let out = run_role("skip-init");
     // The worker reached the pool's builder instead of init: refused, so pools never nest...
@@ -76,6 +91,7 @@ fn a_worker_that_skips_init_fails_the_handshake() {
     assert!(!out.contains("BUILT"), "{out}");
 }
 
+#[cfg(unix)]
 fn init_returns_in_the_program() {
     // Called again, in a program that is not a worker: returns at once.
     tulip::process::init();

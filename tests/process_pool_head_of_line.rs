@@ -2,19 +2,32 @@
 //! pipelining budget while another worker can take them (issue 11, item 9: with pipelining up to
 //! 512 deep, half of 600 tiny tasks waited behind one long task while the other worker idled).
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
+#[cfg(unix)]
 #[path = "support/pp_tasks.rs"]
 mod tasks;
 
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::{eventually, Case};
+#[cfg(unix)]
 use tasks::{mark_then_nap, marker, one};
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
+#[cfg(unix)]
 const LIVE: Duration = Duration::from_secs(10);
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[Case {
@@ -23,6 +36,7 @@ fn main() {
     }]);
 }
 
+#[cfg(unix)]
 fn tiny_tasks_do_not_queue_behind_a_long_one() {
     let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
     // Tiny tasks measured: the pool pipelines deeply.

@@ -1,19 +1,33 @@
 //! Process pool: workers inherit only stdio and their own pipes, and never outlive the program
 //! (a `SIGKILL`ed parent leaves no worker alive, busy or idle).
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::ffi::CString;
+#[cfg(unix)]
 use std::io::{BufRead, BufReader, Write};
+#[cfg(unix)]
 use std::process::{Command, Stdio};
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::ProcessPool;
 
+#[cfg(unix)]
 const ROLE: &str = "TULIP_TEST_ROLE";
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     if std::env::var(ROLE).as_deref() == Ok("orphan-parent") {
@@ -29,6 +43,7 @@ fn main() {
 }
 
 /// `(fd, what it points to)` for every open descriptor of the calling process.
+#[cfg(unix)]
 fn list_fds(_: ()) -> Vec<(i32, String)> {
     let me = format!("/proc/{}/fd", std::process::id());
     let mut fds: Vec<(i32, String)> = std::fs::read_dir("/proc/self/fd")
@@ -45,6 +60,7 @@ fn list_fds(_: ()) -> Vec<(i32, String)> {
     fds
 }
 
+#[cfg(unix)]
 fn workers_inherit_only_stdio_and_their_channels() {
     // Descriptors without close-on-exec, as a careless library or a parent shell might leave.
     // SAFETY: plain descriptor calls; both are closed at the end.
@@ -70,6 +86,7 @@ fn workers_inherit_only_stdio_and_their_channels() {
     }
 }
 
+#[cfg(unix)]
 fn nap_pid(ms: u64) -> u32 {
     std::thread::sleep(Duration::from_millis(ms));
     std::process::id()
@@ -77,6 +94,7 @@ fn nap_pid(ms: u64) -> u32 {
 
 /// Runs in a child copy of this test: a pool with one busy and one idle worker, whose pids it prints;
 /// then it waits to be killed.
+#[cfg(unix)]
 fn orphan_parent() {
     let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
     // One task per worker: both are busy until their results are in.
@@ -95,6 +113,7 @@ fn orphan_parent() {
 }
 
 /// Alive means running: a zombie (dead, waiting for its new parent to reap it) is not.
+#[cfg(unix)]
 fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => !matches!(stat.rsplit(") ").next().and_then(|s| s.chars().next()), Some('Z' | 'X')),
@@ -102,6 +121,7 @@ fn alive(pid: u32) -> bool {
     }
 }
 
+#[cfg(unix)]
 fn killed_parent_leaves_no_worker() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env(ROLE, "orphan-parent")

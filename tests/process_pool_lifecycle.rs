@@ -1,15 +1,26 @@
 //! Process pool: workers are recycled after `max_tasks_per_child`, pruned after `idle_timeout`
 //! (down to `min_workers`), and shut down gracefully, forcefully, or by drop, leaving no zombie.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::path::PathBuf;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{BuildError, JobError, ProcessPool, SubmitError};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -37,21 +48,25 @@ fn main() {
     ]);
 }
 
+#[cfg(unix)]
 fn pid(_: ()) -> u32 {
     std::process::id()
 }
 
+#[cfg(unix)]
 fn nap_pid(ms: u64) -> u32 {
     std::thread::sleep(Duration::from_millis(ms));
     std::process::id()
 }
 
+#[cfg(unix)]
 fn mark_then_nap((path, ms): (PathBuf, u64)) -> u32 {
     std::fs::write(&path, b"started").unwrap();
     std::thread::sleep(Duration::from_millis(ms));
     std::process::id()
 }
 
+#[cfg(unix)]
 fn marker(name: &str) -> PathBuf {
     let p = std::env::temp_dir().join(format!("tulip-life-{}-{name}", std::process::id()));
     let _ = std::fs::remove_file(&p);
@@ -59,12 +74,14 @@ fn marker(name: &str) -> PathBuf {
 }
 
 /// Gone means reaped: not even a zombie is left (a zombie still answers `kill(pid, 0)`).
+#[cfg(unix)]
 fn assert_reaped(pids: impl IntoIterator<Item = u32>) {
     for p in pids {
         assert!(!harness::pid_exists(p), "worker {p} is still there (alive or zombie)");
     }
 }
 
+#[cfg(unix)]
 fn workers_are_recycled_after_max_tasks() {
     let pool = ProcessPool::builder().max_workers(1).max_tasks_per_child(3).build().unwrap();
     let pids: Vec<u32> = (0..9).map(|_| pool.submit(pid, ()).unwrap().wait().unwrap()).collect();
@@ -78,6 +95,7 @@ fn workers_are_recycled_after_max_tasks() {
     assert_eq!(pool.stats().worker_deaths, 0);
 }
 
+#[cfg(unix)]
 fn idle_workers_are_pruned() {
     let pool =
         ProcessPool::builder().max_workers(2).idle_timeout(Duration::from_millis(100)).build().unwrap();
@@ -89,6 +107,7 @@ fn idle_workers_are_pruned() {
     assert_ne!(first, second);
 }
 
+#[cfg(unix)]
 fn min_workers_stay_warm() {
     let pool = ProcessPool::builder()
         .max_workers(3)
@@ -103,6 +122,7 @@ fn min_workers_stay_warm() {
     assert_eq!(pool.stats().workers_started, 2);
 }
 
+#[cfg(unix)]
 fn shutdown_wait_finishes_work_and_reaps() {
     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
     let futs: Vec<_> = (0..6).map(|_| pool.submit(nap_pid, 30).unwrap()).collect();
@@ -113,6 +133,7 @@ fn shutdown_wait_finishes_work_and_reaps() {
     assert!(matches!(pool.submit(pid, ()), Err(SubmitError::ShutDown)));
 }
 
+#[cfg(unix)]
 fn shutdown_timeout_zero_ends_everything_now() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let m = marker("zero");
@@ -129,6 +150,7 @@ fn shutdown_timeout_zero_ends_everything_now() {
     let _ = std::fs::remove_file(m);
 }
 
+#[cfg(unix)]
 fn shutdown_timeout_kills_after_the_deadline() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
@@ -144,6 +166,7 @@ fn shutdown_timeout_kills_after_the_deadline() {
     assert_reaped([f.wait().unwrap()]);
 }
 
+#[cfg(unix)]
 fn shutdown_without_wait_finishes_in_background() {
     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
     let futs: Vec<_> = (0..4).map(|_| pool.submit(nap_pid, 50).unwrap()).collect();
@@ -156,6 +179,7 @@ fn shutdown_without_wait_finishes_in_background() {
 }
 
 /// Marks `started`, then waits until `release` exists; returns the worker's pid.
+#[cfg(unix)]
 fn mark_then_wait_for((started, release): (PathBuf, PathBuf)) -> u32 {
     std::fs::write(started, b"started").unwrap();
     while !release.exists() {
@@ -164,6 +188,7 @@ fn mark_then_wait_for((started, release): (PathBuf, PathBuf)) -> u32 {
     std::process::id()
 }
 
+#[cfg(unix)]
 fn drop_of_the_last_handle_finishes_the_work_then_reaps() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
@@ -186,6 +211,7 @@ fn drop_of_the_last_handle_finishes_the_work_then_reaps() {
     let _ = (std::fs::remove_file(started), std::fs::remove_file(release));
 }
 
+#[cfg(unix)]
 fn invalid_settings_are_refused() {
     let bad = |b: tulip::ProcessPoolBuilder| matches!(b.build(), Err(BuildError::InvalidConfig(_)));
     assert!(bad(ProcessPool::builder().max_workers(0)));

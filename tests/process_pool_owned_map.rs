@@ -1,14 +1,24 @@
 //! Process pool: `map` is owned (it holds a clone of the pool, so it outlives the handle it came
 //! from), lazy, ordered, and bounded by `in_flight` chunks.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -17,10 +27,12 @@ fn main() {
     ]);
 }
 
+#[cfg(unix)]
 fn double(x: u32) -> u32 {
     2 * x
 }
 
+#[cfg(unix)]
 fn a_map_outlives_its_pool_handle() {
     let map = {
         let pool = ProcessPool::builder().max_workers(2).build().unwrap();
@@ -30,6 +42,7 @@ fn a_map_outlives_its_pool_handle() {
     assert_eq!(out, Ok((0..50).map(|x| 2 * x).collect()));
 }
 
+#[cfg(unix)]
 fn in_flight_bounds_what_is_submitted() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let mut map = pool.map(double, 0..).in_flight(3);

@@ -2,15 +2,26 @@
 //! `submit` blocks until there is room, `submit_async` waits without blocking its thread, and a
 //! shutdown releases whoever waits with `ShutDown`.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::path::PathBuf;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{ProcessPool, SubmitError};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -24,8 +35,10 @@ fn main() {
     ]);
 }
 
+#[cfg(unix)]
 const LIVE: Duration = Duration::from_secs(10);
 
+#[cfg(unix)]
 fn mark_then_wait_for(paths: (PathBuf, PathBuf)) -> u32 {
     std::fs::write(&paths.0, b"started").unwrap();
     while !paths.1.exists() {
@@ -34,15 +47,18 @@ fn mark_then_wait_for(paths: (PathBuf, PathBuf)) -> u32 {
     1
 }
 
+#[cfg(unix)]
 fn one(x: u32) -> u32 {
     x
 }
 
+#[cfg(unix)]
 fn marker(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("tulip-qcap-{}-{name}", std::process::id()))
 }
 
 /// A pool of one worker, busy until `release` exists, with a queue of `cap` filled up.
+#[cfg(unix)]
 fn full_pool(cap: usize, name: &str) -> (ProcessPool, PathBuf, Vec<tulip::ConcurrentFuture<u32>>) {
     let pool = ProcessPool::builder().max_workers(1).queue_capacity(cap).build().unwrap();
     let (started, release) = (marker(&format!("{name}-started")), marker(&format!("{name}-release")));
@@ -54,6 +70,7 @@ fn full_pool(cap: usize, name: &str) -> (ProcessPool, PathBuf, Vec<tulip::Concur
     (pool, release, futs)
 }
 
+#[cfg(unix)]
 fn try_submit_refuses_when_the_queue_is_full() {
     let (pool, release, futs) = full_pool(2, "try");
     assert_eq!(pool.stats().queued, 2);
@@ -64,6 +81,7 @@ fn try_submit_refuses_when_the_queue_is_full() {
     let _ = std::fs::remove_file(release);
 }
 
+#[cfg(unix)]
 fn submit_waits_for_room() {
     let (pool, release, futs) = full_pool(1, "wait");
     let p = pool.clone();
@@ -78,6 +96,7 @@ fn submit_waits_for_room() {
     let _ = std::fs::remove_file(release);
 }
 
+#[cfg(unix)]
 fn submit_async_waits_without_blocking() {
     let (pool, release, futs) = full_pool(1, "async");
     let got = tulip::run(async {
@@ -97,6 +116,7 @@ fn submit_async_waits_without_blocking() {
     let _ = std::fs::remove_file(release);
 }
 
+#[cfg(unix)]
 fn a_shutdown_releases_a_waiting_submit() {
     let (pool, release, futs) = full_pool(1, "shut");
     let p = pool.clone();

@@ -4,13 +4,23 @@
 //! A `harness = false` target: workers are this test binary started again, and `main` must call
 //! `tulip::process::init()` before anything else.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use serde::{Deserialize, Serialize};
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool, SubmitError};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -31,32 +41,39 @@ fn main() {
     ]);
 }
 
+#[cfg(unix)]
 fn pool(workers: usize) -> ProcessPool {
     ProcessPool::builder().max_workers(workers).build().expect("pool")
 }
 
+#[cfg(unix)]
 fn pid(_: ()) -> u32 {
     std::process::id()
 }
 
+#[cfg(unix)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Point {
     x: i32,
     label: String,
 }
 
+#[cfg(unix)]
 fn add_one(x: u64) -> u64 {
     x + 1
 }
 
+#[cfg(unix)]
 fn shout(s: String) -> String {
     s.to_uppercase()
 }
 
+#[cfg(unix)]
 fn flip(points: Vec<Point>) -> Vec<Point> {
     points.into_iter().rev().map(|p| Point { x: -p.x, ..p }).collect()
 }
 
+#[cfg(unix)]
 fn values_of_several_types_come_back() {
     let pool = pool(2);
     assert_eq!(pool.submit(add_one, 41).unwrap().wait(), Ok(42));
@@ -74,6 +91,7 @@ fn values_of_several_types_come_back() {
     assert_eq!(pool.stats().completed, 6);
 }
 
+#[cfg(unix)]
 fn futures_are_awaitable_on_any_runtime() {
     let pool = pool(1);
     let f = pool.submit(add_one, 1).unwrap();
@@ -94,6 +112,7 @@ fn futures_are_awaitable_on_any_runtime() {
     assert_eq!(sum, 5 + 6 + 10);
 }
 
+#[cfg(unix)]
 fn panicky(x: i32) -> i32 {
     if x < 0 {
         panic!("negative input: {x}");
@@ -101,6 +120,7 @@ fn panicky(x: i32) -> i32 {
     x
 }
 
+#[cfg(unix)]
 fn panic_fails_its_task_and_the_worker_lives() {
     let pool = pool(1);
     let before = pool.submit(pid, ()).unwrap().wait().unwrap();
@@ -115,15 +135,18 @@ fn panic_fails_its_task_and_the_worker_lives() {
 }
 
 /// Serializes to an error, deserializes to an error.
+#[cfg(unix)]
 #[derive(Debug)]
 struct Cursed;
 
+#[cfg(unix)]
 impl Serialize for Cursed {
     fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
         Err(serde::ser::Error::custom("cursed values cannot be written"))
     }
 }
 
+#[cfg(unix)]
 impl<'de> Deserialize<'de> for Cursed {
     fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
         Err(serde::de::Error::custom("cursed values cannot be read"))
@@ -131,21 +154,25 @@ impl<'de> Deserialize<'de> for Cursed {
 }
 
 /// Encodes fine, refuses to decode.
+#[cfg(unix)]
 #[derive(Debug)]
 struct WriteOnly;
 
+#[cfg(unix)]
 impl Serialize for WriteOnly {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u8(7)
     }
 }
 
+#[cfg(unix)]
 impl<'de> Deserialize<'de> for WriteOnly {
     fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
         Err(serde::de::Error::custom("this type refuses to be read"))
     }
 }
 
+#[cfg(unix)]
 fn unencodable_arguments_fail_at_submit() {
     let pool = pool(1);
     match pool.submit(|_: Cursed| 1u8, Cursed) {
@@ -157,6 +184,7 @@ fn unencodable_arguments_fail_at_submit() {
     assert_eq!(pool.submit(add_one, 0).unwrap().wait(), Ok(1));
 }
 
+#[cfg(unix)]
 fn undecodable_result_is_a_codec_error() {
     let pool = pool(1);
     match pool.submit(|_: ()| WriteOnly, ()).unwrap().wait() {
@@ -173,6 +201,7 @@ fn undecodable_result_is_a_codec_error() {
     assert_eq!(pool.stats().worker_deaths, 0);
 }
 
+#[cfg(unix)]
 fn oversize_frames_are_refused_both_ways() {
     let pool = ProcessPool::builder().max_workers(1).max_frame_size(64 * 1024).build().unwrap();
     match pool.submit(|v: Vec<u8>| v.len(), vec![0u8; 100_000]) {
@@ -187,6 +216,7 @@ fn oversize_frames_are_refused_both_ways() {
     assert_eq!(pool.submit(|n: usize| vec![1u8; n], 60_000).unwrap().wait().map(|v| v.len()), Ok(60_000));
 }
 
+#[cfg(unix)]
 fn square_or_panic(x: u32) -> u32 {
     if x == 13 {
         panic!("unlucky");
@@ -194,6 +224,7 @@ fn square_or_panic(x: u32) -> u32 {
     x * x
 }
 
+#[cfg(unix)]
 fn map_yields_in_order_with_per_item_errors() {
     let pool = pool(2);
     let out: Vec<Result<u32, JobError>> = pool.map(square_or_panic, 0..40u32).chunksize(7).collect();
@@ -220,14 +251,17 @@ fn map_yields_in_order_with_per_item_errors() {
     assert!(rest.iter().any(|r| r == &Err(JobError::ShutDown)));
 }
 
+#[cfg(unix)]
 fn add_one_u32(x: u32) -> u32 {
     x + 1
 }
 
+#[cfg(unix)]
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
 }
 
+#[cfg(unix)]
 fn ten_thousand_tasks_at_once() {
     let pool = pool(2);
     let fds_before = open_fds();

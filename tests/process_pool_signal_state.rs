@@ -2,12 +2,21 @@
 //! ignores, so that tasks behave as in a fresh program: `Command::output()` inside a task works even
 //! when the pool's program ignores `SIGCHLD`, and `SIGINT` / `SIGHUP` are not ignored by inheritance.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::ProcessPool;
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[Case {
@@ -18,6 +27,7 @@ fn main() {
 
 /// The worker's mask of ignored signals (`SigIgn` in `/proc/self/status`), and whether a child
 /// process's exit status can be collected.
+#[cfg(unix)]
 fn signal_state(_: ()) -> (u64, Result<i32, String>) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("SigIgn:")).unwrap();
@@ -30,10 +40,12 @@ fn signal_state(_: ()) -> (u64, Result<i32, String>) {
     (ignored, exit)
 }
 
+#[cfg(unix)]
 fn bit(sig: i32) -> u64 {
     1 << (sig - 1)
 }
 
+#[cfg(unix)]
 fn workers_do_not_inherit_ignored_signals() {
     let ignored = [libc::SIGCHLD, libc::SIGINT, libc::SIGHUP];
     // SAFETY: sets signal dispositions; this test target runs nothing else.

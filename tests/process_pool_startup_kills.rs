@@ -6,34 +6,52 @@
 //! started after the variable below is set sleeps before `main` (an `.init_array` constructor), so
 //! each new worker spends a long moment before it can answer, and the killer finds it there.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/census.rs"]
 mod census;
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::collections::HashSet;
+#[cfg(unix)]
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[cfg(unix)]
 use std::sync::Arc;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::ProcessPool;
 
+#[cfg(unix)]
 const SLOW_START: &str = "TULIP_TEST_SLOW_WORKER_START";
 
 /// How long a new worker takes before `main`: far longer than the killer needs to find it.
+#[cfg(unix)]
 const START_DELAY: Duration = Duration::from_millis(250);
 
+#[cfg(unix)]
 extern "C" fn slow_start() {
     if std::env::var_os(SLOW_START).is_some() {
         std::thread::sleep(START_DELAY);
     }
 }
 
+#[cfg(unix)]
 #[used]
 #[link_section = ".init_array"]
 static SLOW_START_CTOR: extern "C" fn() = slow_start;
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[Case {
@@ -42,11 +60,13 @@ fn main() {
     }]);
 }
 
+#[cfg(unix)]
 fn double(x: u32) -> u32 {
     2 * x
 }
 
 /// Kills the next `n` new children of this process as soon as they appear; returns when done.
+#[cfg(unix)]
 fn kill_next_children(n: usize, seen: &mut HashSet<i32>) {
     let mut killed = 0;
     while killed < n {
@@ -61,6 +81,7 @@ fn kill_next_children(n: usize, seen: &mut HashSet<i32>) {
     }
 }
 
+#[cfg(unix)]
 fn workers_killed_during_their_handshake_are_replaced() {
     // SAFETY: set before this test starts any thread that reads the environment.
     unsafe { std::env::set_var(SLOW_START, "1") };

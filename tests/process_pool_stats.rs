@@ -2,32 +2,46 @@
 //! is counted once: a value in `completed`; a panic, a codec error, a dead worker or a run-time
 //! limit in `failed`; a cancel or a shutdown in `cancelled`.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[Case { name: "every_ended_task_is_counted_once", run: every_ended_task_is_counted_once }]);
 }
 
+#[cfg(unix)]
 fn nap(ms: u64) -> u64 {
     std::thread::sleep(Duration::from_millis(ms));
     ms
 }
 
+#[cfg(unix)]
 fn boom(_: ()) -> u8 {
     panic!("boom")
 }
 
+#[cfg(unix)]
 fn die(_: ()) -> u8 {
     std::process::abort()
 }
 
+#[cfg(unix)]
 fn every_ended_task_is_counted_once() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     assert_eq!(pool.submit(nap, 0).unwrap().wait(), Ok(0));

@@ -1,14 +1,24 @@
 //! Process pool: `submit_with_limit` kills a task that runs past its own limit, counted from its
 //! start (not from `submit`), fails it with `TimedOut(limit)`, and counts it in `failed`.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -18,15 +28,18 @@ fn main() {
     ]);
 }
 
+#[cfg(unix)]
 fn nap(ms: u64) -> u64 {
     std::thread::sleep(Duration::from_millis(ms));
     ms
 }
 
+#[cfg(unix)]
 fn pid(_: ()) -> u32 {
     std::process::id()
 }
 
+#[cfg(unix)]
 fn a_task_past_its_limit_is_killed() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let before = pool.submit(pid, ()).unwrap().wait().unwrap();
@@ -42,6 +55,7 @@ fn a_task_past_its_limit_is_killed() {
     assert_eq!(pool.submit_with_limit(nap, 1, Duration::MAX).unwrap().wait(), Ok(1));
 }
 
+#[cfg(unix)]
 fn time_in_the_queue_is_not_counted() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let first = pool.submit(nap, 400).unwrap();
@@ -51,6 +65,7 @@ fn time_in_the_queue_is_not_counted() {
     assert_eq!(second.wait(), Ok(10));
 }
 
+#[cfg(unix)]
 fn the_limit_overrides_task_timeout() {
     let pool =
         ProcessPool::builder().max_workers(1).task_timeout(Duration::from_millis(100)).build().unwrap();

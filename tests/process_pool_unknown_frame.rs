@@ -1,16 +1,28 @@
 //! Process pool: once a worker sent a frame the pool cannot accept (here a well-formed frame of an
 //! unknown kind), nothing it sent after is trusted: a forged result behind it does not settle a task.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::io::Write;
+#[cfg(unix)]
 use std::os::fd::FromRawFd;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[Case {
@@ -21,6 +33,7 @@ fn main() {
 
 /// Writes, straight into the worker's result socket (fd 4), a frame of unknown kind followed by a
 /// well-formed result (value 42) for task `id`, then hangs.
+#[cfg(unix)]
 fn forge(id: u64) -> u32 {
     let mut bytes = vec![3, 0, 0, 0, 0x55, 0x55, 0x55];
     let body_len = 1 + 8 + 8 + 1 + 1u32;
@@ -38,6 +51,7 @@ fn forge(id: u64) -> u32 {
     0
 }
 
+#[cfg(unix)]
 fn a_result_after_an_unknown_frame_is_not_trusted() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     // Task ids count from 1 in a new pool: this task is task 1, whose result the forgery claims.

@@ -2,12 +2,21 @@
 //! `submit_with_state` refuses a type with no factory (`NoState`); a factory that fails fails only
 //! that task, and the next task tries again.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool, SubmitError};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -21,23 +30,28 @@ fn main() {
 }
 
 /// A state that counts the tasks that used it, and remembers its process.
+#[cfg(unix)]
 struct Counter {
     pid: u32,
     uses: u32,
 }
 
+#[cfg(unix)]
 fn new_counter() -> Result<Counter, String> {
     Ok(Counter { pid: std::process::id(), uses: 0 })
 }
 
+#[cfg(unix)]
 fn count(c: &mut Counter, _: ()) -> (u32, u32) {
     c.uses += 1;
     (c.pid, c.uses)
 }
 
 /// Fails the first time in each worker, then works.
+#[cfg(unix)]
 struct Flaky;
 
+#[cfg(unix)]
 fn new_flaky() -> Result<Flaky, String> {
     static TRIED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if TRIED.swap(true, std::sync::atomic::Ordering::Relaxed) {
@@ -47,10 +61,12 @@ fn new_flaky() -> Result<Flaky, String> {
     }
 }
 
+#[cfg(unix)]
 fn use_flaky(_: &mut Flaky, x: u8) -> u8 {
     x
 }
 
+#[cfg(unix)]
 fn the_state_is_made_once_per_worker_and_kept() {
     let pool = ProcessPool::builder().max_workers(1).worker_state(new_counter).build().unwrap();
     let uses: Vec<(u32, u32)> =
@@ -59,12 +75,14 @@ fn the_state_is_made_once_per_worker_and_kept() {
     assert_eq!(uses.iter().map(|u| u.1).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
 }
 
+#[cfg(unix)]
 fn a_type_without_a_factory_is_refused() {
     let pool = ProcessPool::builder().max_workers(1).worker_state(new_counter).build().unwrap();
     let r = pool.submit_with_state(use_flaky, 1).map(|_| ());
     assert!(matches!(r, Err(SubmitError::NoState(ty)) if ty.ends_with("Flaky")), "{r:?}");
 }
 
+#[cfg(unix)]
 fn a_failing_factory_fails_only_its_task() {
     let pool = ProcessPool::builder().max_workers(1).worker_state(new_flaky).build().unwrap();
     let first = pool.submit_with_state(use_flaky, 1).unwrap().wait();

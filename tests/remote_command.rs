@@ -3,13 +3,25 @@
 //! launcher that prints to stdout first (like a noisy `.bashrc` over ssh) is a clear handshake
 //! error, not a hang.
 
+#[cfg(windows)]
+fn main() {
+    println!(
+        "skipped on Windows: remote workers are process-pool workers, Unix-only for now (README, Platforms)"
+    );
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::process::Launcher;
+#[cfg(unix)]
 use tulip::{BuildError, JobError, ProcessPool};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -22,14 +34,17 @@ fn main() {
     ]);
 }
 
+#[cfg(unix)]
 fn cube(x: i64) -> i64 {
     x * x * x
 }
 
+#[cfg(unix)]
 fn boom(_: ()) -> u32 {
     std::process::abort()
 }
 
+#[cfg(unix)]
 fn a_command_launcher_runs_tasks() {
     let pool = ProcessPool::builder()
         .launcher(Launcher::command(["sh", "-c", "exec \"$@\"", "sh"]))
@@ -47,6 +62,7 @@ fn a_command_launcher_runs_tasks() {
     assert_eq!(pool.submit(cube, 2).unwrap().wait(), Ok(8), "the pool heals");
 }
 
+#[cfg(unix)]
 fn a_noisy_launcher_is_a_clear_handshake_error() {
     let noisy = Launcher::command(["sh", "-c", "echo 'Welcome to node1!'; exec \"$@\"", "sh"]);
     match ProcessPool::builder().launcher(noisy).max_workers(1).build() {
@@ -55,6 +71,7 @@ fn a_noisy_launcher_is_a_clear_handshake_error() {
     }
 }
 
+#[cfg(unix)]
 fn a_missing_remote_program_fails_build() {
     let missing =
         Launcher::command(["sh", "-c", "exec \"$@\"", "sh"]).remote_path("/nonexistent/tulip-program");

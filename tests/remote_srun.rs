@@ -2,16 +2,30 @@
 //! `scripts/engines.sh slurm`: results come back, and a step killed on its node is `WorkerDied`
 //! with nothing left running. Skips with a notice where Slurm is not installed.
 
+#[cfg(windows)]
+fn main() {
+    println!(
+        "skipped on Windows: remote workers are process-pool workers, Unix-only for now (README, Platforms)"
+    );
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::process::Command;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::{eventually, Case};
+#[cfg(unix)]
 use tulip::process::Launcher;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/engines.sh");
@@ -35,25 +49,30 @@ fn main() {
     ]);
 }
 
+#[cfg(unix)]
 fn pool() -> ProcessPool {
     ProcessPool::builder().launcher(Launcher::srun(["--partition=tulip"])).max_workers(2).build().unwrap()
 }
 
+#[cfg(unix)]
 fn double(x: u64) -> u64 {
     2 * x
 }
 
 /// Writes this worker's pid to `path`, then sleeps far longer than any test.
+#[cfg(unix)]
 fn park(path: String) -> u32 {
     std::fs::write(&path, std::process::id().to_string()).unwrap();
     std::thread::sleep(Duration::from_secs(600));
     0
 }
 
+#[cfg(unix)]
 fn in_a_step(_: ()) -> bool {
     std::env::var_os("SLURM_STEP_ID").is_some()
 }
 
+#[cfg(unix)]
 fn srun_workers_return_results() {
     let pool = pool();
     let futs: Vec<_> = (0..100u64).map(|i| pool.submit(double, i).unwrap()).collect();
@@ -63,6 +82,7 @@ fn srun_workers_return_results() {
     assert_eq!(pool.submit(in_a_step, ()).unwrap().wait(), Ok(true), "the worker runs in a Slurm step");
 }
 
+#[cfg(unix)]
 fn a_killed_step_is_worker_died() {
     let pool = pool();
     let path = std::env::temp_dir().join(format!("tulip-srun-park-{}", std::process::id()));
@@ -85,6 +105,7 @@ fn a_killed_step_is_worker_died() {
     assert_eq!(pool.submit(double, 4).unwrap().wait(), Ok(8), "the pool heals");
 }
 
+#[cfg(unix)]
 /// A step that never answers the handshake is ended (`SIGTERM` to `srun` first, so that it cancels
 /// the step), and nothing of it stays running on the node.
 fn a_step_ended_at_handshake_timeout_leaves_nothing() {
@@ -106,12 +127,14 @@ fn a_step_ended_at_handshake_timeout_leaves_nothing() {
     let _ = std::fs::remove_file(&script);
 }
 
+#[cfg(unix)]
 fn parent_of(pid: u32) -> u32 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     stat.rsplit(')').next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 /// Whether `pid` runs (a zombie does not).
+#[cfg(unix)]
 fn running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))

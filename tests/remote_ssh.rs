@@ -3,19 +3,36 @@
 //! a lost ssh session, a task timeout, the content-addressed upload and a tampered cached binary.
 //! Skips with a notice where sshd is not installed.
 
+#[cfg(windows)]
+fn main() {
+    println!(
+        "skipped on Windows: remote workers are process-pool workers, Unix-only for now (README, Platforms)"
+    );
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::collections::HashSet;
+#[cfg(unix)]
 use std::path::PathBuf;
+#[cfg(unix)]
 use std::process::Command;
+#[cfg(unix)]
 use std::sync::OnceLock;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::{eventually, Case};
+#[cfg(unix)]
 use tulip::process::Launcher;
+#[cfg(unix)]
 use tulip::{BuildError, JobError, ProcessPool};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     if engines().is_none() {
@@ -43,6 +60,7 @@ fn main() {
 }
 
 /// The ssh_config that names the two hosts, once the sshd's run.
+#[cfg(unix)]
 fn engines() -> Option<&'static PathBuf> {
     static CONFIG: OnceLock<Option<PathBuf>> = OnceLock::new();
     CONFIG
@@ -58,6 +76,7 @@ fn engines() -> Option<&'static PathBuf> {
         .as_ref()
 }
 
+#[cfg(unix)]
 fn launcher(hosts: &[&str]) -> Launcher {
     let config = engines().expect("engines").display().to_string();
     let mut l = Launcher::ssh(hosts[0]).ssh_arg("-F").ssh_arg(config);
@@ -67,6 +86,7 @@ fn launcher(hosts: &[&str]) -> Launcher {
     l
 }
 
+#[cfg(unix)]
 fn pool(hosts: &[&str], workers: usize) -> ProcessPool {
     ProcessPool::builder()
         .launcher(launcher(hosts))
@@ -77,16 +97,19 @@ fn pool(hosts: &[&str], workers: usize) -> ProcessPool {
 }
 
 /// The address the worker's ssh session came in on: which "host" it runs on.
+#[cfg(unix)]
 fn server_addr(_: ()) -> String {
     let conn = std::env::var("SSH_CONNECTION").unwrap_or_default();
     conn.split(' ').nth(2).unwrap_or("").to_string()
 }
 
+#[cfg(unix)]
 fn square(x: u64) -> u64 {
     x * x
 }
 
 /// Writes this worker's pid to `path`, then sleeps far longer than any test.
+#[cfg(unix)]
 fn park(path: String) -> u32 {
     std::fs::write(&path, std::process::id().to_string()).unwrap();
     std::thread::sleep(Duration::from_secs(600));
@@ -94,6 +117,7 @@ fn park(path: String) -> u32 {
 }
 
 /// Whether `pid` runs (a zombie does not).
+#[cfg(unix)]
 fn running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
@@ -101,6 +125,7 @@ fn running(pid: u32) -> bool {
 }
 
 /// Submits `park`, waits for its pid on the host.
+#[cfg(unix)]
 fn parked(pool: &ProcessPool, tag: &str) -> (tulip::ConcurrentFuture<u32>, u32) {
     let path = std::env::temp_dir().join(format!("tulip-remote-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_file(&path);
@@ -114,6 +139,7 @@ fn parked(pool: &ProcessPool, tag: &str) -> (tulip::ConcurrentFuture<u32>, u32) 
     (fut, pid)
 }
 
+#[cfg(unix)]
 fn results_come_from_both_hosts() {
     let pool = pool(&["tulip-1", "tulip-2"], 2);
     let futs: Vec<_> = (0..10_000u64).map(|i| pool.submit(square, i).unwrap()).collect();
@@ -129,11 +155,13 @@ fn results_come_from_both_hosts() {
 }
 
 /// Where the worker runs, and its pid.
+#[cfg(unix)]
 fn addr_and_pid(_: ()) -> (String, u32) {
     (server_addr(()), std::process::id())
 }
 
 /// Runs batches of `addr_and_pid` until one comes from `addr`; its pid.
+#[cfg(unix)]
 fn pid_on(pool: &ProcessPool, addr: &str) -> u32 {
     let mut found = None;
     eventually(Duration::from_secs(30), &format!("a worker on {addr} answers"), || {
@@ -145,6 +173,7 @@ fn pid_on(pool: &ProcessPool, addr: &str) -> u32 {
     found.unwrap()
 }
 
+#[cfg(unix)]
 fn a_host_that_lost_a_worker_gets_its_replacement() {
     let pool = pool(&["tulip-1", "tulip-2"], 2);
     let victim = pid_on(&pool, "127.0.0.2");
@@ -155,6 +184,7 @@ fn a_host_that_lost_a_worker_gets_its_replacement() {
     assert_ne!(replacement, victim);
 }
 
+#[cfg(unix)]
 fn a_worker_killed_on_its_host_is_worker_died() {
     let pool = pool(&["tulip-1"], 1);
     let (fut, pid) = parked(&pool, "kill");
@@ -167,6 +197,7 @@ fn a_worker_killed_on_its_host_is_worker_died() {
     assert_eq!(pool.submit(square, 7).unwrap().wait(), Ok(49), "the pool heals");
 }
 
+#[cfg(unix)]
 fn a_stopped_worker_is_worker_died() {
     let pool = pool(&["tulip-1"], 1);
     let (mut fut, pid) = parked(&pool, "stop");
@@ -180,6 +211,7 @@ fn a_stopped_worker_is_worker_died() {
     assert_eq!(pool.submit(square, 4).unwrap().wait(), Ok(16), "the pool heals");
 }
 
+#[cfg(unix)]
 fn a_lost_session_leaves_no_orphan() {
     let pool = pool(&["tulip-2"], 1);
     let (fut, pid) = parked(&pool, "session");
@@ -195,6 +227,7 @@ fn a_lost_session_leaves_no_orphan() {
     assert_eq!(pool.submit(square, 3).unwrap().wait(), Ok(9), "the pool heals");
 }
 
+#[cfg(unix)]
 fn a_task_timeout_kills_the_remote_process() {
     let pool = ProcessPool::builder()
         .launcher(launcher(&["tulip-1"]))
@@ -208,12 +241,14 @@ fn a_task_timeout_kills_the_remote_process() {
     assert_eq!(pool.submit(square, 5).unwrap().wait(), Ok(25));
 }
 
+#[cfg(unix)]
 fn parent_of(pid: u32) -> u32 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let rest = stat.rsplit(')').next().unwrap();
     rest.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+#[cfg(unix)]
 fn cached_binary() -> PathBuf {
     use sha2::Digest;
     let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
@@ -222,6 +257,7 @@ fn cached_binary() -> PathBuf {
     PathBuf::from(home).join(".cache/tulip").join(hash)
 }
 
+#[cfg(unix)]
 fn upload_once_reuse_and_refuse_tampering() {
     let cached = cached_binary();
     let _ = std::fs::remove_file(&cached);

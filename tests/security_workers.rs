@@ -14,34 +14,59 @@
 //! then plays a worker by hand (mirroring the frames of `src/process_pool/wire.rs`) instead of
 //! calling `tulip::process::init()`. Hostile pools are the test itself, starting a worker by hand.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::fs::File;
+#[cfg(unix)]
 use std::io::{Read, Write};
+#[cfg(unix)]
 use std::os::fd::{FromRawFd, RawFd};
+#[cfg(unix)]
 use std::os::unix::fs::MetadataExt;
+#[cfg(unix)]
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+#[cfg(unix)]
 use std::process::{Command, Stdio};
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{BuildError, ProcessPool};
 
+#[cfg(unix)]
 const FAKE: &str = "TULIP_TEST_FAKE_WORKER";
+#[cfg(unix)]
 const WORKER_ENV: &str = "TULIP_PROCESS_WORKER";
 
 // Frame kinds and sizes, as in src/process_pool/wire.rs.
+#[cfg(unix)]
 const KIND_HELLO: u8 = 0x01;
 /// The frame protocol's version (`wire::PROTOCOL_VERSION`), the first field of the worker marker.
+#[cfg(unix)]
 const PROTOCOL: u32 = 2;
+#[cfg(unix)]
 const KIND_TASK: u8 = 0x02;
+#[cfg(unix)]
 const KIND_READY: u8 = 0x81;
+#[cfg(unix)]
 const KIND_REFUSED: u8 = 0x82;
+#[cfg(unix)]
 const KIND_RESULT: u8 = 0x83;
+#[cfg(unix)]
 const HELLO_LEN: usize = 1 + 16 + (4 + 8 * 5) + 4 + 8;
 /// Exit status of a worker that failed the handshake (src/process_pool/worker.rs).
+#[cfg(unix)]
 const EXIT_HANDSHAKE: i32 = 121;
 
+#[cfg(unix)]
 fn main() {
     // A hostile worker: the pool started this program with the fake role set.
     if let (Some(mode), Some(env)) = (std::env::var_os(FAKE), std::env::var_os(WORKER_ENV)) {
@@ -71,12 +96,14 @@ fn main() {
 
 // ----- frames -----------------------------------------------------------------------------------
 
+#[cfg(unix)]
 fn frame(body: &[u8]) -> Vec<u8> {
     let mut f = (body.len() as u32).to_le_bytes().to_vec();
     f.extend_from_slice(body);
     f
 }
 
+#[cfg(unix)]
 fn read_frame(r: &mut impl Read) -> Option<Vec<u8>> {
     let mut len = [0; 4];
     r.read_exact(&mut len).ok()?;
@@ -85,6 +112,7 @@ fn read_frame(r: &mut impl Read) -> Option<Vec<u8>> {
     Some(body)
 }
 
+#[cfg(unix)]
 fn ready(token: &[u8; 16], pid: u32) -> Vec<u8> {
     let mut b = vec![KIND_READY];
     b.extend_from_slice(token);
@@ -92,6 +120,7 @@ fn ready(token: &[u8; 16], pid: u32) -> Vec<u8> {
     frame(&b)
 }
 
+#[cfg(unix)]
 fn hello(token: &[u8; 16]) -> Vec<u8> {
     let mut b = vec![KIND_HELLO];
     b.extend_from_slice(token);
@@ -101,6 +130,7 @@ fn hello(token: &[u8; 16]) -> Vec<u8> {
     frame(&b)
 }
 
+#[cfg(unix)]
 fn task(id: u64) -> Vec<u8> {
     let mut b = vec![KIND_TASK];
     b.extend_from_slice(&id.to_le_bytes());
@@ -110,6 +140,7 @@ fn task(id: u64) -> Vec<u8> {
 }
 
 /// The token in a worker's environment value `version:ppid:hex:flags`.
+#[cfg(unix)]
 fn token_of(env: &str) -> [u8; 16] {
     let hex = env.split(':').nth(2).unwrap_or("");
     let mut t = [0; 16];
@@ -121,6 +152,7 @@ fn token_of(env: &str) -> [u8; 16] {
 
 // ----- the hostile worker -----------------------------------------------------------------------
 
+#[cfg(unix)]
 fn fake_worker(mode: &str, env: &str) {
     // SAFETY: the pool placed its pipes on fds 3 and 4 of this process; nothing else owns them.
     let (mut input, mut output) = unsafe { (File::from_raw_fd(3), File::from_raw_fd(4)) };
@@ -157,6 +189,7 @@ fn fake_worker(mode: &str, env: &str) {
 // ----- real workers -----------------------------------------------------------------------------
 
 /// What a worker can see of how it was started.
+#[cfg(unix)]
 fn whoami(_: ()) -> (u32, (u64, u64), Vec<String>, String) {
     let exe = std::fs::metadata("/proc/self/exe").unwrap();
     let cmdline = std::fs::read("/proc/self/cmdline").unwrap();
@@ -167,6 +200,7 @@ fn whoami(_: ()) -> (u32, (u64, u64), Vec<String>, String) {
     (unsafe { libc::getppid() } as u32, (exe.dev(), exe.ino()), args.collect(), comm)
 }
 
+#[cfg(unix)]
 fn workers_start_without_a_shell() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let (ppid, exe, args, comm) = pool.submit(whoami, ()).unwrap().wait().unwrap();
@@ -179,6 +213,7 @@ fn workers_start_without_a_shell() {
 }
 
 /// `(fd, target)` of every open descriptor.
+#[cfg(unix)]
 fn list_fds(_: ()) -> Vec<(i32, String)> {
     let mut v: Vec<(i32, String)> = std::fs::read_dir("/proc/self/fd")
         .unwrap()
@@ -192,6 +227,7 @@ fn list_fds(_: ()) -> Vec<(i32, String)> {
     v
 }
 
+#[cfg(unix)]
 fn workers_get_no_stray_descriptors() {
     // A listening socket and a high-numbered descriptor, both without close-on-exec.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -216,6 +252,7 @@ fn workers_get_no_stray_descriptors() {
     }
 }
 
+#[cfg(unix)]
 fn pool_refuses_a_reply_without_its_token() {
     std::env::set_var(FAKE, "wrong-token");
     let built = ProcessPool::builder().max_workers(1).build();
@@ -230,12 +267,14 @@ fn pool_refuses_a_reply_without_its_token() {
 }
 
 /// A worker started by hand, as a hostile pool would: our pipes on its fds 3 and 4.
+#[cfg(unix)]
 struct HandStarted {
     child: std::process::Child,
     to: File,
     from: File,
 }
 
+#[cfg(unix)]
 fn pipe() -> (RawFd, RawFd) {
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills two descriptors; they are moved above 10 so that placing them on 3 and 4
@@ -251,6 +290,7 @@ fn pipe() -> (RawFd, RawFd) {
     }
 }
 
+#[cfg(unix)]
 fn start_by_hand(token: &[u8; 16]) -> HandStarted {
     let (child_in, to) = pipe();
     let (from, child_out) = pipe();
@@ -279,6 +319,7 @@ fn start_by_hand(token: &[u8; 16]) -> HandStarted {
     HandStarted { child, to, from }
 }
 
+#[cfg(unix)]
 impl HandStarted {
     /// Sends `bytes`, then reads every frame until the worker exits; returns them, its exit code and
     /// its stderr.
@@ -294,6 +335,7 @@ impl HandStarted {
     }
 }
 
+#[cfg(unix)]
 fn worker_refuses_a_pool_without_its_token() {
     let token = [0x5a; 16];
     let mut wrong = token;
@@ -307,6 +349,7 @@ fn worker_refuses_a_pool_without_its_token() {
     assert!(String::from_utf8_lossy(&frames[0][1..]).contains("token does not match"), "{stderr}");
 }
 
+#[cfg(unix)]
 fn worker_runs_nothing_before_the_handshake() {
     let token = [0x33; 16];
     // Work first, then a handshake that would pass the token check.
@@ -326,6 +369,7 @@ fn worker_runs_nothing_before_the_handshake() {
     assert_eq!(frames[0][0], KIND_REFUSED);
 }
 
+#[cfg(unix)]
 fn worker_refuses_an_oversize_frame() {
     // A first frame announcing nearly 4 GiB: refused at once, nothing allocated, no crash.
     let (frames, code, stderr) = start_by_hand(&[1; 16]).talk(&0xFFFF_FFF0u32.to_le_bytes());
@@ -335,16 +379,19 @@ fn worker_refuses_an_oversize_frame() {
 }
 
 /// Peak resident set size of this process, in KiB.
+#[cfg(unix)]
 fn peak_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+#[cfg(unix)]
 fn double(x: u32) -> u32 {
     x * 2
 }
 
+#[cfg(unix)]
 fn pool_refuses_an_oversize_frame_unallocated() {
     let peak = peak_rss_kib();
     // Only the first worker is hostile: it passes the handshake, then announces a ~4 GiB frame.
@@ -360,6 +407,7 @@ fn pool_refuses_an_oversize_frame_unallocated() {
     assert!(grown < 64 * 1024, "the pool's peak memory grew by {grown} KiB for a refused frame");
 }
 
+#[cfg(unix)]
 fn worker_cannot_settle_another_task() {
     std::env::set_var(FAKE, "foreign-result");
     let pool = ProcessPool::builder().max_workers(1).build();

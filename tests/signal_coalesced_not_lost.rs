@@ -2,12 +2,24 @@
 //! (after the loop drained its wakeup) makes the handler run again on a later pass, and a sender
 //! that waits for each arrival to be seen never waits forever.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: tulip::signal is Unix-only (README, Platforms)");
+}
+
+#[cfg(unix)]
 use std::cell::Cell;
+#[cfg(unix)]
 use std::rc::Rc;
+#[cfg(unix)]
 use std::sync::atomic::{AtomicU32, Ordering};
+#[cfg(unix)]
 use std::sync::Arc;
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
 #[test]
 fn arrivals_during_the_handler_and_between_passes_are_seen() {
     let lp = tulip::EventLoop::new().unwrap();

@@ -1,8 +1,16 @@
 //! Signals: removing the last handler of a signal, or closing its loop, puts back the disposition
 //! found when it was added; a stream and a callback for one signal share the installation.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: tulip::signal is Unix-only (README, Platforms)");
+}
+
+#[cfg(unix)]
 use futures_lite::StreamExt;
 
+#[cfg(unix)]
 fn disposition(sig: i32) -> libc::sighandler_t {
     // SAFETY: queries the current disposition only (no new one given).
     unsafe {
@@ -12,6 +20,7 @@ fn disposition(sig: i32) -> libc::sighandler_t {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn removal_and_close_restore_the_old_disposition() {
     // SAFETY: sets a disposition for a signal nothing else in this test program uses.

@@ -1,10 +1,20 @@
 //! Signals: a handler added with `add_signal_handler` runs on the loop's thread, even when the
 //! signal is sent from another thread (the OS may run the C-level handler on any thread).
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: tulip::signal is Unix-only (README, Platforms)");
+}
+
+#[cfg(unix)]
 use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(unix)]
 use std::sync::Arc;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 #[test]
 fn the_handler_runs_on_the_loop_thread() {
     let lp = tulip::EventLoop::new().unwrap();

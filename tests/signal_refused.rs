@@ -2,8 +2,16 @@
 //! SIGSTOP, the synchronous fault signals, numbers that are not signals, a closed loop, and an
 //! awaitable outside a running loop.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: tulip::signal is Unix-only (README, Platforms)");
+}
+
+#[cfg(unix)]
 use tulip::signal::SignalError;
 
+#[cfg(unix)]
 #[test]
 fn uncatchable_synchronous_and_invalid_signals() {
     let lp = tulip::EventLoop::new().unwrap();
@@ -23,11 +31,13 @@ fn uncatchable_synchronous_and_invalid_signals() {
     assert_eq!(lp.add_signal_handler(libc::SIGUSR1, || {}), Err(SignalError::LoopClosed));
 }
 
+#[cfg(unix)]
 #[test]
 fn awaitables_need_a_running_loop() {
     assert_eq!(tulip::signal::Signals::new(libc::SIGUSR1).unwrap_err(), SignalError::NoLoop);
 }
 
+#[cfg(unix)]
 #[test]
 fn a_second_loop_is_refused_while_the_first_has_handlers() {
     let first = tulip::EventLoop::new().unwrap();

@@ -1,7 +1,15 @@
 //! Subprocesses: a `Command` spawns again with the same settings, pipes included (as std's does).
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: tulip::subprocess is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 use tulip::subprocess::{Command, Stdio};
 
+#[cfg(unix)]
 #[test]
 fn a_command_spawns_twice_with_its_pipes() {
     tulip::run(async {

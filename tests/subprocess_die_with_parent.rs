@@ -4,18 +4,31 @@
 //! The parent is this test program run again as an intermediate (`TULIP_TEST_INTERMEDIATE` set):
 //! it spawns the children, prints their pids, and waits to be killed.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: tulip::subprocess is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::io::{BufRead, BufReader, Write};
+#[cfg(unix)]
 use std::process::Stdio;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::subprocess::Command;
 
+#[cfg(unix)]
 const INTERMEDIATE: &str = "TULIP_TEST_INTERMEDIATE";
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     if let Some(mode) = std::env::var_os(INTERMEDIATE) {
@@ -28,6 +41,7 @@ fn main() {
 }
 
 /// Spawns three `sleep 60` children, prints their pids, then blocks until killed.
+#[cfg(unix)]
 fn intermediate(die_with_parent: bool) -> ! {
     let pids = tulip::run(async move {
         let mut pids = Vec::new();
@@ -50,6 +64,7 @@ fn intermediate(die_with_parent: bool) -> ! {
 }
 
 /// Runs the intermediate, SIGKILLs it once its children run, and returns their pids.
+#[cfg(unix)]
 fn kill_a_parent(mode: &str) -> Vec<u32> {
     let mut parent = std::process::Command::new(std::env::current_exe().unwrap())
         .env(INTERMEDIATE, mode)
@@ -66,6 +81,7 @@ fn kill_a_parent(mode: &str) -> Vec<u32> {
 }
 
 /// Whether `pid` runs (a zombie left to a container's init that does not reap counts as dead).
+#[cfg(unix)]
 fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')),
@@ -73,6 +89,7 @@ fn alive(pid: u32) -> bool {
     }
 }
 
+#[cfg(unix)]
 fn children_die_with_parent() {
     let pids = kill_a_parent("die");
     for pid in pids {
@@ -80,6 +97,7 @@ fn children_die_with_parent() {
     }
 }
 
+#[cfg(unix)]
 fn children_outlive_parent() {
     let pids = kill_a_parent("live");
     std::thread::sleep(Duration::from_millis(200));

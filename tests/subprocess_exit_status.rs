@@ -1,10 +1,19 @@
 //! Subprocesses: the exit status tells an exit code from a death by signal; `try_wait` and `kill`
 //! behave on a running and on an ended child.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: tulip::subprocess is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 use std::os::unix::process::ExitStatusExt;
 
+#[cfg(unix)]
 use tulip::subprocess::Command;
 
+#[cfg(unix)]
 #[test]
 fn killed_by_a_signal_is_reported() {
     tulip::run(async {
@@ -19,6 +28,7 @@ fn killed_by_a_signal_is_reported() {
     });
 }
 
+#[cfg(unix)]
 #[test]
 fn a_signal_the_child_sends_itself() {
     tulip::run(async {
@@ -27,6 +37,7 @@ fn a_signal_the_child_sends_itself() {
     });
 }
 
+#[cfg(unix)]
 #[test]
 fn exit_codes() {
     tulip::run(async {

@@ -1,12 +1,22 @@
 //! Subprocesses: a child in its own process group is killed with everything it started
 //! (`kill_process_group`); a plain `kill` reaches only the child (the control case).
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: tulip::subprocess is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
 use futures_lite::io::{AsyncBufReadExt, BufReader};
+#[cfg(unix)]
 use tulip::subprocess::{Command, Stdio};
 
 /// Whether `pid` runs (a zombie left to a container's init that does not reap counts as dead).
+#[cfg(unix)]
 fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')),
@@ -15,6 +25,7 @@ fn alive(pid: u32) -> bool {
 }
 
 /// Starts a shell that starts `sleep 60` and waits for it; returns the sleep's pid after `stop`.
+#[cfg(unix)]
 fn grandchild_after(group: bool, stop: fn(&mut tulip::subprocess::Child) -> bool) -> u32 {
     tulip::run(async move {
         let mut cmd = Command::new("/bin/sh");
@@ -31,6 +42,7 @@ fn grandchild_after(group: bool, stop: fn(&mut tulip::subprocess::Child) -> bool
     })
 }
 
+#[cfg(unix)]
 #[test]
 fn the_whole_group_is_killed() {
     let pid = grandchild_after(true, |c| c.kill_process_group());
@@ -41,6 +53,7 @@ fn the_whole_group_is_killed() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn a_plain_kill_reaches_only_the_child() {
     let pid = grandchild_after(false, |c| c.kill());

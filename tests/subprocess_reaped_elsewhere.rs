@@ -1,10 +1,19 @@
 //! Subprocesses: a child that other code reaps (here the kernel, with `SIGCHLD` set to `SIG_IGN`)
 //! makes `wait` fail with a clear error instead of hanging or reporting a made-up status.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: tulip::subprocess is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use tulip::subprocess::Command;
 
+#[cfg(unix)]
 #[test]
 fn wait_reports_a_child_reaped_by_someone_else() {
     // SAFETY: changes a disposition; restored below (this file's only test).

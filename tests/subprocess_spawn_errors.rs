@@ -1,14 +1,24 @@
 //! Subprocesses: a program that cannot be started is refused at spawn with a typed error saying why:
 //! missing, a directory, not executable, a NUL byte, a bad working directory, no running loop.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: tulip::subprocess is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 
+#[cfg(unix)]
 use tulip::subprocess::{Command, SpawnError};
 
+#[cfg(unix)]
 fn spawn_err(cmd: &mut Command) -> SpawnError {
     tulip::run(async { cmd.spawn().map(drop).unwrap_err() })
 }
 
+#[cfg(unix)]
 #[test]
 fn missing_program() {
     let err = spawn_err(&mut Command::new("/no/such/program"));
@@ -18,12 +28,14 @@ fn missing_program() {
     assert!(matches!(err, SpawnError::NotFound { .. }), "{err:?}");
 }
 
+#[cfg(unix)]
 #[test]
 fn a_directory() {
     let err = spawn_err(&mut Command::new("/tmp"));
     assert_eq!(err, SpawnError::IsADirectory { program: "/tmp".into() });
 }
 
+#[cfg(unix)]
 #[test]
 fn not_executable() {
     let dir = std::env::temp_dir().join(format!("tulip-noexec-{}", std::process::id()));
@@ -34,6 +46,7 @@ fn not_executable() {
     assert!(matches!(err, SpawnError::NotExecutable { .. }), "{err:?}");
 }
 
+#[cfg(unix)]
 #[test]
 fn nul_in_an_argument() {
     let err = spawn_err(Command::new("echo").arg("ok").arg("a\0b"));
@@ -42,17 +55,20 @@ fn nul_in_an_argument() {
     assert!(matches!(err, SpawnError::Nul { .. }), "{err:?}");
 }
 
+#[cfg(unix)]
 #[test]
 fn bad_working_directory() {
     let err = spawn_err(Command::new("true").current_dir("/no/such/dir"));
     assert_eq!(err, SpawnError::BadCurrentDir { dir: "/no/such/dir".into() });
 }
 
+#[cfg(unix)]
 #[test]
 fn no_running_loop() {
     assert_eq!(Command::new("true").spawn().map(drop).unwrap_err(), SpawnError::NoLoop);
 }
 
+#[cfg(unix)]
 #[test]
 fn output_carries_the_typed_error() {
     let err = tulip::run(async { Command::new("/no/such/program").output().await.unwrap_err() });

@@ -2,22 +2,34 @@
 //! workers are never counted dead while subprocesses come and go, and every subprocess gets its
 //! own exit status while pool workers start, recycle and end.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: tulip::subprocess is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::subprocess::Command;
+#[cfg(unix)]
 use tulip::ProcessPool;
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[Case { name: "pool_and_subprocesses_side_by_side", run: side_by_side }]);
 }
 
+#[cfg(unix)]
 fn square(x: u64) -> u64 {
     x * x
 }
 
+#[cfg(unix)]
 fn side_by_side() {
     // Recycling after every task makes the pool reap a worker per task.
     let pool = ProcessPool::builder().max_workers(2).max_tasks_per_child(1).build().unwrap();

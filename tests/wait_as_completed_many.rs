@@ -3,19 +3,30 @@
 //!
 //! A `harness = false` target: `main` calls `tulip::process::init()` first (workers are this binary).
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::{as_completed, ConcurrentFuture, ProcessPool, ThreadPool};
 
+#[cfg(unix)]
 const N: u64 = 10_000;
 
+#[cfg(unix)]
 fn echo(x: u64) -> u64 {
     x
 }
 
 /// Every value 0..N came out once, and nothing else.
+#[cfg(unix)]
 fn each_once(futs: Vec<ConcurrentFuture<u64>>) {
     let mut seen = vec![false; N as usize];
     let mut count = 0;
@@ -27,16 +38,19 @@ fn each_once(futs: Vec<ConcurrentFuture<u64>>) {
     assert_eq!(count, N);
 }
 
+#[cfg(unix)]
 fn thread_pool() {
     let pool = ThreadPool::builder().max_workers(4).build().unwrap();
     each_once((0..N).map(|i| pool.submit(move || i).unwrap()).collect());
 }
 
+#[cfg(unix)]
 fn process_pool() {
     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
     each_once((0..N).map(|i| pool.submit(echo, i).unwrap()).collect());
 }
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[

@@ -3,22 +3,37 @@
 //!
 //! A `harness = false` target: `main` calls `tulip::process::init()` first (workers are this binary).
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(unix)]
 use std::sync::Arc;
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use futures_lite::StreamExt;
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::tasks::map_unordered;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool, ThreadPool};
 
+#[cfg(unix)]
 fn square(x: u64) -> u64 {
     x * x
 }
 
+#[cfg(unix)]
 fn thread_pool_in_completion_order() {
     let pool = ThreadPool::builder().max_workers(3).build().unwrap();
     let out: Vec<u64> = tulip::run(async move {
@@ -33,6 +48,7 @@ fn thread_pool_in_completion_order() {
     assert_eq!(out, [1, 15, 30]);
 }
 
+#[cfg(unix)]
 fn thread_pool_keeps_in_flight_bounded() {
     let pool = ThreadPool::builder().max_workers(8).build().unwrap();
     let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -52,6 +68,7 @@ fn thread_pool_keeps_in_flight_bounded() {
     assert!(peak.load(Ordering::SeqCst) <= 3, "peak {}", peak.load(Ordering::SeqCst));
 }
 
+#[cfg(unix)]
 fn process_pool_yields_every_result_once() {
     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
     let mut out: Vec<u64> = tulip::run(async move {
@@ -62,6 +79,7 @@ fn process_pool_yields_every_result_once() {
     assert_eq!(out, (0..200u64).map(square).collect::<Vec<_>>());
 }
 
+#[cfg(unix)]
 fn failures_are_yielded_not_fatal() {
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     let out: Vec<Result<u8, JobError>> = tulip::run(async move {
@@ -71,6 +89,7 @@ fn failures_are_yielded_not_fatal() {
     assert_eq!(out, [Err(JobError::Panicked("no".into())), Ok(2)]);
 }
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[

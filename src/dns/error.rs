@@ -2,18 +2,22 @@
 
 use std::fmt;
 
+use super::sys;
 use crate::error::{Elapsed, JobError};
 
 /// Which `EAI_*` code the resolver returned.
 ///
 /// The names follow POSIX (`EAI_AGAIN` is [`Again`](Self::Again), and so on); codes a platform adds
 /// beyond POSIX, or that this enum does not know, arrive as [`Other`](Self::Other) with the raw value.
+/// On Windows the raw values are Winsock's (`EAI_NONAME` is `WSAHOST_NOT_FOUND`, and so on), and
+/// `System`, `Overflow` and `AddrFamily` never occur.
 ///
 /// # Examples
 ///
 /// ```
 /// use tulip::dns::EaiCode;
-/// assert_eq!(EaiCode::from_raw(libc::EAI_NONAME), EaiCode::NoName);
+/// assert_eq!(EaiCode::from_raw(EaiCode::NoName.raw()), EaiCode::NoName);
+/// # #[cfg(unix)]
 /// assert_eq!(EaiCode::NoName.raw(), libc::EAI_NONAME);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,13 +51,6 @@ pub enum EaiCode {
     Other(i32),
 }
 
-/// glibc's `EAI_NODATA` and `EAI_ADDRFAMILY`: GNU extensions the `libc` crate does not export for
-/// Linux; musl uses the same values. Other platforms report these cases as `EAI_NONAME`.
-#[cfg(target_os = "linux")]
-const EAI_NODATA: i32 = -5;
-#[cfg(target_os = "linux")]
-const EAI_ADDRFAMILY: i32 = -9;
-
 impl EaiCode {
     /// The code for the raw value `getaddrinfo`/`getnameinfo` returned.
     ///
@@ -61,27 +58,12 @@ impl EaiCode {
     ///
     /// ```
     /// use tulip::dns::EaiCode;
+    /// # #[cfg(unix)]
     /// assert_eq!(EaiCode::from_raw(libc::EAI_AGAIN), EaiCode::Again);
     /// assert_eq!(EaiCode::from_raw(12345), EaiCode::Other(12345));
     /// ```
     pub fn from_raw(code: i32) -> EaiCode {
-        match code {
-            libc::EAI_AGAIN => EaiCode::Again,
-            libc::EAI_BADFLAGS => EaiCode::BadFlags,
-            libc::EAI_FAIL => EaiCode::Fail,
-            libc::EAI_FAMILY => EaiCode::Family,
-            libc::EAI_MEMORY => EaiCode::Memory,
-            libc::EAI_NONAME => EaiCode::NoName,
-            libc::EAI_SERVICE => EaiCode::Service,
-            libc::EAI_SOCKTYPE => EaiCode::SockType,
-            libc::EAI_SYSTEM => EaiCode::System,
-            libc::EAI_OVERFLOW => EaiCode::Overflow,
-            #[cfg(target_os = "linux")]
-            EAI_NODATA => EaiCode::NoData,
-            #[cfg(target_os = "linux")]
-            EAI_ADDRFAMILY => EaiCode::AddrFamily,
-            other => EaiCode::Other(other),
-        }
+        sys::EAI_CODES.iter().find(|&&(_, raw)| raw == code).map_or(EaiCode::Other(code), |&(c, _)| c)
     }
 
     /// The raw value of this code on this platform (`0` for a code the platform does not have).
@@ -89,27 +71,13 @@ impl EaiCode {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(unix)]
     /// assert_eq!(tulip::dns::EaiCode::System.raw(), libc::EAI_SYSTEM);
     /// ```
     pub fn raw(self) -> i32 {
         match self {
-            EaiCode::Again => libc::EAI_AGAIN,
-            EaiCode::BadFlags => libc::EAI_BADFLAGS,
-            EaiCode::Fail => libc::EAI_FAIL,
-            EaiCode::Family => libc::EAI_FAMILY,
-            EaiCode::Memory => libc::EAI_MEMORY,
-            EaiCode::NoName => libc::EAI_NONAME,
-            EaiCode::Service => libc::EAI_SERVICE,
-            EaiCode::SockType => libc::EAI_SOCKTYPE,
-            EaiCode::System => libc::EAI_SYSTEM,
-            EaiCode::Overflow => libc::EAI_OVERFLOW,
-            #[cfg(target_os = "linux")]
-            EaiCode::NoData => EAI_NODATA,
-            #[cfg(target_os = "linux")]
-            EaiCode::AddrFamily => EAI_ADDRFAMILY,
-            #[cfg(not(target_os = "linux"))]
-            EaiCode::NoData | EaiCode::AddrFamily => 0,
             EaiCode::Other(raw) => raw,
+            code => sys::EAI_CODES.iter().find(|&&(c, _)| c == code).map_or(0, |&(_, raw)| raw),
         }
     }
 
@@ -241,16 +209,7 @@ impl DnsError {
     /// The error of resolver code `code` (non-zero), with `gai_strerror`'s text and, for
     /// `EAI_SYSTEM`, `errno` (which the caller read right after the failing call).
     pub(crate) fn from_gai(code: i32, errno: Option<i32>) -> DnsError {
-        // SAFETY: gai_strerror returns a pointer to a static, NUL-terminated string (or NULL on some
-        // platforms for unknown codes), which is only read here.
-        let text = unsafe {
-            let p = libc::gai_strerror(code);
-            if p.is_null() {
-                format!("unknown resolver error {code}")
-            } else {
-                std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
-            }
-        };
+        let text = sys::strerror(code);
         let code = EaiCode::from_raw(code);
         let errno = if code == EaiCode::System { errno } else { None };
         let message = match errno {

@@ -15,6 +15,9 @@
 //!   constants a caller needs for hints and flags;
 //! - the lane itself ([`set_lane_size`], [`lane_size`], [`DEFAULT_LANE_SIZE`]).
 //!
+//! On Windows the calls are Winsock's `GetAddrInfoW` and `GetNameInfoW` (names cross as UTF-16), on
+//! the same lane, with the same errors; the constants below take Winsock's values there.
+//!
 //! ```
 //! use tulip::dns::{self, Hints};
 //! // From blocking code (or any runtime: the future is runtime-agnostic).
@@ -72,6 +75,7 @@ mod error;
 mod flight;
 mod lane;
 mod lookup;
+#[cfg_attr(windows, path = "windows.rs")]
 pub(crate) mod sys;
 
 use std::ffi::CString;
@@ -90,46 +94,46 @@ use crate::{EventLoop, PoolStats};
 use flight::Table;
 
 /// Address family: IPv4 or IPv6, whichever the resolver finds (the default).
-pub const AF_UNSPEC: i32 = libc::AF_UNSPEC;
+pub const AF_UNSPEC: i32 = sys::AF_UNSPEC;
 /// Address family: IPv4 only.
-pub const AF_INET: i32 = libc::AF_INET;
+pub const AF_INET: i32 = sys::AF_INET;
 /// Address family: IPv6 only.
-pub const AF_INET6: i32 = libc::AF_INET6;
+pub const AF_INET6: i32 = sys::AF_INET6;
 /// Socket type: stream (TCP).
-pub const SOCK_STREAM: i32 = libc::SOCK_STREAM;
+pub const SOCK_STREAM: i32 = sys::SOCK_STREAM;
 /// Socket type: datagram (UDP).
-pub const SOCK_DGRAM: i32 = libc::SOCK_DGRAM;
+pub const SOCK_DGRAM: i32 = sys::SOCK_DGRAM;
 /// Socket type: raw.
-pub const SOCK_RAW: i32 = libc::SOCK_RAW;
+pub const SOCK_RAW: i32 = sys::SOCK_RAW;
 /// Protocol: TCP.
-pub const IPPROTO_TCP: i32 = libc::IPPROTO_TCP;
+pub const IPPROTO_TCP: i32 = sys::IPPROTO_TCP;
 /// Protocol: UDP.
-pub const IPPROTO_UDP: i32 = libc::IPPROTO_UDP;
+pub const IPPROTO_UDP: i32 = sys::IPPROTO_UDP;
 /// `getaddrinfo` flag: addresses for `bind` (the wildcard address when the host is empty).
-pub const AI_PASSIVE: i32 = libc::AI_PASSIVE;
+pub const AI_PASSIVE: i32 = sys::AI_PASSIVE;
 /// `getaddrinfo` flag: fill [`AddrInfo::canonname`] of the first answer with the canonical name.
-pub const AI_CANONNAME: i32 = libc::AI_CANONNAME;
+pub const AI_CANONNAME: i32 = sys::AI_CANONNAME;
 /// `getaddrinfo` flag: the host must be an IP literal; never contacts a name server.
-pub const AI_NUMERICHOST: i32 = libc::AI_NUMERICHOST;
+pub const AI_NUMERICHOST: i32 = sys::AI_NUMERICHOST;
 /// `getaddrinfo` flag: the service is numeric (always set by tulip, which only takes port numbers).
-pub const AI_NUMERICSERV: i32 = libc::AI_NUMERICSERV;
+pub const AI_NUMERICSERV: i32 = sys::AI_NUMERICSERV;
 /// `getaddrinfo` flag: with `AF_INET6`, return IPv4-mapped addresses when there is no IPv6 one.
-pub const AI_V4MAPPED: i32 = libc::AI_V4MAPPED;
+pub const AI_V4MAPPED: i32 = sys::AI_V4MAPPED;
 /// `getaddrinfo` flag: with `AI_V4MAPPED`, return IPv6 and IPv4-mapped addresses.
-pub const AI_ALL: i32 = libc::AI_ALL;
+pub const AI_ALL: i32 = sys::AI_ALL;
 /// `getaddrinfo` flag: only families for which this host has a configured (non-loopback) address.
-pub const AI_ADDRCONFIG: i32 = libc::AI_ADDRCONFIG;
+pub const AI_ADDRCONFIG: i32 = sys::AI_ADDRCONFIG;
 /// `getnameinfo` flag: the host as a numeric address, no reverse lookup.
-pub const NI_NUMERICHOST: i32 = libc::NI_NUMERICHOST;
+pub const NI_NUMERICHOST: i32 = sys::NI_NUMERICHOST;
 /// `getnameinfo` flag: the service as a port number, no `/etc/services` lookup.
-pub const NI_NUMERICSERV: i32 = libc::NI_NUMERICSERV;
+pub const NI_NUMERICSERV: i32 = sys::NI_NUMERICSERV;
 /// `getnameinfo` flag: only the host part of a local host's name.
-pub const NI_NOFQDN: i32 = libc::NI_NOFQDN;
+pub const NI_NOFQDN: i32 = sys::NI_NOFQDN;
 /// `getnameinfo` flag: fail (`EAI_NONAME`) when the address has no name, instead of returning it
 /// numerically.
-pub const NI_NAMEREQD: i32 = libc::NI_NAMEREQD;
+pub const NI_NAMEREQD: i32 = sys::NI_NAMEREQD;
 /// `getnameinfo` flag: the service is a datagram (UDP) service.
-pub const NI_DGRAM: i32 = libc::NI_DGRAM;
+pub const NI_DGRAM: i32 = sys::NI_DGRAM;
 
 const KNOWN_AI_FLAGS: i32 =
     AI_PASSIVE | AI_CANONNAME | AI_NUMERICHOST | AI_NUMERICSERV | AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG;

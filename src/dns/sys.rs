@@ -8,7 +8,52 @@ use std::mem;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::raw::c_char;
 
-use super::{AddrInfo, DnsError, Hints};
+use super::{AddrInfo, DnsError, EaiCode, Hints};
+
+pub(crate) use libc::{
+    AF_INET, AF_INET6, AF_UNSPEC, AI_ADDRCONFIG, AI_ALL, AI_CANONNAME, AI_NUMERICHOST, AI_NUMERICSERV,
+    AI_PASSIVE, AI_V4MAPPED, IPPROTO_TCP, IPPROTO_UDP, NI_DGRAM, NI_NAMEREQD, NI_NOFQDN, NI_NUMERICHOST,
+    NI_NUMERICSERV, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM,
+};
+
+/// glibc's `EAI_NODATA` and `EAI_ADDRFAMILY`: GNU extensions the `libc` crate does not export for
+/// Linux; musl uses the same values. Other platforms report these cases as `EAI_NONAME`.
+#[cfg(target_os = "linux")]
+const EAI_NODATA: i32 = -5;
+#[cfg(target_os = "linux")]
+const EAI_ADDRFAMILY: i32 = -9;
+
+/// The `EAI_*` codes of this platform.
+pub(crate) const EAI_CODES: &[(EaiCode, i32)] = &[
+    (EaiCode::Again, libc::EAI_AGAIN),
+    (EaiCode::BadFlags, libc::EAI_BADFLAGS),
+    (EaiCode::Fail, libc::EAI_FAIL),
+    (EaiCode::Family, libc::EAI_FAMILY),
+    (EaiCode::Memory, libc::EAI_MEMORY),
+    (EaiCode::NoName, libc::EAI_NONAME),
+    (EaiCode::Service, libc::EAI_SERVICE),
+    (EaiCode::SockType, libc::EAI_SOCKTYPE),
+    (EaiCode::System, libc::EAI_SYSTEM),
+    (EaiCode::Overflow, libc::EAI_OVERFLOW),
+    #[cfg(target_os = "linux")]
+    (EaiCode::NoData, EAI_NODATA),
+    #[cfg(target_os = "linux")]
+    (EaiCode::AddrFamily, EAI_ADDRFAMILY),
+];
+
+/// `gai_strerror`'s text for resolver error `code`.
+pub(crate) fn strerror(code: i32) -> String {
+    // SAFETY: gai_strerror returns a pointer to a static, NUL-terminated string (or NULL on some
+    // platforms for unknown codes), which is only read here.
+    unsafe {
+        let p = libc::gai_strerror(code);
+        if p.is_null() {
+            format!("unknown resolver error {code}")
+        } else {
+            CStr::from_ptr(p).to_string_lossy().into_owned()
+        }
+    }
+}
 
 /// `NI_MAXHOST` and `NI_MAXSERV` as glibc defines them (musl's host bound is smaller; the larger buffer
 /// fits both).

@@ -3,84 +3,21 @@
 use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpStream as StdTcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use crate::dns::sys::std_to_sockaddr;
+use super::sys;
 use crate::{Async, EventLoop, Sleep};
 
 /// How long an attempt may go unanswered before the next address is tried in parallel: 250 ms, as
 /// RFC 8305 recommends and asyncio's `happy_eyeballs_delay` is usually set.
 pub const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
 
-/// A new TCP socket for `addr`'s family: non-blocking and close-on-exec from the start.
-pub(crate) fn new_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
-    let domain = match addr {
-        SocketAddr::V4(_) => libc::AF_INET,
-        SocketAddr::V6(_) => libc::AF_INET6,
-    };
-    #[cfg(atomic_cloexec)]
-    let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
-    #[cfg(not(atomic_cloexec))]
-    let ty = libc::SOCK_STREAM;
-
-    // SAFETY: socket(2) with constant arguments; the result is checked before use.
-    let fd = unsafe { libc::socket(domain, ty, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-
-    #[cfg(not(atomic_cloexec))]
-    // SAFETY: fcntl/setsockopt on the fd owned above, with integer arguments.
-    unsafe {
-        // No atomic flags here: set them right away (a fork in between could leak the fd; the
-        // platforms concerned offer nothing better).
-        if libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        #[cfg(any(target_os = "macos", target_os = "ios"))]
-        {
-            // Writing to a closed peer must report EPIPE, not kill the process with SIGPIPE.
-            let one: libc::c_int = 1;
-            if libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_NOSIGPIPE,
-                (&one as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            ) < 0
-            {
-                return Err(io::Error::last_os_error());
-            }
-        }
-    }
-    Ok(fd)
-}
-
 /// Connects to one address without blocking the loop.
 pub(crate) async fn connect_addr(lp: EventLoop, addr: SocketAddr) -> io::Result<Async<StdTcpStream>> {
-    let stream = StdTcpStream::from(new_socket(&addr)?);
-    let (sa, len) = std_to_sockaddr(&addr);
-    // SAFETY: `sa` holds a valid sockaddr of `len` bytes; the fd is open.
-    let rc = unsafe { libc::connect(stream.as_raw_fd(), (&sa as *const libc::sockaddr_storage).cast(), len) };
-    let in_progress = if rc == 0 {
-        false
-    } else {
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            // EINTR: the connection goes on asynchronously, as with EINPROGRESS.
-            Some(libc::EINPROGRESS) | Some(libc::EINTR) => true,
-            _ => return Err(e),
-        }
-    };
+    let stream = StdTcpStream::from(sys::new_socket(&addr)?);
+    let in_progress = sys::start_connect(&stream, &addr)?;
     let stream = Async::with_loop(&lp, stream)?;
     if in_progress {
         stream.writable().await?;
@@ -214,8 +151,11 @@ mod tests {
         });
     }
 
+    // Windows: a backlog of 0 is not "full" there (Winsock picks a reasonable backlog).
+    #[cfg(unix)]
     #[test]
     fn an_unanswered_attempt_is_overtaken_after_the_delay() {
+        use std::os::fd::AsRawFd;
         // A listener whose accept queue is full leaves new connections unanswered (SYNs are dropped).
         let stuck = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         // SAFETY: listen(2) on an open socket.

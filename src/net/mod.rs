@@ -52,6 +52,9 @@
 //! with [`LoopNotRunning`](crate::LoopNotRunning).
 
 mod happy;
+#[cfg_attr(unix, path = "unix.rs")]
+#[cfg_attr(windows, path = "windows.rs")]
+mod sys;
 mod tcp;
 
 pub use happy::HAPPY_EYEBALLS_DELAY;

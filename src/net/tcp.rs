@@ -5,13 +5,12 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener as StdTcpListener, TcpStream as StdTcpStream};
-use std::os::fd::{AsRawFd, RawFd};
 use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::happy::{self, HAPPY_EYEBALLS_DELAY};
-use crate::dns::sys::std_to_sockaddr;
+use super::sys;
 use crate::dns::{self, Hints};
 use crate::{Async, EventLoop};
 
@@ -223,14 +222,8 @@ impl fmt::Debug for TcpStream {
         f.debug_struct("TcpStream")
             .field("local", &self.local_addr().ok())
             .field("peer", &self.peer_addr().ok())
-            .field("fd", &self.as_raw_fd())
+            .field("fd", &sys::raw(self.get_ref()))
             .finish()
-    }
-}
-
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
     }
 }
 
@@ -465,9 +458,9 @@ fn bind_all(
         if let Some(first) = bound.first() {
             addr.set_port(first.get_ref().local_addr().map_err(|e| (addr, e))?.port());
         }
-        match listen_on(addr).and_then(|l| Async::with_loop(lp, l)) {
+        match sys::listen_on(addr).and_then(|l| Async::with_loop(lp, l)) {
             Ok(listener) => bound.push(listener),
-            Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => skipped = Some((addr, e)),
+            Err(e) if sys::family_unsupported(&e) => skipped = Some((addr, e)),
             Err(e) => return Err((addr, e)),
         }
     }
@@ -477,48 +470,11 @@ fn bind_all(
     }
 }
 
-/// A listening socket on `addr`, as asyncio's `create_server` makes it: `SO_REUSEADDR`, IPv6-only
-/// for IPv6, non-blocking and close-on-exec.
-fn listen_on(addr: SocketAddr) -> io::Result<StdTcpListener> {
-    let fd = happy::new_socket(&addr)?;
-    let one: libc::c_int = 1;
-    let mut options = vec![(libc::SOL_SOCKET, libc::SO_REUSEADDR)];
-    if addr.is_ipv6() {
-        options.push((libc::IPPROTO_IPV6, libc::IPV6_V6ONLY));
-    }
-    for (level, name) in options {
-        let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: setsockopt on the fd owned above with a pointer to a live c_int of `len` bytes.
-        if unsafe { libc::setsockopt(fd.as_raw_fd(), level, name, (&one as *const libc::c_int).cast(), len) }
-            < 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    let (sa, len) = std_to_sockaddr(&addr);
-    // SAFETY: `sa` holds a valid sockaddr of `len` bytes; the fd is open.
-    if unsafe { libc::bind(fd.as_raw_fd(), (&sa as *const libc::sockaddr_storage).cast(), len) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: listen(2) on the fd owned above.
-    if unsafe { libc::listen(fd.as_raw_fd(), libc::SOMAXCONN) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(StdTcpListener::from(fd))
-}
-
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TcpListener")
             .field("local", &self.local_addrs().ok())
-            .field("fd", &self.as_raw_fd())
+            .field("fd", &sys::raw(self.get_ref()))
             .finish()
-    }
-}
-
-/// The fd of the first socket.
-impl AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.first().as_raw_fd()
     }
 }

@@ -47,6 +47,7 @@ use std::time::{Duration, Instant};
 
 pub use self::builder::ThreadPoolBuilder;
 pub use self::map::PoolMap;
+#[cfg(unix)]
 pub(crate) use self::map::Window;
 
 use self::core::{Job, Shared, Task};

@@ -42,12 +42,22 @@
 //!
 //! Nothing that can run user code (dropping a waker, a callback, a source) happens while the slab or
 //! a source's state is borrowed: a closure may own an [`Async`] whose drop must deregister it.
+//!
+//! # Windows
+//!
+//! `polling` waits on sockets only there (IOCP with AFD polling), so a source is a socket: [`Async`]
+//! takes `T: AsSocket` and [`EventLoop::add_reader`]/[`add_writer`](EventLoop::add_writer) take a
+//! `RawSocket` (what `sys` calls `RawSource`). Pipes, consoles and files have no readiness to wait for
+//! there: a handle that is not a socket is refused with the OS error, asked with `SO_TYPE` before
+//! `polling` sees it (which would take any number and fail only later).
 
 mod source;
+#[cfg_attr(unix, path = "unix.rs")]
+#[cfg_attr(windows, path = "windows.rs")]
+mod sys;
 mod wrapper;
 
 use std::io;
-use std::os::fd::RawFd;
 use std::rc::Rc;
 
 use super::EventLoop;
@@ -56,6 +66,9 @@ use source::io_callback;
 
 pub(crate) use source::{IoCallback, Sources};
 pub use wrapper::{Async, LoopNotRunning, Readiness};
+
+/// A raw fd on Unix, a raw socket on Windows: what `add_reader` and the poller take.
+use sys::RawSource as RawFd;
 
 /// Operations an [`Async`] may complete without waiting before its next one yields to the loop.
 ///
@@ -81,7 +94,9 @@ impl EventLoop {
     /// Calls `f` on every pass of the loop in which `fd` is readable (asyncio's `add_reader`).
     ///
     /// One reader per fd: a new one replaces the old. Fails on a closed loop or when the OS refuses
-    /// the fd. The safe way to wait for readiness is [`Async`], which owns its I/O object.
+    /// the fd. The safe way to wait for readiness is [`Async`], which owns its I/O object. On
+    /// Windows, `fd` is a `RawSocket`: only sockets can be watched there (`polling`'s IOCP backend),
+    /// and any other handle is refused with the OS error.
     ///
     /// # Safety
     ///
@@ -93,6 +108,8 @@ impl EventLoop {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// use std::io::{Read, Write};
     /// use std::os::fd::AsRawFd;
     /// use std::os::unix::net::UnixStream;
@@ -112,6 +129,7 @@ impl EventLoop {
     /// .unwrap();
     /// a.write_all(b"hello").unwrap();
     /// lp.run_forever().unwrap();
+    /// # }
     /// ```
     pub unsafe fn add_reader<F: Fn() + 'static>(&self, fd: RawFd, f: F) -> io::Result<()> {
         self.set_io_callback(fd, Dir::Read, Some(io_callback(f))).map(drop)
@@ -129,6 +147,8 @@ impl EventLoop {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// use std::os::fd::AsRawFd;
     /// use std::os::unix::net::UnixStream;
     /// let (a, _b) = UnixStream::pair().unwrap();
@@ -137,6 +157,7 @@ impl EventLoop {
     /// // SAFETY: `a` outlives the writer, which removes itself.
     /// unsafe { lp.add_writer(fd, move || { lp2.remove_writer(fd); lp2.stop(); }) }.unwrap();
     /// lp.run_forever().unwrap();
+    /// # }
     /// ```
     pub unsafe fn add_writer<F: Fn() + 'static>(&self, fd: RawFd, f: F) -> io::Result<()> {
         self.set_io_callback(fd, Dir::Write, Some(io_callback(f))).map(drop)

@@ -3,13 +3,13 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{BorrowedFd, RawFd};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use polling::{Event, Events, Poller};
 use slab::Slab;
 
+use super::sys::{self, RawSource as RawFd};
 use super::Dir;
 use crate::error::LoopClosed;
 
@@ -94,7 +94,7 @@ impl Source {
         #[cfg(test)]
         REARMS.with(|n| n.set(n.get() + 1));
         // SAFETY: the fd is open while the source is registered (see `fd`).
-        poller.modify(unsafe { BorrowedFd::borrow_raw(self.fd) }, Event::new(self.key, r, w))?;
+        poller.modify(unsafe { sys::borrow(self.fd) }, Event::new(self.key, r, w))?;
         (dirs[0].armed, dirs[1].armed) = (r, w);
         Ok(())
     }
@@ -179,7 +179,7 @@ impl Source {
     fn unregister(&self, poller: &Poller) {
         if self.registered.replace(false) {
             // SAFETY: the fd is open while the source is registered (see `fd`).
-            let _ = poller.delete(unsafe { BorrowedFd::borrow_raw(self.fd) });
+            let _ = poller.delete(unsafe { sys::borrow(self.fd) });
         }
     }
 }
@@ -220,9 +220,8 @@ impl Sources {
     /// its number is its own; success means any source still listed for the number is stale (its fd
     /// was closed under it), and it is dropped.
     fn source_for(&self, poller: &Poller, fd: RawFd) -> io::Result<Rc<Source>> {
-        if fd < 0 {
-            // What the OS says of such a number (and `BorrowedFd` refuses -1 outright).
-            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        if let Some(e) = sys::invalid(fd) {
+            return Err(e);
         }
         let key = self.slab.borrow().vacant_key();
         // SAFETY: deleted in `unregister` while the fd is still open (the callers' contract).
@@ -243,7 +242,7 @@ impl Sources {
                 }
                 Ok(src)
             }
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 let listed = self.by_fd.borrow().get(&fd).copied();
                 match listed.and_then(|k| self.slab.borrow().get(k).cloned()) {
                     Some(src) => Ok(src),

@@ -5,13 +5,13 @@ use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::source::Source;
+use super::sys::{self, AsSource as AsFd, RawSource};
 use super::{Dir, IO_BUDGET};
 use crate::error::LoopClosed;
 use crate::reactor::{try_get_running_loop, EventLoop};
@@ -24,6 +24,8 @@ use crate::reactor::{try_get_running_loop, EventLoop};
 /// # Examples
 ///
 /// ```
+/// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+/// # #[cfg(unix)] fn main() {
 /// use std::io::Read;
 /// let lp = tulip::EventLoop::new().unwrap();
 /// let (_a, b) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -31,6 +33,7 @@ use crate::reactor::{try_get_running_loop, EventLoop};
 /// // Not inside `lp.run_until_complete`: the loop is not running.
 /// let e = futures_lite::future::block_on(b.readable()).unwrap_err();
 /// assert!(e.get_ref().unwrap().is::<tulip::LoopNotRunning>());
+/// # }
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LoopNotRunning {
@@ -59,6 +62,8 @@ impl Error for LoopNotRunning {}
 /// # Examples
 ///
 /// ```
+/// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+/// # #[cfg(unix)] fn main() {
 /// use std::io::{Read, Write};
 /// use std::os::unix::net::UnixStream;
 /// tulip::run(async {
@@ -69,6 +74,7 @@ impl Error for LoopNotRunning {}
 ///     let n = b.read_with(|s| (&*s).read(&mut buf)).await.unwrap();
 ///     assert_eq!(&buf[..n], b"ping");
 /// });
+/// # }
 /// ```
 ///
 /// # Caveats
@@ -76,6 +82,9 @@ impl Error for LoopNotRunning {}
 /// An `Async` belongs to the loop it was created on and must be used from that loop's thread, while
 /// that loop runs: polled otherwise, it fails with [`LoopNotRunning`] instead of waiting forever. Two
 /// `Async` wrappers of the same fd (and a reader or writer added for it) share one registration.
+///
+/// On Windows the bound is `T: AsSocket` instead of `T: AsFd`: only sockets have readiness there
+/// (`polling`'s IOCP backend), and `Async<T>` implements `AsRawSocket` instead of `AsRawFd`.
 pub struct Async<T: AsFd> {
     /// `None` only inside `into_inner`/`drop`, after deregistration.
     io: Option<T>,
@@ -117,17 +126,20 @@ impl<T: AsFd> Async<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// let lp = tulip::EventLoop::new().unwrap();
     /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     /// let a = tulip::Async::with_loop(&lp, a).unwrap();
     /// # drop(a);
+    /// # }
     /// ```
     pub fn with_loop(lp: &EventLoop, io: T) -> io::Result<Self> {
         if lp.is_closed() {
             return Err(io::Error::other(LoopClosed));
         }
-        let fd = io.as_fd().as_raw_fd();
-        set_nonblocking(io.as_fd())?;
+        let fd = sys::raw_of(&io);
+        sys::set_nonblocking(&io)?;
         let source = lp.inner.io.acquire(&lp.inner.shared.poller, fd)?;
         Ok(Async {
             io: Some(io),
@@ -238,6 +250,8 @@ impl<T: AsFd> Async<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// use std::io::Write;
     /// tulip::run(async {
     ///     let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -245,6 +259,7 @@ impl<T: AsFd> Async<T> {
     ///     a.write_all(b"x").unwrap();
     ///     b.readable().await.unwrap();
     /// });
+    /// # }
     /// ```
     #[track_caller]
     pub fn readable(&self) -> Readiness<'_, T> {
@@ -256,10 +271,13 @@ impl<T: AsFd> Async<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// tulip::run(async {
     ///     let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     ///     tulip::Async::new(a).unwrap().writable().await.unwrap();
     /// });
+    /// # }
     /// ```
     #[track_caller]
     pub fn writable(&self) -> Readiness<'_, T> {
@@ -272,6 +290,8 @@ impl<T: AsFd> Async<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// use std::io::{Read, Write};
     /// tulip::run(async {
     ///     let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -280,6 +300,7 @@ impl<T: AsFd> Async<T> {
     ///     let mut buf = [0; 2];
     ///     b.read_with(|s| (&*s).read_exact(&mut buf)).await.unwrap();
     /// });
+    /// # }
     /// ```
     #[track_caller]
     pub fn read_with<'a, R, F: FnMut(&T) -> io::Result<R> + 'a>(
@@ -295,12 +316,15 @@ impl<T: AsFd> Async<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(windows)] fn main() {} // Unix socket pairs; see tests/io_readiness.rs
+    /// # #[cfg(unix)] fn main() {
     /// use std::io::Write;
     /// tulip::run(async {
     ///     let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     ///     let a = tulip::Async::new(a).unwrap();
     ///     a.write_with(|s| (&*s).write_all(b"hi")).await.unwrap();
     /// });
+    /// # }
     /// ```
     #[track_caller]
     pub fn write_with<'a, R, F: FnMut(&T) -> io::Result<R> + 'a>(
@@ -371,8 +395,9 @@ impl<T: AsFd + fmt::Debug> fmt::Debug for Async<T> {
     }
 }
 
-impl<T: AsFd> AsRawFd for Async<T> {
-    fn as_raw_fd(&self) -> RawFd {
+impl<T: AsFd> Async<T> {
+    /// The registered fd (socket on Windows), for the platform's `AsRaw*` impl.
+    pub(super) fn raw_source(&self) -> RawSource {
         self.source.fd
     }
 }
@@ -408,21 +433,6 @@ impl<T: AsFd> fmt::Debug for Readiness<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Readiness").field("fd", &self.io.source.fd).field("dir", &self.dir).finish()
     }
-}
-
-fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
-    let fd = fd.as_raw_fd();
-    // SAFETY: fcntl on a borrowed (open) fd with integer arguments.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if flags & libc::O_NONBLOCK == 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
 
 /// Retries `op` on `WouldBlock`, waiting for readiness in `dir` (the body of the poll-based traits).
@@ -483,7 +493,8 @@ where
     }
 }
 
-#[cfg(test)]
+// Unix socket pairs; on Windows the same path is covered by the TCP tests.
+#[cfg(all(test, unix))]
 mod tests {
     use super::super::source::REARMS;
     use super::*;

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The test suite built for Windows (x86_64-pc-windows-gnu) and run under Wine.
+#
+#   scripts/windows.sh [extra cargo test args...]
+#
+# Installs mingw-w64 and Wine from Debian when it can (root with apt-get), adds the Rust target
+# (skipped with a notice when rustup cannot: CI machines cannot reach rustup's server), then runs
+# `cargo test --target x86_64-pc-windows-gnu` and the tour with Wine as the runner. Targets that
+# cannot run on Windows print `skipped on Windows: <reason>` (README, "Platforms").
+#
+# Wine 8 lacks `ProcessPrng` in bcryptprimitives.dll, which Rust's std calls for its hash seeds;
+# a shim DLL built here forwards it to `SystemFunction036` (RtlGenRandom), which Wine has.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/toolchain.sh
+
+TARGET=x86_64-pc-windows-gnu
+WINE=/usr/lib/wine/wine64
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  # A failure here shows in the checks below (each a skip with a notice).
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    gcc-mingw-w64-x86-64 wine64 >/dev/null; } || echo "notice: apt-get could not install mingw-w64 and Wine"
+fi
+rustup target add "$TARGET" >/dev/null 2>&1 || { notice "rustup could not install $TARGET"; exit 0; }
+command -v x86_64-w64-mingw32-gcc >/dev/null || { notice "no mingw-w64 C compiler"; exit 0; }
+[ -x "$WINE" ] || { notice "no Wine at $WINE"; exit 0; }
+
+# A prefix of our own, set up once without dialogs (-i: init only), so that the first test does not
+# spend its time (or hang) creating one.
+export WINEPREFIX=${WINEPREFIX:-$PWD/target/wine-prefix} WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n,b"
+# The wineserver outlives the programs it ran: stopped on every exit, a budget's timeout included.
+stop_wine() { /usr/lib/wine/wineserver -k >/dev/null 2>&1 || true; }
+trap stop_wine EXIT
+trap 'exit 143' TERM INT
+if [ ! -d "$WINEPREFIX/drive_c/windows/system32" ]; then
+  timeout 300 "$WINE" wineboot -i >/dev/null 2>&1 || { notice "wineboot did not finish"; exit 0; }
+fi
+
+# The shim, in the prefix's system32 (every program finds it there: tests, doctests in temporary
+# directories, examples) and beside the test binaries and examples.
+shim_dir=target/$TARGET/shim
+mkdir -p "$shim_dir"
+cat >"$shim_dir/processprng.c" <<'EOF'
+#include <windows.h>
+BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG len);
+__declspec(dllexport) BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len) {
+    while (len > 0) {
+        ULONG n = len > 0x40000000 ? 0x40000000 : (ULONG)len;
+        if (!SystemFunction036(data, n)) return FALSE;
+        data += n;
+        len -= n;
+    }
+    return TRUE;
+}
+EOF
+x86_64-w64-mingw32-gcc -O2 -shared -o "$shim_dir/bcryptprimitives.dll" "$shim_dir/processprng.c" -ladvapi32
+for dir in "$WINEPREFIX/drive_c/windows/system32" "target/$TARGET/debug/deps" "target/$TARGET/debug/examples"; do
+  mkdir -p "$dir"
+  cp "$shim_dir/bcryptprimitives.dll" "$dir/"
+done
+
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$WINE
+# The tour first: a quick end-to-end run before the long suite (doctests are slow to link).
+cargo run --target "$TARGET" --example tour
+cargo test --target "$TARGET" "$@"
