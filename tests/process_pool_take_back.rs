@@ -3,21 +3,36 @@
 //! tiny tasks waited behind one long task while the other worker idled), and a task whose take-back
 //! races its start runs exactly once.
 
+#[cfg(windows)]
+fn main() {
+    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
+#[cfg(unix)]
 #[path = "support/pp_tasks.rs"]
 mod tasks;
 
+#[cfg(unix)]
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::{eventually, Case};
+#[cfg(unix)]
 use tasks::{mark_then_nap, marker, nap, one};
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
+#[cfg(unix)]
 const LIVE: Duration = Duration::from_secs(10);
+#[cfg(unix)]
 const TINY: u32 = 300;
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[
@@ -37,6 +52,7 @@ fn main() {
 }
 
 /// Tiny tasks measured: the pool pipelines deeply.
+#[cfg(unix)]
 fn warm_up(pool: &ProcessPool) {
     let warm: Vec<_> = (0..2000).map(|i| pool.submit(one, i).unwrap()).collect();
     for f in warm {
@@ -45,6 +61,7 @@ fn warm_up(pool: &ProcessPool) {
 }
 
 /// A fresh, empty directory for [`record`].
+#[cfg(unix)]
 fn record_dir(name: &str) -> PathBuf {
     let dir = marker(name);
     let _ = std::fs::remove_dir_all(&dir);
@@ -53,6 +70,7 @@ fn record_dir(name: &str) -> PathBuf {
 }
 
 /// Appends a line to `dir/i` (one per run), returns `i + 1`.
+#[cfg(unix)]
 fn record((dir, i): (PathBuf, u32)) -> u32 {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(dir.join(i.to_string())).unwrap();
@@ -61,11 +79,13 @@ fn record((dir, i): (PathBuf, u32)) -> u32 {
 }
 
 /// How many times each of the tasks `0..n` recorded in `dir` ran.
+#[cfg(unix)]
 fn runs(dir: &Path, n: u32) -> Vec<usize> {
     let count = |i: u32| std::fs::read_to_string(dir.join(i.to_string())).map_or(0, |s| s.lines().count());
     (0..n).map(count).collect()
 }
 
+#[cfg(unix)]
 fn tiny_tasks_sent_behind_a_long_one_are_taken_back() {
     let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
     warm_up(&pool);
@@ -74,6 +94,7 @@ fn tiny_tasks_sent_behind_a_long_one_are_taken_back() {
 
 /// One worker, warmed up one task at a time (so it stays one): everything is pipelined behind the
 /// long task, and what comes back makes the pool start its second worker.
+#[cfg(unix)]
 fn a_pool_that_can_grow_takes_back_for_a_new_worker() {
     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
     for i in 0..2000 {
@@ -85,6 +106,7 @@ fn a_pool_that_can_grow_takes_back_for_a_new_worker() {
 }
 
 /// One long task, then tiny ones submitted right after: they all run once, before it ends.
+#[cfg(unix)]
 fn long_then_tiny(pool: &ProcessPool, name: &str) {
     let dir = record_dir(&format!("{name}-dir"));
     let started = marker(&format!("{name}-long"));
@@ -108,6 +130,7 @@ fn long_then_tiny(pool: &ProcessPool, name: &str) {
 
 /// Heads that end about when the pipelining budget runs out, so that the take-back of the tasks
 /// behind them often races the worker starting the next one; a few hundred times over.
+#[cfg(unix)]
 fn a_take_back_racing_a_start_runs_the_task_once() {
     const ROUNDS: u32 = 300;
     const BEHIND: u32 = 12;

@@ -2,15 +2,28 @@
 //! by the missing heartbeats within three intervals: the running task fails with `WorkerDied`
 //! naming the host and the silence, and the pool starts another worker.
 
+#[cfg(windows)]
+fn main() {
+    println!(
+        "skipped on Windows: remote workers are process-pool workers, Unix-only for now (README, Platforms)"
+    );
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::{eventually, Case};
+#[cfg(unix)]
 use tulip::process::Launcher;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[Case {
@@ -20,6 +33,7 @@ fn main() {
 }
 
 /// Writes this worker's parent's pid (the nanny's) to `path`, then sleeps far longer than any test.
+#[cfg(unix)]
 fn park(path: String) -> u32 {
     // SAFETY: getppid has no preconditions.
     std::fs::write(&path, unsafe { libc::getppid() }.to_string()).unwrap();
@@ -27,10 +41,12 @@ fn park(path: String) -> u32 {
     0
 }
 
+#[cfg(unix)]
 fn cube(x: i64) -> i64 {
     x * x * x
 }
 
+#[cfg(unix)]
 fn a_hung_host_misses_its_heartbeats() {
     let path = std::env::temp_dir().join(format!("tulip-heartbeat-{}", std::process::id()));
     let _ = std::fs::remove_file(&path);

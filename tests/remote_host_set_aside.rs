@@ -3,15 +3,28 @@
 //! host and why, instead of waiting forever. A command launcher that starts refusing (a flag file)
 //! stands in for a host that went down.
 
+#[cfg(windows)]
+fn main() {
+    println!(
+        "skipped on Windows: remote workers are process-pool workers, Unix-only for now (README, Platforms)"
+    );
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::{eventually, Case};
+#[cfg(unix)]
 use tulip::process::Launcher;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[Case {
@@ -20,11 +33,13 @@ fn main() {
     }]);
 }
 
+#[cfg(unix)]
 fn cube(x: i64) -> i64 {
     x * x * x
 }
 
 /// Kills the worker's nanny (its parent, the launcher's process): the link ends.
+#[cfg(unix)]
 fn end_link(_: ()) -> u32 {
     // SAFETY: signals this test's own nanny process.
     unsafe { libc::kill(libc::getppid(), libc::SIGKILL) };
@@ -32,6 +47,7 @@ fn end_link(_: ()) -> u32 {
     0
 }
 
+#[cfg(unix)]
 fn a_host_that_keeps_failing_is_set_aside() {
     let flag = std::env::temp_dir().join(format!("tulip-host-down-{}", std::process::id()));
     let _ = std::fs::remove_file(&flag);

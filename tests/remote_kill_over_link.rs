@@ -3,15 +3,28 @@
 //! and no second launch (no new ssh connection) happens. The launcher is a command that counts
 //! its launches.
 
+#[cfg(windows)]
+fn main() {
+    println!(
+        "skipped on Windows: remote workers are process-pool workers, Unix-only for now (README, Platforms)"
+    );
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::{eventually, Case};
+#[cfg(unix)]
 use tulip::process::Launcher;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[Case {
@@ -21,23 +34,27 @@ fn main() {
 }
 
 /// Writes this worker's pid to `path`, then sleeps far longer than any test.
+#[cfg(unix)]
 fn park(path: String) -> u32 {
     std::fs::write(&path, std::process::id().to_string()).unwrap();
     std::thread::sleep(Duration::from_secs(600));
     0
 }
 
+#[cfg(unix)]
 fn cube(x: i64) -> i64 {
     x * x * x
 }
 
 /// Whether `pid` runs (a zombie does not).
+#[cfg(unix)]
 fn running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
         .unwrap_or(false)
 }
 
+#[cfg(unix)]
 fn a_timeout_is_killed_over_the_link_without_a_new_launch() {
     let base = std::env::temp_dir().join(format!("tulip-kill-link-{}", std::process::id()));
     let (count, pid_file) = (base.with_extension("launches"), base.with_extension("pid"));

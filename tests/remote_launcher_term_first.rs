@@ -3,15 +3,28 @@
 //! A command launcher whose shell records the `SIGTERM` stands in for `srun`; a shutdown deadline
 //! with a task still running is what ends it.
 
+#[cfg(windows)]
+fn main() {
+    println!(
+        "skipped on Windows: remote workers are process-pool workers, Unix-only for now (README, Platforms)"
+    );
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::{eventually, Case};
+#[cfg(unix)]
 use tulip::process::Launcher;
+#[cfg(unix)]
 use tulip::{JobError, ProcessPool};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[Case {
@@ -21,12 +34,14 @@ fn main() {
 }
 
 /// Writes `path`, then sleeps far longer than any test.
+#[cfg(unix)]
 fn park(path: String) -> u32 {
     std::fs::write(path, b"started").unwrap();
     std::thread::sleep(Duration::from_secs(600));
     0
 }
 
+#[cfg(unix)]
 fn a_shutdown_deadline_terms_the_launcher() {
     let mark = std::env::temp_dir().join(format!("tulip-launcher-term-{}", std::process::id()));
     let _ = std::fs::remove_file(&mark);

@@ -2,16 +2,30 @@
 //! on the other instead of failing `build` at the upload, and reports the host set aside in its
 //! stats. Skips with a notice where sshd is not installed.
 
+#[cfg(windows)]
+fn main() {
+    println!(
+        "skipped on Windows: remote workers are process-pool workers, Unix-only for now (README, Platforms)"
+    );
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::path::PathBuf;
+#[cfg(unix)]
 use std::process::Command;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::process::Launcher;
+#[cfg(unix)]
 use tulip::{BuildError, ProcessPool};
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     let Some(config) = config_with_a_dead_host() else {
@@ -25,9 +39,11 @@ fn main() {
     ]);
 }
 
+#[cfg(unix)]
 static CONFIG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
 /// The engines' ssh_config plus `tulip-dead`: 127.0.0.1 on a port nobody listens to.
+#[cfg(unix)]
 fn config_with_a_dead_host() -> Option<PathBuf> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/engines.sh");
     let out = Command::new("bash").arg(script).arg("start").output().ok()?;
@@ -43,6 +59,7 @@ fn config_with_a_dead_host() -> Option<PathBuf> {
     Some(path)
 }
 
+#[cfg(unix)]
 fn launcher(hosts: &[&str]) -> Launcher {
     let config = CONFIG.get().unwrap().display().to_string();
     let mut l = Launcher::ssh(hosts[0]).ssh_arg("-F").ssh_arg(config);
@@ -52,10 +69,12 @@ fn launcher(hosts: &[&str]) -> Launcher {
     l
 }
 
+#[cfg(unix)]
 fn square(x: u64) -> u64 {
     x * x
 }
 
+#[cfg(unix)]
 fn a_pool_starts_on_the_hosts_that_answer() {
     let pool = ProcessPool::builder()
         .launcher(launcher(&["tulip-dead", "tulip-1"]))
@@ -70,6 +89,7 @@ fn a_pool_starts_on_the_hosts_that_answer() {
     assert_eq!(pool.stats().hosts_set_aside, 1);
 }
 
+#[cfg(unix)]
 fn no_host_that_answers_fails_build() {
     match ProcessPool::builder().launcher(launcher(&["tulip-dead"])).max_workers(1).build() {
         Err(BuildError::Spawn(m)) => assert!(m.contains("tulip-dead"), "names the host: {m}"),

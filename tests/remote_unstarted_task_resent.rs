@@ -3,15 +3,28 @@
 //! (from the worker's status page) in its `Gone` frame. The nanny is held stopped while the worker
 //! dies, so the task surely goes to the dead worker.
 
+#[cfg(windows)]
+fn main() {
+    println!(
+        "skipped on Windows: remote workers are process-pool workers, Unix-only for now (README, Platforms)"
+    );
+}
+
+#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
+#[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
 use harness::Case;
+#[cfg(unix)]
 use tulip::process::Launcher;
+#[cfg(unix)]
 use tulip::ProcessPool;
 
+#[cfg(unix)]
 fn main() {
     tulip::process::init();
     harness::run(&[Case {
@@ -21,15 +34,18 @@ fn main() {
 }
 
 /// This worker's pid and its parent's (the nanny's).
+#[cfg(unix)]
 fn pids(_: ()) -> (i32, i32) {
     // SAFETY: getpid and getppid have no preconditions.
     unsafe { (libc::getpid(), libc::getppid()) }
 }
 
+#[cfg(unix)]
 fn cube(x: i64) -> i64 {
     x * x * x
 }
 
+#[cfg(unix)]
 fn a_task_sent_to_a_dead_remote_worker_is_resent() {
     let pool = ProcessPool::builder()
         .launcher(Launcher::command(["sh", "-c", "exec \"$@\"", "sh"]))

@@ -2,14 +2,27 @@
 //! while tulip's is in, with its own calling convention (`SA_SIGINFO` or plain), and is put back
 //! when tulip's last registration for the signal goes.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: tulip::signal is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 use std::cell::Cell;
+#[cfg(unix)]
 use std::ffi::{c_int, c_void};
+#[cfg(unix)]
 use std::rc::Rc;
+#[cfg(unix)]
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+#[cfg(unix)]
 static SIGINFO_CALLS: AtomicUsize = AtomicUsize::new(0);
+#[cfg(unix)]
 static PLAIN_CALLS: AtomicUsize = AtomicUsize::new(0);
 
+#[cfg(unix)]
 extern "C" fn siginfo_handler(sig: c_int, info: *mut libc::siginfo_t, _ctx: *mut c_void) {
     // SAFETY: the kernel (or tulip, passing it on) hands a valid siginfo for this signal.
     if sig == libc::SIGUSR1 && !info.is_null() && unsafe { (*info).si_signo } == libc::SIGUSR1 {
@@ -17,6 +30,7 @@ extern "C" fn siginfo_handler(sig: c_int, info: *mut libc::siginfo_t, _ctx: *mut
     }
 }
 
+#[cfg(unix)]
 extern "C" fn plain_handler(sig: c_int) {
     if sig == libc::SIGCHLD {
         PLAIN_CALLS.fetch_add(1, Ordering::SeqCst);
@@ -24,6 +38,7 @@ extern "C" fn plain_handler(sig: c_int) {
 }
 
 /// Installs `handler` the way C code does, with `sigaction`.
+#[cfg(unix)]
 fn install_c_handler(sig: c_int, handler: usize, flags: c_int) {
     // SAFETY: a zeroed sigaction is valid; both handlers are async-signal-safe.
     unsafe {
@@ -34,6 +49,7 @@ fn install_c_handler(sig: c_int, handler: usize, flags: c_int) {
     }
 }
 
+#[cfg(unix)]
 fn disposition(sig: c_int) -> usize {
     // SAFETY: queries the current disposition only.
     unsafe {
@@ -43,6 +59,7 @@ fn disposition(sig: c_int) -> usize {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn the_previous_handler_is_called_too_and_put_back() {
     let siginfo = siginfo_handler as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) as usize;

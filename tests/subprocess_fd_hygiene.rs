@@ -2,11 +2,20 @@
 //! the program opened without `O_CLOEXEC` (as C libraries do); a stream the user hands over as a
 //! file still reaches it.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: tulip::subprocess is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 use std::os::fd::{FromRawFd, OwnedFd};
 
+#[cfg(unix)]
 use tulip::subprocess::{Command, Stdio};
 
 /// A descriptor open on `/dev/null` at number 200 or above, without close-on-exec.
+#[cfg(unix)]
 fn leaky_fd() -> OwnedFd {
     // SAFETY: plain descriptor calls; the new descriptor is owned by the returned value.
     unsafe {
@@ -20,10 +29,12 @@ fn leaky_fd() -> OwnedFd {
     }
 }
 
+#[cfg(unix)]
 fn child_fds(out: &[u8]) -> Vec<i32> {
     String::from_utf8_lossy(out).split_whitespace().filter_map(|s| s.parse().ok()).collect()
 }
 
+#[cfg(unix)]
 #[test]
 fn only_the_standard_streams_are_inherited() {
     let leaky = leaky_fd();

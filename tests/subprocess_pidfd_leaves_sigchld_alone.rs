@@ -1,8 +1,16 @@
 //! Subprocesses: with pidfds, waiting (also again, on a child already reaped) installs no `SIGCHLD`
 //! handler: the program's disposition of `SIGCHLD` stays as it was.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: tulip::subprocess is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 use tulip::subprocess::Command;
 
+#[cfg(unix)]
 fn sigchld_handler() -> libc::sighandler_t {
     // SAFETY: reads the current disposition into a zeroed (valid) structure.
     unsafe {
@@ -12,6 +20,7 @@ fn sigchld_handler() -> libc::sighandler_t {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn waiting_with_pidfds_installs_no_sigchld_handler() {
     // SAFETY: pidfd_open(2) on our own pid: only tells whether this kernel has pidfds.

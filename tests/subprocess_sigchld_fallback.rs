@@ -4,13 +4,25 @@
 //! and SIGCHLD's disposition is put back once nothing waits for a child; those SIGCHLDs are not
 //! reported to a loop's SIGCHLD handler added later.
 
+#[cfg(windows)]
+#[test]
+fn skipped_on_windows() {
+    println!("skipped on Windows: tulip::subprocess is Unix-only for now (README, Platforms)");
+}
+
+#[cfg(unix)]
 use std::cell::Cell;
+#[cfg(unix)]
 use std::rc::Rc;
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
 use futures_lite::future::yield_now;
+#[cfg(unix)]
 use tulip::subprocess::Command;
 
+#[cfg(unix)]
 fn sigchld_handler() -> libc::sighandler_t {
     // SAFETY: reads the current disposition into a zeroed (valid) structure.
     unsafe {
@@ -20,6 +32,7 @@ fn sigchld_handler() -> libc::sighandler_t {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn children_wake_the_loop_by_sigchld_without_polling() {
     // The only test of this binary: set before tulip reads it, with no other thread running.
