@@ -50,14 +50,10 @@ fn install_c_handler(sig: c_int, handler: usize, flags: c_int) {
 }
 
 #[cfg(unix)]
-fn disposition(sig: c_int) -> usize {
-    // SAFETY: queries the current disposition only.
-    unsafe {
-        let mut now: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(sig, std::ptr::null(), &mut now);
-        now.sa_sigaction
-    }
-}
+#[path = "support/disposition.rs"]
+mod disposition;
+#[cfg(unix)]
+use disposition::disposition;
 
 #[cfg(unix)]
 #[test]

@@ -11,14 +11,10 @@ fn skipped_on_windows() {
 use futures_lite::StreamExt;
 
 #[cfg(unix)]
-fn disposition(sig: i32) -> libc::sighandler_t {
-    // SAFETY: queries the current disposition only (no new one given).
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(sig, std::ptr::null(), &mut old);
-        old.sa_sigaction
-    }
-}
+#[path = "support/disposition.rs"]
+mod disposition;
+#[cfg(unix)]
+use disposition::disposition;
 
 #[cfg(unix)]
 #[test]

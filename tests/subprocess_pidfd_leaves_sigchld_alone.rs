@@ -11,14 +11,10 @@ fn skipped_on_windows() {
 use tulip::subprocess::Command;
 
 #[cfg(unix)]
-fn sigchld_handler() -> libc::sighandler_t {
-    // SAFETY: reads the current disposition into a zeroed (valid) structure.
-    unsafe {
-        let mut now: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut now);
-        now.sa_sigaction
-    }
-}
+#[path = "support/disposition.rs"]
+mod disposition;
+#[cfg(unix)]
+use disposition::disposition;
 
 #[cfg(unix)]
 #[test]
@@ -41,6 +37,6 @@ fn waiting_with_pidfds_installs_no_sigchld_handler() {
         let mut child = Command::new("true").spawn().unwrap();
         assert!(child.wait().await.unwrap().success());
         assert!(child.wait().await.unwrap().success(), "a second wait gives the same status");
-        assert_eq!(sigchld_handler(), libc::SIG_DFL, "a SIGCHLD handler was installed");
+        assert_eq!(disposition(libc::SIGCHLD), libc::SIG_DFL, "a SIGCHLD handler was installed");
     });
 }

@@ -23,14 +23,10 @@ use futures_lite::future::yield_now;
 use tulip::subprocess::Command;
 
 #[cfg(unix)]
-fn sigchld_handler() -> libc::sighandler_t {
-    // SAFETY: reads the current disposition into a zeroed (valid) structure.
-    unsafe {
-        let mut now: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut now);
-        now.sa_sigaction
-    }
-}
+#[path = "support/disposition.rs"]
+mod disposition;
+#[cfg(unix)]
+use disposition::disposition;
 
 #[cfg(unix)]
 #[test]
@@ -56,7 +52,11 @@ fn children_wake_the_loop_by_sigchld_without_polling() {
             yield_now().await;
         }
         assert_eq!(most, baseline, "a wait armed a timer: it polls");
-        assert_ne!(sigchld_handler(), libc::SIG_DFL, "no SIGCHLD handler while children were awaited");
+        assert_ne!(
+            disposition(libc::SIGCHLD),
+            libc::SIG_DFL,
+            "no SIGCHLD handler while children were awaited"
+        );
         for (i, task) in tasks.into_iter().enumerate() {
             assert_eq!(task.await.unwrap().unwrap().code(), Some(i as i32 % 7));
         }
@@ -66,7 +66,9 @@ fn children_wake_the_loop_by_sigchld_without_polling() {
     let dropped = lp.run_until_complete(tulip::timeout(Duration::from_secs(60), work)).unwrap().unwrap();
     lp.close().unwrap();
     let start = Instant::now();
-    while std::path::Path::new(&format!("/proc/{dropped}")).exists() || sigchld_handler() != libc::SIG_DFL {
+    while std::path::Path::new(&format!("/proc/{dropped}")).exists()
+        || disposition(libc::SIGCHLD) != libc::SIG_DFL
+    {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "dropped child {dropped} left unreaped, or SIGCHLD's disposition not put back"
