@@ -17,12 +17,13 @@ cd "$(dirname "$0")/.."
 TARGET=x86_64-pc-windows-gnu
 WINE=/usr/lib/wine/wine64
 
+# First: without the target (rustup's server unreachable) nothing else is worth installing.
+rustup target add "$TARGET" >/dev/null 2>&1 || { notice "rustup could not install $TARGET"; exit 0; }
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   # A failure here shows in the checks below (each a skip with a notice).
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     gcc-mingw-w64-x86-64 wine64 >/dev/null; } || echo "notice: apt-get could not install mingw-w64 and Wine"
 fi
-rustup target add "$TARGET" >/dev/null 2>&1 || { notice "rustup could not install $TARGET"; exit 0; }
 command -v x86_64-w64-mingw32-gcc >/dev/null || { notice "no mingw-w64 C compiler"; exit 0; }
 [ -x "$WINE" ] || { notice "no Wine at $WINE"; exit 0; }
 
