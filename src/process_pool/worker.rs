@@ -182,25 +182,7 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
         return Err(Stop::quiet(EXIT_ORPHAN));
     }
     name_after_program();
-    if flags & spawn::FLAG_CLEAN == 0 {
-        close_strays(if has_page { WORKER_PAGE_FD + 1 } else { WORKER_PAGE_FD });
-    }
-    for fd in [WORKER_IN_FD, WORKER_OUT_FD] {
-        // SAFETY: flag calls on descriptors that must be ours; a missing one fails with EBADF.
-        let ok = unsafe {
-            let flags = libc::fcntl(fd, libc::F_GETFD);
-            // Close-on-exec from now on: programs the tasks start must not hold the pool's socket and pipe.
-            flags >= 0 && libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) == 0
-        };
-        if !ok {
-            return Err(Stop::loud(EXIT_HANDSHAKE, format!("started as a worker but fd {fd} is not open")));
-        }
-    }
-    // SAFETY: as above.
-    unsafe {
-        let flags = libc::fcntl(WORKER_IN_FD, libc::F_GETFL);
-        libc::fcntl(WORKER_IN_FD, libc::F_SETFL, flags | libc::O_NONBLOCK);
-    }
+    prepare_descriptors(flags & spawn::FLAG_CLEAN != 0, has_page)?;
     // The runner's mapping and the take-back thread's own.
     let (page, take_back_page) = if has_page {
         // SAFETY: fd 5 was placed by the pool for this process; it is closed once mapped, so the
@@ -243,6 +225,31 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
     }
     IS_WORKER.store(true, Ordering::Release);
     w.run()
+}
+
+/// Makes the descriptors the pool placed ours: strays closed (unless the spawner already did), the
+/// socket and pipe close-on-exec, the input non-blocking.
+fn prepare_descriptors(clean: bool, has_page: bool) -> Result<(), Stop> {
+    if !clean {
+        close_strays(if has_page { WORKER_PAGE_FD + 1 } else { WORKER_PAGE_FD });
+    }
+    for fd in [WORKER_IN_FD, WORKER_OUT_FD] {
+        // SAFETY: flag calls on descriptors that must be ours; a missing one fails with EBADF.
+        let ok = unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            // Close-on-exec from now on: programs the tasks start must not hold the pool's socket and pipe.
+            flags >= 0 && libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) == 0
+        };
+        if !ok {
+            return Err(Stop::loud(EXIT_HANDSHAKE, format!("started as a worker but fd {fd} is not open")));
+        }
+    }
+    // SAFETY: as above.
+    unsafe {
+        let flags = libc::fcntl(WORKER_IN_FD, libc::F_GETFL);
+        libc::fcntl(WORKER_IN_FD, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+    Ok(())
 }
 
 /// The result pipe, for writers outside [`Worker`] (the tracing forwarder): the same lock as

@@ -301,19 +301,9 @@ pub(super) fn handle_frames(
         };
         match msg {
             ToParent::Ready { token: theirs, pid } => {
-                if !matches!(w.phase, Phase::Starting { .. }) {
-                    return Some(ReadEnd::Protocol("a second handshake reply".into()));
+                if let Some(end) = accept_handshake(w, token, &theirs, pid, now, tally) {
+                    return Some(end);
                 }
-                // A remote worker's pid is on its own host: only the nanny that started it can check.
-                let pid_ok = w.host.is_some() || pid as libc::pid_t == w.child.pid();
-                if theirs != *token || !pid_ok {
-                    return Some(ReadEnd::Refused(
-                        "its handshake reply does not carry this pool's token and pid".into(),
-                    ));
-                }
-                w.phase = Phase::Ready;
-                w.idle_since = now;
-                tally.became_ready = true;
             }
             ToParent::Refused(why) => return Some(ReadEnd::Refused(why.to_string())),
             #[cfg(feature = "tracing")]
@@ -360,6 +350,30 @@ pub(super) fn handle_frames(
             }
         }
     }
+}
+
+/// The worker's handshake reply: it must be the first, and carry this pool's token and (for a local
+/// worker) the pid the pool started.
+fn accept_handshake(
+    w: &mut Worker,
+    token: &[u8; 16],
+    theirs: &[u8; 16],
+    pid: u32,
+    now: Instant,
+    tally: &mut Tally,
+) -> Option<ReadEnd> {
+    if !matches!(w.phase, Phase::Starting { .. }) {
+        return Some(ReadEnd::Protocol("a second handshake reply".into()));
+    }
+    // A remote worker's pid is on its own host: only the nanny that started it can check.
+    let pid_ok = w.host.is_some() || pid as libc::pid_t == w.child.pid();
+    if theirs != token || !pid_ok {
+        return Some(ReadEnd::Refused("its handshake reply does not carry this pool's token and pid".into()));
+    }
+    w.phase = Phase::Ready;
+    w.idle_since = now;
+    tally.became_ready = true;
+    None
 }
 
 /// Whether task `id` heads `fifo`: results come back in the order tasks were sent.
