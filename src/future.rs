@@ -680,7 +680,6 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
     /// that can skip work not started: a blocking `wait` on `thread` fails with `WouldDeadlock`
     /// while the job is not done, and `unwanted` is called once (on the consumer's thread) if the
     /// job is cancelled while queued or its future is dropped before the outcome is decided.
-    #[cfg(unix)] // only the process pool uses it
     pub(crate) fn guard_producer(&self, thread: std::thread::ThreadId, unwanted: Box<dyn FnOnce() + Send>) {
         let mut inner = lock(&self.shared.inner);
         inner.needs_thread = Some(thread);

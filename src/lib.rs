@@ -83,7 +83,6 @@ pub mod locks;
 pub mod net;
 mod pool;
 mod portal;
-#[cfg(unix)]
 mod process_pool;
 #[cfg(not(loom))]
 mod queue;
@@ -107,9 +106,7 @@ pub use handle::LoopHandle;
 pub use locks::{Condition, Event, Lock, Mutex, Semaphore};
 pub use pool::{PoolStats, ShutdownReport};
 pub use portal::BlockingPortal;
-#[cfg(unix)]
 pub use process_pool::process;
-#[cfg(unix)]
 pub use process_pool::{ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessSubmitFuture};
 #[cfg(not(loom))]
 pub use queue::{Queue, QueueEmpty, QueueFull, TaskDoneTooOften};

@@ -17,6 +17,20 @@ use std::ffi::c_int;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+/// The pool's end of a worker's results: the read end of the result pipe.
+pub(crate) type WorkerOutput = std::fs::File;
+/// The worker's end of its input (tasks from the pool): the socket, on fd 3.
+pub(crate) type FromPool = std::fs::File;
+/// The worker's end of its output (results to the pool): the pipe, on fd 4.
+pub(crate) type ToPool = std::fs::File;
+
+/// Blocks until `input` (non-blocking) has bytes, or its end, to read.
+pub(crate) fn wait_readable(input: &FromPool) {
+    let mut pfd = libc::pollfd { fd: input.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd; an error returns at once and the caller reads again.
+    unsafe { libc::poll(&mut pfd, 1, -1) };
+}
+
 /// A pipe whose both ends are close-on-exec (256 KiB on Linux, where the kernel allows it).
 pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as c_int; 2];

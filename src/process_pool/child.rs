@@ -161,6 +161,33 @@ impl Child {
         self.still_ours() && unsafe { libc::kill(self.pid, sig) } == 0
     }
 
+    /// Asks a remote worker's launcher to end (`SIGTERM`, then `SIGCONT` should it be stopped);
+    /// `false` if it could not be signalled.
+    pub(crate) fn terminate(&mut self) -> bool {
+        self.signal(libc::SIGTERM) && self.signal(libc::SIGCONT)
+    }
+
+    /// Freezes the process (`SIGSTOP`) and waits up to `wait` for the stop to take effect; what the
+    /// last wait found (`Running` if the stop did not show in time), `None` if it could not be
+    /// signalled. [`thaw`](Self::thaw) lets it go on.
+    pub(crate) fn freeze(&mut self, wait: std::time::Duration) -> Option<Waited> {
+        if !self.signal(libc::SIGSTOP) {
+            return None;
+        }
+        let started = std::time::Instant::now();
+        loop {
+            match self.try_wait(true) {
+                Waited::Running if started.elapsed() < wait => std::thread::yield_now(),
+                found => return Some(found),
+            }
+        }
+    }
+
+    /// Lets a process frozen by [`freeze`](Self::freeze) go on (`SIGCONT`).
+    pub(crate) fn thaw(&mut self) {
+        self.signal(libc::SIGCONT);
+    }
+
     /// Kills the process and its group (see [`kill`](Self::kill)) and reaps it.
     pub(crate) fn kill_and_reap(mut self) {
         self.kill();
@@ -279,6 +306,19 @@ fn signal_name(sig: c_int) -> Option<&'static str> {
         libc::SIGSYS => "SIGSYS",
         _ => return None,
     })
+}
+
+/// The number of the signal the pool kills with.
+pub(crate) const SIGKILL: c_int = libc::SIGKILL;
+
+/// The signal that ended a process, from its wait status; `None` if it exited.
+pub(crate) fn term_signal(status: c_int) -> Option<c_int> {
+    libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status))
+}
+
+/// The exit code of a process that exited, from its wait status; `None` if a signal ended it.
+pub(crate) fn exit_code(status: c_int) -> Option<c_int> {
+    libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status))
 }
 
 /// "exited with status 3", "killed by signal 9 (SIGKILL)".

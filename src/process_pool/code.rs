@@ -80,12 +80,29 @@ fn home() -> &'static Home {
 }
 
 /// Where the object holding `addr` is loaded, as `dladdr` says; `None` if it knows no such object.
+#[cfg(unix)]
 fn loaded_at(addr: usize) -> Option<usize> {
     // SAFETY: an all-zero `Dl_info` (null pointers) is a valid value to be overwritten.
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
     // SAFETY: dladdr only inspects the loader's tables for `addr` and fills `info`.
     let found = unsafe { libc::dladdr(addr as *const std::ffi::c_void, &mut info) } != 0;
     (found && !info.dli_fbase.is_null()).then_some(info.dli_fbase as usize)
+}
+
+/// Where the module (the executable or a DLL) holding `addr` is loaded, as `GetModuleHandleExW`
+/// says (a module's handle is its base address); `None` if no module holds it.
+#[cfg(windows)]
+fn loaded_at(addr: usize) -> Option<usize> {
+    use windows_sys::Win32::System::LibraryLoader::{
+        GetModuleHandleExW, GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
+        GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+    };
+    let flags = GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT;
+    let mut module = std::ptr::null_mut();
+    // SAFETY: with FROM_ADDRESS the name argument is an address, only looked up; the handle is not
+    // counted (UNCHANGED_REFCOUNT), so nothing needs releasing.
+    let found = unsafe { GetModuleHandleExW(flags, addr as *const u16, &mut module) } != 0;
+    (found && !module.is_null()).then_some(module as usize)
 }
 
 /// The executable segments of the loaded object whose code contains `anchor`, if the loader lists them.
@@ -398,6 +415,7 @@ mod tests {
         assert!(address_of(i64::MAX / 3).is_err());
     }
 
+    #[cfg(unix)]
     #[test]
     fn functions_of_other_loaded_objects_are_refused() {
         let getpid = libc::getpid as unsafe extern "C" fn() -> libc::pid_t as usize;

@@ -17,8 +17,12 @@
 //! An ssh launcher prepares its hosts at once; a host where that fails is unusable from the start,
 //! and the pool starts on the others (see the driver's `hosts` module).
 
+// On Windows only local workers run (remote launchers are refused in `prepare`): the remote
+// half is compiled out, and what only it uses is unused there.
+#![cfg_attr(windows, allow(dead_code, unused_imports))]
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
+#[cfg(unix)]
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -278,6 +282,12 @@ impl Launcher {
         let local_path = || {
             spawn::exe_path().map_err(|e| BuildError::Spawn(format!("cannot find this program's file: {e}")))
         };
+        #[cfg(windows)]
+        if !matches!(self.kind, Kind::Local) {
+            return Err(BuildError::InvalidConfig(
+                "remote launchers need a Unix host (on Windows workers run locally)".into(),
+            ));
+        }
         match &self.kind {
             Kind::Local => Ok(vec![Target::Local]),
             Kind::Command(argv) => {
@@ -416,10 +426,16 @@ impl Target {
 pub(crate) fn start(target: &Target, env_value: &str) -> io::Result<Spawned> {
     match target {
         Target::Local => spawn::spawn_worker(env_value),
+        #[cfg(unix)]
         Target::Remote(r) => start_remote(r, env_value),
+        #[cfg(windows)]
+        Target::Remote(_) => {
+            Err(io::Error::new(io::ErrorKind::Unsupported, "remote launchers need a Unix host"))
+        }
     }
 }
 
+#[cfg(unix)]
 fn start_remote(r: &Remote, env_value: &str) -> io::Result<Spawned> {
     let nanny = format!("{env_value}:{}:{}", r.hash, r.beat.as_millis().max(1));
     let mut cmd = Command::new(&r.argv[0]);
@@ -434,6 +450,7 @@ fn start_remote(r: &Remote, env_value: &str) -> io::Result<Spawned> {
 }
 
 /// The remote shell's word for `path`: quoted, with a leading `~/` as `"$HOME"/`.
+#[cfg(unix)]
 fn shell_path(path: &Path) -> String {
     let s = path.to_string_lossy();
     match s.strip_prefix("~/") {
@@ -443,12 +460,14 @@ fn shell_path(path: &Path) -> String {
 }
 
 /// Single-quotes `s` for a POSIX shell.
+#[cfg(unix)]
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Runs `cmd` with the pool's socket as its stdin and a pipe as its stdout, in a process group of
 /// its own; its stderr is relayed line by line, prefixed with `label`.
+#[cfg(unix)]
 fn spawn_with_pipes(mut cmd: Command, label: Arc<str>) -> io::Result<Spawned> {
     let (down_r, down_w) = super::channel::socket_pair()?;
     let to_worker = super::channel::WorkerInput::new(down_w)?;
@@ -475,6 +494,7 @@ fn spawn_with_pipes(mut cmd: Command, label: Arc<str>) -> io::Result<Spawned> {
 }
 
 /// Copies a remote worker's stderr to ours, each line prefixed with its host.
+#[cfg(unix)]
 fn relay_stderr(err: impl Read, label: &str) {
     for line in BufReader::new(err).split(b'\n') {
         let Ok(line) = line else { return };

@@ -36,15 +36,21 @@
 //! skip it.
 
 mod builder;
+// The seams between the pool and the OS: the Unix files beside this one, their Windows twins
+// under `windows/` (same items, same names).
+#[cfg_attr(windows, path = "windows/channel.rs")]
 mod channel;
+#[cfg_attr(windows, path = "windows/child.rs")]
 pub(crate) mod child;
 pub(crate) mod code;
 mod driver;
 mod handle;
 mod launcher;
 mod map;
+#[cfg(unix)]
 mod nanny;
 pub mod process;
+#[cfg_attr(windows, path = "windows/spawn.rs")]
 pub(crate) mod spawn;
 mod state;
 #[cfg(feature = "tracing")]

@@ -677,6 +677,7 @@ pub(crate) fn encode_bare(out: &mut Vec<u8>, kind: u8) {
 }
 
 /// Appends a complete `Gone` frame (the reason is cut to fit the handshake limit).
+#[cfg_attr(windows, allow(dead_code))] // only the nanny (Unix) sends it
 pub(crate) fn encode_gone(out: &mut Vec<u8>, status: i32, started: u64, why: &str) {
     let at = begin_frame(out, KIND_GONE);
     out.extend_from_slice(&status.to_le_bytes());

@@ -32,16 +32,19 @@
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
-use std::fs::File;
 use std::io::{self, Write};
 use std::ops::Range;
+#[cfg(unix)]
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::channel::{self, FromPool, ToPool};
 use super::code::{self, Outcome, Trampoline};
-use super::spawn::{self, StatusPage, ENV, WORKER_IN_FD, WORKER_OUT_FD, WORKER_PAGE_FD};
+use super::spawn::{self, StatusPage, ENV};
+#[cfg(unix)]
+use super::spawn::{WORKER_IN_FD, WORKER_OUT_FD, WORKER_PAGE_FD};
 use super::wire::{self, FrameReader, ToWorker, HANDSHAKE_MAX, PREFIX, RESULT_HEADER};
 use super::{lock, state};
 use crate::spin::AdaptiveSpin;
@@ -84,6 +87,7 @@ impl Stop {
 /// Runs the worker if this process was started as one; returns at once otherwise.
 pub(crate) fn enter() {
     INIT_CALLED.store(true, Ordering::Release);
+    #[cfg(unix)]
     if let Some(value) = std::env::var_os(super::launcher::NANNY_ENV) {
         std::env::remove_var(super::launcher::NANNY_ENV);
         super::nanny::run(&value);
@@ -105,7 +109,7 @@ pub(crate) fn enter() {
 }
 
 /// Parses `1:<parent pid>:<token hex>:<flags>`.
-fn parse_env(value: &OsStr) -> Result<(libc::pid_t, [u8; 16], u8), Stop> {
+fn parse_env(value: &OsStr) -> Result<(u32, [u8; 16], u8), Stop> {
     let bad = || {
         Stop::loud(
             EXIT_HANDSHAKE,
@@ -132,7 +136,7 @@ fn parse_env(value: &OsStr) -> Result<(libc::pid_t, [u8; 16], u8), Stop> {
             format!("the pool speaks protocol {version}, this worker {}", wire::PROTOCOL_VERSION),
         ));
     }
-    let ppid: libc::pid_t = ppid.parse().map_err(|_| bad())?;
+    let ppid: u32 = ppid.parse().map_err(|_| bad())?;
     if hex.len() != 32 || !hex.is_ascii() {
         return Err(bad());
     }
@@ -169,35 +173,7 @@ fn name_after_program() {
 
 fn serve(value: &OsStr) -> Result<(), Stop> {
     let (ppid, token, flags) = parse_env(value)?;
-    let has_page = flags & spawn::FLAG_PAGE != 0;
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    // SAFETY: arms the parent-death signal for this process: SIGKILL when the thread that spawned
-    // it exits (the pool's spawner thread, which lives as long as the pool's process).
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
-    }
-    // If the parent died before the signal was armed, nobody would ever send it: check right after.
-    // SAFETY: getppid has no preconditions.
-    if unsafe { libc::getppid() } != ppid {
-        return Err(Stop::quiet(EXIT_ORPHAN));
-    }
-    name_after_program();
-    prepare_descriptors(flags & spawn::FLAG_CLEAN != 0, has_page)?;
-    // The runner's mapping and the take-back thread's own.
-    let (page, take_back_page) = if has_page {
-        // SAFETY: fd 5 was placed by the pool for this process; it is closed once mapped, so the
-        // worker holds no descriptor but stdio, its socket and its pipe.
-        let fd = unsafe { OwnedFd::from_raw_fd(WORKER_PAGE_FD) };
-        let map = || {
-            StatusPage::map(&fd)
-                .map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("could not map the pool's status page: {e}")))
-        };
-        (Some(map()?), Some(map()?))
-    } else {
-        (None, None)
-    };
-    // SAFETY: fds 3 and 4 were placed by the pool for this process and nothing else owns them.
-    let (input, output) = unsafe { (File::from_raw_fd(WORKER_IN_FD), File::from_raw_fd(WORKER_OUT_FD)) };
+    let (input, output, page, take_back_page) = open_links(ppid, flags)?;
     let output = Arc::new(Mutex::new(output));
     // Only one worker runs per process; a second `serve` cannot happen, so `set` cannot fail.
     let _ = OUTPUT.set(Arc::clone(&output));
@@ -227,8 +203,68 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
     w.run()
 }
 
+/// Takes over what the pool set up for this worker: its input and output, and its status page.
+/// On Unix: the parent-death signal armed, descriptors 3 to 5 made the worker's own.
+#[cfg(unix)]
+fn open_links(
+    ppid: u32,
+    flags: u8,
+) -> Result<(FromPool, ToPool, Option<StatusPage>, Option<StatusPage>), Stop> {
+    let has_page = flags & spawn::FLAG_PAGE != 0;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: arms the parent-death signal for this process: SIGKILL when the thread that spawned
+    // it exits (the pool's spawner thread, which lives as long as the pool's process).
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+    }
+    // If the parent died before the signal was armed, nobody would ever send it: check right after.
+    // SAFETY: getppid has no preconditions.
+    if unsafe { libc::getppid() } as u32 != ppid {
+        return Err(Stop::quiet(EXIT_ORPHAN));
+    }
+    name_after_program();
+    prepare_descriptors(flags & spawn::FLAG_CLEAN != 0, has_page)?;
+    // The runner's mapping and the take-back thread's own.
+    let (page, take_back_page) = if has_page {
+        // SAFETY: fd 5 was placed by the pool for this process; it is closed once mapped, so the
+        // worker holds no descriptor but stdio, its socket and its pipe.
+        let fd = unsafe { OwnedFd::from_raw_fd(WORKER_PAGE_FD) };
+        let map = || {
+            StatusPage::map(&fd)
+                .map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("could not map the pool's status page: {e}")))
+        };
+        (Some(map()?), Some(map()?))
+    } else {
+        (None, None)
+    };
+    // SAFETY: fds 3 and 4 were placed by the pool for this process and nothing else owns them.
+    let (input, output) =
+        unsafe { (FromPool::from_raw_fd(WORKER_IN_FD), ToPool::from_raw_fd(WORKER_OUT_FD)) };
+    Ok((input, output, page, take_back_page))
+}
+
+/// Takes over what the pool set up for this worker: on Windows, it connects back to the pool (see
+/// `windows/channel.rs`); there is no status page. The parent's death is the Job object's concern.
+#[cfg(windows)]
+fn open_links(
+    _ppid: u32,
+    _flags: u8,
+) -> Result<(FromPool, ToPool, Option<StatusPage>, Option<StatusPage>), Stop> {
+    let link = std::env::var(channel::LINK_ENV).map_err(|_| {
+        Stop::loud(EXIT_HANDSHAKE, format!("started as a worker without {}", channel::LINK_ENV))
+    })?;
+    // Programs this worker's tasks start must not connect to the pool.
+    std::env::remove_var(channel::LINK_ENV);
+    name_after_program();
+    // The pool is gone if it cannot be reached: nobody is left to tell.
+    let (input, output) = channel::connect(&link).map_err(|_| Stop::quiet(EXIT_ORPHAN))?;
+    input.set_nonblocking(true).map_err(|_| Stop::quiet(EXIT_ORPHAN))?;
+    Ok((input, output, None, None))
+}
+
 /// Makes the descriptors the pool placed ours: strays closed (unless the spawner already did), the
 /// socket and pipe close-on-exec, the input non-blocking.
+#[cfg(unix)]
 fn prepare_descriptors(clean: bool, has_page: bool) -> Result<(), Stop> {
     if !clean {
         close_strays(if has_page { WORKER_PAGE_FD + 1 } else { WORKER_PAGE_FD });
@@ -254,7 +290,7 @@ fn prepare_descriptors(clean: bool, has_page: bool) -> Result<(), Stop> {
 
 /// The result pipe, for writers outside [`Worker`] (the tracing forwarder): the same lock as
 /// `Worker::output`, so every frame reaches the pool whole, whichever thread writes it.
-static OUTPUT: OnceLock<Arc<Mutex<File>>> = OnceLock::new();
+static OUTPUT: OnceLock<Arc<Mutex<ToPool>>> = OnceLock::new();
 
 /// Writes one whole frame on the result pipe, under the lock every writer takes. Does nothing
 /// outside a worker; an error means the pool is gone (the runner stops at its own next write).
@@ -295,7 +331,7 @@ impl Claims {
 
 /// The take-back thread: sleeps until the pool asks (see [`StatusPage::ask_take_back`]), then hands
 /// back what the runner has not claimed and says so, until the pool is gone.
-fn answer_take_backs(page: &StatusPage, claims: &Mutex<Claims>, output: &Mutex<File>) {
+fn answer_take_backs(page: &StatusPage, claims: &Mutex<Claims>, output: &Mutex<ToPool>) {
     let (mut seen, mut out) = (0, Vec::new());
     loop {
         let (asks, upto) = page.wait_take_back(seen);
@@ -314,6 +350,7 @@ fn answer_take_backs(page: &StatusPage, claims: &Mutex<Claims>, output: &Mutex<F
 
 /// Closes every descriptor from `first` up that the worker inherited (where the spawner could not do
 /// it before the exec). Runs before anything else in the worker opens a file.
+#[cfg(unix)]
 fn close_strays(first: i32) {
     let dir = if cfg!(any(target_os = "linux", target_os = "android")) { "/proc/self/fd" } else { "/dev/fd" };
     let Ok(entries) = std::fs::read_dir(dir) else { return };
@@ -330,9 +367,9 @@ fn close_strays(first: i32) {
 
 struct Worker {
     reader: FrameReader,
-    input: File,
+    input: FromPool,
     /// The result pipe, shared with the take-back thread: a frame is written whole under the lock.
-    output: Arc<Mutex<File>>,
+    output: Arc<Mutex<ToPool>>,
     /// Which tasks may start (see [`Claims`]).
     claims: Arc<Mutex<Claims>>,
     /// The frame being written; reused.
@@ -417,9 +454,7 @@ impl Worker {
                             continue;
                         }
                     }
-                    let mut pfd = libc::pollfd { fd: WORKER_IN_FD, events: libc::POLLIN, revents: 0 };
-                    // SAFETY: one valid pollfd.
-                    unsafe { libc::poll(&mut pfd, 1, -1) };
+                    channel::wait_readable(&self.input);
                 }
                 Err(e) => {
                     return Err(Stop::loud(EXIT_PROTOCOL, format!("reading from the pool failed: {e}")));

@@ -47,7 +47,6 @@ use std::time::{Duration, Instant};
 
 pub use self::builder::ThreadPoolBuilder;
 pub use self::map::PoolMap;
-#[cfg(unix)]
 pub(crate) use self::map::Window;
 
 use self::core::{Job, Shared, Task};

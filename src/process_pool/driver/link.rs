@@ -13,13 +13,12 @@
 //! previous result arrived, or when the head's frame was completely written if the worker was idle.
 
 use std::collections::VecDeque;
-use std::fs::File;
 use std::io::{self, Write};
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::super::channel::WorkerInput;
+use super::super::channel::{WorkerInput, WorkerOutput};
 use super::super::child::Child;
 use super::super::spawn::StatusPage;
 use super::super::wire::{self, FrameReader, Status, ToParent};
@@ -64,7 +63,7 @@ pub(super) struct Worker {
     pub(super) page: Option<StatusPage>,
     /// `None` once closed: the worker finishes what it has, then exits.
     pub(super) to_worker: Option<WorkerInput>,
-    pub(super) from_worker: File,
+    pub(super) from_worker: WorkerOutput,
     pub(super) phase: Phase,
     /// Takes no new tasks (recycled, pruned, or the pool is closing); exits when its fifo is empty.
     pub(super) retiring: bool,
@@ -366,7 +365,7 @@ fn accept_handshake(
         return Some(ReadEnd::Protocol("a second handshake reply".into()));
     }
     // A remote worker's pid is on its own host: only the nanny that started it can check.
-    let pid_ok = w.host.is_some() || pid as libc::pid_t == w.child.pid();
+    let pid_ok = w.host.is_some() || i64::from(pid) == i64::from(w.child.pid());
     if theirs != token || !pid_ok {
         return Some(ReadEnd::Refused("its handshake reply does not carry this pool's token and pid".into()));
     }

@@ -69,8 +69,7 @@ const LAUNCHER_TERM_WAIT: Duration = Duration::from_millis(200);
 /// asked with `SIGTERM` first (and continued, should the pool have stopped it), and killed only if
 /// it is still there after [`LAUNCHER_TERM_WAIT`].
 pub(super) fn end_and_reap(child: &mut Child, remote: bool) -> Option<c_int> {
-    if remote && child.signal(libc::SIGTERM) {
-        child.signal(libc::SIGCONT);
+    if remote && child.terminate() {
         let asked = Instant::now();
         while asked.elapsed() < LAUNCHER_TERM_WAIT {
             match child.try_wait(false) {
@@ -305,14 +304,14 @@ impl Driver {
         how: &str,
         cause: &Cause,
     ) {
-        let signal = status.filter(|&s| libc::WIFSIGNALED(s)).map(|s| libc::WTERMSIG(s));
+        let signal = status.and_then(child::term_signal);
         let why = match cause {
             // The pool's own shutdown: nothing failed.
             Cause::Shutdown => return,
             // A `SIGKILL` that the pool did not send comes from outside, and says nothing about the
             // program: replace the worker (in `build`, a few dozen times in a row before giving up).
             Cause::Ended
-                if signal == Some(libc::SIGKILL)
+                if signal == Some(child::SIGKILL)
                     && (self.startup.is_none() || self.startup_kills < STARTUP_KILLS_TOLERATED) =>
             {
                 self.startup_kills = self.startup_kills.saturating_add(1);
@@ -339,7 +338,7 @@ impl Driver {
             Cause::Lingered => "the worker closed its pipes before completing the handshake but went on \
                  running; make sure `tulip::process::init();` is the first statement of main"
                 .to_string(),
-            _ if signal == Some(libc::SIGKILL) => {
+            _ if signal == Some(child::SIGKILL) => {
                 format!(
                     "{} new workers in a row were {how} during their handshake while the pool was built",
                     self.startup_kills + 1
@@ -427,18 +426,10 @@ impl Driver {
         if w.host.is_some() {
             return self.stop_remote(slot, victim, cause);
         }
-        if !w.child.signal(libc::SIGSTOP) {
-            return self.on_eof(slot);
-        }
-        let started = Instant::now();
-        loop {
-            match w.child.try_wait(true) {
-                Waited::Stopped => break,
-                Waited::Gone(status) => return self.remove(slot, Some(status), Cause::Ended),
-                Waited::Unknown => break,
-                Waited::Running if started.elapsed() >= STOP_WAIT => break,
-                Waited::Running => std::thread::yield_now(),
-            }
+        match w.child.freeze(STOP_WAIT) {
+            None => return self.on_eof(slot),
+            Some(Waited::Gone(status)) => return self.remove(slot, Some(status), Cause::Ended),
+            Some(_) => {}
         }
         let now = Instant::now();
         let Some(w) = self.workers[slot].as_mut() else { return };
@@ -456,7 +447,7 @@ impl Driver {
             return self.kill_worker(slot, cause);
         }
         if let Some(w) = self.workers[slot].as_mut() {
-            w.child.signal(libc::SIGCONT);
+            w.child.thaw();
         }
         self.after_read(slot, end);
     }
@@ -491,7 +482,7 @@ impl Driver {
         // A status reaped by someone else is lost: a worker the pool was retiring is taken to have retired.
         let graceful = matches!(cause, Cause::Ended)
             && w.fifo.is_empty()
-            && status.map_or(w.retiring, |s| libc::WIFEXITED(s) && libc::WEXITSTATUS(s) == 0);
+            && status.map_or(w.retiring, |s| child::exit_code(s) == Some(0));
         let killed_by_pool = matches!(
             cause,
             Cause::Cancel(_) | Cause::Timeout(..) | Cause::Shutdown | Cause::HandshakeTimeout
@@ -533,7 +524,7 @@ impl Driver {
 /// How a remote worker went, from its launcher's exit `status` (`how` says it as for a local one):
 /// its host named, and a lost link told apart from a worker that died there.
 fn remote_how(host: &str, status: Option<c_int>, how: String) -> String {
-    let code = status.filter(|&s| libc::WIFEXITED(s)).map(|s| libc::WEXITSTATUS(s));
+    let code = status.and_then(child::exit_code);
     match code {
         // The nanny's status for a worker killed there: 128 + the signal (see `nanny::serve`).
         Some(c @ 129..=192) => format!("on {host}: the worker {}", child::describe_status(c - 128)),

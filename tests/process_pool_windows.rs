@@ -1,0 +1,120 @@
+//! Process pool: the behaviours every platform must have, written to run on Windows (under Wine
+//! here, `bash scripts/windows.sh --test process_pool_windows`) as well as on Unix: a round trip,
+//! a panicking task, a timeout that kills, a worker that dies and is replaced, and a shutdown that
+//! leaves no worker process behind.
+
+#[path = "support/process_harness.rs"]
+mod harness;
+
+use std::time::Duration;
+
+use harness::Case;
+use tulip::{JobError, ProcessPool, SubmitError};
+
+fn main() {
+    tulip::process::init();
+    harness::run(&[
+        Case { name: "a_task_round_trips", run: a_task_round_trips },
+        Case { name: "a_panicking_task_fails_alone", run: a_panicking_task_fails_alone },
+        Case { name: "a_timeout_kills_the_worker", run: a_timeout_kills_the_worker },
+        Case { name: "a_dead_worker_is_replaced", run: a_dead_worker_is_replaced },
+        Case { name: "shutdown_leaves_no_worker", run: shutdown_leaves_no_worker },
+    ]);
+}
+
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+fn pid(_: ()) -> u32 {
+    std::process::id()
+}
+
+fn boom(_: ()) -> u32 {
+    panic!("boom")
+}
+
+fn nap(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+fn exit_now(code: i32) -> u32 {
+    std::process::exit(code)
+}
+
+fn a_task_round_trips() {
+    let pool = ProcessPool::builder().max_workers(2).build().unwrap();
+    assert_eq!(pool.submit(square, 7).unwrap().wait(), Ok(49));
+    let squares: Vec<u64> = pool.map(square, 0..20u64).map(Result::unwrap).collect();
+    assert_eq!(squares, (0..20u64).map(|x| x * x).collect::<Vec<_>>());
+    assert_ne!(pool.submit(pid, ()).unwrap().wait().unwrap(), std::process::id());
+}
+
+fn a_panicking_task_fails_alone() {
+    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+    let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
+    match pool.submit(boom, ()).unwrap().wait() {
+        Err(JobError::Panicked(msg)) => assert!(msg.contains("boom"), "{msg}"),
+        other => panic!("expected Panicked, got {other:?}"),
+    }
+    // The worker survived its task's panic.
+    assert_eq!(pool.submit(pid, ()).unwrap().wait(), Ok(worker));
+}
+
+fn a_timeout_kills_the_worker() {
+    let pool =
+        ProcessPool::builder().max_workers(1).task_timeout(Duration::from_millis(300)).build().unwrap();
+    let before = pool.submit(pid, ()).unwrap().wait().unwrap();
+    assert!(matches!(pool.submit(nap, 60_000).unwrap().wait(), Err(JobError::TimedOut(_))));
+    let after = pool.submit(pid, ()).unwrap().wait().unwrap();
+    assert_ne!(before, after, "the timed-out task's worker was killed and replaced");
+    assert!(!alive(before));
+}
+
+fn a_dead_worker_is_replaced() {
+    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+    let before = pool.submit(pid, ()).unwrap().wait().unwrap();
+    assert!(matches!(pool.submit(exit_now, 7).unwrap().wait(), Err(JobError::WorkerDied(_))));
+    let after = pool.submit(pid, ()).unwrap().wait().unwrap();
+    assert_ne!(before, after);
+    assert_eq!(pool.stats().worker_deaths, 1);
+}
+
+fn shutdown_leaves_no_worker() {
+    let pool = ProcessPool::builder().max_workers(2).build().unwrap();
+    let futs: Vec<_> = (0..4).map(|_| pool.submit(pid, ()).unwrap()).collect();
+    let pids: Vec<u32> = futs.into_iter().map(|f| f.wait().unwrap()).collect();
+    let stuck = pool.submit(nap, 60_000).unwrap();
+    let report = pool.shutdown_timeout(Duration::from_millis(200));
+    assert_eq!(report.still_running, 1);
+    assert_eq!(stuck.wait(), Err(JobError::ShutDown));
+    assert_eq!(pool.stats().workers, 0);
+    assert!(matches!(pool.submit(pid, ()), Err(SubmitError::ShutDown)));
+    for p in pids {
+        assert!(!alive(p), "worker {p} outlived the shutdown");
+    }
+}
+
+/// Whether process `pid` still runs (a reaped worker's pid may be reused later, not this soon).
+#[cfg(unix)]
+fn alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+}
+
+#[cfg(windows)]
+fn alive(pid: u32) -> bool {
+    use windows_sys::Win32::Foundation::{CloseHandle, WAIT_TIMEOUT};
+    use windows_sys::Win32::System::Threading::{OpenProcess, WaitForSingleObject, PROCESS_SYNCHRONIZE};
+    // SAFETY: opens a handle for waiting only; closed below.
+    let h = unsafe { OpenProcess(PROCESS_SYNCHRONIZE, 0, pid) };
+    if h.is_null() {
+        return false;
+    }
+    // SAFETY: `h` is the handle just opened.
+    let running = unsafe { WaitForSingleObject(h, 0) } == WAIT_TIMEOUT;
+    // SAFETY: as above.
+    unsafe { CloseHandle(h) };
+    running
+}
