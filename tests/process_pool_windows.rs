@@ -69,7 +69,7 @@ fn a_timeout_kills_the_worker() {
     assert!(matches!(pool.submit(nap, 60_000).unwrap().wait(), Err(JobError::TimedOut(_))));
     let after = pool.submit(pid, ()).unwrap().wait().unwrap();
     assert_ne!(before, after, "the timed-out task's worker was killed and replaced");
-    assert!(!alive(before));
+    assert!(!harness::pid_exists(before));
 }
 
 fn a_dead_worker_is_replaced() {
@@ -92,29 +92,6 @@ fn shutdown_leaves_no_worker() {
     assert_eq!(pool.stats().workers, 0);
     assert!(matches!(pool.submit(pid, ()), Err(SubmitError::ShutDown)));
     for p in pids {
-        assert!(!alive(p), "worker {p} outlived the shutdown");
+        assert!(!harness::pid_exists(p), "worker {p} outlived the shutdown");
     }
-}
-
-/// Whether process `pid` still runs (a reaped worker's pid may be reused later, not this soon).
-#[cfg(unix)]
-fn alive(pid: u32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
-}
-
-#[cfg(windows)]
-fn alive(pid: u32) -> bool {
-    use windows_sys::Win32::Foundation::{CloseHandle, WAIT_TIMEOUT};
-    use windows_sys::Win32::System::Threading::{OpenProcess, WaitForSingleObject, PROCESS_SYNCHRONIZE};
-    // SAFETY: opens a handle for waiting only; closed below.
-    let h = unsafe { OpenProcess(PROCESS_SYNCHRONIZE, 0, pid) };
-    if h.is_null() {
-        return false;
-    }
-    // SAFETY: `h` is the handle just opened.
-    let running = unsafe { WaitForSingleObject(h, 0) } == WAIT_TIMEOUT;
-    // SAFETY: as above.
-    unsafe { CloseHandle(h) };
-    running
 }

@@ -65,7 +65,25 @@ pub fn eventually(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 /// Whether a process with this pid exists (alive or zombie).
+#[cfg(unix)]
 pub fn pid_exists(pid: u32) -> bool {
     // SAFETY: signal 0 only checks for existence and permission.
     unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+}
+
+/// Whether a process with this pid still runs.
+#[cfg(windows)]
+pub fn pid_exists(pid: u32) -> bool {
+    use windows_sys::Win32::Foundation::{CloseHandle, WAIT_TIMEOUT};
+    use windows_sys::Win32::System::Threading::{OpenProcess, WaitForSingleObject, PROCESS_SYNCHRONIZE};
+    // SAFETY: opens a handle for waiting only; closed below.
+    let h = unsafe { OpenProcess(PROCESS_SYNCHRONIZE, 0, pid) };
+    if h.is_null() {
+        return false;
+    }
+    // SAFETY: `h` is the handle just opened.
+    let running = unsafe { WaitForSingleObject(h, 0) } == WAIT_TIMEOUT;
+    // SAFETY: as above.
+    unsafe { CloseHandle(h) };
+    running
 }
