@@ -1,7 +1,7 @@
 //! Process pool: the behaviours every platform must have, written to run on Windows (under Wine
 //! here, `bash scripts/windows.sh --test process_pool_windows`) as well as on Unix: a round trip,
 //! a panicking task, a timeout that kills, a worker that dies and is replaced, and a shutdown that
-//! leaves no worker process behind.
+//! leaves no worker process behind. On Windows, remote launchers are refused with a typed error.
 
 #[path = "support/process_harness.rs"]
 mod harness;
@@ -9,6 +9,8 @@ mod harness;
 use std::time::Duration;
 
 use harness::Case;
+#[cfg(windows)]
+use tulip::{process::Launcher, BuildError};
 use tulip::{JobError, ProcessPool, SubmitError};
 
 fn main() {
@@ -19,6 +21,8 @@ fn main() {
         Case { name: "a_timeout_kills_the_worker", run: a_timeout_kills_the_worker },
         Case { name: "a_dead_worker_is_replaced", run: a_dead_worker_is_replaced },
         Case { name: "shutdown_leaves_no_worker", run: shutdown_leaves_no_worker },
+        #[cfg(windows)]
+        Case { name: "remote_launchers_are_refused", run: remote_launchers_are_refused },
     ]);
 }
 
@@ -93,5 +97,15 @@ fn shutdown_leaves_no_worker() {
     assert!(matches!(pool.submit(pid, ()), Err(SubmitError::ShutDown)));
     for p in pids {
         assert!(!harness::pid_exists(p), "worker {p} outlived the shutdown");
+    }
+}
+
+#[cfg(windows)]
+fn remote_launchers_are_refused() {
+    for launcher in [Launcher::ssh("elsewhere"), Launcher::command(["cmd", "/c"])] {
+        match ProcessPool::builder().launcher(launcher).build() {
+            Err(BuildError::InvalidConfig(msg)) => assert!(msg.contains("need a Unix host"), "{msg}"),
+            other => panic!("expected InvalidConfig, got {:?}", other.err()),
+        }
     }
 }

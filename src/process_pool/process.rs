@@ -199,6 +199,35 @@
 //!   task that was sent but not started may kill its worker instead of skipping the task, and a
 //!   worker that dies between two tasks fails the next one instead of re-sending it).
 //!
+//! # Windows
+//!
+//! The same API, the same errors; what differs underneath (tested under Wine 8, not yet on a
+//! Windows machine):
+//!
+//! - **Links.** A worker is this program ([`std::env::current_exe`]) started with
+//!   `CreateProcessW`; it is handed no handle, and connects back to the pool over two loopback TCP
+//!   connections (`127.0.0.1`, a fresh port per worker), presenting a random 16-byte token the
+//!   pool gave it in its environment. A connection without the token is dropped, so another local
+//!   program cannot pose as the worker. If something (a local firewall) blocks loopback
+//!   connections, `build` fails with [`BuildError::Spawn`](crate::BuildError) ("the worker did not
+//!   connect back").
+//! - **Job objects instead of process groups.** Each worker runs in a Job object of its own with
+//!   `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`: workers die with the program however it ends (no
+//!   orphans to wait for), and a kill (run-time limit, cancel, shutdown deadline) ends the worker
+//!   and every process its tasks started. Unlike Unix, those processes also end when their worker
+//!   retires (idle, recycled, graceful shutdown): the job goes with it.
+//! - **Exit statuses** are exit codes: a worker that crashed shows the exception code in its
+//!   task's `WorkerDied` ("crashed with exception 0xc0000005"), one the pool killed "was killed
+//!   (its Job object terminated)".
+//! - **No status page, no freezing.** As outside Linux: cancelling a task that was sent but not
+//!   started may kill its worker instead of skipping the task, a worker that dies between two tasks
+//!   fails the next one, and tasks sent ahead of a long one wait for it (no take-back). Before a
+//!   kill for a run-time limit or a cancel the worker is not frozen: the pool decides on the
+//!   results read so far, so a task that ends in that very moment may have its worker killed.
+//! - **Remote launchers** need a Unix host: on Windows `build` refuses any launcher but the local
+//!   one with [`BuildError::InvalidConfig`](crate::BuildError).
+//! - Stdin is `NUL`; stdout and stderr are inherited, as on Unix.
+//!
 //! [`ProcessPool`]: crate::ProcessPool
 //! [`ProcessPool::submit`]: crate::ProcessPool::submit
 //! [`ProcessPool::map`]: crate::ProcessPool::map
