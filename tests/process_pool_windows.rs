@@ -1,7 +1,9 @@
 //! Process pool: the behaviours every platform must have, written to run on Windows (under Wine
 //! here, `bash scripts/windows.sh --test process_pool_windows`) as well as on Unix: a round trip,
 //! a panicking task, a timeout that kills, a worker that dies and is replaced, and a shutdown that
-//! leaves no worker process behind. On Windows, remote launchers are refused with a typed error.
+//! leaves no worker process behind. On Windows also: a kill takes the processes the task started
+//! (the worker's Job object; on Unix `process_pool_kill_group` pins it), and remote launchers are
+//! refused with a typed error.
 
 #[path = "support/process_harness.rs"]
 mod harness;
@@ -13,14 +15,23 @@ use harness::Case;
 use tulip::{process::Launcher, BuildError};
 use tulip::{JobError, ProcessPool, SubmitError};
 
+/// Set in a process a task starts (see [`start_sleeper_and_hang`]): that process only sleeps.
+const SLEEPER: &str = "PROCESS_POOL_WINDOWS_SLEEPER";
+
 fn main() {
     tulip::process::init();
+    if std::env::var_os(SLEEPER).is_some() {
+        std::thread::sleep(Duration::from_secs(30));
+        return;
+    }
     harness::run(&[
         Case { name: "a_task_round_trips", run: a_task_round_trips },
         Case { name: "a_panicking_task_fails_alone", run: a_panicking_task_fails_alone },
         Case { name: "a_timeout_kills_the_worker", run: a_timeout_kills_the_worker },
         Case { name: "a_dead_worker_is_replaced", run: a_dead_worker_is_replaced },
         Case { name: "shutdown_leaves_no_worker", run: shutdown_leaves_no_worker },
+        #[cfg(windows)]
+        Case { name: "a_timeout_kills_what_the_task_started", run: a_timeout_kills_what_the_task_started },
         #[cfg(windows)]
         Case { name: "remote_launchers_are_refused", run: remote_launchers_are_refused },
     ]);
@@ -108,4 +119,27 @@ fn remote_launchers_are_refused() {
             other => panic!("expected InvalidConfig, got {:?}", other.err()),
         }
     }
+}
+
+/// Starts this program as a sleeper, writes its pid to `path`, then hangs past the pool's timeout.
+#[allow(clippy::zombie_processes)]
+fn start_sleeper_and_hang(path: std::path::PathBuf) -> u32 {
+    let exe = std::env::current_exe().unwrap();
+    let sleeper = std::process::Command::new(exe).env(SLEEPER, "1").spawn().unwrap();
+    std::fs::write(&path, sleeper.id().to_string()).unwrap();
+    std::thread::sleep(Duration::from_secs(60));
+    sleeper.id()
+}
+
+#[cfg(windows)]
+fn a_timeout_kills_what_the_task_started() {
+    let path = std::env::temp_dir().join(format!("tulip-windows-tree-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let pool =
+        ProcessPool::builder().max_workers(1).task_timeout(Duration::from_millis(500)).build().unwrap();
+    let r = pool.submit(start_sleeper_and_hang, path.clone()).unwrap().wait();
+    assert_eq!(r, Err(JobError::TimedOut(Duration::from_millis(500))));
+    let pid: u32 = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+    let _ = std::fs::remove_file(&path);
+    harness::eventually(Duration::from_secs(10), "the task's sleeper is gone", || !harness::pid_exists(pid));
 }
