@@ -660,7 +660,7 @@ mod tests {
         let token = [0xab; 16];
         let v = env_value(&token) + ":3";
         let (ppid, t, flags) = parse_env(OsStr::new(&v)).ok().unwrap();
-        assert_eq!(ppid as u32, std::process::id());
+        assert_eq!(ppid, std::process::id());
         assert_eq!(t, token);
         assert_eq!(flags, spawn::FLAG_PAGE | spawn::FLAG_CLEAN);
         assert!(parse_env(OsStr::new("1:2:zz")).is_err());
