@@ -426,6 +426,20 @@ mod tests {
         assert!(offset_of(getuid).is_err());
     }
 
+    #[cfg(windows)]
+    #[test]
+    fn functions_of_other_modules_are_refused() {
+        use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
+        let name: Vec<u16> = "kernel32.dll\0".encode_utf16().collect();
+        // SAFETY: a NUL-terminated module name and procedure name; kernel32 is always loaded.
+        let f = unsafe {
+            GetProcAddress(GetModuleHandleW(name.as_ptr()), c"GetCurrentProcessId".as_ptr().cast())
+        };
+        let addr = f.expect("kernel32 exports GetCurrentProcessId") as usize;
+        assert!(offset_of(addr).is_err());
+        assert_eq!(loaded_at(base()), loaded_at(trampoline::<u64, u64> as Trampoline as usize));
+    }
+
     #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
     #[test]
     fn segments_listed_are_those_of_the_anchor_object() {
