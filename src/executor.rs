@@ -190,7 +190,6 @@ where
     }
 }
 
-#[cfg(unix)]
 impl<A, R> ExecutorJob for (fn(A) -> R, A)
 where
     crate::ProcessPool: Executor<(fn(A) -> R, A), Output = R>,

@@ -17,12 +17,17 @@ use tulip::{JobError, ProcessPool, SubmitError};
 
 /// Set in a process a task starts (see [`start_sleeper_and_hang`]): that process only sleeps.
 const SLEEPER: &str = "PROCESS_POOL_WINDOWS_SLEEPER";
+/// Set in a copy of this program that builds a pool, prints its worker's pid, and waits to be killed.
+const POOL_OWNER: &str = "PROCESS_POOL_WINDOWS_POOL_OWNER";
 
 fn main() {
     tulip::process::init();
     if std::env::var_os(SLEEPER).is_some() {
         std::thread::sleep(Duration::from_secs(30));
         return;
+    }
+    if std::env::var_os(POOL_OWNER).is_some() {
+        return own_a_pool_until_killed();
     }
     harness::run(&[
         Case { name: "a_task_round_trips", run: a_task_round_trips },
@@ -32,6 +37,7 @@ fn main() {
         Case { name: "shutdown_leaves_no_worker", run: shutdown_leaves_no_worker },
         #[cfg(windows)]
         Case { name: "a_timeout_kills_what_the_task_started", run: a_timeout_kills_what_the_task_started },
+        Case { name: "workers_die_with_a_killed_program", run: workers_die_with_a_killed_program },
         #[cfg(windows)]
         Case { name: "remote_launchers_are_refused", run: remote_launchers_are_refused },
     ]);
@@ -143,4 +149,33 @@ fn a_timeout_kills_what_the_task_started() {
     let pid: u32 = std::fs::read_to_string(&path).unwrap().parse().unwrap();
     let _ = std::fs::remove_file(&path);
     harness::eventually(Duration::from_secs(10), "the task's sleeper is gone", || !harness::pid_exists(pid));
+}
+
+fn own_a_pool_until_killed() {
+    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+    let worker = pool.submit(pid, ()).unwrap().wait().unwrap();
+    // Busy when the program is killed: it would not notice its links closing before the task ends.
+    let _busy = pool.submit(nap, 60_000).unwrap();
+    println!("{worker}");
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+fn workers_die_with_a_killed_program() {
+    use std::io::BufRead;
+    let exe = std::env::current_exe().unwrap();
+    let mut owner = std::process::Command::new(exe)
+        .env(POOL_OWNER, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // One line, not to the end: the worker holds the same stdout.
+    let mut line = String::new();
+    std::io::BufReader::new(owner.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let worker: u32 = line.trim().parse().unwrap();
+    assert!(harness::pid_exists(worker));
+    owner.kill().unwrap();
+    owner.wait().unwrap();
+    harness::eventually(Duration::from_secs(10), "the killed program's worker is gone", || {
+        !harness::pid_exists(worker)
+    });
 }

@@ -87,7 +87,10 @@ impl Rendezvous {
     }
 
     /// Accepts the worker's two connections, until `deadline`, as long as `alive()` says the worker
-    /// runs. Returns the pool's ends, non-blocking: its input and its output.
+    /// runs. Returns the pool's ends, non-blocking: its input and its output. If the worker ended
+    /// or the deadline passed first, the ends returned are already closed on the far side: the
+    /// driver then finds the worker gone or silent at its handshake and says why, exactly as on
+    /// Unix (a worker that never calls `init` is reported the same way everywhere).
     pub(crate) fn accept(
         &self,
         deadline: Instant,
@@ -106,14 +109,8 @@ impl Rendezvous {
                     _ => {}
                 },
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if Instant::now() >= deadline {
-                        return Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            "the worker did not connect back",
-                        ));
-                    }
-                    if !alive() {
-                        return Err(io::Error::other("the worker ended before it connected back"));
+                    if Instant::now() >= deadline || !alive() {
+                        break (closed_socket()?, closed_socket()?);
                     }
                     std::thread::sleep(Duration::from_millis(1));
                 }
@@ -138,6 +135,15 @@ impl Rendezvous {
         sock.set_read_timeout(None).ok()?;
         (got[..16] == self.token).then_some(got[16])
     }
+}
+
+/// A connected socket whose peer has closed: reads find its end at once, writes fail.
+fn closed_socket() -> io::Result<TcpStream> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let far = TcpStream::connect(listener.local_addr()?)?;
+    let (near, _) = listener.accept()?;
+    drop(far);
+    Ok(near)
 }
 
 /// The worker's side: connects to the pool named by the value of [`LINK_ENV`]; its input and
