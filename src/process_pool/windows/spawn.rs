@@ -12,8 +12,10 @@
 //!
 //! Right after `CreateProcessW` the worker goes into a Job object of its own (see
 //! [`Child::new`]): from there on it dies with the pool's process, and a kill takes the processes
-//! its tasks started with it. (Between the two calls it has only begun to start up; it starts no
-//! process of its own before its handshake.) The pool waits for its two connections here, on the
+//! its tasks started with it. Between the two calls it has only begun to start up: it starts no
+//! process of its own before its handshake, which needs the pool. It is not created suspended:
+//! should the pool's process end between the two calls, a suspended worker would stay, outside
+//! any job, forever; a running one finds nobody to connect to and exits. The pool waits for its two connections here, on the
 //! process-wide spawner thread, for at most the handshake's time.
 //!
 //! No status page: Windows workers record nothing in shared memory, so the pool assumes a task it
