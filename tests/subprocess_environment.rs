@@ -18,6 +18,9 @@ fn the_environment_is_the_parents_with_the_changes() {
     std::env::set_var("TULIP_TEST_REMOVED", "should-go");
     tulip::run(async {
         let script = r#"echo "$TULIP_TEST_INHERITED|${TULIP_TEST_REMOVED-unset}|$TULIP_TEST_SET""#;
+        // No change asked for: the parent's environment is handed over as it is.
+        let out = Command::new("sh").args(["-c", script]).output().await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "from-parent|should-go|\n");
         for cwd in [None, Some("/")] {
             let mut cmd = Command::new("sh");
             cmd.args(["-c", script]).env("TULIP_TEST_SET", "a=b c").env_remove("TULIP_TEST_REMOVED");
