@@ -10,7 +10,9 @@
 //! (`posix_spawn_file_actions_addclosefrom_np`, looked up at run time): the child inherits its
 //! three streams and nothing else, as on the `fork` path. A failed `exec` comes back as the
 //! `posix_spawn` result. As std does, the child starts with an empty signal mask and `SIGPIPE` at
-//! its default (Rust programs ignore it, and an ignored signal stays ignored across `exec`).
+//! its default (Rust programs ignore it, and an ignored signal stays ignored across `exec`), and a
+//! command that changes no variable hands over the C library's `environ` itself rather than a copy
+//! (building one was most of the parent's own work in a spawn).
 
 #[cfg(target_os = "linux")]
 use std::ffi::{c_char, c_int};
