@@ -1,0 +1,54 @@
+//! One gate per test file, for targets that cannot run on every platform.
+//!
+//! A gated target keeps its doc comment in `tests/<name>.rs` and its body in
+//! `tests/<name>/cases.rs`, and says once where it runs and why not elsewhere:
+//!
+//! ```ignore
+//! #[macro_use]
+//! #[path = "support/gate.rs"]
+//! mod gate;
+//! only_on!(unix, main, "process_pool_kill/cases.rs", "the process pool is Unix-only for now");
+//! ```
+//!
+//! Where the predicate holds, the body is compiled in at the crate root (`include!`), so its test
+//! names are those it would have in `tests/<name>.rs`. Elsewhere the target is a single `main`
+//! (for `harness = false` targets) or `#[test]` (for libtest ones) that prints
+//! `skipped on <platform>: <reason>` and passes.
+//!
+//! Ungating a target is one line: replace its `only_on!(..)` with `include!("<name>/cases.rs");`.
+//! The body is included, not a module, so `cargo fmt` does not reach it: check it with
+//! `rustfmt --check --edition 2021 tests/*/cases.rs`. Inside the body, `#[path]` is relative to
+//! `tests/<name>/`, so the support files are `../support/..`.
+#![allow(dead_code, unused_macros)] // used only where a target is skipped; an ungated one drops it
+
+use std::io::Write;
+
+/// Prints `skipped on <platform>: <reason>`, past libtest's capture of `println!` (which would
+/// hide it for a passing test), so that a run under Wine shows it.
+pub fn skip(reason: &str) {
+    let platform = if cfg!(windows) { "Windows" } else { std::env::consts::OS };
+    let _ = writeln!(std::io::stdout(), "skipped on {platform}: {reason}");
+}
+
+/// Compiles the body where `$cfg` holds; elsewhere prints why the target is skipped.
+macro_rules! only_on {
+    ($cfg:meta, main, $body:literal, $reason:literal) => {
+        #[cfg($cfg)]
+        include!($body);
+
+        #[cfg(not($cfg))]
+        fn main() {
+            gate::skip($reason);
+        }
+    };
+    ($cfg:meta, test, $body:literal, $reason:literal) => {
+        #[cfg($cfg)]
+        include!($body);
+
+        #[cfg(not($cfg))]
+        #[test]
+        fn skipped() {
+            gate::skip($reason);
+        }
+    };
+}
