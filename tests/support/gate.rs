@@ -15,7 +15,17 @@
 //! (for `harness = false` targets) or `#[test]` (for libtest ones) that prints
 //! `skipped on <platform>: <reason>` and passes.
 //!
-//! Ungating a target is one line: replace its `only_on!(..)` with `include!("<name>/cases.rs");`.
+//! A target of which only a part is gated (a process-pool half beside a thread-pool one, in a
+//! `harness = false` target) keeps the rest in `tests/<name>.rs` and the part in
+//! `tests/<name>/<part>.rs`, which defines `fn <part>() -> Vec<harness::Case>`; `main` calls it
+//! first (it may call `tulip::process::init()`). Elsewhere that function prints the reason and
+//! gives no cases:
+//!
+//! ```ignore
+//! only_on!(unix, part process_half, "pools_same_api/process_pool.rs", "the process pool is Unix-only for now");
+//! ```
+//!
+//! Ungating a target (or a part) is one line: replace its `only_on!(..)` with `include!("<name>/cases.rs");`.
 //! The body is included, not a module, so `cargo fmt` does not reach it: check it with
 //! `rustfmt --check --edition 2021 tests/*/cases.rs`. Inside the body, `#[path]` is relative to
 //! `tests/<name>/`, so the support files are `../support/..`.
@@ -49,6 +59,16 @@ macro_rules! only_on {
         #[test]
         fn skipped() {
             gate::skip($reason);
+        }
+    };
+    ($cfg:meta, part $part:ident, $body:literal, $reason:literal) => {
+        #[cfg($cfg)]
+        include!($body);
+
+        #[cfg(not($cfg))]
+        fn $part() -> Vec<harness::Case> {
+            gate::skip($reason);
+            Vec::new()
         }
     };
 }
