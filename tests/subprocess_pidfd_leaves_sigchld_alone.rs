@@ -5,8 +5,8 @@
 #[path = "support/gate.rs"]
 mod gate;
 only_on!(
-    unix,
+    target_os = "linux",
     test,
     "subprocess_pidfd_leaves_sigchld_alone/cases.rs",
-    "tulip::subprocess is Unix-only for now (README, Platforms)"
+    "pidfds are Linux's (and tulip::subprocess is Unix-only for now: README, Platforms)"
 );
