@@ -16,18 +16,21 @@
 //! `skipped on <platform>: <reason>` and passes.
 //!
 //! A target of which only a part is gated (a process-pool half beside a thread-pool one, in a
-//! `harness = false` target) keeps the rest in `tests/<name>.rs` and the part in
-//! `tests/<name>/<part>.rs`, which defines `fn <part>() -> Vec<harness::Case>`; `main` calls it
-//! first (it may call `tulip::process::init()`). Elsewhere that function prints the reason and
-//! gives no cases:
+//! `harness = false` target) keeps the rest in `tests/<name>.rs` and the part in a file of
+//! `tests/<name>/`, which defines `fn <part>() -> Vec<harness::Case>`; `main` calls it first (it
+//! may call `tulip::process::init()`). Elsewhere that function prints the reason and gives no
+//! cases:
 //!
 //! ```ignore
-//! only_on!(unix, part process_half, "pools_same_api/process_pool.rs", "the process pool is Unix-only for now");
+//! only_on!(unix, part process_half, "pools_same_api/process_pool.rs", "the process pool is ..");
 //! ```
 //!
-//! Ungating a target (or a part) is one line: replace its `only_on!(..)` with `include!("<name>/cases.rs");`.
-//! The body is included, not a module, so `cargo fmt` does not reach it: check it with
-//! `rustfmt --check --edition 2021 tests/*/cases.rs`. Inside the body, `#[path]` is relative to
+//! Ungating a target (or a part) is one line: replace its `only_on!(..)` with the `include!` of
+//! the same file, e.g. `include!("process_pool_kill/cases.rs");`. When the last `only_on!` of a
+//! target is gone, its three lines of `mod gate` can go too (they warn of nothing).
+//!
+//! The bodies are included, not modules, so `cargo fmt` does not reach them: check them with
+//! `rustfmt --check --edition 2021 tests/*/*.rs`. Inside a body, `#[path]` is relative to
 //! `tests/<name>/`, so the support files are `../support/..`.
 #![allow(dead_code, unused_macros)] // used only where a target is skipped; an ungated one drops it
 
