@@ -65,6 +65,7 @@ pub fn eventually(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 /// Whether a process with this pid exists (alive or zombie).
+#[cfg(unix)]
 pub fn pid_exists(pid: u32) -> bool {
     // SAFETY: signal 0 only checks for existence and permission.
     unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
