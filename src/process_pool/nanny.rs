@@ -509,6 +509,69 @@ fn set_blocking(fd: i32) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// A status page as the nanny and its worker share it: two mappings of a fresh memfd.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn pages() -> (StatusPage, StatusPage) {
+        // SAFETY: a NUL-terminated name; the descriptor is then owned here.
+        let fd = unsafe { libc::syscall(libc::SYS_memfd_create, c"test-page".as_ptr(), libc::MFD_CLOEXEC) };
+        assert!(fd >= 0, "memfd_create: {}", io::Error::last_os_error());
+        // SAFETY: `fd` was just created and is owned by nobody else.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+        // SAFETY: sizing a memfd we own.
+        assert_eq!(unsafe { libc::ftruncate(fd.as_raw_fd(), 4096) }, 0);
+        (StatusPage::map(&fd).unwrap(), StatusPage::map(&fd).unwrap())
+    }
+
+    /// A link whose output is a pipe, and the pipe's other end.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn link_to_pipe() -> (Link, File) {
+        let (r, w) = super::super::channel::pipe().unwrap();
+        (Link::new(File::from(w)), File::from(r))
+    }
+
+    /// Bytes waiting in pipe `r`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn waiting(r: &File) -> usize {
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD into a c_int on a pipe we own.
+        assert_eq!(unsafe { libc::ioctl(r.as_raw_fd(), libc::FIONREAD, &mut n) }, 0);
+        n as usize
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_beat_never_lands_inside_a_frame_the_worker_is_writing() {
+        let (link, r) = link_to_pipe();
+        let (nanny_side, worker_side) = pages();
+        lock(&link.current).page = Some(nanny_side);
+        let mut beat = Vec::new();
+        wire::encode_bare(&mut beat, wire::KIND_BEAT);
+        let writing = worker_side.lock_output();
+        assert!(!link.send_beside(&beat), "skipped while the worker holds the link");
+        assert_eq!(waiting(&r), 0);
+        drop(writing);
+        assert!(link.send_beside(&beat), "sent between the worker's frames");
+        assert_eq!(waiting(&r), beat.len());
+        assert!(!worker_side.output_locked(), "the nanny lets the lock go after its frame");
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn the_worker_waits_for_a_frame_of_the_nanny_to_end() {
+        let (p, shared) = pages();
+        let nanny = p.try_lock_output().expect("free");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let worker = std::thread::spawn(move || {
+            let _held = shared.lock_output();
+            tx.send(()).unwrap();
+        });
+        assert!(rx.recv_timeout(Duration::from_millis(50)).is_err(), "the worker waits");
+        drop(nanny);
+        rx.recv_timeout(Duration::from_secs(10)).expect("woken when the nanny lets go");
+        worker.join().unwrap();
+        assert!(!p.output_locked());
+    }
+
     #[test]
     fn the_boundary_follows_frames_split_anywhere() {
         let mut stream = Vec::new();

@@ -396,7 +396,10 @@ pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
 /// Starts one worker process that writes its frames to `output` instead of a pipe of ours: a remote
 /// worker straight onto its nanny's link, shared under the status page's output lock (see
 /// [`StatusPage::lock_output`]). Fails, starting nothing, where there is no status page.
-pub(crate) fn spawn_worker_onto(env_prefix: &str, output: OwnedFd) -> io::Result<(Child, WorkerInput, StatusPage)> {
+pub(crate) fn spawn_worker_onto(
+    env_prefix: &str,
+    output: OwnedFd,
+) -> io::Result<(Child, WorkerInput, StatusPage)> {
     let (child, to_worker, page) = launch(env_prefix, output, true)?;
     let page = page.ok_or(io::ErrorKind::Unsupported)?;
     Ok((child, to_worker, page))

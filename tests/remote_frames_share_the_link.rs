@@ -1,0 +1,85 @@
+//! A remote worker writes its frames straight onto its nanny's link (no relay hop per result), and
+//! large results (many pipe buffers each) come back whole over it while the nanny sends its own
+//! frames (heartbeats) onto the same link. (That a heartbeat never lands inside a frame is pinned
+//! by the unit tests of `process_pool::nanny`: it can be made to happen every time there.)
+
+#[cfg(windows)]
+fn main() {
+    println!(
+        "skipped on Windows: remote workers are process-pool workers, Unix-only for now (README, Platforms)"
+    );
+}
+
+#[cfg(unix)]
+#[path = "support/process_harness.rs"]
+mod harness;
+
+#[cfg(unix)]
+use std::time::Duration;
+
+#[cfg(unix)]
+use harness::Case;
+#[cfg(unix)]
+use tulip::process::Launcher;
+#[cfg(unix)]
+use tulip::ProcessPool;
+
+#[cfg(unix)]
+fn main() {
+    tulip::process::init();
+    harness::run(&[
+        Case { name: "the_worker_writes_onto_the_link", run: the_worker_writes_onto_the_link },
+        Case {
+            name: "large_results_come_back_whole_between_beats",
+            run: large_results_come_back_whole_between_beats,
+        },
+    ]);
+}
+
+/// A launcher that runs the nanny on this machine, with a heartbeat every `beat`.
+#[cfg(unix)]
+fn pool(beat: Duration, workers: usize) -> ProcessPool {
+    let launcher = Launcher::command(["sh", "-c", "exec \"$@\"", "sh"]).heartbeat(beat);
+    ProcessPool::builder().launcher(launcher).max_workers(workers).build().unwrap()
+}
+
+/// What the worker's frame output (fd 4) and its nanny's stdout (the link) are.
+#[cfg(unix)]
+fn outputs(_: ()) -> (String, String) {
+    // SAFETY: getppid has no preconditions.
+    let nanny = unsafe { libc::getppid() };
+    let name = |p: String| std::fs::read_link(p).map(|l| l.display().to_string()).unwrap_or_default();
+    (name("/proc/self/fd/4".into()), name(format!("/proc/{nanny}/fd/1")))
+}
+
+#[cfg(unix)]
+fn the_worker_writes_onto_the_link() {
+    if !cfg!(target_os = "linux") {
+        println!("skipped: the status page the worker and its nanny share the link under is Linux-only");
+        return;
+    }
+    let pool = pool(Duration::from_secs(5), 1);
+    let (worker, link) = pool.submit(outputs, ()).unwrap().wait().unwrap();
+    assert!(link.starts_with("pipe:"), "the nanny's stdout is the launcher's pipe: {link}");
+    assert_eq!(worker, link, "the worker's frames go straight onto the link, not through the nanny");
+}
+
+/// `n` bytes, each a function of its position and `seed`, so a byte out of place is seen.
+#[cfg(unix)]
+fn pattern((seed, n): (u8, usize)) -> Vec<u8> {
+    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+}
+
+#[cfg(unix)]
+fn large_results_come_back_whole_between_beats() {
+    let pool = pool(Duration::from_millis(200), 2);
+    let n = 1 << 20;
+    for round in 0..4u8 {
+        let futs: Vec<_> = (0..4u8).map(|i| pool.submit(pattern, (round * 4 + i, n)).unwrap()).collect();
+        for (i, f) in futs.into_iter().enumerate() {
+            let got = f.wait().expect("a large result over a link with frequent beats");
+            assert!(got == pattern((round * 4 + i as u8, n)), "result {round}/{i} came back whole");
+        }
+    }
+    assert_eq!(pool.stats().worker_deaths, 0, "no link was ended by a frame broken in two");
+}
