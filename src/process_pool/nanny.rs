@@ -45,8 +45,15 @@ use super::worker::{EXIT_HANDSHAKE, EXIT_PROTOCOL};
 /// Runs the nanny for the marker value `value` (see [`NANNY_ENV`](super::launcher::NANNY_ENV));
 /// never returns.
 pub(crate) fn run(value: &OsStr) -> ! {
-    // SAFETY: fds 0 and 1 are the link; nothing else in this process uses them as `File`s.
-    let (input, output) = unsafe { (File::from_raw_fd(0), File::from_raw_fd(1)) };
+    // SAFETY: fd 0 is the link's input; nothing else in this process uses it as a `File`.
+    let input = unsafe { File::from_raw_fd(0) };
+    let output = match link_output() {
+        Ok(output) => output,
+        Err(e) => {
+            eprintln!("tulip nanny {}: cannot take the link's output off stdout: {e}", std::process::id());
+            std::process::exit(EXIT_HANDSHAKE)
+        }
+    };
     let link = Arc::new(Link::new(output));
     let code = match serve(value, input, &link) {
         Ok(code) => code,
@@ -62,6 +69,25 @@ pub(crate) fn run(value: &OsStr) -> ! {
 }
 
 type Failure = (i32, String);
+
+/// Moves the link's output off fd 1, which then points where stderr does: the workers inherit fd 1
+/// as their stdout, and what a task prints there must reach the pool's stderr (prefixed with the
+/// host), not the link, where it would break the frames.
+fn link_output() -> io::Result<File> {
+    // SAFETY: duplicates fd 1 (the link) to a new close-on-exec descriptor owned by the result, then
+    // points fd 1 at stderr; nothing else in this process holds fd 1 as a `File`.
+    unsafe {
+        let fd = libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let output = File::from_raw_fd(fd);
+        if libc::dup2(2, 1) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(output)
+    }
+}
 
 /// What the nanny's threads share: the link's upstream, and the worker now on it.
 struct Link {
