@@ -6,7 +6,8 @@
 //! pool's frames: nothing listens on this machine, so no connection back through a firewall is
 //! needed. On the other side the launcher runs the same program in nanny mode (see
 //! [`nanny`](super::nanny)), which proves it is byte-identical (its SHA-256 against the one the
-//! pool sends), starts the real worker next to it and relays the frames; it kills the worker when
+//! pool sends), starts the real worker next to it, passes the pool's frames on to it (the worker
+//! writes its own straight onto the link, and its stdout goes to stderr); it kills the worker when
 //! its stdin ends, so a lost link leaves nothing running.
 //!
 //! The pool's side of a remote link is the launcher process: ending it (a shutdown, a silent

@@ -5,9 +5,10 @@
 //! 1. proves it is the pool's program: the SHA-256 of its own file must be the one the pool sent,
 //!    else it answers the handshake with a refusal (device, inode and mtime mean nothing on
 //!    another host);
-//! 2. starts the real worker next to it, exactly as a local pool would (pipes, status page,
-//!    parent-death signal), and passes it the pool's `Hello` with the fingerprint of this host's
-//!    file in place of the pool's;
+//! 2. starts the real worker next to it, as a local pool would (its socket, status page,
+//!    parent-death signal) but with the link itself as its output and the nanny's stderr as its
+//!    stdout (what a task prints must not land on the link), and passes it the pool's `Hello` with
+//!    the fingerprint of this host's file in place of the pool's;
 //! 3. relays the pool's frames to the worker, taking out the ones meant for itself: on a `Kill` it
 //!    kills the worker's process group (a task's timeout or cancel costs no new connection); the
 //!    worker writes its frames straight onto the link (one hop less per result than a relay);
@@ -26,6 +27,7 @@
 //! the link, so the nanny ends the link then instead of sending `Gone`, as for a lost link. Where
 //! there is no status page (off Linux) the nanny relays the worker's frames from a pipe instead,
 //! and follows their length prefixes to find the gaps between them.
+//!
 //! The worker's `Ready` reply carries the worker's pid on this host; the pool takes it as is.
 
 use std::ffi::OsStr;
