@@ -43,17 +43,18 @@ fn a_host_that_keeps_failing_is_set_aside() {
     let outcome = fut.wait_timeout(Duration::from_secs(30));
     let _ = std::fs::remove_file(&flag);
     match outcome {
-        Some(Err(JobError::WorkerDied(m))) => {
+        Some(Err(JobError::Spawn(m))) => {
             assert!(m.contains("no host can start a worker") && m.contains("sh -c"), "{m}");
             assert!(m.contains("status 7"), "says why: {m}");
+            assert!(m.contains("tried again in"), "says when it is tried again: {m}");
         }
-        other => panic!("expected WorkerDied naming the host, got {other:?}"),
+        other => panic!("expected JobError::Spawn naming the host, got {other:?}"),
     }
     eventually(Duration::from_secs(5), "the host is counted as set aside", || {
         pool.stats().hosts_set_aside == 1
     });
     match pool.submit(cube, 4).unwrap().wait_timeout(Duration::from_secs(30)) {
-        Some(Err(JobError::WorkerDied(m))) => assert!(m.contains("no host can start a worker"), "{m}"),
+        Some(Err(JobError::Spawn(m))) => assert!(m.contains("no host can start a worker"), "{m}"),
         other => panic!("a later task fails the same way, got {other:?}"),
     }
 }
