@@ -88,6 +88,8 @@ pub enum JobError {
     Initializer(String),
     /// No thread could be started to run the job (a pool's, or the DNS lane's), and none was alive to
     /// take it; the text is the operating system's error (a thread limit, or memory for the stack).
+    /// For a process pool with remote workers: every host is set aside, so no worker can start; the
+    /// text names each host, why, and when it is tried again (the job never ran).
     Spawn(String),
 }
 

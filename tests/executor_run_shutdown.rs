@@ -1,31 +1,11 @@
 //! `tulip::run` ends by shutting the default executor down: running jobs finish, threads exit.
-#![cfg(target_os = "linux")]
 
-use std::time::Duration;
-
-// One test in this file: it counts the process's threads.
-#[test]
-fn run_waits_for_the_default_executor_and_its_threads_exit() {
-    let before = std::fs::read_dir("/proc/self/task").unwrap().count();
-    let (tx, rx) = std::sync::mpsc::channel();
-    tulip::run(async move {
-        let lp = tulip::get_running_loop();
-        let pool = lp.default_executor().unwrap();
-        let futs: Vec<_> = (0..4)
-            .map(|_| {
-                let tx = tx.clone();
-                lp.run_in_executor(None, move || {
-                    std::thread::sleep(Duration::from_millis(30));
-                    tx.send(()).unwrap();
-                })
-            })
-            .collect();
-        while pool.stats().running < 4 {
-            tulip::sleep(Duration::from_millis(1)).await;
-        }
-        // Returning drops the futures: the four running jobs are abandoned, not awaited.
-        drop(futs);
-    });
-    assert_eq!(rx.try_iter().count(), 4, "run() let the running jobs finish before returning");
-    assert_eq!(std::fs::read_dir("/proc/self/task").unwrap().count(), before, "no executor thread left");
-}
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    target_os = "linux",
+    test,
+    "executor_run_shutdown/cases.rs",
+    "counts the process's threads in /proc/self/task (Linux only)"
+);

@@ -1,24 +1,13 @@
 //! A handle with no readiness to wait for (a regular file) is refused by `add_reader` with the OS
 //! error, and nothing stays registered: on Windows only sockets can be watched (`polling`'s IOCP
 //! backend), and Linux's epoll refuses regular files. (kqueue accepts files, so not on the BSDs.)
-#![cfg(any(target_os = "linux", windows))]
 
-use tulip::EventLoop;
-
-#[test]
-fn a_regular_file_is_refused_and_nothing_stays_registered() {
-    let path = std::env::temp_dir().join(format!("tulip-non-socket-{}", std::process::id()));
-    let file = std::fs::File::create(&path).unwrap();
-    #[cfg(unix)]
-    let raw = std::os::fd::AsRawFd::as_raw_fd(&file);
-    #[cfg(windows)]
-    let raw = std::os::windows::io::AsRawHandle::as_raw_handle(&file) as std::os::windows::io::RawSocket;
-    let lp = EventLoop::new().unwrap();
-    // SAFETY: `file` stays open until the end of the test, after the loop is closed.
-    let err = unsafe { lp.add_reader(raw, || ()) }.unwrap_err();
-    assert!(err.raw_os_error().is_some(), "not the OS error: {err:?}");
-    assert!(!lp.remove_reader(raw), "a refused handle must leave no reader behind");
-    lp.close().unwrap();
-    drop(file);
-    let _ = std::fs::remove_file(&path);
-}
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    any(target_os = "linux", windows),
+    test,
+    "io_non_socket_refused/cases.rs",
+    "kqueue accepts regular files, so there is no refusal to check (Linux's epoll and Windows only)"
+);

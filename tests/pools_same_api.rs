@@ -5,53 +5,41 @@
 //!
 //! A `harness = false` target: `main` calls `tulip::process::init()` first (workers are this binary).
 
-#[cfg(windows)]
-fn main() {
-    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
-}
-
-#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
-#[cfg(unix)]
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    unix,
+    part process_half,
+    "pools_same_api/process_pool.rs",
+    "the process-pool half: the process pool is Unix-only for now (README, Platforms)"
+);
+
 use std::time::Duration;
 
-#[cfg(unix)]
 use harness::Case;
-#[cfg(unix)]
-use tulip::{CancelToken, JobError, PoolStats, ProcessPool, SubmitError, ThreadPool};
+use tulip::{CancelToken, JobError, PoolStats, SubmitError, ThreadPool};
 
-#[cfg(unix)]
 const LIMIT: Duration = Duration::from_millis(50);
 
-#[cfg(unix)]
 fn square(x: u64) -> u64 {
     x * x
 }
 
 /// The per-worker state: how many jobs this worker served.
-#[cfg(unix)]
 fn zero() -> Result<u64, String> {
     Ok(0)
 }
 
-#[cfg(unix)]
 fn count(served: &mut u64, _: ()) -> u64 {
     *served += 1;
     *served
 }
 
-/// A process job that never ends by itself: the pool kills it at its limit.
-#[cfg(unix)]
-fn forever(_: ()) {
-    loop {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 /// A thread job that runs until its token is set (a thread cannot be killed).
-#[cfg(unix)]
 fn until_told(token: &CancelToken) {
     while !token.is_cancelled() {
         std::thread::sleep(Duration::from_millis(1));
@@ -59,7 +47,6 @@ fn until_told(token: &CancelToken) {
 }
 
 /// What both workloads must report at the end.
-#[cfg(unix)]
 fn check_stats(s: PoolStats) {
     assert_eq!(s.max_workers, 2, "{s:?}");
     // 1 submit + 1 try_submit + 10 mapped + 3 with state + 1 through the loop.
@@ -68,7 +55,6 @@ fn check_stats(s: PoolStats) {
     assert_eq!((s.queued, s.running, s.cancelled), (0, 0, 0), "{s:?}");
 }
 
-#[cfg(unix)]
 fn on_threads() {
     let pool = ThreadPool::builder()
         .max_workers(2)
@@ -97,40 +83,10 @@ fn on_threads() {
     check_stats(pool.stats());
 }
 
-#[cfg(unix)]
-fn on_processes() {
-    let pool = ProcessPool::builder()
-        .max_workers(2)
-        .queue_capacity(16)
-        .idle_timeout(Duration::from_secs(10))
-        .worker_state(zero)
-        .build()
-        .unwrap();
-    assert_eq!(pool.submit(square, 7).unwrap().wait(), Ok(49));
-    assert_eq!(pool.try_submit(square, 8).unwrap().wait(), Ok(64));
-    let squares: Result<Vec<u64>, JobError> = pool.map(square, 0..10).in_flight(3).collect();
-    assert_eq!(squares.unwrap(), (0..10).map(square).collect::<Vec<_>>());
-    for _ in 0..3 {
-        let served = pool.submit_with_state(count, ()).unwrap().wait();
-        assert!(served.unwrap() >= 1);
-    }
-    let limited = pool.submit_with_limit(forever, (), LIMIT).unwrap().wait();
-    assert_eq!(limited, Err(JobError::TimedOut(LIMIT)));
-    let via_loop = tulip::run({
-        let pool = pool.clone();
-        async move { tulip::get_running_loop().run_in_executor(Some(&pool), (square as fn(u64) -> u64, 6)).await }
-    });
-    assert_eq!(via_loop, Ok(36));
-    assert!(pool.shutdown_timeout(Duration::from_secs(30)).is_complete());
-    assert_eq!(pool.submit(square, 1).unwrap_err(), SubmitError::ShutDown);
-    check_stats(pool.stats());
-}
-
-#[cfg(unix)]
 fn main() {
-    tulip::process::init();
-    harness::run(&[
-        Case { name: "the_workload_on_a_thread_pool", run: on_threads },
-        Case { name: "the_same_workload_on_a_process_pool", run: on_processes },
-    ]);
+    // First: in a worker (this binary re-executed), `tulip::process::init()` never returns.
+    let process_half = process_half();
+    let mut cases = vec![Case { name: "the_workload_on_a_thread_pool", run: on_threads }];
+    cases.extend(process_half);
+    harness::run(&cases);
 }

@@ -2,57 +2,12 @@
 //! `shutdown_timeout`, as in the thread pool's `keep_alive`; it used to panic the driver (the pool
 //! then shut down silently) or the caller (issue 11, item 5).
 
-#[cfg(windows)]
-fn main() {
-    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
-}
-
-#[cfg(unix)]
-#[path = "support/process_harness.rs"]
-mod harness;
-#[cfg(unix)]
-#[path = "support/pp_tasks.rs"]
-mod tasks;
-
-#[cfg(unix)]
-use std::time::Duration;
-
-#[cfg(unix)]
-use harness::Case;
-#[cfg(unix)]
-use tasks::one;
-#[cfg(unix)]
-use tulip::ProcessPool;
-
-#[cfg(unix)]
-fn main() {
-    tulip::process::init();
-    harness::run(&[
-        Case { name: "idle_and_task_timeouts_of_duration_max_never_fire", run: timeouts_of_duration_max },
-        Case { name: "shutdown_timeout_of_duration_max_is_a_graceful_shutdown", run: shutdown_timeout_max },
-    ]);
-}
-
-#[cfg(unix)]
-fn timeouts_of_duration_max() {
-    let pool = ProcessPool::builder()
-        .max_workers(2)
-        .idle_timeout(Duration::MAX)
-        .task_timeout(Duration::MAX)
-        .build()
-        .unwrap();
-    for i in 0..20 {
-        let mut f = pool.submit(one, i).unwrap();
-        assert_eq!(f.wait_timeout(Duration::from_secs(10)), Some(Ok(i + 1)));
-    }
-    assert!(pool.stats().workers >= 1);
-    assert_eq!(pool.stats().failed, 0);
-}
-
-#[cfg(unix)]
-fn shutdown_timeout_max() {
-    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    let f = pool.submit(one, 1).unwrap();
-    assert!(pool.shutdown_timeout(Duration::MAX).is_complete(), "nothing should have been killed");
-    assert_eq!(f.wait(), Ok(2));
-}
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    unix,
+    main,
+    "process_pool_duration_max/cases.rs",
+    "the process pool is Unix-only for now (README, Platforms)"
+);

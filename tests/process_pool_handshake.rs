@@ -2,98 +2,12 @@
 //! pool (instead of running its `main` again in every worker), and a worker that does not reach
 //! `init()` fails the handshake with an error saying so.
 
-#[cfg(windows)]
-fn main() {
-    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
-}
-
-#[cfg(unix)]
-#[path = "support/process_harness.rs"]
-mod harness;
-
-#[cfg(unix)]
-use std::process::Command;
-
-#[cfg(unix)]
-use harness::Case;
-#[cfg(unix)]
-use tulip::{BuildError, ProcessPool};
-
-#[cfg(unix)]
-const ROLE: &str = "TULIP_TEST_ROLE";
-
-#[cfg(unix)]
-fn main() {
-    match std::env::var(ROLE).as_deref() {
-        // These roles run in child copies of this test, each a program that gets `init` wrong.
-        Ok("no-init") => return try_to_build(),
-        Ok("skip-init") => {
-            // Calls init in the program, but not in its workers.
-            if std::env::var_os("TULIP_TEST_IN_WORKER").is_none() {
-                tulip::process::init();
-            }
-            std::env::set_var("TULIP_TEST_IN_WORKER", "1");
-            return try_to_build();
-        }
-        _ => {}
-    }
-    tulip::process::init();
-    harness::run(&[
-        Case {
-            name: "a_program_without_init_cannot_start_a_pool",
-            run: a_program_without_init_cannot_start_a_pool,
-        },
-        Case {
-            name: "a_worker_that_skips_init_fails_the_handshake",
-            run: a_worker_that_skips_init_fails_the_handshake,
-        },
-        Case { name: "init_returns_in_the_program", run: init_returns_in_the_program },
-    ]);
-}
-
-#[cfg(unix)]
-fn try_to_build() {
-    match ProcessPool::builder().max_workers(1).build() {
-        Err(BuildError::Handshake(msg)) => println!("HANDSHAKE ERROR: {msg}"),
-        Err(e) => println!("OTHER ERROR: {e}"),
-        Ok(_) => println!("BUILT"),
-    }
-}
-
-#[cfg(unix)]
-fn run_role(role: &str) -> String {
-    let out = Command::new(std::env::current_exe().unwrap()).env(ROLE, role).output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-#[cfg(unix)]
-fn a_program_without_init_cannot_start_a_pool() {
-    let out = run_role("no-init");
-    assert!(out.starts_with("HANDSHAKE ERROR: tulip::process::init() was not called"), "{out}");
-    assert_eq!(out.lines().count(), 1, "something ran twice: {out}");
-}
-
-#[cfg(unix)]
-fn a_worker_that_skips_init_fails_the_handshake() {
-    let out = run_role("skip-init");
-    // The worker reached the pool's builder instead of init: refused, so pools never nest...
-    assert!(
-        out.contains("HANDSHAKE ERROR: this process was started as a tulip process-pool worker"),
-        "{out}"
-    );
-    // ...and the program's pool reports the failed handshake and why.
-    assert!(
-        out.contains("HANDSHAKE ERROR: the worker exited with status 0 before completing the handshake"),
-        "{out}"
-    );
-    assert!(out.contains("`tulip::process::init();` is the first statement of main"), "{out}");
-    assert!(!out.contains("BUILT"), "{out}");
-}
-
-#[cfg(unix)]
-fn init_returns_in_the_program() {
-    // Called again, in a program that is not a worker: returns at once.
-    tulip::process::init();
-    assert!(!tulip::process::is_worker());
-}
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    unix,
+    main,
+    "process_pool_handshake/cases.rs",
+    "the process pool is Unix-only for now (README, Platforms)"
+);

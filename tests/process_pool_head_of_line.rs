@@ -2,59 +2,12 @@
 //! pipelining budget while another worker can take them (issue 11, item 9: with pipelining up to
 //! 512 deep, half of 600 tiny tasks waited behind one long task while the other worker idled).
 
-#[cfg(windows)]
-fn main() {
-    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
-}
-
-#[cfg(unix)]
-#[path = "support/process_harness.rs"]
-mod harness;
-#[cfg(unix)]
-#[path = "support/pp_tasks.rs"]
-mod tasks;
-
-#[cfg(unix)]
-use std::time::Duration;
-
-#[cfg(unix)]
-use harness::{eventually, Case};
-#[cfg(unix)]
-use tasks::{mark_then_nap, marker, one};
-#[cfg(unix)]
-use tulip::{JobError, ProcessPool};
-
-#[cfg(unix)]
-const LIVE: Duration = Duration::from_secs(10);
-
-#[cfg(unix)]
-fn main() {
-    tulip::process::init();
-    harness::run(&[Case {
-        name: "tiny_tasks_do_not_queue_behind_a_long_one",
-        run: tiny_tasks_do_not_queue_behind_a_long_one,
-    }]);
-}
-
-#[cfg(unix)]
-fn tiny_tasks_do_not_queue_behind_a_long_one() {
-    let pool = ProcessPool::builder().max_workers(2).min_workers(2).build().unwrap();
-    // Tiny tasks measured: the pool pipelines deeply.
-    let warm: Vec<_> = (0..2000).map(|i| pool.submit(one, i).unwrap()).collect();
-    for f in warm {
-        f.wait().unwrap();
-    }
-    let started = marker("hol");
-    let long = pool.submit(mark_then_nap, (started.clone(), 60_000)).unwrap();
-    eventually(LIVE, "the long task starts", || started.exists());
-    // Past the pipelining budget (a few milliseconds of work): it is known to be long now.
-    std::thread::sleep(Duration::from_millis(20));
-    let tiny: Vec<_> = (0..600).map(|i| pool.submit(one, i).unwrap()).collect();
-    for (i, mut f) in tiny.into_iter().enumerate() {
-        assert_eq!(f.wait_timeout(LIVE), Some(Ok(i as u32 + 1)), "tiny task {i} waited behind the long one");
-    }
-    assert!(!long.is_done());
-    assert!(long.cancel());
-    assert_eq!(long.wait(), Err(JobError::Cancelled));
-    let _ = std::fs::remove_file(started);
-}
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    unix,
+    main,
+    "process_pool_head_of_line/cases.rs",
+    "the process pool is Unix-only for now (README, Platforms)"
+);

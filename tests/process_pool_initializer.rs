@@ -2,95 +2,12 @@
 //! is broken: the tasks it failed end with `JobError::Initializer`, later submits with
 //! `SubmitError::Broken`.
 
-#[cfg(windows)]
-fn main() {
-    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
-}
-
-#[cfg(unix)]
-#[path = "support/process_harness.rs"]
-mod harness;
-
-#[cfg(unix)]
-use harness::Case;
-#[cfg(unix)]
-use tulip::{JobError, ProcessPool, SubmitError};
-
-#[cfg(unix)]
-fn main() {
-    tulip::process::init();
-    harness::run(&[
-        Case {
-            name: "the_initializer_runs_before_the_first_task",
-            run: the_initializer_runs_before_the_first_task,
-        },
-        Case { name: "a_failing_initializer_breaks_the_pool", run: a_failing_initializer_breaks_the_pool },
-        Case {
-            name: "a_panicking_initializer_breaks_the_pool",
-            run: a_panicking_initializer_breaks_the_pool,
-        },
-    ]);
-}
-
-#[cfg(unix)]
-const VAR: &str = "TULIP_TEST_INITIALIZED";
-
-#[cfg(unix)]
-fn set_var() -> Result<(), String> {
-    // SAFETY: the worker is single-threaded while its initializer runs.
-    unsafe { std::env::set_var(VAR, "yes") };
-    Ok(())
-}
-
-#[cfg(unix)]
-fn fail() -> Result<(), String> {
-    Err("cannot open the database".into())
-}
-
-#[cfg(unix)]
-fn panic_in_init() -> Result<(), String> {
-    panic!("init exploded")
-}
-
-#[cfg(unix)]
-fn read_var(_: ()) -> Option<String> {
-    std::env::var(VAR).ok()
-}
-
-#[cfg(unix)]
-fn one(_: ()) -> u8 {
-    1
-}
-
-#[cfg(unix)]
-fn the_initializer_runs_before_the_first_task() {
-    let pool = ProcessPool::builder().max_workers(2).initializer(set_var).build().unwrap();
-    for _ in 0..4 {
-        assert_eq!(pool.submit(read_var, ()).unwrap().wait(), Ok(Some("yes".into())));
-    }
-    // Not in this process: it runs in the workers.
-    assert_eq!(read_var(()), None);
-}
-
-#[cfg(unix)]
-fn broken(init: fn() -> Result<(), String>, what: &str) {
-    let pool = ProcessPool::builder().max_workers(1).initializer(init).build().unwrap();
-    let first = pool.submit(one, ()).unwrap().wait();
-    assert!(matches!(&first, Err(JobError::Initializer(m)) if m.contains(what)), "{first:?}");
-    match pool.submit(one, ()) {
-        Err(SubmitError::Broken(m)) => assert!(m.contains(what), "{m}"),
-        other => panic!("expected SubmitError::Broken, got {:?}", other.map(|_| ())),
-    }
-    assert_eq!(pool.map(one, [()]).collect::<Vec<_>>().len(), 1);
-    assert_eq!(pool.stats().failed, 1);
-}
-
-#[cfg(unix)]
-fn a_failing_initializer_breaks_the_pool() {
-    broken(fail, "cannot open the database");
-}
-
-#[cfg(unix)]
-fn a_panicking_initializer_breaks_the_pool() {
-    broken(panic_in_init, "init exploded");
-}
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    unix,
+    main,
+    "process_pool_initializer/cases.rs",
+    "the process pool is Unix-only for now (README, Platforms)"
+);

@@ -2,66 +2,12 @@
 //! is counted once: a value in `completed`; a panic, a codec error, a dead worker or a run-time
 //! limit in `failed`; a cancel or a shutdown in `cancelled`.
 
-#[cfg(windows)]
-fn main() {
-    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
-}
-
-#[cfg(unix)]
-#[path = "support/process_harness.rs"]
-mod harness;
-
-#[cfg(unix)]
-use std::time::Duration;
-
-#[cfg(unix)]
-use harness::Case;
-#[cfg(unix)]
-use tulip::{JobError, ProcessPool};
-
-#[cfg(unix)]
-fn main() {
-    tulip::process::init();
-    harness::run(&[Case { name: "every_ended_task_is_counted_once", run: every_ended_task_is_counted_once }]);
-}
-
-#[cfg(unix)]
-fn nap(ms: u64) -> u64 {
-    std::thread::sleep(Duration::from_millis(ms));
-    ms
-}
-
-#[cfg(unix)]
-fn boom(_: ()) -> u8 {
-    panic!("boom")
-}
-
-#[cfg(unix)]
-fn die(_: ()) -> u8 {
-    std::process::abort()
-}
-
-#[cfg(unix)]
-fn every_ended_task_is_counted_once() {
-    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
-    assert_eq!(pool.submit(nap, 0).unwrap().wait(), Ok(0));
-    assert!(matches!(pool.submit(boom, ()).unwrap().wait(), Err(JobError::Panicked(_))));
-    assert!(matches!(pool.submit(die, ()).unwrap().wait(), Err(JobError::WorkerDied(_))));
-    let limit = Duration::from_millis(50);
-    assert_eq!(pool.submit_with_limit(nap, 60_000, limit).unwrap().wait(), Err(JobError::TimedOut(limit)));
-    let running = pool.submit(nap, 60_000).unwrap();
-    harness::eventually(Duration::from_secs(10), "the task is sent", || pool.stats().running == 1);
-    assert!(running.cancel());
-    assert_eq!(running.wait(), Err(JobError::Cancelled));
-    let s = pool.stats();
-    assert_eq!((s.completed, s.failed, s.cancelled), (1, 3, 1), "{s:?}");
-    assert_eq!((s.max_workers, s.worker_deaths), (1, 1));
-    let stuck = pool.submit(nap, 60_000).unwrap();
-    let queued = pool.submit(nap, 0).unwrap();
-    let report = pool.shutdown_timeout(Duration::ZERO);
-    assert_eq!(report.cancelled + report.still_running, 2, "{report:?}");
-    assert_eq!((stuck.wait(), queued.wait()), (Err(JobError::ShutDown), Err(JobError::ShutDown)));
-    let s = pool.stats();
-    assert_eq!((s.completed, s.failed, s.cancelled), (1, 3, 3), "{s:?}");
-    assert_eq!((s.workers, s.idle, s.queued, s.running), (0, 0, 0, 0), "{s:?}");
-}
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    unix,
+    main,
+    "process_pool_stats/cases.rs",
+    "the process pool is Unix-only for now (README, Platforms)"
+);

@@ -3,66 +3,12 @@
 //! A command launcher whose shell records the `SIGTERM` stands in for `srun`; a shutdown deadline
 //! with a task still running is what ends it.
 
-#[cfg(windows)]
-fn main() {
-    println!(
-        "skipped on Windows: remote workers are process-pool workers, Unix-only for now (README, Platforms)"
-    );
-}
-
-#[cfg(unix)]
-#[path = "support/process_harness.rs"]
-mod harness;
-
-#[cfg(unix)]
-use std::time::Duration;
-
-#[cfg(unix)]
-use harness::{eventually, Case};
-#[cfg(unix)]
-use tulip::process::Launcher;
-#[cfg(unix)]
-use tulip::{JobError, ProcessPool};
-
-#[cfg(unix)]
-fn main() {
-    tulip::process::init();
-    harness::run(&[Case {
-        name: "a_shutdown_deadline_terms_the_launcher",
-        run: a_shutdown_deadline_terms_the_launcher,
-    }]);
-}
-
-/// Writes `path`, then sleeps far longer than any test.
-#[cfg(unix)]
-fn park(path: String) -> u32 {
-    std::fs::write(path, b"started").unwrap();
-    std::thread::sleep(Duration::from_secs(600));
-    0
-}
-
-#[cfg(unix)]
-fn a_shutdown_deadline_terms_the_launcher() {
-    let mark = std::env::temp_dir().join(format!("tulip-launcher-term-{}", std::process::id()));
-    let _ = std::fs::remove_file(&mark);
-    // The worker's command runs in the background (its stdin passed through fd 3: a background command's own is /dev/null), so the shell can trap SIGTERM.
-    let script = format!(
-        "trap 'echo term > \"{}\"; kill $c; exit 0' TERM; exec 3<&0; \"$@\" <&3 3<&- & c=$!; wait $c",
-        mark.display()
-    );
-    let pool = ProcessPool::builder()
-        .launcher(Launcher::command(["sh", "-c", &script, "sh"]))
-        .max_workers(1)
-        .build()
-        .unwrap();
-    let started = mark.with_extension("started");
-    let _ = std::fs::remove_file(&started);
-    let fut = pool.submit(park, started.display().to_string()).unwrap();
-    eventually(Duration::from_secs(30), "the task runs", || started.exists());
-    let report = pool.shutdown_timeout(Duration::from_millis(100));
-    assert_eq!(report.still_running, 1);
-    assert_eq!(fut.wait(), Err(JobError::ShutDown));
-    eventually(Duration::from_secs(5), "the launcher got SIGTERM", || mark.exists());
-    let _ = std::fs::remove_file(&mark);
-    let _ = std::fs::remove_file(&started);
-}
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    unix,
+    main,
+    "remote_launcher_term_first/cases.rs",
+    "remote workers are process-pool workers, Unix-only for now (README, Platforms)"
+);

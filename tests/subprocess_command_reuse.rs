@@ -1,24 +1,11 @@
 //! Subprocesses: a `Command` spawns again with the same settings, pipes included (as std's does).
 
-#[cfg(windows)]
-#[test]
-fn skipped_on_windows() {
-    println!("skipped on Windows: tulip::subprocess is Unix-only for now (README, Platforms)");
-}
-
-#[cfg(unix)]
-use tulip::subprocess::{Command, Stdio};
-
-#[cfg(unix)]
-#[test]
-fn a_command_spawns_twice_with_its_pipes() {
-    tulip::run(async {
-        let mut cmd = Command::new("echo");
-        cmd.arg("again").stdout(Stdio::piped());
-        for _ in 0..2 {
-            let child = cmd.spawn().unwrap();
-            assert!(child.stdout.is_some(), "the second spawn lost its stdout pipe");
-            assert_eq!(child.wait_with_output().await.unwrap().stdout, b"again\n");
-        }
-    });
-}
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    unix,
+    test,
+    "subprocess_command_reuse/cases.rs",
+    "tulip::subprocess is Unix-only for now (README, Platforms)"
+);

@@ -1,45 +1,12 @@
 //! Subprocesses: 100 children run at once from one loop, each with its stdin written and its
 //! stdout read through the loop, and each reports its own pid and echoes its own input.
 
-#[cfg(windows)]
-#[test]
-fn skipped_on_windows() {
-    println!("skipped on Windows: tulip::subprocess is Unix-only for now (README, Platforms)");
-}
-
-#[cfg(unix)]
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
-#[cfg(unix)]
-use tulip::subprocess::{Command, Stdio};
-
-#[cfg(unix)]
-#[test]
-fn a_hundred_children_at_once() {
-    tulip::run(async {
-        let lp = tulip::get_running_loop();
-        let mut children = Vec::new();
-        for i in 0..100 {
-            let mut child = Command::new("/bin/sh")
-                .args(["-c", "echo $$; cat"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let (mut stdin, mut stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
-            // All children are started before any is fed: 100 run at once.
-            children.push(lp.spawn(async move {
-                stdin.write_all(format!("child {i}\n").as_bytes()).await.unwrap();
-                drop(stdin);
-                let mut out = String::new();
-                stdout.read_to_string(&mut out).await.unwrap();
-                let status = child.wait().await.unwrap();
-                (child.id(), out, status)
-            }));
-        }
-        for (i, task) in children.into_iter().enumerate() {
-            let (pid, out, status) = task.await.unwrap();
-            assert!(status.success(), "child {i}: {status}");
-            assert_eq!(out, format!("{pid}\nchild {i}\n"));
-        }
-    });
-}
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    unix,
+    test,
+    "subprocess_fan_out/cases.rs",
+    "tulip::subprocess is Unix-only for now (README, Platforms)"
+);

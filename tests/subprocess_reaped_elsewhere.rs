@@ -1,28 +1,12 @@
 //! Subprocesses: a child that other code reaps (here the kernel, with `SIGCHLD` set to `SIG_IGN`)
 //! makes `wait` fail with a clear error instead of hanging or reporting a made-up status.
 
-#[cfg(windows)]
-#[test]
-fn skipped_on_windows() {
-    println!("skipped on Windows: tulip::subprocess is Unix-only for now (README, Platforms)");
-}
-
-#[cfg(unix)]
-use std::time::Duration;
-
-#[cfg(unix)]
-use tulip::subprocess::Command;
-
-#[cfg(unix)]
-#[test]
-fn wait_reports_a_child_reaped_by_someone_else() {
-    // SAFETY: changes a disposition; restored below (this file's only test).
-    let old = unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
-    let err = tulip::run(async {
-        let mut child = Command::new("true").spawn().unwrap();
-        tulip::timeout(Duration::from_secs(30), child.wait()).await.expect("wait hung").unwrap_err()
-    });
-    // SAFETY: puts back the disposition found above.
-    unsafe { libc::signal(libc::SIGCHLD, old) };
-    assert!(err.to_string().contains("reaped by other code"), "{err}");
-}
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    unix,
+    test,
+    "subprocess_reaped_elsewhere/cases.rs",
+    "tulip::subprocess is Unix-only for now (README, Platforms)"
+);

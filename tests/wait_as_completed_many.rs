@@ -3,30 +3,25 @@
 //!
 //! A `harness = false` target: `main` calls `tulip::process::init()` first (workers are this binary).
 
-#[cfg(windows)]
-fn main() {
-    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
-}
-
-#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
-#[cfg(unix)]
-use harness::Case;
-#[cfg(unix)]
-use tulip::{as_completed, ConcurrentFuture, ProcessPool, ThreadPool};
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    unix,
+    part process_half,
+    "wait_as_completed_many/process_pool.rs",
+    "the process-pool half: the process pool is Unix-only for now (README, Platforms)"
+);
 
-#[cfg(unix)]
+use harness::Case;
+use tulip::{as_completed, ConcurrentFuture, ThreadPool};
+
 const N: u64 = 10_000;
 
-#[cfg(unix)]
-fn echo(x: u64) -> u64 {
-    x
-}
-
 /// Every value 0..N came out once, and nothing else.
-#[cfg(unix)]
 fn each_once(futs: Vec<ConcurrentFuture<u64>>) {
     let mut seen = vec![false; N as usize];
     let mut count = 0;
@@ -38,23 +33,16 @@ fn each_once(futs: Vec<ConcurrentFuture<u64>>) {
     assert_eq!(count, N);
 }
 
-#[cfg(unix)]
 fn thread_pool() {
     let pool = ThreadPool::builder().max_workers(4).build().unwrap();
     each_once((0..N).map(|i| pool.submit(move || i).unwrap()).collect());
 }
 
-#[cfg(unix)]
-fn process_pool() {
-    let pool = ProcessPool::builder().max_workers(2).build().unwrap();
-    each_once((0..N).map(|i| pool.submit(echo, i).unwrap()).collect());
-}
-
-#[cfg(unix)]
 fn main() {
-    tulip::process::init();
-    harness::run(&[
-        Case { name: "as_completed_yields_10000_thread_pool_futures_once_each", run: thread_pool },
-        Case { name: "as_completed_yields_10000_process_pool_futures_once_each", run: process_pool },
-    ]);
+    // First: in a worker (this binary re-executed), `tulip::process::init()` never returns.
+    let process_half = process_half();
+    let mut cases =
+        vec![Case { name: "as_completed_yields_10000_thread_pool_futures_once_each", run: thread_pool }];
+    cases.extend(process_half);
+    harness::run(&cases);
 }

@@ -3,37 +3,28 @@
 //!
 //! A `harness = false` target: `main` calls `tulip::process::init()` first (workers are this binary).
 
-#[cfg(windows)]
-fn main() {
-    println!("skipped on Windows: the process pool is Unix-only for now (README, Platforms)");
-}
-
-#[cfg(unix)]
 #[path = "support/process_harness.rs"]
 mod harness;
 
-#[cfg(unix)]
+#[macro_use]
+#[path = "support/gate.rs"]
+mod gate;
+only_on!(
+    unix,
+    part process_half,
+    "wait_map_unordered/process_pool.rs",
+    "the process-pool half: the process pool is Unix-only for now (README, Platforms)"
+);
+
 use std::sync::atomic::{AtomicUsize, Ordering};
-#[cfg(unix)]
 use std::sync::Arc;
-#[cfg(unix)]
 use std::time::Duration;
 
-#[cfg(unix)]
 use futures_lite::StreamExt;
-#[cfg(unix)]
 use harness::Case;
-#[cfg(unix)]
 use tulip::tasks::map_unordered;
-#[cfg(unix)]
-use tulip::{JobError, ProcessPool, ThreadPool};
+use tulip::{JobError, ThreadPool};
 
-#[cfg(unix)]
-fn square(x: u64) -> u64 {
-    x * x
-}
-
-#[cfg(unix)]
 fn thread_pool_in_completion_order() {
     let pool = ThreadPool::builder().max_workers(3).build().unwrap();
     let out: Vec<u64> = tulip::run(async move {
@@ -48,7 +39,6 @@ fn thread_pool_in_completion_order() {
     assert_eq!(out, [1, 15, 30]);
 }
 
-#[cfg(unix)]
 fn thread_pool_keeps_in_flight_bounded() {
     let pool = ThreadPool::builder().max_workers(8).build().unwrap();
     let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -68,18 +58,6 @@ fn thread_pool_keeps_in_flight_bounded() {
     assert!(peak.load(Ordering::SeqCst) <= 3, "peak {}", peak.load(Ordering::SeqCst));
 }
 
-#[cfg(unix)]
-fn process_pool_yields_every_result_once() {
-    let pool = ProcessPool::builder().max_workers(2).build().unwrap();
-    let mut out: Vec<u64> = tulip::run(async move {
-        let jobs = (0..200u64).map(|i| (square as fn(u64) -> u64, i));
-        map_unordered(&pool, jobs, 16).map(Result::unwrap).collect().await
-    });
-    out.sort_unstable();
-    assert_eq!(out, (0..200u64).map(square).collect::<Vec<_>>());
-}
-
-#[cfg(unix)]
 fn failures_are_yielded_not_fatal() {
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     let out: Vec<Result<u8, JobError>> = tulip::run(async move {
@@ -89,13 +67,14 @@ fn failures_are_yielded_not_fatal() {
     assert_eq!(out, [Err(JobError::Panicked("no".into())), Ok(2)]);
 }
 
-#[cfg(unix)]
 fn main() {
-    tulip::process::init();
-    harness::run(&[
+    // First: in a worker (this binary re-executed), `tulip::process::init()` never returns.
+    let process_half = process_half();
+    let mut cases = vec![
         Case { name: "thread_pool_in_completion_order", run: thread_pool_in_completion_order },
         Case { name: "thread_pool_keeps_in_flight_bounded", run: thread_pool_keeps_in_flight_bounded },
-        Case { name: "process_pool_yields_every_result_once", run: process_pool_yields_every_result_once },
-        Case { name: "failures_are_yielded_not_fatal", run: failures_are_yielded_not_fatal },
-    ]);
+    ];
+    cases.extend(process_half);
+    cases.push(Case { name: "failures_are_yielded_not_fatal", run: failures_are_yielded_not_fatal });
+    harness::run(&cases);
 }

@@ -6,15 +6,23 @@
 //! One module per workload family; each exposes `run(&mut Report)` and checks `report.wants("W..")`
 //! before measuring anything.
 
+// Unix-only families (not built elsewhere): the process pool, remote workers and subprocesses are
+// Unix-only for now (README, Platforms); cpu_cost reads POSIX CPU clocks and /proc; the W7 and W7h
+// client driver waits with poll(2).
+#[cfg(unix)]
 mod cpu_cost;
 mod dns;
+#[cfg(unix)]
 mod echo;
 mod executor;
-#[cfg(feature = "hyper")]
+#[cfg(all(unix, feature = "hyper"))]
 mod http;
 mod loop_callbacks;
+#[cfg(unix)]
 mod process;
+#[cfg(unix)]
 mod remote;
+#[cfg(unix)]
 mod subprocess;
 mod threadsafe;
 mod wait_many;
@@ -57,6 +65,7 @@ pub fn median(mut xs: Vec<f64>) -> f64 {
 
 fn main() {
     // Worker processes re-execute this binary: tulip's and procspawn's workers enter here.
+    #[cfg(unix)]
     tulip::process::init();
     procspawn::init();
 
@@ -72,16 +81,25 @@ fn main() {
             _ => {}
         }
     }
+    #[cfg(not(unix))]
+    eprintln!(
+        "notice: W1c/W3bc/W5ac and their g50/g200 variants, W5a-d, W7, W7h, W8a-c, W9, W9p are Unix-only"
+    );
     executor::run(&mut report);
+    #[cfg(unix)]
     cpu_cost::run(&mut report);
     threadsafe::run(&mut report);
     dns::run(&mut report);
+    #[cfg(unix)]
     process::run(&mut report);
     loop_callbacks::run(&mut report);
+    #[cfg(unix)]
     echo::run(&mut report);
-    #[cfg(feature = "hyper")]
+    #[cfg(all(unix, feature = "hyper"))]
     http::run(&mut report);
+    #[cfg(unix)]
     subprocess::run(&mut report);
     wait_many::run(&mut report);
+    #[cfg(unix)]
     remote::run(&mut report);
 }

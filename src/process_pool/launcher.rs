@@ -6,7 +6,8 @@
 //! pool's frames: nothing listens on this machine, so no connection back through a firewall is
 //! needed. On the other side the launcher runs the same program in nanny mode (see
 //! [`nanny`](super::nanny)), which proves it is byte-identical (its SHA-256 against the one the
-//! pool sends), starts the real worker next to it and relays the frames; it kills the worker when
+//! pool sends), starts the real worker next to it, passes the pool's frames on to it (the worker
+//! writes its own straight onto the link, and its stdout goes to stderr); it kills the worker when
 //! its stdin ends, so a lost link leaves nothing running.
 //!
 //! The pool's side of a remote link is the launcher process: ending it (a shutdown, a silent
@@ -54,7 +55,7 @@ pub(crate) const NANNY_ENV: &str = "TULIP_PROCESS_NANNY";
 /// let there = Launcher::ssh("node1").host("node2").port(2222).ssh_arg("-oConnectTimeout=5");
 /// assert!(here.is_local() && !there.is_local());
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Launcher {
     kind: Kind,
     /// Where the program lives on the other side; `None`: uploaded to `~/.cache/tulip/<sha-256>`
@@ -64,10 +65,21 @@ pub struct Launcher {
     per_host: Option<usize>,
     /// How often a remote worker's nanny sends a heartbeat (see [`heartbeat`](Launcher::heartbeat)).
     beat: Duration,
+    /// How long a host set aside waits before it is tried again (see [`cool_off`](Launcher::cool_off)).
+    cool_off: Duration,
 }
 
 /// The default heartbeat interval of remote workers.
 const DEFAULT_BEAT: Duration = Duration::from_secs(5);
+
+/// The default cool-off of a host set aside.
+const DEFAULT_COOL_OFF: Duration = Duration::from_secs(30);
+
+impl Default for Launcher {
+    fn default() -> Launcher {
+        Launcher::with_kind(Kind::Local)
+    }
+}
 
 /// Heartbeat intervals a remote worker may miss before the pool takes it for dead.
 const BEATS_MISSED: u32 = 3;
@@ -112,7 +124,7 @@ impl Launcher {
     /// ```
     pub fn ssh(host: impl Into<String>) -> Launcher {
         let ssh = Ssh { hosts: vec![host.into()], port: None, identity: None, args: Vec::new() };
-        Launcher { kind: Kind::Ssh(ssh), remote_path: None, per_host: None, beat: DEFAULT_BEAT }
+        Launcher::with_kind(Kind::Ssh(ssh))
     }
 
     /// Workers started by `argv` with the worker's command appended (no shell in between): the
@@ -126,12 +138,12 @@ impl Launcher {
     /// assert!(!l.is_local());
     /// ```
     pub fn command<S: Into<String>>(argv: impl IntoIterator<Item = S>) -> Launcher {
-        Launcher {
-            kind: Kind::Command(argv.into_iter().map(Into::into).collect()),
-            remote_path: None,
-            per_host: None,
-            beat: DEFAULT_BEAT,
-        }
+        Launcher::with_kind(Kind::Command(argv.into_iter().map(Into::into).collect()))
+    }
+
+    /// A launcher of `kind` with every option at its default.
+    fn with_kind(kind: Kind) -> Launcher {
+        Launcher { kind, remote_path: None, per_host: None, beat: DEFAULT_BEAT, cool_off: DEFAULT_COOL_OFF }
     }
 
     /// Workers started as Slurm job steps, one `srun -n1 --unbuffered` per worker (inside an allocation, or
@@ -263,6 +275,31 @@ impl Launcher {
     pub fn heartbeat(mut self, interval: Duration) -> Launcher {
         self.beat = interval.max(Duration::from_millis(1));
         self
+    }
+
+    /// How long a host set aside waits before the pool tries it again (default 30 s). A host is set
+    /// aside after three launches in a row failed there (or at once while `build` waits and other
+    /// hosts remain); once the cool-off is over, the next worker the pool starts may go there, and
+    /// one more failure sets it aside again for twice as long (up to 16 times this). A worker that
+    /// passes its handshake there resets it. Meanwhile tasks that can run on no host fail with
+    /// [`JobError::Spawn`](crate::JobError::Spawn) naming each host, why, and when it is tried again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let l = tulip::process::Launcher::ssh("node1").host("node2").cool_off(Duration::from_secs(60));
+    /// assert!(format!("{l:?}").contains("60s"));
+    /// ```
+    pub fn cool_off(mut self, time: Duration) -> Launcher {
+        self.cool_off = time;
+        self
+    }
+
+    /// How long a host set aside waits before it is tried again.
+    pub(crate) fn cool_off_time(&self) -> Duration {
+        self.cool_off
     }
 
     /// Whether workers run on this machine.

@@ -5,11 +5,13 @@
 //! 1. proves it is the pool's program: the SHA-256 of its own file must be the one the pool sent,
 //!    else it answers the handshake with a refusal (device, inode and mtime mean nothing on
 //!    another host);
-//! 2. starts the real worker next to it, exactly as a local pool would (pipes, status page,
-//!    parent-death signal), and passes it the pool's `Hello` with the fingerprint of this host's
-//!    file in place of the pool's;
-//! 3. relays frames both ways, taking out the ones meant for itself: on a `Kill` it kills the
-//!    worker's process group (a task's timeout or cancel costs no new connection);
+//! 2. starts the real worker next to it, as a local pool would (its socket, status page,
+//!    parent-death signal) but with the link itself as its output and the nanny's stderr as its
+//!    stdout (what a task prints must not land on the link), and passes it the pool's `Hello` with
+//!    the fingerprint of this host's file in place of the pool's;
+//! 3. relays the pool's frames to the worker, taking out the ones meant for itself: on a `Kill` it
+//!    kills the worker's process group (a task's timeout or cancel costs no new connection); the
+//!    worker writes its frames straight onto the link (one hop less per result than a relay);
 //! 4. when the worker is gone (killed, crashed, or stopped past [`STOP_LIMIT`]), tells the pool with
 //!    a `Gone` frame (its wait status and how many tasks it had started, read from its status
 //!    page, so that the pool re-sends the ones it never started), drops what the pool sends until
@@ -19,8 +21,13 @@
 //! 6. kills the worker when its stdin ends: the OpenSSH client cannot send signals, so the end of
 //!    the link is the pool's kill, and a lost link or session leaves nothing running.
 //!
-//! The nanny writes its own frames only between the worker's (it follows their length prefixes);
-//! a worker that died in the middle of a frame ends the link instead, as before there was `Gone`.
+//! The nanny writes its own frames only between the worker's: it holds the status page's output
+//! lock for each, as the worker does for each of its own (see `StatusPage::lock_output`), and skips
+//! a beat rather than wait for it. A worker that died holding that lock may have left half a frame on
+//! the link, so the nanny ends the link then instead of sending `Gone`, as for a lost link. Where
+//! there is no status page (off Linux) the nanny relays the worker's frames from a pipe instead,
+//! and follows their length prefixes to find the gaps between them.
+//!
 //! The worker's `Ready` reply carries the worker's pid on this host; the pool takes it as is.
 
 use std::ffi::OsStr;
@@ -40,8 +47,15 @@ use super::worker::{EXIT_HANDSHAKE, EXIT_PROTOCOL};
 /// Runs the nanny for the marker value `value` (see [`NANNY_ENV`](super::launcher::NANNY_ENV));
 /// never returns.
 pub(crate) fn run(value: &OsStr) -> ! {
-    // SAFETY: fds 0 and 1 are the link; nothing else in this process uses them as `File`s.
-    let (input, output) = unsafe { (File::from_raw_fd(0), File::from_raw_fd(1)) };
+    // SAFETY: fd 0 is the link's input; nothing else in this process uses it as a `File`.
+    let input = unsafe { File::from_raw_fd(0) };
+    let output = match link_output() {
+        Ok(output) => output,
+        Err(e) => {
+            eprintln!("tulip nanny {}: cannot take the link's output off stdout: {e}", std::process::id());
+            std::process::exit(EXIT_HANDSHAKE)
+        }
+    };
     let link = Arc::new(Link::new(output));
     let code = match serve(value, input, &link) {
         Ok(code) => code,
@@ -58,6 +72,25 @@ pub(crate) fn run(value: &OsStr) -> ! {
 
 type Failure = (i32, String);
 
+/// Moves the link's output off fd 1, which then points where stderr does: the workers inherit fd 1
+/// as their stdout, and what a task prints there must reach the pool's stderr (prefixed with the
+/// host), not the link, where it would break the frames.
+fn link_output() -> io::Result<File> {
+    // SAFETY: duplicates fd 1 (the link) to a new close-on-exec descriptor owned by the result, then
+    // points fd 1 at stderr; nothing else in this process holds fd 1 as a `File`.
+    unsafe {
+        let fd = libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let output = File::from_raw_fd(fd);
+        if libc::dup2(2, 1) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(output)
+    }
+}
+
 /// What the nanny's threads share: the link's upstream, and the worker now on it.
 struct Link {
     up: Mutex<Upstream>,
@@ -71,7 +104,8 @@ struct Link {
 /// The link's output.
 struct Upstream {
     out: File,
-    /// Where the worker's stream stands in its frames: the nanny writes its own only between them.
+    /// Where the relayed worker's stream stands in its frames: the nanny writes its own only
+    /// between them. Always between when the worker writes onto the link itself.
     frames: Boundary,
     /// A write failed: the link is broken.
     broken: bool,
@@ -83,6 +117,8 @@ struct Current {
     /// The worker's input; `None` from its end (or a `Kill`) until the pool's `Restart`: what the
     /// pool sends meanwhile was meant for the dead worker and is dropped.
     to_worker: Option<WorkerInput>,
+    /// The worker's status page; while a worker writes onto the link itself, the nanny writes its
+    /// own frames under the page's output lock.
     page: Option<StatusPage>,
     /// Set by a `Kill`: the watcher kills the worker.
     kill: Arc<AtomicBool>,
@@ -101,7 +137,19 @@ impl Link {
         }
     }
 
-    /// Writes a frame of the nanny's own, if the worker's stream is between frames.
+    /// Writes a frame of the nanny's own while the worker may be writing too, if it is between
+    /// frames; skipped (`false`) otherwise.
+    fn send_beside(&self, frame: &[u8]) -> bool {
+        let cur = lock(&self.current);
+        let held = cur.page.as_ref().map(StatusPage::try_lock_output);
+        if matches!(held, Some(None)) {
+            return false;
+        }
+        self.send(frame)
+    }
+
+    /// Writes a frame of the nanny's own, if the relayed worker's stream is between frames (see
+    /// [`send_beside`](Link::send_beside) for a worker that writes onto the link itself).
     fn send(&self, frame: &[u8]) -> bool {
         let mut up = lock(&self.up);
         if !up.frames.between() || up.broken {
@@ -203,9 +251,9 @@ fn serve(value: &OsStr, mut input: File, link: &Arc<Link>) -> Result<i32, Failur
         thread.spawn(move || send_beats(&beats, every)).map_err(started)?;
     }
     loop {
-        let (status, why, started_tasks) = serve_one(&prefix, &hello, link).map_err(started)?;
+        let (status, why, started_tasks, torn) = serve_one(&prefix, &hello, link).map_err(started)?;
         let code = status.map_or(0, shell_status);
-        if link.ended.load(Ordering::Acquire) {
+        if link.ended.load(Ordering::Acquire) || torn {
             return Ok(code);
         }
         let mut frame = Vec::new();
@@ -216,35 +264,54 @@ fn serve(value: &OsStr, mut input: File, link: &Arc<Link>) -> Result<i32, Failur
     }
 }
 
-/// Starts one worker, relays its output until it ends, and says how it went: its wait status (if
-/// collected), why, and one more than the last task it started (`u64::MAX`: unknown).
-type Ended = (Option<libc::c_int>, String, u64);
+/// How a worker ended: its wait status (if collected), why, one more than the last task it started
+/// (`u64::MAX`: unknown), and whether it died holding the link's output lock (see the module docs).
+type Ended = (Option<libc::c_int>, String, u64, bool);
 
+/// Starts one worker, serves it until it ends, and says how it went.
 fn serve_one(prefix: &str, hello: &[u8], link: &Arc<Link>) -> io::Result<Ended> {
-    let s = spawn::spawn_worker(prefix)?;
-    let (mut to_worker, from_worker) = (s.to_worker, s.from_worker);
-    for fd in [to_worker.as_raw_fd(), from_worker.as_raw_fd()] {
-        set_blocking(fd)?;
-    }
+    let (child, mut to_worker, page, from_worker) = start_worker(prefix, link)?;
+    set_blocking(to_worker.as_raw_fd())?;
     to_worker.write_all(hello)?;
     let kill = Arc::new(AtomicBool::new(false));
-    *lock(&link.current) =
-        Current { to_worker: Some(to_worker), page: s.page, kill: kill.clone(), restart: false };
-    let (child, watched) = (s.child, link.clone());
+    *lock(&link.current) = Current { to_worker: Some(to_worker), page, kill: kill.clone(), restart: false };
+    let watched = link.clone();
     let watcher = std::thread::Builder::new().name("tulip-nanny-watch".into());
     let watcher = watcher.spawn(move || watch(child, &watched.ended, &kill))?;
-    relay_up(from_worker, link);
+    if let Some(from_worker) = from_worker {
+        relay_up(from_worker, link);
+    }
     let (why, status) = watcher.join().unwrap_or((None, None));
-    let (killed, started) = {
+    let (killed, started, torn) = {
         let mut cur = lock(&link.current);
         cur.to_worker = None;
-        (cur.kill.load(Ordering::Acquire), cur.page.take().map_or(u64::MAX, |p| p.started()))
+        let page = cur.page.take();
+        let started = page.as_ref().map_or(u64::MAX, StatusPage::started);
+        (cur.kill.load(Ordering::Acquire), started, page.is_some_and(|p| p.output_locked()))
     };
     let why = why.unwrap_or_else(|| "the worker's end could not be collected".into());
     if !killed && !link.ended.load(Ordering::Acquire) {
         eprintln!("tulip: {why}");
     }
-    Ok((status, why, started))
+    Ok((status, why, started, torn))
+}
+
+/// Starts a worker that writes onto the link itself, or where there is no status page to share the
+/// link under, one whose frames the nanny relays (returned: the pipe they come from).
+fn start_worker(
+    prefix: &str,
+    link: &Link,
+) -> io::Result<(Child, WorkerInput, Option<StatusPage>, Option<File>)> {
+    let out = lock(&link.up).out.try_clone()?;
+    match spawn::spawn_worker_onto(prefix, out.into()) {
+        Ok((child, to_worker, page)) => Ok((child, to_worker, Some(page), None)),
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+            let s = spawn::spawn_worker(prefix)?;
+            set_blocking(s.from_worker.as_raw_fd())?;
+            Ok((s.child, s.to_worker, s.page, Some(s.from_worker)))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Reads the link: relays the pool's frames to the worker, and acts on those meant for the nanny
@@ -321,7 +388,7 @@ fn send_beats(link: &Link, every: Duration) {
     wire::encode_bare(&mut beat, wire::KIND_BEAT);
     while !link.ended.load(Ordering::Acquire) {
         std::thread::sleep(every);
-        link.send(&beat);
+        link.send_beside(&beat);
     }
 }
 
@@ -469,6 +536,69 @@ fn set_blocking(fd: i32) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A status page as the nanny and its worker share it: two mappings of a fresh memfd.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn pages() -> (StatusPage, StatusPage) {
+        // SAFETY: a NUL-terminated name; the descriptor is then owned here.
+        let fd = unsafe { libc::syscall(libc::SYS_memfd_create, c"test-page".as_ptr(), libc::MFD_CLOEXEC) };
+        assert!(fd >= 0, "memfd_create: {}", io::Error::last_os_error());
+        // SAFETY: `fd` was just created and is owned by nobody else.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+        // SAFETY: sizing a memfd we own.
+        assert_eq!(unsafe { libc::ftruncate(fd.as_raw_fd(), 4096) }, 0);
+        (StatusPage::map(&fd).unwrap(), StatusPage::map(&fd).unwrap())
+    }
+
+    /// A link whose output is a pipe, and the pipe's other end.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn link_to_pipe() -> (Link, File) {
+        let (r, w) = super::super::channel::pipe().unwrap();
+        (Link::new(File::from(w)), File::from(r))
+    }
+
+    /// Bytes waiting in pipe `r`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn waiting(r: &File) -> usize {
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD into a c_int on a pipe we own.
+        assert_eq!(unsafe { libc::ioctl(r.as_raw_fd(), libc::FIONREAD, &mut n) }, 0);
+        n as usize
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_beat_never_lands_inside_a_frame_the_worker_is_writing() {
+        let (link, r) = link_to_pipe();
+        let (nanny_side, worker_side) = pages();
+        lock(&link.current).page = Some(nanny_side);
+        let mut beat = Vec::new();
+        wire::encode_bare(&mut beat, wire::KIND_BEAT);
+        let writing = worker_side.lock_output();
+        assert!(!link.send_beside(&beat), "skipped while the worker holds the link");
+        assert_eq!(waiting(&r), 0);
+        drop(writing);
+        assert!(link.send_beside(&beat), "sent between the worker's frames");
+        assert_eq!(waiting(&r), beat.len());
+        assert!(!worker_side.output_locked(), "the nanny lets the lock go after its frame");
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn the_worker_waits_for_a_frame_of_the_nanny_to_end() {
+        let (p, shared) = pages();
+        let nanny = p.try_lock_output().expect("free");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let worker = std::thread::spawn(move || {
+            let _held = shared.lock_output();
+            tx.send(()).unwrap();
+        });
+        assert!(rx.recv_timeout(Duration::from_millis(50)).is_err(), "the worker waits");
+        drop(nanny);
+        rx.recv_timeout(Duration::from_secs(10)).expect("woken when the nanny lets go");
+        worker.join().unwrap();
+        assert!(!p.output_locked());
+    }
 
     #[test]
     fn the_boundary_follows_frames_split_anywhere() {

@@ -148,11 +148,15 @@ pub(crate) struct Spawned {
 /// [`ask_take_back`](StatusPage::ask_take_back)): a futex word wakes the worker's take-back
 /// thread, which sleeps on it otherwise, so taking back costs nothing per task and nothing idle.
 ///
+/// The fifth is the lock on the worker's output stream (see [`lock_output`](StatusPage::lock_output)):
+/// a remote worker writes its frames straight onto its nanny's link, which the nanny writes its own
+/// frames to as well.
+///
 /// Linux only (a `memfd`); elsewhere the pool works without it, decides by timing instead, and the
 /// worker blocks at once.
 pub(crate) struct StatusPage {
     /// Points to a page-aligned, page-sized shared mapping that lives until `drop`: `[STARTED]`,
-    /// `[INPUT_WRITES]`, `[TAKE_BACK_UPTO]` and `[TAKE_BACK_ASKS]` are its words.
+    /// `[INPUT_WRITES]`, `[TAKE_BACK_UPTO]`, `[TAKE_BACK_ASKS]` and `[OUTPUT_LOCK]` are its words.
     base: *const AtomicU64,
 }
 
@@ -164,6 +168,9 @@ const INPUT_WRITES: usize = 8;
 const TAKE_BACK_UPTO: usize = 16;
 /// Index of the take-back requests counter, a 32-bit futex word (the low-addressed half).
 const TAKE_BACK_ASKS: usize = 17;
+/// Index of the output lock, a 32-bit futex word on a line of its own: 0 free, 1 held, 2 held
+/// with a waiter.
+const OUTPUT_LOCK: usize = 24;
 
 // SAFETY: the pointer is to a shared mapping only accessed through an atomic.
 unsafe impl Send for StatusPage {}
@@ -248,6 +255,36 @@ impl StatusPage {
         futex::wake(self.asks());
     }
 
+    fn output_word(&self) -> &AtomicU32 {
+        // SAFETY: as in `asks`.
+        unsafe { &*(self.base.add(OUTPUT_LOCK) as *const AtomicU32) }
+    }
+
+    /// Takes the lock on the worker's output stream, waiting for it. Every writer of the stream
+    /// holds it for each whole frame, so that frames never interleave; only a nanny, which shares
+    /// its link with its worker, ever has to wait.
+    pub(crate) fn lock_output(&self) -> OutputGuard<'_> {
+        let word = self.output_word();
+        if word.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            while word.swap(2, Ordering::Acquire) != 0 {
+                futex::wait(word, 2);
+            }
+        }
+        OutputGuard(word)
+    }
+
+    /// Takes the lock on the worker's output stream if it is free.
+    pub(crate) fn try_lock_output(&self) -> Option<OutputGuard<'_>> {
+        let word = self.output_word();
+        word.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).ok().map(|_| OutputGuard(word))
+    }
+
+    /// Whether someone holds the output lock: read once the worker is dead, it died between
+    /// taking it and letting it go, perhaps halfway through a frame.
+    pub(crate) fn output_locked(&self) -> bool {
+        self.output_word().load(Ordering::Acquire) != 0
+    }
+
     /// Blocks the worker until a request newer than the `seen`-th comes; returns its number and bound.
     pub(crate) fn wait_take_back(&self, seen: u32) -> (u32, u64) {
         loop {
@@ -296,6 +333,17 @@ mod futex {
     pub(super) fn wake(_: &AtomicU32) {}
 }
 
+/// Holds the output lock of a [`StatusPage`] until dropped.
+pub(crate) struct OutputGuard<'a>(&'a AtomicU32);
+
+impl Drop for OutputGuard<'_> {
+    fn drop(&mut self) {
+        if self.0.swap(0, Ordering::Release) == 2 {
+            futex::wake(self.0);
+        }
+    }
+}
+
 impl Drop for StatusPage {
     fn drop(&mut self) {
         // SAFETY: unmaps the mapping made in `map`, which nothing references any more.
@@ -336,9 +384,36 @@ fn at_least(fd: OwnedFd, min: c_int) -> io::Result<OwnedFd> {
 
 /// Starts one worker process; `env_prefix` is completed with the worker's flags.
 pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
+    let (up_r, up_w) = channel::pipe()?;
+    let (child, to_worker, page) = launch(env_prefix, up_w, false)?;
+    if let Err(e) = set_nonblocking(&up_r) {
+        child.kill_and_reap();
+        return Err(e);
+    }
+    Ok(Spawned { child, to_worker, from_worker: File::from(up_r), page, host: None })
+}
+
+/// Starts one worker process that writes its frames to `output` instead of a pipe of ours: a remote
+/// worker straight onto its nanny's link, shared under the status page's output lock (see
+/// [`StatusPage::lock_output`]). Fails, starting nothing, where there is no status page.
+pub(crate) fn spawn_worker_onto(
+    env_prefix: &str,
+    output: OwnedFd,
+) -> io::Result<(Child, WorkerInput, StatusPage)> {
+    let (child, to_worker, page) = launch(env_prefix, output, true)?;
+    let page = page.ok_or(io::ErrorKind::Unsupported)?;
+    Ok((child, to_worker, page))
+}
+
+/// Starts one worker process writing its frames to `up_w`: returns it, its input (non-blocking)
+/// and its status page; with `page_needed`, fails before starting it if there is no page.
+fn launch(
+    env_prefix: &str,
+    up_w: OwnedFd,
+    page_needed: bool,
+) -> io::Result<(Child, WorkerInput, Option<StatusPage>)> {
     let (down_r, down_w) = channel::socket_pair()?;
     let down_w = WorkerInput::new(down_w)?;
-    let (up_r, up_w) = channel::pipe()?;
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let (page, page_fd) = match StatusPage::create() {
         Ok((page, fd)) => (Some(page), Some(fd)),
@@ -351,6 +426,9 @@ pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
     };
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     let (page, page_fd): (Option<StatusPage>, Option<OwnedFd>) = (None, None);
+    if page_needed && page.is_none() {
+        return Err(io::Error::new(io::ErrorKind::Unsupported, "no status page for the worker"));
+    }
     // The child's ends sit above the numbers they take in the child, so placing one onto its number
     // can never overwrite another.
     let child_in = at_least(down_r, FIRST_STRAY_FD)?;
@@ -360,12 +438,11 @@ pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
         [child_in.as_raw_fd(), child_out.as_raw_fd(), child_page.as_ref().map_or(-1, |f| f.as_raw_fd())];
     let child = Child::new(start(&program()?, env_prefix, fds)?);
     drop((child_in, child_out, child_page));
-    let ready = set_nonblocking(&down_w).and_then(|()| set_nonblocking(&up_r));
-    if let Err(e) = ready {
+    if let Err(e) = set_nonblocking(&down_w) {
         child.kill_and_reap();
         return Err(e);
     }
-    Ok(Spawned { child, to_worker: down_w, from_worker: File::from(up_r), page, host: None })
+    Ok((child, down_w, page))
 }
 
 /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time so that the

@@ -173,8 +173,9 @@ fn name_after_program() {
 
 fn serve(value: &OsStr) -> Result<(), Stop> {
     let (ppid, token, flags) = parse_env(value)?;
-    let (input, output, page, take_back_page) = open_links(ppid, flags)?;
-    let output = Arc::new(Mutex::new(output));
+    let (input, output, pages) = open_links(ppid, flags)?;
+    let (page, take_back_page, output_page) = pages;
+    let output = Arc::new(Mutex::new(Output { file: output, page: output_page }));
     // Only one worker runs per process; a second `serve` cannot happen, so `set` cannot fail.
     let _ = OUTPUT.set(Arc::clone(&output));
     let mut w = Worker {
@@ -203,13 +204,14 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
     w.run()
 }
 
+/// A worker's mappings of its status page, if it has one: the runner's, the take-back thread's,
+/// and the output's (see [`Output`]).
+type Pages = (Option<StatusPage>, Option<StatusPage>, Option<StatusPage>);
+
 /// Takes over what the pool set up for this worker: its input and output, and its status page.
 /// On Unix: the parent-death signal armed, descriptors 3 to 5 made the worker's own.
 #[cfg(unix)]
-fn open_links(
-    ppid: u32,
-    flags: u8,
-) -> Result<(FromPool, ToPool, Option<StatusPage>, Option<StatusPage>), Stop> {
+fn open_links(ppid: u32, flags: u8) -> Result<(FromPool, ToPool, Pages), Stop> {
     let has_page = flags & spawn::FLAG_PAGE != 0;
     #[cfg(any(target_os = "linux", target_os = "android"))]
     // SAFETY: arms the parent-death signal for this process: SIGKILL when the thread that spawned
@@ -224,8 +226,8 @@ fn open_links(
     }
     name_after_program();
     prepare_descriptors(flags & spawn::FLAG_CLEAN != 0, has_page)?;
-    // The runner's mapping and the take-back thread's own.
-    let (page, take_back_page) = if has_page {
+    // The runner's mapping, the take-back thread's own, and the output's.
+    let pages = if has_page {
         // SAFETY: fd 5 was placed by the pool for this process; it is closed once mapped, so the
         // worker holds no descriptor but stdio, its socket and its pipe.
         let fd = unsafe { OwnedFd::from_raw_fd(WORKER_PAGE_FD) };
@@ -233,23 +235,20 @@ fn open_links(
             StatusPage::map(&fd)
                 .map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("could not map the pool's status page: {e}")))
         };
-        (Some(map()?), Some(map()?))
+        (Some(map()?), Some(map()?), Some(map()?))
     } else {
-        (None, None)
+        (None, None, None)
     };
     // SAFETY: fds 3 and 4 were placed by the pool for this process and nothing else owns them.
     let (input, output) =
         unsafe { (FromPool::from_raw_fd(WORKER_IN_FD), ToPool::from_raw_fd(WORKER_OUT_FD)) };
-    Ok((input, output, page, take_back_page))
+    Ok((input, output, pages))
 }
 
 /// Takes over what the pool set up for this worker: on Windows, it connects back to the pool (see
 /// `windows/channel.rs`); there is no status page. The parent's death is the Job object's concern.
 #[cfg(windows)]
-fn open_links(
-    _ppid: u32,
-    _flags: u8,
-) -> Result<(FromPool, ToPool, Option<StatusPage>, Option<StatusPage>), Stop> {
+fn open_links(_ppid: u32, _flags: u8) -> Result<(FromPool, ToPool, Pages), Stop> {
     let link = std::env::var(channel::LINK_ENV).map_err(|_| {
         Stop::loud(EXIT_HANDSHAKE, format!("started as a worker without {}", channel::LINK_ENV))
     })?;
@@ -259,7 +258,7 @@ fn open_links(
     // The pool is gone if it cannot be reached: nobody is left to tell.
     let (input, output) = channel::connect(&link).map_err(|_| Stop::quiet(EXIT_ORPHAN))?;
     input.set_nonblocking(true).map_err(|_| Stop::quiet(EXIT_ORPHAN))?;
-    Ok((input, output, None, None))
+    Ok((input, output, (None, None, None)))
 }
 
 /// Makes the descriptors the pool placed ours: strays closed (unless the spawner already did), the
@@ -290,15 +289,32 @@ fn prepare_descriptors(clean: bool, has_page: bool) -> Result<(), Stop> {
 
 /// The result pipe, for writers outside [`Worker`] (the tracing forwarder): the same lock as
 /// `Worker::output`, so every frame reaches the pool whole, whichever thread writes it.
-static OUTPUT: OnceLock<Arc<Mutex<ToPool>>> = OnceLock::new();
+static OUTPUT: OnceLock<Arc<Mutex<Output>>> = OnceLock::new();
 
 /// Writes one whole frame on the result pipe, under the lock every writer takes. Does nothing
 /// outside a worker; an error means the pool is gone (the runner stops at its own next write).
 #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) fn write_frame(frame: &[u8]) -> io::Result<()> {
     match OUTPUT.get() {
-        Some(out) => lock(out).write_all(frame),
+        Some(out) => lock(out).write_frame(frame),
         None => Ok(()),
+    }
+}
+
+/// The worker's output stream: its result pipe, or a remote worker's link, which its nanny writes
+/// its own frames to as well.
+struct Output {
+    file: ToPool,
+    /// Whose output lock each frame is written under (see [`StatusPage::lock_output`]); `None`
+    /// where there is no page (and no nanny writing to the same stream: see `nanny`).
+    page: Option<StatusPage>,
+}
+
+impl Output {
+    /// Writes one whole frame.
+    fn write_frame(&mut self, frame: &[u8]) -> io::Result<()> {
+        let _held = self.page.as_ref().map(StatusPage::lock_output);
+        self.file.write_all(frame)
     }
 }
 
@@ -331,7 +347,7 @@ impl Claims {
 
 /// The take-back thread: sleeps until the pool asks (see [`StatusPage::ask_take_back`]), then hands
 /// back what the runner has not claimed and says so, until the pool is gone.
-fn answer_take_backs(page: &StatusPage, claims: &Mutex<Claims>, output: &Mutex<ToPool>) {
+fn answer_take_backs(page: &StatusPage, claims: &Mutex<Claims>, output: &Mutex<Output>) {
     let (mut seen, mut out) = (0, Vec::new());
     loop {
         let (asks, upto) = page.wait_take_back(seen);
@@ -341,7 +357,7 @@ fn answer_take_backs(page: &StatusPage, claims: &Mutex<Claims>, output: &Mutex<T
         out.clear();
         wire::encode_taken_back(&mut out, back.start, back.end);
         // Written with the claims held: the result of a task claimed after this follows it.
-        if lock(output).write_all(&out).is_err() {
+        if lock(output).write_frame(&out).is_err() {
             return;
         }
         drop(claims);
@@ -369,7 +385,7 @@ struct Worker {
     reader: FrameReader,
     input: FromPool,
     /// The result pipe, shared with the take-back thread: a frame is written whole under the lock.
-    output: Arc<Mutex<ToPool>>,
+    output: Arc<Mutex<Output>>,
     /// Which tasks may start (see [`Claims`]).
     claims: Arc<Mutex<Claims>>,
     /// The frame being written; reused.
@@ -465,7 +481,7 @@ impl Worker {
 
     fn send(&mut self) -> Result<(), Stop> {
         // The pool is gone if this fails; there is nobody left to tell.
-        lock(&self.output).write_all(&self.out).map_err(|_| Stop::quiet(EXIT_ORPHAN))
+        lock(&self.output).write_frame(&self.out).map_err(|_| Stop::quiet(EXIT_ORPHAN))
     }
 
     fn handshake(&mut self, token: &[u8; 16]) -> Result<(), Stop> {

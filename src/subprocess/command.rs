@@ -391,7 +391,7 @@ impl Command {
         let (pid, ends) = if self.posix_spawn_will_do() {
             let argv: Vec<&OsStr> =
                 std::iter::once(self.inner.get_program()).chain(self.inner.get_args()).collect();
-            spawn::posix_spawn(&argv, &self.environment(), self.pgroup, streams)
+            spawn::posix_spawn(&argv, self.environment().as_deref(), self.pgroup, streams)
                 .map_err(|e| self.classify(&e))?
         } else {
             self.std_spawn(streams)?
@@ -406,8 +406,13 @@ impl Command {
         !self.die_with_parent && self.cwd.is_none() && !path_changed && spawn::available()
     }
 
-    /// The child's environment: this process's, with the changes asked for.
-    fn environment(&self) -> Vec<std::ffi::CString> {
+    /// The child's environment: this process's, with the changes asked for; `None` when nothing
+    /// changes, and the child gets this process's own (copying it costs more than the rest of a
+    /// spawn in the parent, which a fan-out of short children pays at each one).
+    fn environment(&self) -> Option<Vec<std::ffi::CString>> {
+        if !self.env_cleared && self.inner.get_envs().next().is_none() {
+            return None;
+        }
         let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
         for (key, val) in self.inner.get_envs() {
             vars.retain(|(k, _)| k != key);
@@ -416,9 +421,10 @@ impl Command {
             }
         }
         // NUL bytes were refused at spawn (`nul`), so each entry converts.
-        vars.into_iter()
-            .filter_map(|(k, v)| std::ffi::CString::new([k.as_bytes(), b"=", v.as_bytes()].concat()).ok())
-            .collect()
+        let entries = vars
+            .into_iter()
+            .filter_map(|(k, v)| std::ffi::CString::new([k.as_bytes(), b"=", v.as_bytes()].concat()).ok());
+        Some(entries.collect())
     }
 
     /// Starts the child with std's `Command` (`fork` + `exec`, hooks in the child).

@@ -59,6 +59,10 @@
 //! # Caveats
 //!
 //! - A [`Child`] and its pipes belong to the loop that spawned them, and are used on its thread.
+//! - A command that changes no variable gives its child the C library's `environ` as it is, read
+//!   without std's environment lock: a `std::env::set_var` on another thread during a spawn breaks
+//!   `set_var`'s own contract (no other thread may read the environment meanwhile), as it does for
+//!   any C code that reads it.
 //! - Without pidfds, a `SIGCHLD` handler the program installs *after* tulip's replaces it, and
 //!   waits no longer wake: install yours before spawning (tulip's handler then calls it too).
 

@@ -10,7 +10,9 @@
 //! (`posix_spawn_file_actions_addclosefrom_np`, looked up at run time): the child inherits its
 //! three streams and nothing else, as on the `fork` path. A failed `exec` comes back as the
 //! `posix_spawn` result. As std does, the child starts with an empty signal mask and `SIGPIPE` at
-//! its default (Rust programs ignore it, and an ignored signal stays ignored across `exec`).
+//! its default (Rust programs ignore it, and an ignored signal stays ignored across `exec`), and a
+//! command that changes no variable hands over the C library's `environ` itself rather than a copy
+//! (building one was most of the parent's own work in a spawn).
 
 #[cfg(target_os = "linux")]
 use std::ffi::{c_char, c_int};
@@ -53,7 +55,7 @@ pub(super) fn available() -> bool {
 #[cfg(not(target_os = "linux"))]
 pub(super) fn posix_spawn(
     _: &[&OsStr],
-    _: &[CString],
+    _: Option<&[CString]>,
     _: Option<i32>,
     _: [Stream; 3],
 ) -> io::Result<Started> {
@@ -62,10 +64,11 @@ pub(super) fn posix_spawn(
 
 #[cfg(target_os = "linux")]
 /// Starts `argv[0]` (looked up on the parent's `PATH` unless it has a `/`) with `argv`, `env`
-/// (`KEY=value` entries), its process group set to `pgroup` if given, and `streams` as 0, 1, 2.
+/// (`KEY=value` entries; `None`: this process's own), its process group set to `pgroup` if given,
+/// and `streams` as 0, 1, 2.
 pub(super) fn posix_spawn(
     argv: &[&OsStr],
-    env: &[CString],
+    env: Option<&[CString]>,
     pgroup: Option<i32>,
     streams: [Stream; 3],
 ) -> io::Result<Started> {
@@ -75,8 +78,11 @@ pub(super) fn posix_spawn(
         argv.iter().map(|a| CString::new(a.as_bytes()).map_err(nul)).collect::<Result<_, _>>()?;
     let mut argp: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr().cast_mut()).collect();
     argp.push(std::ptr::null_mut());
-    let mut envp: Vec<*mut c_char> = env.iter().map(|e| e.as_ptr().cast_mut()).collect();
-    envp.push(std::ptr::null_mut());
+    let mut envp: Vec<*mut c_char> = Vec::new();
+    if let Some(env) = env {
+        envp.extend(env.iter().map(|e| e.as_ptr().cast_mut()));
+        envp.push(std::ptr::null_mut());
+    }
     let program = args.first().ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
 
     let mut spawn_args = SpawnArgs::new()?;
@@ -104,6 +110,9 @@ pub(super) fn posix_spawn(
     // SAFETY: as above; the function was looked up under its own name.
     check(unsafe { closefrom(actions, 3) })?;
     attributes(&mut spawn_args.attr, pgroup)?;
+    // SAFETY: read as `getenv` reads it; `std::env::set_var` requires that no other thread reads
+    // the environment meanwhile (std's own `Command` hands it over the same way).
+    let envp = if env.is_some() { envp.as_ptr() } else { unsafe { environ } };
     let mut pid: libc::pid_t = 0;
     // SAFETY: every pointer handed over is valid for the call (argv and envp end with null).
     check(unsafe {
@@ -113,10 +122,17 @@ pub(super) fn posix_spawn(
             &spawn_args.actions,
             &spawn_args.attr,
             argp.as_ptr(),
-            envp.as_ptr(),
+            envp,
         )
     })?;
     Ok((pid, parent_ends))
+}
+
+#[cfg(target_os = "linux")]
+extern "C" {
+    /// This process's environment, as the C library keeps it (declared here: the `libc` crate has
+    /// it for glibc only).
+    static environ: *const *mut c_char;
 }
 
 #[cfg(target_os = "linux")]

@@ -181,7 +181,7 @@ impl Driver {
         let (max_frame, init_off) = (shared.config.max_frame_size as u32, shared.config.init_off);
         wire::encode_hello(&mut hello, &token, &spawn::fingerprint(), max_frame, init_off);
         let (spawned_tx, spawned_rx) = crossbeam_channel::unbounded();
-        let hosts = hosts::Hosts::new(&shared.config.targets, shared.config.launcher.per_host_cap());
+        let hosts = hosts::Hosts::new(&shared.config.targets, &shared.config.launcher);
         let mut d = Driver {
             token,
             hello,

@@ -158,12 +158,13 @@ impl Driver {
     /// Where the next worker starts (see [`Hosts::pick`](super::hosts::Hosts::pick)); `None` when
     /// no host takes one now. With every host set aside, the queued tasks fail: they can run nowhere.
     fn next_target(&mut self) -> Option<(usize, Target)> {
-        match self.hosts.pick() {
+        let now = Instant::now();
+        match self.hosts.pick(now) {
             Ok(i) => Some((i, self.shared.config.targets.get(i).cloned().unwrap_or(Target::Local))),
             Err(NoHost::Full) => None,
             Err(NoHost::Nowhere) => {
                 if self.live() == 0 {
-                    self.fail_queued(JobError::WorkerDied(self.hosts.nowhere()));
+                    self.fail_queued(JobError::Spawn(self.hosts.nowhere(now)));
                 }
                 None
             }
@@ -268,7 +269,7 @@ impl Driver {
         let backoff = Duration::from_millis(50) * (1 << self.spawn_failures.min(6));
         self.spawn_retry_at = Some(now + backoff);
         let why = err.to_string();
-        let set_aside = target.is_some_and(|i| self.hosts.failed(i, &why, self.startup.is_some()));
+        let set_aside = target.is_some_and(|i| self.hosts.failed(i, now, &why, self.startup.is_some()));
         if self.startup.is_some() {
             if set_aside && self.hosts.any_usable() {
                 if self.usable() < self.shared.config.min_workers.max(1) {
@@ -278,8 +279,10 @@ impl Driver {
             }
             let err = match err {
                 _ if !self.hosts.several() => err,
-                BuildError::Handshake(m) => BuildError::Handshake(format!("{m}; {}", self.hosts.nowhere())),
-                other => BuildError::Spawn(format!("{other}; {}", self.hosts.nowhere())),
+                BuildError::Handshake(m) => {
+                    BuildError::Handshake(format!("{m}; {}", self.hosts.nowhere(now)))
+                }
+                other => BuildError::Spawn(format!("{other}; {}", self.hosts.nowhere(now))),
             };
             if let Some(tx) = self.startup.take() {
                 let _ = tx.send(Err(err));
@@ -288,7 +291,7 @@ impl Driver {
         }
         log::error!("tulip: could not start a process-pool worker: {err}");
         if !self.hosts.any_usable() && self.live() == 0 {
-            self.fail_queued(JobError::WorkerDied(self.hosts.nowhere()));
+            self.fail_queued(JobError::Spawn(self.hosts.nowhere(now)));
         } else if self.spawn_failures >= SPAWN_FAILURES_BEFORE_GIVING_UP && self.usable() == 0 {
             self.fail_queued(JobError::WorkerDied(format!("no worker process could be started: {err}")));
         }

@@ -113,6 +113,9 @@ impl StatusPage {
     pub(crate) fn wait_take_back(&self, _seen: u32) -> (u32, u64) {
         match *self {}
     }
+    pub(crate) fn lock_output(&self) {
+        match *self {}
+    }
 }
 
 /// Starts one worker process; `env_prefix` is completed with the worker's flags (none here).
