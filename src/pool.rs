@@ -50,18 +50,13 @@ pub struct PoolStats {
     /// Workers started since the pool was built (threads or processes, replacements included).
     pub workers_started: u64,
     /// Remote hosts set aside because workers could not be started there (always 0 on a thread
-    /// pool and a local process pool); see
-    // Remote workers are Unix-only (README, Platforms): elsewhere there is nothing to link to.
-    #[cfg_attr(unix, doc = "[`Launcher`](crate::process::Launcher).")]
-    #[cfg_attr(not(unix), doc = "`tulip::process::Launcher` (Unix only).")]
+    /// pool and a local process pool); see [`Launcher`](crate::process::Launcher).
     pub hosts_set_aside: usize,
 }
 
 /// What a timed shutdown left behind
 /// ([`ThreadPool::shutdown_timeout`](crate::ThreadPool::shutdown_timeout),
-// The process pool is Unix-only for now (README, Platforms): elsewhere there is nothing to link to.
-#[cfg_attr(unix, doc = "[`ProcessPool::shutdown_timeout`](crate::ProcessPool::shutdown_timeout)).")]
-#[cfg_attr(not(unix), doc = "`ProcessPool::shutdown_timeout` (Unix only)).")]
+/// [`ProcessPool::shutdown_timeout`](crate::ProcessPool::shutdown_timeout)).
 ///
 /// # Examples
 ///

@@ -8,4 +8,9 @@
 #[macro_use]
 #[path = "support/gate.rs"]
 mod gate;
-only_on!(unix, main, "bad_input/cases.rs", "the process pool is Unix-only for now (README, Platforms)");
+only_on!(
+    unix,
+    main,
+    "bad_input/cases.rs",
+    "also feeds Unix sockets and descriptor numbers to the loop (std::os::unix) (README, Platforms)"
+);

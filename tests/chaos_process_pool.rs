@@ -17,5 +17,5 @@ only_on!(
     unix,
     main,
     "chaos_process_pool/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
+    "kills workers with SIGKILL and sets file modes (Unix); process_pool_windows covers killed workers there (README, Platforms)"
 );

@@ -7,9 +7,4 @@
 #[macro_use]
 #[path = "support/gate.rs"]
 mod gate;
-only_on!(
-    unix,
-    main,
-    "graceful_shutdown/cases.rs",
-    "SIGTERM and the process pool are Unix-only (README, Platforms)"
-);
+only_on!(unix, main, "graceful_shutdown/cases.rs", "SIGTERM is Unix's (README, Platforms)");

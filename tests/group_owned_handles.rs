@@ -5,12 +5,4 @@
 //!
 //! A `harness = false` target: `main` calls `tulip::process::init()` first (workers are this binary).
 
-#[macro_use]
-#[path = "support/gate.rs"]
-mod gate;
-only_on!(
-    unix,
-    main,
-    "group_owned_handles/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
-);
+include!("group_owned_handles/cases.rs");

@@ -8,15 +8,7 @@
 #[path = "support/process_harness.rs"]
 mod harness;
 
-#[macro_use]
-#[path = "support/gate.rs"]
-mod gate;
-only_on!(
-    unix,
-    part process_half,
-    "pools_same_api/process_pool.rs",
-    "the process-pool half: the process pool is Unix-only for now (README, Platforms)"
-);
+include!("pools_same_api/process_pool.rs");
 
 use std::time::Duration;
 

@@ -2,12 +2,4 @@
 //! of the same pool fails at once with `WouldDeadlock` instead of freezing the pool forever
 //! (issue 11, item 4).
 
-#[macro_use]
-#[path = "support/gate.rs"]
-mod gate;
-only_on!(
-    unix,
-    main,
-    "process_pool_callback_waits_on_pool/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
-);
+include!("process_pool_callback_waits_on_pool/cases.rs");

@@ -1,12 +1,4 @@
 //! Process pool: a queued task that is cancelled or whose future is dropped leaves the queue at
 //! once, is counted in `stats().cancelled`, and never holds up the tasks after it (issue 11, item 1).
 
-#[macro_use]
-#[path = "support/gate.rs"]
-mod gate;
-only_on!(
-    unix,
-    main,
-    "process_pool_cancelled_queued_tasks/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
-);
+include!("process_pool_cancelled_queued_tasks/cases.rs");

@@ -8,5 +8,5 @@ only_on!(
     unix,
     main,
     "process_pool_crash_isolation/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
+    "crashes, stops and kills workers with signals and fork (Unix); process_pool_windows covers a dead worker there (README, Platforms)"
 );

@@ -9,5 +9,5 @@ only_on!(
     unix,
     main,
     "process_pool_dropped_future_skips_sent_task/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
+    "holds the worker with SIGSTOP (Unix) (README, Platforms)"
 );

@@ -2,12 +2,4 @@
 //! `shutdown_timeout`, as in the thread pool's `keep_alive`; it used to panic the driver (the pool
 //! then shut down silently) or the caller (issue 11, item 5).
 
-#[macro_use]
-#[path = "support/gate.rs"]
-mod gate;
-only_on!(
-    unix,
-    main,
-    "process_pool_duration_max/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
-);
+include!("process_pool_duration_max/cases.rs");

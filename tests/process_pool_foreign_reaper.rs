@@ -10,5 +10,5 @@ only_on!(
     unix,
     main,
     "process_pool_foreign_reaper/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
+    "reaps the pool's workers with waitpid (Unix) (README, Platforms)"
 );

@@ -2,12 +2,4 @@
 //! pool (instead of running its `main` again in every worker), and a worker that does not reach
 //! `init()` fails the handshake with an error saying so.
 
-#[macro_use]
-#[path = "support/gate.rs"]
-mod gate;
-only_on!(
-    unix,
-    main,
-    "process_pool_handshake/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
-);
+include!("process_pool_handshake/cases.rs");

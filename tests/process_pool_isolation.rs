@@ -8,5 +8,5 @@ only_on!(
     unix,
     main,
     "process_pool_isolation/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
+    "checks workers' descriptors and PR_SET_PDEATHSIG (Unix); process_pool_windows pins the Job object there (README, Platforms)"
 );

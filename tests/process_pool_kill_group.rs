@@ -8,5 +8,5 @@ only_on!(
     unix,
     main,
     "process_pool_kill_group/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
+    "checks a process group with /proc (Unix); process_pool_windows pins the Job object's kill there (README, Platforms)"
 );

@@ -5,12 +5,4 @@
 //! The large result's `Deserialize` (which runs in this process) waits until the tiny task is
 //! done: with the decode on the driver, the tiny result could not be read until that wait gave up.
 
-#[macro_use]
-#[path = "support/gate.rs"]
-mod gate;
-only_on!(
-    unix,
-    main,
-    "process_pool_large_result_decode/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
-);
+include!("process_pool_large_result_decode/cases.rs");

@@ -2,12 +2,4 @@
 //! `Panicked`; it does not kill the worker, and in `map` it fails only its own item. So is a panic
 //! whose payload panics again when dropped.
 
-#[macro_use]
-#[path = "support/gate.rs"]
-mod gate;
-only_on!(
-    unix,
-    main,
-    "process_pool_panicking_drop/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
-);
+include!("process_pool_panicking_drop/cases.rs");

@@ -4,12 +4,4 @@
 //! A `harness = false` target: workers are this test binary started again, and `main` must call
 //! `tulip::process::init()` before anything else.
 
-#[macro_use]
-#[path = "support/gate.rs"]
-mod gate;
-only_on!(
-    unix,
-    main,
-    "process_pool_results/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
-);
+include!("process_pool_results/cases.rs");

@@ -9,5 +9,5 @@ only_on!(
     unix,
     main,
     "process_pool_signal_state/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
+    "checks workers' signal dispositions (Unix) (README, Platforms)"
 );

@@ -5,9 +5,4 @@
 #[macro_use]
 #[path = "support/gate.rs"]
 mod gate;
-only_on!(
-    unix,
-    main,
-    "process_pool_sigpipe/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
-);
+only_on!(unix, main, "process_pool_sigpipe/cases.rs", "SIGPIPE is Unix's (README, Platforms)");

@@ -13,5 +13,5 @@ only_on!(
     unix,
     main,
     "process_pool_startup_kills/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
+    "kills new workers with SIGKILL (Unix) (README, Platforms)"
 );

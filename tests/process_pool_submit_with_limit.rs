@@ -1,12 +1,4 @@
 //! Process pool: `submit_with_limit` kills a task that runs past its own limit, counted from its
 //! start (not from `submit`), fails it with `TimedOut(limit)`, and counts it in `failed`.
 
-#[macro_use]
-#[path = "support/gate.rs"]
-mod gate;
-only_on!(
-    unix,
-    main,
-    "process_pool_submit_with_limit/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
-);
+include!("process_pool_submit_with_limit/cases.rs");

@@ -10,5 +10,5 @@ only_on!(
     unix,
     main,
     "process_pool_take_back/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
+    "Windows workers have no status page, so no take-back (see the process module's Windows section)"
 );

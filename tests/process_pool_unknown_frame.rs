@@ -8,5 +8,5 @@ only_on!(
     unix,
     main,
     "process_pool_unknown_frame/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
+    "writes to a worker's input by descriptor number (Unix) (README, Platforms)"
 );

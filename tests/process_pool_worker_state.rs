@@ -2,12 +2,4 @@
 //! `submit_with_state` refuses a type with no factory (`NoState`); a factory that fails fails only
 //! that task, and the next task tries again.
 
-#[macro_use]
-#[path = "support/gate.rs"]
-mod gate;
-only_on!(
-    unix,
-    main,
-    "process_pool_worker_state/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
-);
+include!("process_pool_worker_state/cases.rs");

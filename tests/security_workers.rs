@@ -21,5 +21,5 @@ only_on!(
     unix,
     main,
     "security_workers/cases.rs",
-    "the process pool is Unix-only for now (README, Platforms)"
+    "checks workers' descriptors, parent and signals (Unix) (README, Platforms)"
 );

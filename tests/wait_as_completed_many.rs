@@ -6,15 +6,7 @@
 #[path = "support/process_harness.rs"]
 mod harness;
 
-#[macro_use]
-#[path = "support/gate.rs"]
-mod gate;
-only_on!(
-    unix,
-    part process_half,
-    "wait_as_completed_many/process_pool.rs",
-    "the process-pool half: the process pool is Unix-only for now (README, Platforms)"
-);
+include!("wait_as_completed_many/process_pool.rs");
 
 use harness::Case;
 use tulip::{as_completed, ConcurrentFuture, ThreadPool};

@@ -226,8 +226,11 @@ fn ten_thousand_tasks_at_once() {
     let pool = pool(2);
     let fds_before = open_fds();
     let futs: Vec<_> = (0..10_000u64).map(|i| pool.submit(add_one, i).unwrap()).collect();
-    // No descriptor per task: at most the second worker's pipes appear.
-    assert!(open_fds() <= fds_before + 4, "fds grew from {fds_before} to {}", open_fds());
+    // No descriptor per task: at most the second worker's pipes appear. (Unix: under Wine,
+    // /proc/self/fd lists Wine's own descriptors, which come and go with its handles.)
+    if cfg!(unix) {
+        assert!(open_fds() <= fds_before + 4, "fds grew from {fds_before} to {}", open_fds());
+    }
     for (i, f) in futs.into_iter().enumerate() {
         assert_eq!(f.wait(), Ok(i as u64 + 1));
     }

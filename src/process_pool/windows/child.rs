@@ -50,8 +50,6 @@ pub(crate) struct Child {
     /// The worker's own job, `KILL_ON_JOB_CLOSE`; the worker is in it from `new` on, so closing
     /// this handle (the pool's process ending included) kills the worker and its descendants.
     job: OwnedHandle,
-    /// Its exit code has been collected.
-    reaped: bool,
 }
 
 impl Child {
@@ -59,7 +57,7 @@ impl Child {
     /// and reaped before the error is returned.
     pub(crate) fn new(mut process: std::process::Child) -> io::Result<Child> {
         match kill_on_close_job(&process) {
-            Ok(job) => Ok(Child { process, job, reaped: false }),
+            Ok(job) => Ok(Child { process, job }),
             Err(e) => {
                 let _ = process.kill();
                 let _ = process.wait();
@@ -73,11 +71,8 @@ impl Child {
         self.process.id()
     }
 
-    /// Kills the worker and every process in its job; `false` if it was already reaped.
+    /// Kills the worker and every process in its job; `false` if that failed (it had ended).
     pub(crate) fn kill(&mut self) -> bool {
-        if self.reaped {
-            return false;
-        }
         // SAFETY: a job handle this value owns.
         unsafe { TerminateJobObject(self.job.as_raw_handle(), KILLED as u32) != 0 }
     }
@@ -88,12 +83,11 @@ impl Child {
     }
 
     /// Freezes the worker, to read what it wrote before deciding on a kill: not done on Windows,
-    /// where the driver decides on what it has read so far. `None` if the worker is gone.
+    /// where the driver decides on what it has read so far. `None` if its state cannot be read.
     pub(crate) fn freeze(&mut self, _wait: std::time::Duration) -> Option<Waited> {
         match self.try_wait(false) {
-            Waited::Running => Some(Waited::Running),
             Waited::Unknown => None,
-            gone => Some(gone),
+            found => Some(found),
         }
     }
 
@@ -106,43 +100,19 @@ impl Child {
         self.wait();
     }
 
-    /// Collects the worker's exit code if it has ended.
+    /// The worker's exit code if it has ended. Unlike a Unix reap this can be asked again (the
+    /// process handle keeps the code), so a look by the spawner leaves it for the driver.
     pub(crate) fn try_wait(&mut self, _untraced: bool) -> Waited {
-        if self.reaped {
-            return Waited::Unknown;
-        }
         match self.process.try_wait() {
             Ok(None) => Waited::Running,
-            Ok(Some(status)) => self.collected(status),
-            Err(_) => self.lost(),
+            Ok(Some(status)) => status.code().map_or(Waited::Unknown, Waited::Gone),
+            Err(_) => Waited::Unknown,
         }
     }
 
     /// Waits for the worker to end; its exit code, `None` if it could not be read.
     pub(crate) fn wait(&mut self) -> Option<c_int> {
-        if self.reaped {
-            return None;
-        }
-        match self.process.wait() {
-            Ok(status) => match self.collected(status) {
-                Waited::Gone(code) => Some(code),
-                _ => None,
-            },
-            Err(_) => {
-                self.lost();
-                None
-            }
-        }
-    }
-
-    fn collected(&mut self, status: std::process::ExitStatus) -> Waited {
-        self.reaped = true;
-        status.code().map_or(Waited::Unknown, Waited::Gone)
-    }
-
-    fn lost(&mut self) -> Waited {
-        self.reaped = true;
-        Waited::Unknown
+        self.process.wait().ok().and_then(|status| status.code())
     }
 }
 
