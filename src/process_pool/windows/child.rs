@@ -3,11 +3,12 @@
 //!
 //! # Implementation
 //!
-//! Each worker is assigned, right after `CreateProcessW`, to a Job object created for it with
-//! `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`: when the pool's process ends, however it ends, Windows
-//! closes its handles and the job kills the worker and every process the worker's tasks started.
-//! A kill is `TerminateJobObject`, which ends that whole tree at once, with [`KILLED`] as the exit
-//! code. Waiting is on the process handle (`std::process::Child`).
+//! Each worker is assigned, once it has connected back (see [`spawn`](super::spawn)), to a Job
+//! object created for it with `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`: when the pool's process ends,
+//! however it ends, Windows closes its handles and the job kills the worker and every process the
+//! worker's tasks started. A kill is `TerminateJobObject`, which ends that whole tree at once, with
+//! [`KILLED`] as the exit code. Waiting is on the process handle (`std::process::Child`), for at
+//! most [`KILL_WAIT`].
 //!
 //! A status is the process's exit code, as a `c_int` like a Unix wait status (the driver keeps one
 //! type of status on both platforms); [`term_signal`] and [`exit_code`] read it.
@@ -24,6 +25,9 @@ use windows_sys::Win32::System::JobObjects::{
 /// The exit code of a worker the pool killed (`TerminateJobObject`): "tulip kill" in four bytes,
 /// in the range Windows itself does not use for exits nor for exceptions.
 pub(crate) const KILLED: c_int = 0x7475_4b4c;
+
+/// How long [`Child::wait`] waits for a worker to end (after a kill, normally at once).
+const KILL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The "signal" [`term_signal`] gives for a worker killed with [`KILLED`]: the number of `SIGKILL`,
 /// so that the driver reads a kill the same way on every platform.
@@ -53,17 +57,23 @@ pub(crate) struct Child {
 }
 
 impl Child {
-    /// Puts a just-started worker into a Job object of its own; on failure the worker is killed
-    /// and reaped before the error is returned.
+    /// Puts a worker that has connected back into a Job object of its own; on failure the worker
+    /// is killed before the error is returned.
     pub(crate) fn new(mut process: std::process::Child) -> io::Result<Child> {
-        match kill_on_close_job(&process) {
-            Ok(job) => Ok(Child { process, job }),
-            Err(e) => {
+        let job = kill_on_close_job().inspect_err(|_| {
+            let _ = process.kill();
+        })?;
+        // SAFETY: both handles are live and ours.
+        if unsafe { AssignProcessToJobObject(job.as_raw_handle(), process.as_raw_handle()) } == 0 {
+            let e = io::Error::last_os_error();
+            // A worker that already ended (it never connected back) needs no job: the driver reads
+            // its exit code and says why at its handshake.
+            if !matches!(process.try_wait(), Ok(Some(_))) {
                 let _ = process.kill();
-                let _ = process.wait();
-                Err(e)
+                return Err(e);
             }
         }
+        Ok(Child { process, job })
     }
 
     /// The worker's process id.
@@ -94,14 +104,8 @@ impl Child {
     /// Lets a frozen worker go on (see [`freeze`](Self::freeze)): nothing to do on Windows.
     pub(crate) fn thaw(&mut self) {}
 
-    /// Kills the worker and waits for it.
-    pub(crate) fn kill_and_reap(mut self) {
-        self.kill();
-        self.wait();
-    }
-
-    /// The worker's exit code if it has ended. Unlike a Unix reap this can be asked again (the
-    /// process handle keeps the code), so a look by the spawner leaves it for the driver.
+    /// The worker's exit code if it has ended. Unlike a Unix reap this can be asked again: the
+    /// process handle keeps the code.
     pub(crate) fn try_wait(&mut self, _untraced: bool) -> Waited {
         match self.process.try_wait() {
             Ok(None) => Waited::Running,
@@ -110,14 +114,25 @@ impl Child {
         }
     }
 
-    /// Waits for the worker to end; its exit code, `None` if it could not be read.
+    /// Waits for the worker to end, for at most [`KILL_WAIT`]; its exit code, `None` if it could
+    /// not be read or the worker did not end in time (then its job still kills it when the pool
+    /// lets go of it, and the driver is not held up by a process that will not die).
     pub(crate) fn wait(&mut self) -> Option<c_int> {
-        self.process.wait().ok().and_then(|status| status.code())
+        let asked = std::time::Instant::now();
+        loop {
+            match self.try_wait(false) {
+                Waited::Gone(code) => return Some(code),
+                Waited::Running if asked.elapsed() < KILL_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(1))
+                }
+                _ => return None,
+            }
+        }
     }
 }
 
-/// A new Job object that kills its processes when its last handle closes, with `process` in it.
-fn kill_on_close_job(process: &std::process::Child) -> io::Result<OwnedHandle> {
+/// A new Job object that kills its processes when its last handle closes.
+fn kill_on_close_job() -> io::Result<OwnedHandle> {
     // SAFETY: no security attributes, no name: a new anonymous job.
     let raw = unsafe { CreateJobObjectW(std::ptr::null(), std::ptr::null()) };
     if raw.is_null() {
@@ -137,8 +152,7 @@ fn kill_on_close_job(process: &std::process::Child) -> io::Result<OwnedHandle> {
             std::mem::size_of::<JOBOBJECT_EXTENDED_LIMIT_INFORMATION>() as u32,
         )
     };
-    // SAFETY: both handles are live and ours.
-    if set == 0 || unsafe { AssignProcessToJobObject(job.as_raw_handle(), process.as_raw_handle()) } == 0 {
+    if set == 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(job)

@@ -10,13 +10,14 @@
 //! [`channel`](super::channel)). Only the standard handles, and handles other code of the program
 //! made inheritable itself, cross to it.
 //!
-//! Right after `CreateProcessW` the worker goes into a Job object of its own (see
-//! [`Child::new`]): from there on it dies with the pool's process, and a kill takes the processes
-//! its tasks started with it. Between the two calls it has only begun to start up: it starts no
-//! process of its own before its handshake, which needs the pool. It is not created suspended:
-//! should the pool's process end between the two calls, a suspended worker would stay, outside
-//! any job, forever; a running one finds nobody to connect to and exits. The pool waits for its two connections here, on the
-//! process-wide spawner thread, for at most the handshake's time.
+//! Once the worker has connected back, and before the pool sends it anything, it goes into a Job
+//! object of its own (see [`Child::new`]): from there on it dies with the pool's process, and a
+//! kill takes the processes its tasks started with it. Until then it runs no code of the user's
+//! and starts no process: should the pool's process end meanwhile, the worker finds nobody to
+//! connect to and exits. (Under Wine 8, workers assigned to their job while Wine was still starting
+//! them were seen, now and then, never to run and not to die.) It is not created suspended: a
+//! suspended worker whose pool ended would stay, outside any job, forever. The pool waits for its
+//! two connections here, on the process-wide spawner thread, for at most the handshake's time.
 //!
 //! No status page: Windows workers record nothing in shared memory, so the pool assumes a task it
 //! sent has started (see the process module's "Windows" section) and never asks for a take-back.
@@ -28,7 +29,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use super::channel::{Rendezvous, WorkerInput, WorkerOutput, LINK_ENV};
-use super::child::{Child, Waited};
+use super::child::Child;
 use super::wire::{Fingerprint, PROTOCOL_VERSION};
 
 /// The environment variable that turns a re-executed program into a worker; its value carries the
@@ -127,12 +128,17 @@ pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
         .stdin(Stdio::null())
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit());
-    let mut child = Child::new(cmd.spawn()?)?;
+    let mut process = cmd.spawn()?;
     let deadline = Instant::now() + super::HANDSHAKE_TIMEOUT;
-    match rendezvous.accept(deadline, || child.try_wait(false) == Waited::Running) {
-        Ok((to_worker, from_worker)) => Ok(Spawned { child, to_worker, from_worker, page: None, host: None }),
+    let links = rendezvous.accept(deadline, || matches!(process.try_wait(), Ok(None)));
+    match links {
+        Ok((to_worker, from_worker)) => {
+            let child = Child::new(process)?;
+            Ok(Spawned { child, to_worker, from_worker, page: None, host: None })
+        }
         Err(e) => {
-            child.kill_and_reap();
+            // Windows has no zombies: the handle closed, nothing is left to reap.
+            let _ = process.kill();
             Err(e)
         }
     }
