@@ -16,6 +16,10 @@ fn main() {
             run: timeout_counts_from_the_start_of_the_task,
         },
         Case { name: "cancel_kills_a_running_task", run: cancel_kills_a_running_task },
+        // Unix only: it needs the worker sent a task ahead within the pool's pipelining budget,
+        // which under Wine on a loaded machine it sometimes is not (the process module's Windows
+        // section: without a status page such a cancel may kill instead).
+        #[cfg(unix)]
         Case {
             name: "cancel_before_start_skips_without_killing",
             run: cancel_before_start_skips_without_killing,
@@ -86,6 +90,7 @@ fn cancel_kills_a_running_task() {
     let _ = std::fs::remove_file(m);
 }
 
+#[cfg(unix)]
 fn cancel_before_start_skips_without_killing() {
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     // Short tasks make the pool send several tasks ahead to the worker.

@@ -14,10 +14,9 @@
 //! object of its own (see [`Child::new`]): from there on it dies with the pool's process, and a
 //! kill takes the processes its tasks started with it. Until then it runs no code of the user's
 //! and starts no process: should the pool's process end meanwhile, the worker finds nobody to
-//! connect to and exits. (Under Wine 8, workers assigned to their job while Wine was still starting
-//! them were seen, now and then, never to run and not to die.) It is not created suspended: a
-//! suspended worker whose pool ended would stay, outside any job, forever. The pool waits for its
-//! two connections here, on the process-wide spawner thread, for at most the handshake's time.
+//! connect to and exits. It is not created suspended: a suspended worker whose pool ended would
+//! stay, outside any job, forever. The pool waits for its two connections here, on the
+//! process-wide spawner thread, for at most the handshake's time.
 //!
 //! No status page: Windows workers record nothing in shared memory, so the pool assumes a task it
 //! sent has started (see the process module's "Windows" section) and never asks for a take-back.
