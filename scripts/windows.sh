@@ -64,4 +64,8 @@ done
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$WINE
 # The tour first: a quick end-to-end run before the long suite (doctests are slow to link).
 cargo run --target "$TARGET" --example tour
-cargo test --target "$TARGET" "$@"
+# The process pool's doctests are left out under Wine: each doctest's program ends right after
+# using its pool, and Wine 8 can leave a worker it was still starting stuck (never running, not
+# killable), holding the doctest's output pipe, so that rustdoc waits forever (README, Platforms).
+# The pool's own tests (tests/process_pool_*) run.
+RUSTDOCFLAGS="${RUSTDOCFLAGS:-} --test-args=--skip=process_pool" cargo test --target "$TARGET" "$@"
