@@ -112,6 +112,10 @@ impl Source {
     /// registration serves every later wait (tokio and mio do the same). Callbacks, or a poller
     /// without edges, use oneshot mode with the exact interest, re-armed after each event.
     fn sync_interest(&self, poller: &Poller, arm: Arm) -> io::Result<()> {
+        // Edge-watched already, and only a wait asks: nothing to scan, nothing to tell.
+        if self.edge.get() && arm == Arm::Missing {
+            return Ok(());
+        }
         let mut dirs = self.dirs.borrow_mut();
         if !self.registered.get() {
             return Ok(());
