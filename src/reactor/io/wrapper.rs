@@ -368,6 +368,16 @@ impl<T: AsFd> Async<T> {
         poll_io(self, Dir::Read, Some(caller), cx, op)
     }
 
+    /// Polls the read `op` as `AsyncRead::poll_read` does (retried on `WouldBlock` after a wait),
+    /// for readers that do not go through a `&mut [u8]` (hyper's uninitialized buffer).
+    pub(crate) fn poll_read_op<R>(
+        &self,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        poll_io(self, Dir::Read, None, cx, op)
+    }
+
     /// Whether the next operation must yield first (see [`IO_BUDGET`]); if so the count restarts.
     fn over_budget(&self) -> bool {
         let spent = self.unwaited.get() >= IO_BUDGET;
