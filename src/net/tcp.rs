@@ -227,10 +227,10 @@ impl fmt::Debug for TcpStream {
     }
 }
 
+#[cfg(all(unix, feature = "hyper"))]
 impl TcpStream {
     /// Reads into `buf`, which may be uninitialized, without zeroing it first: `recv` writes the
     /// bytes it returns (hyper hands an uninitialized buffer of 8 KiB or more to every read).
-    #[cfg(unix)]
     pub(crate) fn poll_read_uninit(
         &self,
         cx: &mut Context<'_>,

@@ -370,6 +370,7 @@ impl<T: AsFd> Async<T> {
 
     /// Polls the read `op` as `AsyncRead::poll_read` does (retried on `WouldBlock` after a wait),
     /// for readers that do not go through a `&mut [u8]` (hyper's uninitialized buffer).
+    #[cfg(all(unix, feature = "hyper"))]
     pub(crate) fn poll_read_op<R>(
         &self,
         cx: &mut Context<'_>,
