@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use futures_io::{AsyncRead, AsyncWrite};
+use futures_io::AsyncWrite;
 use hyper::rt::{self, ReadBufCursor};
 
 use crate::net::TcpStream;
@@ -28,13 +28,19 @@ impl rt::Read for TcpStream {
         cx: &mut Context<'_>,
         mut buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        let n = match AsyncRead::poll_read(self, cx, buf.initialize_unfilled()) {
+        // Unix: `recv` writes hyper's uninitialized buffer itself, which is not zeroed first.
+        // SAFETY: only `recv` writes the slice; `advance` below counts just what it wrote.
+        #[cfg(unix)]
+        let polled = self.poll_read_uninit(cx, unsafe { buf.as_mut() });
+        #[cfg(not(unix))]
+        let polled = futures_io::AsyncRead::poll_read(self, cx, buf.initialize_unfilled());
+        let n = match polled {
             Poll::Ready(Ok(n)) => n,
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
         };
-        // SAFETY: `initialize_unfilled` initialized the whole unfilled part, of which `read` filled
-        // the first `n` bytes (`n` is at most its length).
+        // SAFETY: the read initialized the first `n` bytes of the unfilled part (`n` is at most
+        // its length).
         unsafe { buf.advance(n) };
         Poll::Ready(Ok(()))
     }

@@ -227,6 +227,24 @@ impl fmt::Debug for TcpStream {
     }
 }
 
+#[cfg(all(unix, feature = "hyper"))]
+impl TcpStream {
+    /// Reads into `buf`, which may be uninitialized, without zeroing it first: `recv` writes the
+    /// bytes it returns (hyper hands an uninitialized buffer of 8 KiB or more to every read).
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        use std::os::fd::AsRawFd;
+        self.inner.poll_read_op(cx, |s| {
+            // SAFETY: `buf` is valid for writes of `buf.len()` bytes; `recv` writes at most that.
+            let n = unsafe { libc::recv(s.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            usize::try_from(n).map_err(|_| io::Error::last_os_error())
+        })
+    }
+}
+
 impl futures_io::AsyncRead for TcpStream {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)

@@ -19,11 +19,15 @@
 //! source); success on a number the loop still lists means the old fd was closed under its
 //! registration, and that stale source is dropped rather than handed to the newcomer.
 //!
-//! The poller runs in oneshot mode and each source remembers what the poller watches (`armed`). An
-//! event disarms the source; it is re-armed at once only for the interest left (persistent callbacks,
-//! or waiters of the other direction), and otherwise by the next future that has to wait. That is one
-//! `epoll_ctl` per wait, and it keeps callbacks level-triggered as in asyncio (a reader that leaves
-//! data unread is called again on the next pass).
+//! Each source remembers what the poller watches (`armed`). A source with a callback is watched in
+//! oneshot mode: an event disarms it, and it is re-armed at once only for the interest left
+//! (persistent callbacks, or waiters of the other direction), otherwise by the next future that has
+//! to wait. That keeps callbacks level-triggered as in asyncio (a reader that leaves data unread is
+//! called again on the next pass). A source that only futures wait on is watched edge-triggered in
+//! both directions where the poller can (not on Windows), as tokio does: a wait that follows a
+//! `WouldBlock` needs no `epoll_ctl` at all, since new readiness comes as a new event. A wait that
+//! did not see `WouldBlock` (`readable()`, `writable()`) asks the poller once to report readiness
+//! already there, which a taken event would otherwise hide.
 //!
 //! A reader or writer callback queued for the current pass is skipped if it was removed or replaced
 //! meanwhile (an earlier callback of the pass may have closed its fd), as asyncio cancels the handle.

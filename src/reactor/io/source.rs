@@ -6,7 +6,7 @@ use std::io;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use polling::{Event, Events, Poller};
+use polling::{Event, Events, PollMode, Poller};
 use slab::Slab;
 
 use super::sys::{self, RawSource as RawFd};
@@ -41,6 +41,12 @@ thread_local! {
     pub(super) static REARMS: Cell<usize> = const { Cell::new(0) };
 }
 
+/// Counts one `epoll_ctl` for the unit tests (nothing outside them).
+fn count_rearm() {
+    #[cfg(test)]
+    REARMS.with(|n| n.set(n.get() + 1));
+}
+
 /// One direction (read or write) of a source.
 #[derive(Default)]
 struct Direction {
@@ -72,7 +78,26 @@ pub(crate) struct Source {
     wrappers: Cell<usize>,
     /// Whether the fd is in the poller; turns false once, when the source is deleted or found stale.
     registered: Cell<bool>,
+    /// Whether the poller can watch this source edge-triggered (`polling`: not on Windows).
+    can_edge: bool,
+    /// Whether the poller watches both directions edge-triggered now: then an event disarms nothing
+    /// and a wait that saw `WouldBlock` needs no `epoll_ctl`. Only while no callback is set
+    /// (callbacks are level-triggered, as in asyncio) and some future has waited.
+    edge: Cell<bool>,
     dirs: RefCell<[Direction; 2]>,
+}
+
+/// What a sync with the poller must make sure of.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Arm {
+    /// That everything wanted is watched (a future that stopped waiting costs at most a spurious
+    /// event, not an `epoll_ctl`).
+    Missing,
+    /// That exactly what is wanted is watched (a callback was set or removed).
+    Exact,
+    /// As `Missing`, and that readiness already there is reported: a wait that did not just see
+    /// `WouldBlock` cannot count on a new edge.
+    Recheck,
 }
 
 impl Source {
@@ -80,21 +105,42 @@ impl Source {
         self.wrappers.get() == 0 && self.dirs.borrow().iter().all(|d| d.callback.is_none())
     }
 
-    /// Tells the poller the current interest if it differs from what the poller watches: always
-    /// when `exact`, else only when something wanted is not watched (a future that stopped waiting
-    /// costs at most one spurious event, not an `epoll_ctl`).
-    fn sync_interest(&self, poller: &Poller, exact: bool) -> io::Result<()> {
-        let mut dirs = self.dirs.borrow_mut();
-        let (r, w) = (dirs[0].wanted(), dirs[1].wanted());
-        let missing = (r && !dirs[0].armed) || (w && !dirs[1].armed);
-        let changed = r != dirs[0].armed || w != dirs[1].armed;
-        if !self.registered.get() || !(missing || (exact && changed)) {
+    /// Tells the poller the current interest if it differs from what the poller watches, as `arm`
+    /// says.
+    ///
+    /// Futures alone are watched edge-triggered in both directions where the poller can: one
+    /// registration serves every later wait (tokio and mio do the same). Callbacks, or a poller
+    /// without edges, use oneshot mode with the exact interest, re-armed after each event.
+    fn sync_interest(&self, poller: &Poller, arm: Arm) -> io::Result<()> {
+        // Edge-watched already, and only a wait asks: nothing to scan, nothing to tell.
+        if self.edge.get() && arm == Arm::Missing {
             return Ok(());
         }
-        #[cfg(test)]
-        REARMS.with(|n| n.set(n.get() + 1));
+        let mut dirs = self.dirs.borrow_mut();
+        if !self.registered.get() {
+            return Ok(());
+        }
+        let (r, w) = (dirs[0].wanted(), dirs[1].wanted());
+        let callbacks = dirs.iter().any(|d| d.callback.is_some());
         // SAFETY: the fd is open while the source is registered (see `fd`).
-        poller.modify(unsafe { sys::borrow(self.fd) }, Event::new(self.key, r, w))?;
+        let fd = unsafe { sys::borrow(self.fd) };
+        if self.can_edge && !callbacks && (r || w) {
+            if !self.edge.get() || arm == Arm::Recheck {
+                count_rearm();
+                poller.modify_with_mode(fd, Event::all(self.key), PollMode::Edge)?;
+                self.edge.set(true);
+                (dirs[0].armed, dirs[1].armed) = (true, true);
+            }
+            return Ok(());
+        }
+        let missing = (r && !dirs[0].armed) || (w && !dirs[1].armed);
+        let changed = r != dirs[0].armed || w != dirs[1].armed || self.edge.get();
+        if !(missing || (arm == Arm::Exact && changed)) {
+            return Ok(());
+        }
+        count_rearm();
+        poller.modify(fd, Event::new(self.key, r, w))?;
+        self.edge.set(false);
         (dirs[0].armed, dirs[1].armed) = (r, w);
         Ok(())
     }
@@ -103,8 +149,9 @@ impl Source {
     fn fire(&self, poller: &Poller, ev: &Event, cbs: &mut Vec<Rc<IoCallback>>, wakers: &mut Vec<Waker>) {
         {
             let mut dirs = self.dirs.borrow_mut();
+            let edge = self.edge.get();
             for (d, ready) in dirs.iter_mut().zip([ev.readable, ev.writable]) {
-                d.armed = false;
+                d.armed = edge;
                 if ready {
                     d.tick += 1;
                     wakers.extend(d.wakers.iter_mut().filter_map(|(_, w)| w.take()));
@@ -113,24 +160,29 @@ impl Source {
             }
         }
         // A failure means the fd is gone; the next user call reports it.
-        let _ = self.sync_interest(poller, false);
+        let _ = self.sync_interest(poller, Arm::Missing);
     }
 
     /// Registers `cx`'s waker in `slot` unless the tick moved past `seen`; returns the readiness and
     /// a replaced waker, which the caller drops once nothing is borrowed.
+    ///
+    /// `after_would_block`: the caller's operation just reported `WouldBlock`, so readiness will
+    /// come as a new event; otherwise the first poll of a wait asks the poller to report readiness
+    /// that is already there.
     pub(super) fn poll_ready(
         &self,
         poller: &Poller,
         dir: Dir,
-        seen: &Cell<Option<u64>>,
-        slot: &Cell<Option<usize>>,
+        wait: (&Cell<Option<u64>>, &Cell<Option<usize>>, bool),
         cx: &mut Context<'_>,
     ) -> (Poll<io::Result<()>>, Option<Waker>) {
+        let (seen, slot, after_would_block) = wait;
         if !self.registered.get() {
             return (Poll::Ready(Err(io::Error::other(LoopClosed))), None);
         }
         let mut dirs = self.dirs.borrow_mut();
         let d = &mut dirs[dir as usize];
+        let mut arm = Arm::Missing;
         match seen.get() {
             Some(t) if t != d.tick => {
                 seen.set(None);
@@ -138,7 +190,12 @@ impl Source {
                 return (Poll::Ready(Ok(())), old);
             }
             Some(_) => {}
-            None => seen.set(Some(d.tick)),
+            None => {
+                seen.set(Some(d.tick));
+                if !after_would_block {
+                    arm = Arm::Recheck;
+                }
+            }
         }
         let key = match slot.get() {
             Some(k) => k,
@@ -154,7 +211,7 @@ impl Source {
             None => None,
         };
         drop(dirs);
-        match self.sync_interest(poller, false) {
+        match self.sync_interest(poller, arm) {
             Ok(()) => (Poll::Pending, old),
             Err(e) => (Poll::Ready(Err(e)), old),
         }
@@ -232,6 +289,8 @@ impl Sources {
                     fd,
                     wrappers: Cell::new(0),
                     registered: Cell::new(true),
+                    can_edge: poller.supports_edge(),
+                    edge: Cell::new(false),
                     dirs: RefCell::default(),
                 });
                 let inserted = self.slab.borrow_mut().insert(src.clone());
@@ -297,7 +356,7 @@ impl Sources {
             }
         };
         let old = src.swap_callback(dir, cb);
-        let armed = src.sync_interest(poller, true);
+        let armed = src.sync_interest(poller, Arm::Exact);
         // Could not arm: leave no half-registered source behind.
         let rejected = armed.as_ref().err().and_then(|_| src.swap_callback(dir, None));
         self.forget_if_unused(poller, &src);
