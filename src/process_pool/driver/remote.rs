@@ -94,10 +94,21 @@ impl Driver {
                 self.kill_worker(slot, cause);
                 continue;
             }
-            let limit = self.shared.config.targets.get(w.target).and_then(|t| t.silence_limit());
-            if let Some(limit) = limit.filter(|l| w.phase == Phase::Ready && now >= w.heard + *l) {
+            if self.silent_for(slot, now).is_none() {
+                continue;
+            }
+            // Bytes that sit unread were sent: a round that ran long is not a silent link.
+            self.read_worker(slot, now);
+            if let Some(limit) = self.silent_for(slot, now) {
                 self.kill_worker(slot, Cause::Silent(limit));
             }
         }
+    }
+
+    /// The silence limit of remote worker `slot` if it has heard nothing from it for that long.
+    fn silent_for(&self, slot: usize, now: Instant) -> Option<Duration> {
+        let w = self.workers.get(slot)?.as_ref()?;
+        let limit = self.shared.config.targets.get(w.target).and_then(|t| t.silence_limit())?;
+        (w.phase == Phase::Ready && now >= w.heard + limit).then_some(limit)
     }
 }
