@@ -19,20 +19,26 @@ async fn read_short(s: &mut TcpStream) -> Vec<u8> {
     buf[..n].to_vec()
 }
 
+/// A connected pair whose server end has read one byte sent while its read waited (so the poller
+/// watches that socket for futures alone).
+async fn connected_after_a_waited_read() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1", 0).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut client = TcpStream::connect("127.0.0.1", port).await.unwrap();
+    let (mut server, _) = listener.accept().await.unwrap();
+    let send = async {
+        tulip::sleep(Duration::from_millis(20)).await;
+        client.write_all(b"-").await.unwrap();
+    };
+    let (got, ()) = futures_lite::future::zip(read_short(&mut server), send).await;
+    assert_eq!(got, b"-");
+    (client, server)
+}
+
 #[test]
 fn data_after_a_short_read_is_read() {
     tulip::run(async {
-        let listener = TcpListener::bind("127.0.0.1", 0).await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut client = TcpStream::connect("127.0.0.1", port).await.unwrap();
-        let (mut server, _) = listener.accept().await.unwrap();
-        // Sent while the read waits (the poller then watches the socket for futures alone).
-        let send = async {
-            tulip::sleep(Duration::from_millis(20)).await;
-            client.write_all(b"ab").await.unwrap();
-        };
-        let (got, ()) = futures_lite::future::zip(read_short(&mut server), send).await;
-        assert_eq!(got, b"ab");
+        let (mut client, mut server) = connected_after_a_waited_read().await;
         // Sent before the next read begins, its event handled meanwhile by the loop.
         client.write_all(b"cd").await.unwrap();
         tulip::sleep(Duration::from_millis(20)).await;
@@ -54,16 +60,7 @@ fn data_after_a_short_read_is_read() {
 #[test]
 fn data_sent_right_after_a_short_read_is_read_without_a_new_event() {
     tulip::run(async {
-        let listener = TcpListener::bind("127.0.0.1", 0).await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut client = TcpStream::connect("127.0.0.1", port).await.unwrap();
-        let (mut server, _) = listener.accept().await.unwrap();
-        let send = async {
-            tulip::sleep(Duration::from_millis(20)).await;
-            client.write_all(b"-").await.unwrap();
-        };
-        let (got, ()) = futures_lite::future::zip(read_short(&mut server), send).await;
-        assert_eq!(got, b"-");
+        let (mut client, mut server) = connected_after_a_waited_read().await;
         for round in 0..50u8 {
             client.write_all(&[round]).await.unwrap();
             assert_eq!(read_short(&mut server).await, [round]);
@@ -82,16 +79,7 @@ fn data_sent_right_after_a_short_read_is_read_without_a_new_event() {
 #[test]
 fn end_of_file_that_came_with_the_data_is_read_after_a_short_read() {
     tulip::run(async {
-        let listener = TcpListener::bind("127.0.0.1", 0).await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut client = TcpStream::connect("127.0.0.1", port).await.unwrap();
-        let (mut server, _) = listener.accept().await.unwrap();
-        let send = async {
-            tulip::sleep(Duration::from_millis(20)).await;
-            client.write_all(b"-").await.unwrap();
-        };
-        let (got, ()) = futures_lite::future::zip(read_short(&mut server), send).await;
-        assert_eq!(got, b"-");
+        let (mut client, mut server) = connected_after_a_waited_read().await;
         // Data and FIN together, their event handled by the loop before the next read.
         client.write_all(b"last").await.unwrap();
         drop(client);
