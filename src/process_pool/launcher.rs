@@ -562,7 +562,7 @@ pub(crate) fn file_hash(path: &Path) -> io::Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(super::wire::hex(&hasher.finalize()))
 }
 
 /// Makes sure `~/.cache/tulip/<hash>` exists on `host` (uploading this program under a temporary

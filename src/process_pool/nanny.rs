@@ -485,13 +485,10 @@ fn parse(value: &OsStr) -> Result<(String, [u8; 16], String, Option<Duration>), 
         let why = format!("the pool speaks protocol {version}, this program {}", wire::PROTOCOL_VERSION);
         return Err((EXIT_HANDSHAKE, why));
     }
-    if hex.len() != 32 || !hex.is_ascii() || hash.len() != 64 {
+    if hash.len() != 64 {
         return Err(bad());
     }
-    let mut token = [0u8; 16];
-    for (i, b) in token.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-    }
+    let token = wire::token_from_hex(hex).ok_or_else(bad)?;
     let beat_ms: u64 = beat.parse().map_err(|_| bad())?;
     let beat = (beat_ms > 0).then(|| Duration::from_millis(beat_ms));
     Ok((format!("{version}:{}:{hex}", std::process::id()), token, hash.to_string(), beat))

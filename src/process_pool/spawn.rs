@@ -400,9 +400,14 @@ pub(crate) fn spawn_worker_onto(
     env_prefix: &str,
     output: OwnedFd,
 ) -> io::Result<(Child, WorkerInput, StatusPage)> {
-    let (child, to_worker, page) = launch(env_prefix, output, true)?;
-    let page = page.ok_or(io::ErrorKind::Unsupported)?;
-    Ok((child, to_worker, page))
+    match launch(env_prefix, output, true)? {
+        (child, to_worker, Some(page)) => Ok((child, to_worker, page)),
+        // `launch` checks for the page before it starts anything; should it not, leave nothing behind.
+        (child, ..) => {
+            child.kill_and_reap();
+            Err(io::ErrorKind::Unsupported.into())
+        }
+    }
 }
 
 /// Starts one worker process writing its frames to `up_w`: returns it, its input (non-blocking)

@@ -578,6 +578,23 @@ pub(crate) enum ToParent<'a> {
     Beat,
 }
 
+/// `bytes` as lower-case hex: how tokens travel in a worker's environment, and the program's hash.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The 16-byte token written as 32 hex digits in `s` (see [`hex`]).
+pub(crate) fn token_from_hex(s: &str) -> Option<[u8; 16]> {
+    if s.len() != 32 || !s.is_ascii() {
+        return None;
+    }
+    let mut token = [0u8; 16];
+    for (i, b) in token.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(token)
+}
+
 /// Appends a complete `Ready` frame.
 pub(crate) fn encode_ready(out: &mut Vec<u8>, token: &[u8; 16], pid: u32) {
     let at = begin_frame(out, KIND_READY);
@@ -704,6 +721,15 @@ mod tests {
 
     fn fp(x: u64) -> Fingerprint {
         Fingerprint { protocol: PROTOCOL_VERSION, dev: x, ino: x + 1, len: x + 2, mtime: -3, code: x * 7 }
+    }
+
+    #[test]
+    fn a_token_survives_its_hex_and_bad_hex_is_refused() {
+        let token: [u8; 16] = std::array::from_fn(|i| (i as u8).wrapping_mul(37));
+        assert_eq!(token_from_hex(&hex(&token)), Some(token));
+        for bad in ["", "00", &"0".repeat(33), &"g".repeat(32), &format!("{}é", "0".repeat(30))] {
+            assert_eq!(token_from_hex(bad), None, "{bad:?}");
+        }
     }
 
     fn frames_of(reader: &mut FrameReader) -> Result<Vec<Vec<u8>>, FrameError> {

@@ -137,23 +137,13 @@ fn parse_env(value: &OsStr) -> Result<(u32, [u8; 16], u8), Stop> {
         ));
     }
     let ppid: u32 = ppid.parse().map_err(|_| bad())?;
-    if hex.len() != 32 || !hex.is_ascii() {
-        return Err(bad());
-    }
-    let mut token = [0u8; 16];
-    for (i, b) in token.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-    }
+    let token = wire::token_from_hex(hex).ok_or_else(bad)?;
     Ok((ppid, token, flags))
 }
 
 /// The start of the value of [`ENV`] (the spawner appends the flags).
 pub(crate) fn env_value(token: &[u8; 16]) -> String {
-    let mut s = format!("{}:{}:", wire::PROTOCOL_VERSION, std::process::id());
-    for b in token {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    format!("{}:{}:{}", wire::PROTOCOL_VERSION, std::process::id(), wire::hex(token))
 }
 
 /// Gives the worker the program's name in `ps` and `top`: started from `/proc/self/exe`, it would

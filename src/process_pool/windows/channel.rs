@@ -23,6 +23,8 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::windows::io::{AsRawSocket, AsSocket, BorrowedSocket, RawSocket};
 use std::time::{Duration, Instant};
 
+use super::wire;
+
 /// The environment variable that tells a worker where to connect: `<port>:<link token hex>`.
 pub(crate) const LINK_ENV: &str = "TULIP_PROCESS_LINK";
 
@@ -83,7 +85,7 @@ impl Rendezvous {
     /// The value of [`LINK_ENV`] for the worker.
     pub(crate) fn env_value(&self) -> io::Result<String> {
         let port = self.listener.local_addr()?.port();
-        Ok(format!("{port}:{}", hex(&self.token)))
+        Ok(format!("{port}:{}", wire::hex(&self.token)))
     }
 
     /// Accepts the worker's two connections, until `deadline`, as long as `alive()` says the worker
@@ -152,7 +154,7 @@ pub(crate) fn connect(link: &str) -> io::Result<(FromPool, ToPool)> {
     let bad = || io::Error::new(io::ErrorKind::InvalidInput, format!("{LINK_ENV} is not `<port>:<token>`"));
     let (port, token_hex) = link.split_once(':').ok_or_else(bad)?;
     let port: u16 = port.parse().map_err(|_| bad())?;
-    let token = unhex(token_hex).ok_or_else(bad)?;
+    let token = wire::token_from_hex(token_hex).ok_or_else(bad)?;
     let open = |direction: u8| -> io::Result<TcpStream> {
         let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
         s.set_nodelay(true)?;
@@ -172,21 +174,4 @@ pub(crate) fn wait_readable(input: &FromPool) {
     // SAFETY: one valid WSAPOLLFD for a socket this process owns; an error returns at once and the
     // caller reads again.
     unsafe { WSAPoll(&mut pfd, 1, -1) };
-}
-
-/// `bytes` as lower-case hex.
-fn hex(bytes: &[u8; 16]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The 16 bytes written as 32 hex digits in `s`.
-fn unhex(s: &str) -> Option<[u8; 16]> {
-    if s.len() != 32 || !s.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
 }
