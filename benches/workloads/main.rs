@@ -6,9 +6,10 @@
 //! One module per workload family; each exposes `run(&mut Report)` and checks `report.wants("W..")`
 //! before measuring anything.
 
-// Unix-only families (not built elsewhere): the process pool, remote workers and subprocesses are
-// Unix-only for now (README, Platforms); cpu_cost reads POSIX CPU clocks and /proc; the W7 and W7h
-// client driver waits with poll(2).
+// Unix-only families (not built elsewhere): remote workers and subprocesses are Unix-only (README,
+// Platforms); the process-pool rows are not ported to Windows yet (they raise RLIMIT_NOFILE with
+// setrlimit); cpu_cost reads POSIX CPU clocks and /proc; the W7 and W7h client driver waits with
+// poll(2).
 #[cfg(unix)]
 mod cpu_cost;
 mod dns;
