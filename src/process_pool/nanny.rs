@@ -287,7 +287,7 @@ fn serve_one(prefix: &str, hello: &[u8], link: &Arc<Link>) -> io::Result<Ended> 
         cur.to_worker = None;
         let page = cur.page.take();
         let started = page.as_ref().map_or(u64::MAX, StatusPage::started);
-        (cur.kill.load(Ordering::Acquire), started, page.is_some_and(|p| p.output_locked()))
+        (cur.kill.load(Ordering::Acquire), started, page.is_some_and(|p| p.died_mid_frame()))
     };
     let why = why.unwrap_or_else(|| "the worker's end could not be collected".into());
     if !killed && !link.ended.load(Ordering::Acquire) {
@@ -571,7 +571,7 @@ mod tests {
         lock(&link.current).page = Some(nanny_side);
         let mut beat = Vec::new();
         wire::encode_bare(&mut beat, wire::KIND_BEAT);
-        let writing = worker_side.lock_output();
+        let writing = worker_side.lock_output(false);
         assert!(!link.send_beside(&beat), "skipped while the worker holds the link");
         assert_eq!(waiting(&r), 0);
         drop(writing);
@@ -587,7 +587,7 @@ mod tests {
         let nanny = p.try_lock_output().expect("free");
         let (tx, rx) = std::sync::mpsc::channel();
         let worker = std::thread::spawn(move || {
-            let _held = shared.lock_output();
+            let _held = shared.lock_output(false);
             tx.send(()).unwrap();
         });
         assert!(rx.recv_timeout(Duration::from_millis(50)).is_err(), "the worker waits");
@@ -595,6 +595,18 @@ mod tests {
         rx.recv_timeout(Duration::from_secs(10)).expect("woken when the nanny lets go");
         worker.join().unwrap();
         assert!(!p.output_locked());
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_worker_killed_before_letting_go_after_a_whole_frame_has_not_torn_the_link() {
+        let (nanny_side, worker_side) = pages();
+        std::mem::forget(worker_side.lock_output(true));
+        assert!(!nanny_side.died_mid_frame(), "a pipe write of at most PIPE_BUF is whole or nothing");
+        let (nanny_side, worker_side) = pages();
+        std::mem::forget(worker_side.lock_output(false));
+        assert!(nanny_side.died_mid_frame(), "a longer frame may be part written");
+        assert!(!pages().0.died_mid_frame(), "a worker that held no lock");
     }
 
     #[test]

@@ -150,13 +150,16 @@ pub(crate) struct Spawned {
 ///
 /// The fifth is the lock on the worker's output stream (see [`lock_output`](StatusPage::lock_output)):
 /// a remote worker writes its frames straight onto its nanny's link, which the nanny writes its own
-/// frames to as well.
+/// frames to as well. Beside it, the worker says whether the frame it writes under the lock goes out
+/// whole or not at all (one write of at most `PIPE_BUF` bytes to a pipe): a worker killed holding the
+/// lock has torn the stream only if that is not so (see [`died_mid_frame`](StatusPage::died_mid_frame)).
 ///
 /// Linux only (a `memfd`); elsewhere the pool works without it, decides by timing instead, and the
 /// worker blocks at once.
 pub(crate) struct StatusPage {
     /// Points to a page-aligned, page-sized shared mapping that lives until `drop`: `[STARTED]`,
-    /// `[INPUT_WRITES]`, `[TAKE_BACK_UPTO]`, `[TAKE_BACK_ASKS]` and `[OUTPUT_LOCK]` are its words.
+    /// `[INPUT_WRITES]`, `[TAKE_BACK_UPTO]`, `[TAKE_BACK_ASKS]`, `[OUTPUT_LOCK]` and `[OUTPUT_WHOLE]`
+    /// are its words.
     base: *const AtomicU64,
 }
 
@@ -171,6 +174,9 @@ const TAKE_BACK_ASKS: usize = 17;
 /// Index of the output lock, a 32-bit futex word on a line of its own: 0 free, 1 held, 2 held
 /// with a waiter.
 const OUTPUT_LOCK: usize = 24;
+/// Index of the output lock holder's word on its frame: 1 if the kernel writes it whole or not at
+/// all, 0 if a death during the write may leave part of it on the stream.
+const OUTPUT_WHOLE: usize = 25;
 
 // SAFETY: the pointer is to a shared mapping only accessed through an atomic.
 unsafe impl Send for StatusPage {}
@@ -260,16 +266,18 @@ impl StatusPage {
         unsafe { &*(self.base.add(OUTPUT_LOCK) as *const AtomicU32) }
     }
 
-    /// Takes the lock on the worker's output stream, waiting for it. Every writer of the stream
-    /// holds it for each whole frame, so that frames never interleave; only a nanny, which shares
-    /// its link with its worker, ever has to wait.
-    pub(crate) fn lock_output(&self) -> OutputGuard<'_> {
+    /// Takes the lock on the worker's output stream, waiting for it, to write one frame that goes
+    /// out `whole` or not at all (see [`died_mid_frame`](StatusPage::died_mid_frame)). Every writer
+    /// of the stream holds it for each whole frame, so that frames never interleave; only a nanny,
+    /// which shares its link with its worker, ever has to wait.
+    pub(crate) fn lock_output(&self, whole: bool) -> OutputGuard<'_> {
         let word = self.output_word();
         if word.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
             while word.swap(2, Ordering::Acquire) != 0 {
                 futex::wait(word, 2);
             }
         }
+        self.get(OUTPUT_WHOLE).store(u64::from(whole), Ordering::Relaxed);
         OutputGuard(word)
     }
 
@@ -279,10 +287,18 @@ impl StatusPage {
         word.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).ok().map(|_| OutputGuard(word))
     }
 
-    /// Whether someone holds the output lock: read once the worker is dead, it died between
-    /// taking it and letting it go, perhaps halfway through a frame.
+    /// Whether someone holds the output lock.
+    #[cfg(test)]
     pub(crate) fn output_locked(&self) -> bool {
         self.output_word().load(Ordering::Acquire) != 0
+    }
+
+    /// Read once the worker is dead (and the nanny holds no lock): whether it died holding the
+    /// output lock with a frame that can be part written. A worker killed right after a whole
+    /// frame, before it let the lock go, has not torn the stream if the frame went out in one piece.
+    pub(crate) fn died_mid_frame(&self) -> bool {
+        let whole = self.get(OUTPUT_WHOLE).load(Ordering::Relaxed) == 1;
+        self.output_word().load(Ordering::Acquire) != 0 && !whole
     }
 
     /// Blocks the worker until a request newer than the `seen`-th comes; returns its number and bound.

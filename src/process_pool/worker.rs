@@ -165,7 +165,7 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
     let (ppid, token, flags) = parse_env(value)?;
     let (input, output, pages) = open_links(ppid, flags)?;
     let (page, take_back_page, output_page) = pages;
-    let output = Arc::new(Mutex::new(Output { file: output, page: output_page }));
+    let output = Arc::new(Mutex::new(Output::new(output, output_page)));
     // Only one worker runs per process; a second `serve` cannot happen, so `set` cannot fail.
     let _ = OUTPUT.set(Arc::clone(&output));
     let mut w = Worker {
@@ -298,14 +298,39 @@ struct Output {
     /// Whose output lock each frame is written under (see [`StatusPage::lock_output`]); `None`
     /// where there is no page (and no nanny writing to the same stream: see `nanny`).
     page: Option<StatusPage>,
+    /// The longest frame the kernel writes to `file` whole or not at all.
+    whole_up_to: usize,
 }
 
 impl Output {
+    fn new(file: ToPool, page: Option<StatusPage>) -> Output {
+        let whole_up_to = whole_write_limit(&file);
+        Output { file, page, whole_up_to }
+    }
+
     /// Writes one whole frame.
     fn write_frame(&mut self, frame: &[u8]) -> io::Result<()> {
-        let _held = self.page.as_ref().map(StatusPage::lock_output);
+        let whole = frame.len() <= self.whole_up_to;
+        let _held = self.page.as_ref().map(|p| p.lock_output(whole));
         self.file.write_all(frame)
     }
+}
+
+/// The longest write `file` takes whole or not at all: `PIPE_BUF` on a pipe; none on a socket,
+/// which may take part of a write before its writer dies.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn whole_write_limit(file: &ToPool) -> usize {
+    use std::os::unix::fs::FileTypeExt;
+    match file.metadata() {
+        Ok(m) if m.file_type().is_fifo() => libc::PIPE_BUF,
+        _ => 0,
+    }
+}
+
+/// Only a status page needs the limit, and there is none here.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn whole_write_limit(_: &ToPool) -> usize {
+    0
 }
 
 /// Which tasks the runner may start: shared by the runner and the take-back thread, under one lock.

@@ -113,7 +113,7 @@ impl StatusPage {
     pub(crate) fn wait_take_back(&self, _seen: u32) -> (u32, u64) {
         match *self {}
     }
-    pub(crate) fn lock_output(&self) {
+    pub(crate) fn lock_output(&self, _whole: bool) {
         match *self {}
     }
 }
