@@ -24,7 +24,9 @@
 //! The nanny writes its own frames only between the worker's: it holds the status page's output
 //! lock for each, as the worker does for each of its own (see `StatusPage::lock_output`), and skips
 //! a beat rather than wait for it. A worker that died holding that lock may have left half a frame on
-//! the link, so the nanny ends the link then instead of sending `Gone`, as for a lost link. Where
+//! the link, so the nanny ends the link then instead of sending `Gone`, as for a lost link, unless
+//! the worker's frame was one the kernel writes whole or not at all (see
+//! `StatusPage::died_mid_frame`): a worker is often killed just after its last result. Where
 //! there is no status page (off Linux) the nanny relays the worker's frames from a pipe instead,
 //! and follows their length prefixes to find the gaps between them.
 //!
