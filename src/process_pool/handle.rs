@@ -424,11 +424,14 @@ impl ProcessPool {
     /// ```
     pub fn stats(&self) -> PoolStats {
         let shared = &self.inner.shared;
-        let mut s = *lock(&shared.stats);
+        // The ended counters move only under this lock, with the gauges (see `driver::Ended`).
+        let published = lock(&shared.stats);
+        let mut s = *published;
         let c = &shared.counters;
         s.completed = c.completed.load(Ordering::Acquire);
         s.failed = c.failed.load(Ordering::Acquire);
         s.cancelled = c.cancelled.load(Ordering::Acquire);
+        drop(published);
         s.worker_deaths = c.worker_deaths.load(Ordering::Acquire);
         s.workers_started = c.workers_started.load(Ordering::Acquire);
         s.queue_wait_total = Duration::from_nanos(c.queue_wait_ns.load(Ordering::Acquire));

@@ -77,7 +77,14 @@ struct Tally {
     broken: Option<String>,
     /// Tasks a worker handed back unstarted, in its order (see `dispatch::take_back`).
     taken_back: Vec<Job>,
+    /// Tasks that ended (see [`Ended`]).
+    ended: Ended,
 }
+
+/// Tasks that ended with a value, with another error, and cancelled or shut down, not yet in the
+/// pool's counters: they are added when the round's gauges are published, under the same lock, so
+/// that a `stats()` snapshot holds each task once (never ended and still running).
+type Ended = [u64; 3];
 
 impl Tally {
     fn new(shared: &Arc<Shared>) -> Self {
@@ -88,6 +95,7 @@ impl Tally {
             done: Vec::new(),
             broken: None,
             taken_back: Vec::new(),
+            ended: [0; 3],
         }
     }
 
@@ -103,19 +111,19 @@ impl Tally {
 /// completed later, outside the driver's lock (see [`deliver`]), so that code woken by it can
 /// submit straight to a worker and a slow decode holds nobody up.
 ///
-/// The job is counted before its future completes, so whoever sees the result sees it counted.
+/// The job is counted when the round's statistics are published, before its future completes, so
+/// whoever sees the result sees it counted.
 fn settle(mut job: Job, outcome: Result<&[u8], JobError>, tally: &mut Tally) {
     let outcome = match job.ctl.cancel.load(Ordering::Acquire) {
         CANCEL_USER => Err(JobError::Cancelled),
         _ => outcome,
     };
-    let c = &tally.shared.counters;
-    let counter = match &outcome {
-        Ok(_) => &c.completed,
-        Err(JobError::Cancelled | JobError::ShutDown) => &c.cancelled,
-        Err(_) => &c.failed,
+    let kind = match &outcome {
+        Ok(_) => 0,
+        Err(JobError::Cancelled | JobError::ShutDown) => 2,
+        Err(_) => 1,
     };
-    counter.fetch_add(1, Ordering::Release);
+    tally.ended[kind] += 1;
     job.sink.resolve(outcome);
     tally.done.push(job);
 }
@@ -140,6 +148,8 @@ pub(crate) struct Driver {
     report: ShutdownReport,
     /// Moving average of task execution time in ns (0 = no sample yet).
     ewma_ns: f64,
+    /// Tasks that ended since the statistics were last published (see [`Ended`]).
+    ended: Ended,
     /// Workers that could not start (or failed their handshake) since one last passed it.
     spawn_failures: u32,
     /// New workers killed by `SIGKILL` during their handshake since one last passed it.
@@ -192,6 +202,7 @@ impl Driver {
             startup: Some(startup),
             report: ShutdownReport::default(),
             ewma_ns: 0.0,
+            ended: [0; 3],
             spawn_failures: 0,
             startup_kills: 0,
             spawn_retry_at: None,
@@ -240,15 +251,16 @@ impl Driver {
         self.check_heads(Instant::now());
         self.check_startups(Instant::now());
         self.check_liveness(Instant::now());
-        if self.on_closing(Instant::now()) {
-            return true;
+        let closing = self.on_closing(Instant::now());
+        if !closing {
+            self.take_back(Instant::now());
+            self.dispatch();
+            self.maintain(Instant::now());
+            self.flush_all(Instant::now());
         }
-        self.take_back(Instant::now());
-        self.dispatch();
-        self.maintain(Instant::now());
-        self.flush_all(Instant::now());
+        // Before the round's futures complete: their tasks are counted by then.
         self.publish_stats();
-        false
+        closing
     }
 
     fn live(&self) -> usize {
@@ -264,6 +276,9 @@ impl Driver {
             self.requeue_front(fate.requeued);
         }
         self.done.append(&mut t.done);
+        for (mine, theirs) in self.ended.iter_mut().zip(t.ended) {
+            *mine += theirs;
+        }
         for ns in t.exec_ns {
             self.ewma_ns = if self.ewma_ns <= 0.0 { ns as f64 } else { 0.8 * self.ewma_ns + 0.2 * ns as f64 };
         }
@@ -328,7 +343,8 @@ impl Driver {
         (running, workers.map(|w| w.fifo.len()).sum::<usize>() - running)
     }
 
-    /// Publishes the gauges for `stats()`, and lets submitters waiting for queue room look again.
+    /// Publishes the gauges for `stats()` and counts the tasks that ended, in one critical section
+    /// (see [`Ended`]), and lets submitters waiting for queue room look again.
     fn publish_stats(&mut self) {
         let (started, waiting) = self.sent();
         let idle = self.workers.iter().flatten().filter(|w| w.takes_work() && w.fifo.is_empty()).count();
@@ -340,7 +356,14 @@ impl Driver {
             hosts_set_aside: self.hosts.aside_count(),
             ..PoolStats::default()
         };
-        *lock(&self.shared.stats) = s;
+        let mut published = lock(&self.shared.stats);
+        let c = &self.shared.counters;
+        for (counter, n) in [&c.completed, &c.failed, &c.cancelled].into_iter().zip(self.ended) {
+            counter.fetch_add(n, Ordering::Release);
+        }
+        self.ended = [0; 3];
+        *published = s;
+        drop(published);
         if self.shared.config.queue_capacity.is_some() {
             self.shared.wake_submitters();
         }

@@ -96,13 +96,13 @@ impl Driver {
         self.fail_queued(JobError::ShutDown);
         #[cfg(feature = "tracing")]
         super::super::trace::flush();
+        self.publish_stats();
         for job in self.done.drain(..) {
             job.sink.complete();
         }
         if let Some(tx) = self.startup.take() {
             let _ = tx.send(Err(BuildError::Spawn("the pool was shut down while it started".into())));
         }
-        self.publish_stats();
         *lock(&self.shared.finished) = Some(self.report);
         self.shared.finished_cv.notify_all();
     }
