@@ -116,8 +116,9 @@ where
             Ok(_) if task.promise.is_cancelled() => &counters.cancelled,
             Ok(_) => &counters.completed,
         };
+        // Not running before counted: a snapshot that sees the count then sees this (see `add_to`).
+        counters.running.store(0, Release);
         WorkerCounters::bump(counter);
-        counters.running.store(0, Relaxed);
         task.promise.complete_then(result, publishing);
     }
 
@@ -148,7 +149,7 @@ pub(super) struct WorkerCounters {
 impl WorkerCounters {
     /// Adds one; only the owning worker calls this.
     fn bump(counter: &AtomicU64) {
-        counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+        counter.store(counter.load(Relaxed).wrapping_add(1), Release);
     }
 
     fn record_wait(&self, waited: Duration) {
@@ -159,11 +160,13 @@ impl WorkerCounters {
         }
     }
 
+    /// Adds these counters to `t`. The ended counts are read before `running`, and a worker clears
+    /// `running` before it counts the job: a job seen counted is then not seen running as well.
     fn add_to(&self, t: &mut Totals) {
-        t.running += self.running.load(Relaxed) as usize;
-        t.completed += self.completed.load(Relaxed);
-        t.failed += self.failed.load(Relaxed);
-        t.cancelled += self.cancelled.load(Relaxed);
+        t.completed += self.completed.load(Acquire);
+        t.failed += self.failed.load(Acquire);
+        t.cancelled += self.cancelled.load(Acquire);
+        t.running += self.running.load(Acquire) as usize;
         t.wait_total_ns = t.wait_total_ns.saturating_add(self.wait_total_ns.load(Relaxed));
         t.wait_max_ns = t.wait_max_ns.max(self.wait_max_ns.load(Relaxed));
     }
