@@ -1,7 +1,7 @@
 # Sourced by the scripts in this directory: which toolchain can run unstable flags here.
 #
 # Sanitizers, Miri and build-std are unstable. The nightly toolchain is the supported way; where
-# it is missing (CI machines cannot reach rustup's server), the stable toolchain still ships the
+# it is missing (a machine that cannot reach rustup), the stable toolchain still ships the
 # sanitizer runtimes, and RUSTC_BOOTSTRAP=1 lets it accept `-Zsanitizer`. That is a deliberate
 # use of an escape hatch meant for building the compiler: the flags are the same code as on
 # nightly of that version, but nothing promises they work, so a failure to *build* under it is

@@ -4,7 +4,7 @@
 #   scripts/windows.sh [extra cargo test args...]
 #
 # Installs mingw-w64 and Wine from Debian when it can (root with apt-get), adds the Rust target
-# (skipped with a notice when rustup cannot: CI machines cannot reach rustup's server), then runs
+# (skipped with a notice when rustup cannot reach its server), then runs
 # `cargo test --target x86_64-pc-windows-gnu` and the tour with Wine as the runner. Targets that
 # cannot run on Windows print `skipped on Windows: <reason>` (README, "Platforms").
 #
