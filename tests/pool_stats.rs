@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use tulip::ThreadPool;
 
+#[path = "support/snapshot_watch.rs"]
+mod snapshot_watch;
+use snapshot_watch::SnapshotWatch;
+
 #[test]
 fn stats_follow_the_jobs() {
     let pool = ThreadPool::builder().max_workers(2).idle_timeout(Duration::from_secs(3600)).build().unwrap();
@@ -89,25 +93,14 @@ fn a_running_job_cancelled_through_its_token_is_counted_cancelled() {
 /// `stats()` was found pairing counters and gauges of different moments; this pins the thread pool).
 #[test]
 fn a_snapshot_never_counts_a_job_twice() {
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    use std::sync::Arc;
     let pool = ThreadPool::builder().max_workers(2).build().unwrap();
-    let (submitted, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
-    let watcher = {
-        let (pool, submitted, stop) = (pool.clone(), submitted.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Acquire) {
-                let s = pool.stats();
-                let seen = s.completed + s.failed + s.cancelled + (s.running + s.queued) as u64;
-                let at_most = submitted.load(Ordering::Acquire);
-                assert!(seen <= at_most, "{seen} jobs in a snapshot after {at_most} submits: {s:?}");
-            }
-        })
+    let watch = {
+        let pool = pool.clone();
+        SnapshotWatch::start(move || pool.stats())
     };
     for i in 0..20_000u64 {
-        submitted.fetch_add(1, Ordering::AcqRel);
+        watch.submitting();
         assert_eq!(pool.submit(move || i + 1).unwrap().wait(), Ok(i + 1));
     }
-    stop.store(true, Ordering::Release);
-    watcher.join().expect("no snapshot counted a job twice");
+    watch.finish();
 }

@@ -1,9 +1,12 @@
 #[path = "../support/process_harness.rs"]
 mod harness;
+#[path = "../support/snapshot_watch.rs"]
+mod snapshot_watch;
 
 use std::time::Duration;
 
 use harness::Case;
+use snapshot_watch::SnapshotWatch;
 use tulip::{JobError, ProcessPool};
 
 fn main() {
@@ -59,25 +62,14 @@ fn add_one(x: u64) -> u64 {
 /// `completed` is no longer `running` (a finding: `stats()` paired the live counters with the
 /// gauges of the driver's previous round).
 fn a_snapshot_never_counts_a_task_twice() {
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    use std::sync::Arc;
     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
-    let (submitted, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
-    let watcher = {
-        let (pool, submitted, stop) = (pool.clone(), submitted.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Acquire) {
-                let s = pool.stats();
-                let seen = s.completed + s.failed + s.cancelled + (s.running + s.queued) as u64;
-                let at_most = submitted.load(Ordering::Acquire);
-                assert!(seen <= at_most, "{seen} tasks in a snapshot after {at_most} submits: {s:?}");
-            }
-        })
+    let watch = {
+        let pool = pool.clone();
+        SnapshotWatch::start(move || pool.stats())
     };
     for i in 0..3_000 {
-        submitted.fetch_add(1, Ordering::AcqRel);
+        watch.submitting();
         assert_eq!(pool.submit(add_one, i).unwrap().wait(), Ok(i + 1));
     }
-    stop.store(true, Ordering::Release);
-    watcher.join().expect("no snapshot counted a task twice");
+    watch.finish();
 }
