@@ -10,6 +10,11 @@
 #
 # Wine 8 lacks `ProcessPrng` in bcryptprimitives.dll, which Rust's std calls for its hash seeds;
 # a shim DLL built here forwards it to `SystemFunction036` (RtlGenRandom), which Wine has.
+#
+# Debian ships Wine's preloader in a package of its own (wine64-preloader). Without it, about one
+# Wine start in 2,500 dies at once with status 1 ("failed to map the shared user data": the kernel
+# put something at the address Windows programs expect theirs), and a suite of ~1,000 starts fails
+# one run in three; the preloader reserves those addresses before anything else is mapped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/toolchain.sh
@@ -22,10 +27,11 @@ rustup target add "$TARGET" >/dev/null 2>&1 || { notice "rustup could not instal
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   # A failure here shows in the checks below (each a skip with a notice).
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    gcc-mingw-w64-x86-64 wine64 >/dev/null; } || echo "notice: apt-get could not install mingw-w64 and Wine"
+    gcc-mingw-w64-x86-64 wine64 wine64-preloader >/dev/null; } || echo "notice: apt-get could not install mingw-w64 and Wine"
 fi
 command -v x86_64-w64-mingw32-gcc >/dev/null || { notice "no mingw-w64 C compiler"; exit 0; }
 [ -x "$WINE" ] || { notice "no Wine at $WINE"; exit 0; }
+[ -x "$WINE-preloader" ] || echo "notice: no $WINE-preloader: about one Wine start in 2,500 fails at random"
 
 # A prefix of our own, set up once without dialogs (-i: init only), so that the first test does not
 # spend its time (or hang) creating one.
