@@ -38,7 +38,10 @@ fn a_task_sent_to_a_dead_remote_worker_is_resent() {
         libc::kill(worker, libc::SIGKILL);
     }
     let fut = pool.submit(cube, 2).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    // Sent down the link (the pool counts it running) while the nanny cannot report the death.
+    harness::eventually(Duration::from_secs(30), "the task sent to the dead worker", || {
+        pool.stats().running == 1
+    });
     // SAFETY: as above.
     unsafe { libc::kill(nanny, libc::SIGCONT) };
     assert_eq!(fut.wait(), Ok(8), "re-sent to the next worker, not failed");
