@@ -580,7 +580,13 @@ pub(crate) enum ToParent<'a> {
 
 /// `bytes` as lower-case hex: how tokens travel in a worker's environment, and the program's hash.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write;
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 /// The 16-byte token written as 32 hex digits in `s` (see [`hex`]).
