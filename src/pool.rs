@@ -12,6 +12,12 @@ use std::time::Duration;
 /// `cancelled`. Gauges (`workers`, `idle`, `queued`, `running`) are read at one moment and may be
 /// stale by the time they are looked at.
 ///
+/// A snapshot never counts a job twice: `queued + running + completed + failed + cancelled` is at
+/// most the number of jobs submitted. On a [`ProcessPool`](crate::ProcessPool) it is also at least
+/// the number of submits that returned before `stats()` was called (each job is in exactly one
+/// place); on a [`ThreadPool`](crate::ThreadPool) a job a thread is just taking from the queue, or
+/// just finishing, can be missing from one snapshot (its counters stay off the jobs' path).
+///
 /// # Examples
 ///
 /// ```

@@ -96,11 +96,13 @@ fn a_snapshot_never_counts_a_job_twice() {
     let pool = ThreadPool::builder().max_workers(2).build().unwrap();
     let watch = {
         let pool = pool.clone();
-        SnapshotWatch::start(move || pool.stats())
+        SnapshotWatch::never_twice(move || pool.stats())
     };
     for i in 0..20_000u64 {
         watch.submitting();
-        assert_eq!(pool.submit(move || i + 1).unwrap().wait(), Ok(i + 1));
+        let job = pool.submit(move || i + 1).unwrap();
+        watch.submitted();
+        assert_eq!(job.wait(), Ok(i + 1));
     }
     watch.finish();
 }

@@ -375,6 +375,7 @@ impl ProcessPoolBuilder {
             config: self.config,
             inbox: Mutex::new(Inbox {
                 queue: VecDeque::new(),
+                pushed: 0,
                 cancels: Vec::new(),
                 closing: None,
                 broken: None,

@@ -404,7 +404,8 @@ impl ProcessPool {
     /// `queue_capacity` bounds); `running`, the tasks sent to a worker, including the few sent ahead
     /// of time that wait inside it behind the one it runs. `completed + failed + cancelled` is the
     /// number of tasks that ended; a task killed by its run-time limit counts in `failed`; the
-    /// process-pool extras `worker_deaths` and `workers_started` are filled in.
+    /// process-pool extras `worker_deaths` and `workers_started` are filled in. Each task submitted
+    /// before the call is in exactly one of those places (see [`PoolStats`]).
     ///
     /// # Examples
     ///
@@ -424,20 +425,21 @@ impl ProcessPool {
     /// ```
     pub fn stats(&self) -> PoolStats {
         let shared = &self.inner.shared;
-        // The ended counters move only under this lock, with the gauges (see `driver::Ended`).
+        // The ended counters move only under this lock, with the gauges (see `driver::Ended`), and
+        // the queue's own pushes are read under it too: each task shows in one place only.
         let published = lock(&shared.stats);
         let mut s = *published;
         let c = &shared.counters;
         s.completed = c.completed.load(Ordering::Acquire);
         s.failed = c.failed.load(Ordering::Acquire);
         s.cancelled = c.cancelled.load(Ordering::Acquire);
+        s.queued += lock(&shared.inbox).pushed;
         drop(published);
         s.worker_deaths = c.worker_deaths.load(Ordering::Acquire);
         s.workers_started = c.workers_started.load(Ordering::Acquire);
         s.queue_wait_total = Duration::from_nanos(c.queue_wait_ns.load(Ordering::Acquire));
         s.queue_wait_max = Duration::from_nanos(c.queue_wait_max_ns.load(Ordering::Acquire));
         s.max_workers = shared.config.max_workers;
-        s.queued += lock(&shared.inbox).queue.len();
         s
     }
 
@@ -548,6 +550,7 @@ impl Handle {
             inbox = shared.room.wait(inbox).unwrap_or_else(|e| e.into_inner());
         }
         inbox.queue.push_back(job);
+        inbox.pushed += 1;
         drop(inbox);
         if let Err(e) = shared.poller.notify() {
             log::error!("tulip: could not wake the process pool's driver: {e}");

@@ -106,8 +106,9 @@ pub(crate) struct Shared {
     /// The driver's poller; `notify()` wakes the driver.
     pub(crate) poller: Poller,
     pub(crate) next_id: AtomicU64,
-    /// Gauges published by the driver after each round: `workers`, `idle`, and `running` (tasks
-    /// sent to a worker, including those sent ahead that wait inside it behind the one it runs).
+    /// Gauges published by the driver after each round: `workers`, `idle`, `queued` (the queue's
+    /// length then; see [`Inbox::pushed`]) and `running` (tasks sent to a worker, including those
+    /// sent ahead that wait inside it behind the one it runs). Lock order: this, then the inbox.
     pub(crate) stats: Mutex<PoolStats>,
     /// Counters, bumped before the future they count is completed, so a caller that saw a result
     /// also sees it counted.
@@ -149,6 +150,10 @@ pub(crate) struct Counters {
 pub(crate) struct Inbox {
     /// Tasks not yet sent to a worker, oldest first (re-queued tasks go back to the front).
     pub(crate) queue: VecDeque<Job>,
+    /// Tasks `submit` pushed onto `queue` since the driver last published its gauges (which reset
+    /// this under the stats lock): `stats()` counts them on top of the published `queued`, since
+    /// the driver's own moves (dispatch, re-queue, cancels) only show at a publish.
+    pub(crate) pushed: usize,
     /// Ids of tasks whose futures were cancelled or dropped (see [`JobCtl::cancel`]), to be taken
     /// out of the queue or skipped by their worker.
     pub(crate) cancels: Vec<u64>,

@@ -348,8 +348,8 @@ impl Driver {
     fn publish_stats(&mut self) {
         let (started, waiting) = self.sent();
         let idle = self.workers.iter().flatten().filter(|w| w.takes_work() && w.fifo.is_empty()).count();
-        // `stats()` adds the queue and the counters.
-        let s = PoolStats {
+        // `stats()` adds the counters and the tasks queued since.
+        let mut s = PoolStats {
             workers: self.live(),
             idle,
             running: started + waiting,
@@ -357,6 +357,11 @@ impl Driver {
             ..PoolStats::default()
         };
         let mut published = lock(&self.shared.stats);
+        {
+            let mut inbox = lock(&self.shared.inbox);
+            s.queued = inbox.queue.len();
+            inbox.pushed = 0;
+        }
         let c = &self.shared.counters;
         for (counter, n) in [&c.completed, &c.failed, &c.cancelled].into_iter().zip(self.ended) {
             counter.fetch_add(n, Ordering::Release);
