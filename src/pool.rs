@@ -36,7 +36,9 @@ pub struct PoolStats {
     pub workers: usize,
     /// Workers alive now without a job.
     pub idle: usize,
-    /// Jobs waiting for a worker (cancelled ones are not counted).
+    /// Jobs waiting for a worker. A job cancelled in the queue leaves it for `cancelled`: on a
+    /// process pool at the driver's next round, on a thread pool once a thread reaches it (it is
+    /// then skipped, never run).
     pub queued: usize,
     /// Jobs running now (on a thread pool, including abandoned ones that still hold a thread).
     pub running: usize,
