@@ -12,9 +12,9 @@
 # a shim DLL built here forwards it to `SystemFunction036` (RtlGenRandom), which Wine has.
 #
 # Debian ships Wine's preloader in a package of its own (wine64-preloader). Without it, about one
-# Wine start in 2,500 dies at once with status 1 ("failed to map the shared user data": the kernel
+# Wine start in 3,000 dies at once with status 1 ("failed to map the shared user data": the kernel
 # put something at the address Windows programs expect theirs), and a suite of ~1,000 starts fails
-# one run in three; the preloader reserves those addresses before anything else is mapped.
+# one run in four; the preloader reserves those addresses before anything else is mapped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/toolchain.sh
@@ -31,7 +31,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 command -v x86_64-w64-mingw32-gcc >/dev/null || { notice "no mingw-w64 C compiler"; exit 0; }
 [ -x "$WINE" ] || { notice "no Wine at $WINE"; exit 0; }
-[ -x "$WINE-preloader" ] || echo "notice: no $WINE-preloader: about one Wine start in 2,500 fails at random"
+[ -x "$WINE-preloader" ] || echo "notice: no $WINE-preloader: about one Wine start in 3,000 fails at random"
 
 # A prefix of our own, set up once without dialogs (-i: init only), so that the first test does not
 # spend its time (or hang) creating one.
