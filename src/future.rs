@@ -88,6 +88,28 @@ struct Inner<T> {
     /// (cancels it while queued, or drops the future): a producer holding queued work elsewhere can
     /// drop it at once instead of finding it later.
     unwanted: Option<Box<dyn FnOnce() + Send>>,
+    /// What a blocking `wait` may do itself while it waits (see [`Help`]); `None`: it blocks.
+    #[cfg(not(loom))]
+    helper: Option<std::sync::Arc<dyn Help>>,
+    /// Set while a thread helps (see [`Help`]): called once, outside the lock, when the outcome
+    /// is stored, to end that thread's wait for its producer.
+    #[cfg(not(loom))]
+    helping: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
+}
+
+/// Work a thread blocked in [`ConcurrentFuture::wait`] can do itself, instead of sleeping until
+/// the producer's thread is woken and completes the job: for a result from a remote worker, the
+/// process pool's driver would be woken by the link and would then wake the waiter, two wakeups
+/// where the waiter reading the link itself pays one (see the process pool's `driver::help`).
+pub(crate) trait Help: Send + Sync {
+    /// A wake-up for [`help`](Help::help) on the calling thread, called when the job is done
+    /// (by whichever thread completes it); `None`: this thread cannot help.
+    fn wake_for_this_thread(&self) -> Option<std::sync::Arc<dyn Fn() + Send + Sync>>;
+    /// Blocks until the job may have moved on (or that wake-up, or `deadline`), and moves it on;
+    /// `false` once this thread can help no more (its wait then blocks as usual).
+    fn help(&self, deadline: Option<Instant>) -> bool;
+    /// Called once after the last `help` of a wait.
+    fn end(&self);
 }
 
 struct Shared<T> {
@@ -233,6 +255,10 @@ pub fn pair<T: Send + 'static>(opts: Options) -> (Promise<T>, ConcurrentFuture<T
             needs_loop: opts.needs_loop,
             needs_thread: None,
             unwanted: None,
+            #[cfg(not(loom))]
+            helper: None,
+            #[cfg(not(loom))]
+            helping: None,
         }),
         cond: Condvar::new(),
         cancel_requested: AtomicBool::new(false),
@@ -366,9 +392,15 @@ impl<T> Shared<T> {
         self.done.store(true, std::sync::atomic::Ordering::Release);
         let waker = inner.waker.take();
         let blocked = inner.blocked > 0;
+        #[cfg(not(loom))]
+        let (helping, _helper) = (inner.helping.take(), inner.helper.take());
         drop(inner);
         if blocked {
             self.cond.notify_all();
+        }
+        #[cfg(not(loom))]
+        if let Some(wake) = helping {
+            wake();
         }
         if let Some(w) = waker {
             w.wake();
@@ -534,6 +566,10 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
                 return self.wait_locked(deadline);
             }
         }
+        #[cfg(not(loom))]
+        if self.help(deadline) {
+            return self.wait_locked(deadline);
+        }
         // Pending: spin a little before blocking, so that a job ending within microseconds is found
         // without a wakeup (see `crate::spin`), unless the deadline is nearer than a spin.
         #[cfg(not(loom))]
@@ -557,6 +593,45 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         }
         #[cfg(loom)]
         self.wait_locked(deadline)
+    }
+
+    /// Lets the job's helper move it on from this thread (see [`Help`]) until it is done, `deadline`
+    /// passes, or the helper can do no more; `false` if there is no helper to try.
+    #[cfg(not(loom))]
+    fn help(&self, deadline: Option<Option<Instant>>) -> bool {
+        let shared = &*self.shared;
+        let deadline = deadline.flatten();
+        let Some(helper) = lock(&shared.inner).helper.clone() else { return false };
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return false;
+        }
+        let Some(wake) = helper.wake_for_this_thread() else { return false };
+        while deadline.is_none_or(|d| Instant::now() < d) {
+            {
+                // Checked and registered under one lock: a completion after this wakes the help.
+                let mut inner = lock(&shared.inner);
+                if !matches!(inner.state, State::Queued | State::Running | State::Completing) {
+                    break;
+                }
+                inner.helping = Some(wake.clone());
+            }
+            let more = helper.help(deadline);
+            lock(&shared.inner).helping = None;
+            if !more {
+                break;
+            }
+        }
+        helper.end();
+        true
+    }
+
+    /// Lets a blocking wait do `helper`'s work while the job is pending (see [`Help`]).
+    #[cfg(not(loom))]
+    pub(crate) fn set_helper(&self, helper: std::sync::Arc<dyn Help>) {
+        let mut inner = lock(&self.shared.inner);
+        if matches!(inner.state, State::Queued | State::Running) {
+            inner.helper = Some(helper);
+        }
     }
 
     /// Blocks on the condvar until the outcome is there or `deadline` passes.
@@ -806,5 +881,64 @@ impl<T> fmt::Debug for ConcurrentFuture<T> {
             State::Taken => "taken",
         };
         f.debug_struct("ConcurrentFuture").field("state", &state).finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::{channel, Receiver, Sender};
+
+    /// A helper that tells the test when it helps, and blocks until it is woken.
+    struct Blocking {
+        entered: Mutex<Sender<()>>,
+        woken: Mutex<Receiver<()>>,
+        wake: Mutex<Sender<()>>,
+        ended: AtomicBool,
+        /// A help was never woken.
+        missed: AtomicBool,
+    }
+
+    impl Help for Blocking {
+        fn wake_for_this_thread(&self) -> Option<std::sync::Arc<dyn Fn() + Send + Sync>> {
+            let wake = Mutex::new(lock(&self.wake).clone());
+            Some(std::sync::Arc::new(move || {
+                let _ = lock(&wake).send(());
+            }))
+        }
+
+        fn help(&self, _deadline: Option<Instant>) -> bool {
+            let _ = lock(&self.entered).send(());
+            let woken = lock(&self.woken).recv_timeout(Duration::from_secs(10)).is_ok();
+            self.missed.fetch_or(!woken, Ordering::AcqRel);
+            woken
+        }
+
+        fn end(&self) {
+            self.ended.store(true, Ordering::Release);
+        }
+    }
+
+    #[test]
+    fn a_helping_waiter_is_woken_when_another_thread_completes_the_job() {
+        let (promise, fut) = pair::<u32>(Options { running: true, ..Options::default() });
+        let (entered_tx, entered) = channel();
+        let (wake, woken) = channel();
+        let helper = std::sync::Arc::new(Blocking {
+            entered: Mutex::new(entered_tx),
+            woken: Mutex::new(woken),
+            wake: Mutex::new(wake),
+            ended: AtomicBool::new(false),
+            missed: AtomicBool::new(false),
+        });
+        fut.set_helper(helper.clone());
+        let completer = std::thread::spawn(move || {
+            entered.recv().unwrap();
+            promise.complete(Ok(7));
+        });
+        assert_eq!(fut.wait(), Ok(7));
+        completer.join().unwrap();
+        assert!(!helper.missed.load(Ordering::Acquire), "the completion woke the help");
+        assert!(helper.ended.load(Ordering::Acquire), "the helper is told the wait ended");
     }
 }

@@ -51,6 +51,9 @@
 //! spins for a moment first: the loop (when it watches no fd), a blocking `wait()`, the thread
 //! pool's most recent worker, a process-pool worker. The spin is adaptive: it stops when recent
 //! waits were longer than it, and on a machine with more than twice as many runnable threads as cores.
+//! A blocking `wait()` for a task sent straight to a remote worker does not spin (its result is a
+//! network round trip away): it reads that worker's link itself, so the result wakes it directly
+//! rather than the pool's driver, which would then have to wake it.
 //!
 //! # Caveats
 //!

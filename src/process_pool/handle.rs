@@ -512,22 +512,43 @@ impl ProcessPool {
 impl Handle {
     /// Sends `job` straight to an idle worker, or queues it (as `when_full` says if the queue is
     /// full); returns its future, or why the pool refused it (with the job, which is dropped unrun).
-    fn offer<R>(
+    fn offer<R: Send + 'static>(
         &self,
         (job, fut): (Job, ConcurrentFuture<R>),
         when_full: WhenFull,
     ) -> Result<ConcurrentFuture<R>, SubmitError> {
         match self.admit(job, when_full) {
-            Ok(()) => Ok(fut),
+            Ok(direct) => Ok(self.helped(fut, direct)),
             Err((_, e)) => Err(e),
         }
     }
 
-    /// Admits `job`: to an idle worker, else to the queue; gives it back with the refusal.
-    fn admit(&self, job: Job, when_full: WhenFull) -> Result<(), (Box<Job>, SubmitError)> {
+    /// `fut`, whose blocking waits watch the link of the worker its task went to straight, if
+    /// remote (see `driver::help`).
+    fn helped<R: Send + 'static>(
+        &self,
+        fut: ConcurrentFuture<R>,
+        direct: Option<driver::Direct>,
+    ) -> ConcurrentFuture<R> {
+        #[cfg(unix)]
+        if let Some(link) = direct {
+            fut.set_helper(Arc::new(driver::DirectWait::new(Arc::downgrade(&self.core), link)));
+        }
+        #[cfg(not(unix))]
+        let _ = direct;
+        fut
+    }
+
+    /// Admits `job`: to an idle worker, else to the queue; gives it back with the refusal. Sent
+    /// straight to a remote worker, it comes with what its waiter may watch (see `driver::help`).
+    fn admit(
+        &self,
+        job: Job,
+        when_full: WhenFull,
+    ) -> Result<Option<driver::Direct>, (Box<Job>, SubmitError)> {
         let job = match try_lock(&self.core) {
             Some(mut core) => match core.try_direct(job) {
-                Ok(()) => return Ok(()),
+                Ok(direct) => return Ok(direct),
                 Err(job) => job,
             },
             None => job,
@@ -555,7 +576,7 @@ impl Handle {
         if let Err(e) = shared.poller.notify() {
             log::error!("tulip: could not wake the process pool's driver: {e}");
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Encodes a task frame: a fresh id, the two function offsets, the arguments.
@@ -736,7 +757,7 @@ impl<R: Send + 'static> Future for ProcessSubmitFuture<R> {
             lock(&this.pool.shared.inbox).room_wakers.push(cx.waker().clone());
         }
         match this.pool.admit(job, WhenFull::Refuse) {
-            Ok(()) => Poll::Ready(Ok(fut)),
+            Ok(direct) => Poll::Ready(Ok(this.pool.helped(fut, direct))),
             Err((job, SubmitError::QueueFull)) => {
                 this.state = Ok(Some((*job, fut)));
                 Poll::Pending

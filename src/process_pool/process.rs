@@ -186,9 +186,12 @@
 //!   are enforced within a few milliseconds. A [`timeout`](crate::timeout) around a task's future
 //!   counts its time in the queue too, and does not kill it: use `submit_with_limit` for that.
 //! - Dropping the last handle does not wait for the work; call
-//!   [`ProcessPool::shutdown_timeout`] to wait (and to bound the wait). Done-callbacks ([`ConcurrentFuture::add_done_callback`]) run on the driver thread (a large
-//!   result's, on its decode thread): keep them short. A blocking `wait` there on a task of the same pool could never end (the driver is
-//!   what would finish it): it fails at once with [`JobError::WouldDeadlock`](crate::JobError).
+//!   [`ProcessPool::shutdown_timeout`] to wait (and to bound the wait). Done-callbacks ([`ConcurrentFuture::add_done_callback`]) run on the thread that completes the
+//!   task: the driver thread, a large result's decode thread, or a thread blocked in `wait` on a task
+//!   sent straight to a remote worker (it reads that worker's link itself, one wakeup less per
+//!   round trip). Keep them short. A blocking `wait` on the driver thread for a task of the same
+//!   pool could never end (the driver is what would finish it): it fails at once with
+//!   [`JobError::WouldDeadlock`](crate::JobError).
 //! - A worker's death is normally seen at once (its pipe closes); if a task forked a child that
 //!   still holds the pipe, the pool notices within a second (it checks busy workers with
 //!   `waitpid`).

@@ -70,12 +70,13 @@ impl Driver {
     /// `ticking`).
     pub(super) fn sleep_until(&mut self) -> Option<Instant> {
         self.ticking = self.liveness_due(Instant::now()).is_some();
-        self.next_deadline()
+        self.asleep_until = self.next_deadline();
+        self.asleep_until
     }
 
     /// The earliest of everything due: handshakes, heads' cancels and timeouts, idle workers,
     /// liveness, a shutdown deadline, a spawn retry, a resize.
-    fn next_deadline(&self) -> Option<Instant> {
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
         let cfg = &self.shared.config;
         let mut next: Option<Instant> = None;
         let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));

@@ -11,6 +11,12 @@ use polling::Event;
 use super::super::{lock, Job, CANCEL_NONE};
 use super::link::{Flushed, Worker, OUT_HIGH_WATER};
 use super::{settle, Driver, Tally};
+
+/// What `try_direct` hands the submitter to watch (see `help`); nothing off Unix.
+#[cfg(unix)]
+pub(crate) type Direct = std::sync::Arc<super::LinkWatch>;
+#[cfg(not(unix))]
+pub(crate) type Direct = std::convert::Infallible;
 use crate::error::JobError;
 
 /// The work a worker is sent ahead of what it runs: enough to hide the round trip, little enough
@@ -58,7 +64,8 @@ impl Driver {
     /// Sends `job` straight to an idle worker, from the submitting thread, if that keeps the order
     /// of submission (nothing queued) and the driver is not busy (the caller only try-locks). One
     /// wake-up less on the way to the worker: the driver is not involved until the result arrives.
-    pub(crate) fn try_direct(&mut self, job: Job) -> Result<(), Job> {
+    /// Returns what a waiter for the result may watch itself (a remote worker's link, see `help`).
+    pub(crate) fn try_direct(&mut self, job: Job) -> Result<Option<Direct>, Job> {
         if self.finished || self.startup.is_some() {
             return Err(job);
         }
@@ -76,12 +83,12 @@ impl Driver {
         let Some(slot) = idle else { return Err(job) };
         if !job.sink.start() {
             // Cancelled before it was even sent (its future is complete).
-            return Ok(());
+            return Ok(None);
         }
         let now = Instant::now();
         let limited = job.limit.is_some();
         self.send_to(slot, job);
-        let Some(w) = self.workers[slot].as_mut() else { return Ok(()) };
+        let Some(w) = self.workers[slot].as_mut() else { return Ok(None) };
         self.last_direct = Some(now);
         // The driver must arm the timeout, or the liveness check if its sleep does not include it.
         let mut need_driver = limited || !self.ticking;
@@ -93,8 +100,13 @@ impl Driver {
         if need_driver {
             let _ = self.shared.poller.notify();
         }
+        #[cfg(unix)]
+        let watch = w.watch.clone();
         self.publish_stats();
-        Ok(())
+        #[cfg(unix)]
+        return Ok(watch);
+        #[cfg(not(unix))]
+        Ok(None)
     }
 
     /// How many tasks a worker may hold: about [`PIPELINE_BUDGET`] of work at the measured

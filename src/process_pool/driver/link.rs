@@ -91,6 +91,13 @@ pub(super) struct Worker {
     pub(super) killing: Option<(super::fate::Cause, Instant)>,
     /// When bytes last came from the worker (a remote one's nanny sends heartbeats).
     pub(super) heard: Instant,
+    /// What a waiter for a task sent straight to this remote worker watches (see `help`); `None`
+    /// for a local worker, whose results the driver relays faster than a waiter could poll.
+    #[cfg(unix)]
+    pub(super) watch: Option<Arc<super::LinkWatch>>,
+    /// Waiters reading the link now (see `help`); the driver polls it only while there are none.
+    #[cfg(unix)]
+    pub(super) lent: u32,
 }
 
 impl Worker {

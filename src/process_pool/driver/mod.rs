@@ -28,6 +28,7 @@
 //! - `fate`: what becomes of a dead worker's tasks, and of those a live one hands back (pure functions);
 //! - `hosts`: which launcher target the next worker goes to, and hosts set aside;
 //! - `dispatch`: the direct path from `submit`, the queue, pipelining depth, take-back, cancellations;
+//! - `help`: a thread waiting for a task sent straight to a remote worker reads its link itself;
 //! - `deadlines`: cancel grace, task timeout, idle timeout, and the next wake-up;
 //! - `sizing`: growing and retiring workers;
 //! - `shutdown`: shutdown requests and the driver's end.
@@ -39,12 +40,18 @@
 mod deadlines;
 mod dispatch;
 mod fate;
+#[cfg(unix)]
+mod help;
 mod hosts;
 mod link;
 mod remote;
 mod shutdown;
 mod sizing;
 mod supervisor;
+
+pub(crate) use dispatch::Direct;
+#[cfg(unix)]
+pub(crate) use help::{DirectWait, LinkWatch};
 
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -178,6 +185,11 @@ pub(crate) struct Driver {
     /// The wake-up the driver sleeps until includes the liveness check; if not, a task sent
     /// straight to a worker wakes the driver, or a worker dying silently would go unnoticed.
     ticking: bool,
+    /// The wake-up the driver thread last went to sleep until (`None`: none): a round run by a
+    /// waiter (see `help`) that needs an earlier one notifies the driver.
+    asleep_until: Option<Instant>,
+    /// Threads decoding large results now (see [`deliver`]).
+    decoders: Arc<AtomicUsize>,
 }
 
 impl Driver {
@@ -215,6 +227,8 @@ impl Driver {
             last_liveness_check: Instant::now(),
             last_direct: None,
             ticking: false,
+            asleep_until: None,
+            decoders: Arc::new(AtomicUsize::new(0)),
         };
         d.start_first_workers()?;
         Ok(d)
@@ -233,20 +247,21 @@ impl Driver {
             }
             let now = Instant::now();
             self.take_spawned(now);
-            self.on_events(&events, now);
+            let keys: Vec<usize> = events.iter().map(|e| e.key).collect();
+            self.on_events(&keys, now);
             self.check_startups(Instant::now());
             self.flush_all(Instant::now());
         }
         self.publish_stats();
     }
 
-    /// One round, after the poller woke: everything but the wait. Returns `true` when the driver
-    /// is done.
-    fn round(&mut self, events: &Events) -> bool {
+    /// One round, after the poller woke for `keys`: everything but the wait. Returns `true` when
+    /// the driver is done.
+    fn round(&mut self, keys: &[usize]) -> bool {
         let cancels = std::mem::take(&mut lock(&self.shared.inbox).cancels);
         let now = Instant::now();
         self.take_spawned(now);
-        self.on_events(events, now);
+        self.on_events(keys, now);
         self.apply_cancels(cancels, now);
         self.check_heads(Instant::now());
         self.check_startups(Instant::now());
@@ -295,10 +310,9 @@ impl Driver {
         }
     }
 
-    /// Reads or writes each worker the poller found ready.
-    fn on_events(&mut self, events: &Events, now: Instant) {
-        let keys: Vec<usize> = events.iter().map(|e| e.key).collect();
-        for key in keys {
+    /// Reads or writes each worker the poller found ready (`keys`, see [`Driver::workers`]).
+    fn on_events(&mut self, keys: &[usize], now: Instant) {
+        for &key in keys {
             let slot = key / 2;
             if key % 2 == 1 {
                 if let Some(w) = self.workers.get_mut(slot).and_then(Option::as_mut) {
@@ -396,8 +410,8 @@ pub(crate) fn run(core: Arc<Mutex<Driver>>) {
     let _finish = FinishOnExit(&core);
     let shared = lock(&core).shared.clone();
     let mut events = Events::new();
-    let mut done = Vec::new();
-    let decoders = Arc::new(AtomicUsize::new(0));
+    let (mut keys, mut done) = (Vec::new(), Vec::new());
+    let decoders = lock(&core).decoders.clone();
     loop {
         let deadline = lock(&core).sleep_until();
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -406,9 +420,11 @@ pub(crate) fn run(core: Arc<Mutex<Driver>>) {
             log::error!("tulip: the process pool's poller failed: {e}");
             std::thread::sleep(Duration::from_millis(10));
         }
+        keys.clear();
+        keys.extend(events.iter().map(|e| e.key));
         let finished = {
             let mut d = lock(&core);
-            let finished = d.round(&events);
+            let finished = d.round(&keys);
             std::mem::swap(&mut done, &mut d.done);
             finished
         };

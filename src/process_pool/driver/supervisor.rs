@@ -213,23 +213,36 @@ impl Driver {
                     }
                 };
                 let poller = &self.shared.poller;
+                // A remote worker's link is also watched by waiters (see `help`).
+                #[cfg(unix)]
+                let watch = match s.host {
+                    Some(_) => super::LinkWatch::new(slot, &s.from_worker).map(Some),
+                    None => Ok(None),
+                };
+                #[cfg(not(unix))]
+                let watch = io::Result::Ok(());
                 // SAFETY: both fds are deleted from the poller before their `File`s are dropped
                 // (`remove`, `close_input`).
-                let registered = unsafe {
-                    poller.add_with_mode(&s.from_worker, Event::readable(2 * slot), PollMode::Level).and_then(
-                        |()| {
+                let registered = watch.and_then(|watch| unsafe {
+                    poller
+                        .add_with_mode(&s.from_worker, Event::readable(2 * slot), PollMode::Level)
+                        .and_then(|()| {
                             poller.add(&s.to_worker, Event::none(2 * slot + 1)).inspect_err(|_| {
                                 let _ = poller.delete(&s.from_worker);
                             })
-                        },
-                    )
+                        })?;
+                    Ok(watch)
+                });
+                #[cfg_attr(not(unix), allow(unused_variables))]
+                let watch = match registered {
+                    Ok(watch) => watch,
+                    Err(e) => {
+                        self.hosts.unload(index);
+                        kill_and_reap(&mut s.child);
+                        self.start_failed(now, Some(index), BuildError::Spawn(e.to_string()));
+                        return;
+                    }
                 };
-                if let Err(e) = registered {
-                    self.hosts.unload(index);
-                    kill_and_reap(&mut s.child);
-                    self.start_failed(now, Some(index), BuildError::Spawn(e.to_string()));
-                    return;
-                }
                 self.shared.counters.workers_started.fetch_add(1, Ordering::Release);
                 self.workers[slot] = Some(Worker {
                     child: s.child,
@@ -254,6 +267,10 @@ impl Driver {
                     idle_since: now,
                     killing: None,
                     heard: now,
+                    #[cfg(unix)]
+                    watch,
+                    #[cfg(unix)]
+                    lent: 0,
                 });
                 self.flush(slot, now);
             }
