@@ -101,6 +101,7 @@ struct Inner<T> {
 /// the producer's thread is woken and completes the job: for a result from a remote worker, the
 /// process pool's driver would be woken by the link and would then wake the waiter, two wakeups
 /// where the waiter reading the link itself pays one (see the process pool's `driver::help`).
+#[cfg(not(loom))]
 pub(crate) trait Help: Send + Sync {
     /// A wake-up for [`help`](Help::help) on the calling thread, called when the job is done
     /// (by whichever thread completes it); `None`: this thread cannot help.
@@ -627,6 +628,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
 
     /// Lets a blocking wait do `helper`'s work while the job is pending (see [`Help`]).
     #[cfg(not(loom))]
+    #[cfg_attr(not(waiter_help), allow(dead_code))] // only remote process-pool workers have helpers
     pub(crate) fn set_helper(&self, helper: std::sync::Arc<dyn Help>) {
         let mut inner = lock(&self.shared.inner);
         if matches!(inner.state, State::Queued | State::Running) {

@@ -530,11 +530,11 @@ impl Handle {
         fut: ConcurrentFuture<R>,
         direct: Option<driver::Direct>,
     ) -> ConcurrentFuture<R> {
-        #[cfg(unix)]
+        #[cfg(waiter_help)]
         if let Some(link) = direct {
             fut.set_helper(Arc::new(driver::DirectWait::new(Arc::downgrade(&self.core), link)));
         }
-        #[cfg(not(unix))]
+        #[cfg(not(waiter_help))]
         let _ = direct;
         fut
     }

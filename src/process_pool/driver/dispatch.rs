@@ -12,10 +12,10 @@ use super::super::{lock, Job, CANCEL_NONE};
 use super::link::{Flushed, Worker, OUT_HIGH_WATER};
 use super::{settle, Driver, Tally};
 
-/// What `try_direct` hands the submitter to watch (see `help`); nothing off Unix.
-#[cfg(unix)]
+/// What `try_direct` hands the submitter to watch (see `help`); nothing where waiters do not help.
+#[cfg(waiter_help)]
 pub(crate) type Direct = std::sync::Arc<super::LinkWatch>;
-#[cfg(not(unix))]
+#[cfg(not(waiter_help))]
 pub(crate) type Direct = std::convert::Infallible;
 use crate::error::JobError;
 
@@ -100,12 +100,12 @@ impl Driver {
         if need_driver {
             let _ = self.shared.poller.notify();
         }
-        #[cfg(unix)]
+        #[cfg(waiter_help)]
         let watch = w.watch.clone();
         self.publish_stats();
-        #[cfg(unix)]
+        #[cfg(waiter_help)]
         return Ok(watch);
-        #[cfg(not(unix))]
+        #[cfg(not(waiter_help))]
         Ok(None)
     }
 

@@ -93,10 +93,10 @@ pub(super) struct Worker {
     pub(super) heard: Instant,
     /// What a waiter for a task sent straight to this remote worker watches (see `help`); `None`
     /// for a local worker, whose results the driver relays faster than a waiter could poll.
-    #[cfg(unix)]
+    #[cfg(waiter_help)]
     pub(super) watch: Option<Arc<super::LinkWatch>>,
     /// Waiters reading the link now (see `help`); the driver polls it only while there are none.
-    #[cfg(unix)]
+    #[cfg(waiter_help)]
     pub(super) lent: u32,
 }
 

@@ -40,7 +40,7 @@
 mod deadlines;
 mod dispatch;
 mod fate;
-#[cfg(unix)]
+#[cfg(waiter_help)]
 mod help;
 mod hosts;
 mod link;
@@ -50,7 +50,7 @@ mod sizing;
 mod supervisor;
 
 pub(crate) use dispatch::Direct;
-#[cfg(unix)]
+#[cfg(waiter_help)]
 pub(crate) use help::{DirectWait, LinkWatch};
 
 use std::io;

@@ -214,12 +214,12 @@ impl Driver {
                 };
                 let poller = &self.shared.poller;
                 // A remote worker's link is also watched by waiters (see `help`).
-                #[cfg(unix)]
+                #[cfg(waiter_help)]
                 let watch = match s.host {
                     Some(_) => super::LinkWatch::new(slot, &s.from_worker).map(Some),
                     None => Ok(None),
                 };
-                #[cfg(not(unix))]
+                #[cfg(not(waiter_help))]
                 let watch = io::Result::Ok(());
                 // SAFETY: both fds are deleted from the poller before their `File`s are dropped
                 // (`remove`, `close_input`).
@@ -233,7 +233,7 @@ impl Driver {
                         })?;
                     Ok(watch)
                 });
-                #[cfg_attr(not(unix), allow(unused_variables))]
+                #[cfg_attr(not(waiter_help), allow(unused_variables, clippy::let_unit_value))]
                 let watch = match registered {
                     Ok(watch) => watch,
                     Err(e) => {
@@ -267,9 +267,9 @@ impl Driver {
                     idle_since: now,
                     killing: None,
                     heard: now,
-                    #[cfg(unix)]
+                    #[cfg(waiter_help)]
                     watch,
-                    #[cfg(unix)]
+                    #[cfg(waiter_help)]
                     lent: 0,
                 });
                 self.flush(slot, now);
