@@ -11,13 +11,13 @@ use polling::Event;
 use super::super::{lock, Job, CANCEL_NONE};
 use super::link::{Flushed, Worker, OUT_HIGH_WATER};
 use super::{settle, Driver, Tally};
+use crate::error::JobError;
 
 /// What `try_direct` hands the submitter to watch (see `help`); nothing where waiters do not help.
 #[cfg(waiter_help)]
 pub(crate) type Direct = std::sync::Arc<super::LinkWatch>;
 #[cfg(not(waiter_help))]
 pub(crate) type Direct = std::convert::Infallible;
-use crate::error::JobError;
 
 /// The work a worker is sent ahead of what it runs: enough to hide the round trip, little enough
 /// that tasks sent behind a long one do not wait long while another worker could run them.
