@@ -41,6 +41,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::thread::ThreadId;
 use std::time::Instant;
 
 use super::super::channel::{self, WorkerOutput};
@@ -122,8 +123,7 @@ impl Help for DirectWait {
 
     fn end(&self) {
         if let Some(poke) = this_thread_poke() {
-            // This thread's own completion of the task poked it.
-            poke.drain();
+            poke.drain_if_poked();
         }
         if self.lent.swap(false, Ordering::Relaxed) {
             if let Some(core) = self.core.upgrade() {
@@ -215,6 +215,10 @@ fn wait_readable(link: BorrowedFd<'_>, poke: BorrowedFd<'_>, deadline: Option<In
 struct Poke {
     read: OwnedFd,
     write: OwnedFd,
+    /// The thread whose poke this is: its own completions need no wake-up.
+    owner: ThreadId,
+    /// Set before each write: whether the pipe may hold a byte to drain.
+    poked: AtomicBool,
 }
 
 thread_local! {
@@ -231,19 +235,33 @@ impl Poke {
         let (read, write) = channel::pipe()?;
         spawn::set_nonblocking(&read)?;
         spawn::set_nonblocking(&write)?;
-        Ok(Arc::new(Poke { read, write }))
+        let owner = std::thread::current().id();
+        Ok(Arc::new(Poke { read, write, owner, poked: AtomicBool::new(false) }))
     }
 
-    /// Wakes the thread's help; a full pipe has woken it already.
+    /// Wakes the owner's help, unless this is the owner (a full pipe has woken it already).
     fn poke(&self) {
+        if std::thread::current().id() == self.owner {
+            return;
+        }
+        self.poked.store(true, Ordering::Release);
         // SAFETY: writes one byte from a local to a descriptor this `Poke` owns.
         unsafe { libc::write(self.write.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
     }
 
     /// Empties the pipe: what it said is known now.
     fn drain(&self) {
+        self.poked.store(false, Ordering::Release);
         let mut buf = [0u8; 64];
         // SAFETY: reads into a local buffer from a descriptor this `Poke` owns.
         while unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+    }
+
+    /// [`drain`](Poke::drain), if a poke came since the last: a byte left behind would only cost
+    /// the next help one more look (the poll finds it and drains it then).
+    fn drain_if_poked(&self) {
+        if self.poked.load(Ordering::Acquire) {
+            self.drain();
+        }
     }
 }
