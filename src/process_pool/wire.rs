@@ -137,12 +137,22 @@ pub(crate) struct FrameReader {
     /// The first error: once set, every later frame is refused with it, since a peer that sent
     /// one bad frame may have sent anything after it.
     broken: Option<FrameError>,
+    /// The last [`read_from`](Self::read_from) filled all the room it had.
+    filled: bool,
 }
 
 impl FrameReader {
     /// A reader that accepts bodies of at most `max` bytes.
     pub(crate) fn new(max: usize) -> Self {
-        FrameReader { buf: vec![0; READ_CHUNK], start: 0, end: 0, max, scanned: 0, broken: None }
+        FrameReader {
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+            max,
+            scanned: 0,
+            broken: None,
+            filled: false,
+        }
     }
 
     /// Changes the body limit (after the handshake).
@@ -210,7 +220,14 @@ impl FrameReader {
         self.make_room();
         let n = src.read(&mut self.buf[self.end..])?;
         self.end += n;
+        self.filled = self.end == self.buf.len();
         Ok(n)
+    }
+
+    /// Whether the last [`read_from`](Self::read_from) filled all the room it had: one that did
+    /// not, from a pipe, took everything the pipe held.
+    pub(crate) fn filled_last_read(&self) -> bool {
+        self.filled
     }
 
     /// Appends bytes directly (tests and in-process feeding).

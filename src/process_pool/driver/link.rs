@@ -264,7 +264,7 @@ pub(super) fn read_frames(
 }
 
 fn read_some(w: &mut Worker, token: &[u8; 16], now: Instant, tally: &mut Tally, max_reads: usize) -> ReadEnd {
-    let mut reads = 0;
+    let (mut reads, mut emptied) = (0, false);
     loop {
         if let Some(end) = handle_frames(w, token, now, tally) {
             if let ReadEnd::Protocol(msg) = &end {
@@ -272,13 +272,18 @@ fn read_some(w: &mut Worker, token: &[u8; 16], now: Instant, tally: &mut Tally, 
             }
             return end;
         }
-        if reads >= max_reads {
+        if reads >= max_reads || emptied {
             return ReadEnd::Drained;
         }
         reads += 1;
         match w.reader.read_from(&mut w.from_worker) {
             Ok(0) => return ReadEnd::Eof,
-            Ok(_) => w.heard = now,
+            Ok(_) => {
+                w.heard = now;
+                // Results come up a pipe (Unix): a read that left room took all it held, and
+                // another would only say `WouldBlock`.
+                emptied = cfg!(unix) && !w.reader.filled_last_read();
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadEnd::Drained,
             Err(e) if e.kind() == io::ErrorKind::InvalidData => {
