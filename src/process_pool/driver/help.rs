@@ -134,22 +134,16 @@ impl Help for DirectWait {
 }
 
 impl Driver {
-    /// The worker `link` watches, if the slot still holds it.
-    fn watched(&mut self, link: &Arc<LinkWatch>) -> Option<&mut Worker> {
-        let w = self.workers.get_mut(link.slot)?.as_mut()?;
-        w.watch.as_ref().is_some_and(|w| Arc::ptr_eq(w, link)).then_some(w)
-    }
-
     /// Lends `link` to a waiter: the driver stops polling it while any waiter helps, so the result
     /// wakes that waiter alone. `false` if its worker is gone, or the pool is closing.
     fn lend(&mut self, link: &Arc<LinkWatch>) -> bool {
         if self.closing().is_some() {
             return false;
         }
-        let shared = self.shared.clone();
-        let Some(w) = self.watched(link) else { return false };
+        let Some(w) = watched(&mut self.workers, link) else { return false };
         if w.lent == 0
-            && shared
+            && self
+                .shared
                 .poller
                 .modify_with_mode(&w.from_worker, Event::none(2 * link.slot), PollMode::Level)
                 .is_err()
@@ -162,12 +156,11 @@ impl Driver {
 
     /// Ends a loan of [`lend`](Driver::lend); the driver polls the link again after the last.
     fn give_back(&mut self, link: &Arc<LinkWatch>) {
-        let shared = self.shared.clone();
-        let Some(w) = self.watched(link) else { return };
+        let Some(w) = watched(&mut self.workers, link) else { return };
         w.lent -= 1;
         if w.lent == 0 {
             let readable = Event::readable(2 * link.slot);
-            if let Err(e) = shared.poller.modify_with_mode(&w.from_worker, readable, PollMode::Level) {
+            if let Err(e) = self.shared.poller.modify_with_mode(&w.from_worker, readable, PollMode::Level) {
                 log::error!("tulip: the process pool could not poll a worker's link again: {e}");
             }
         }
@@ -176,7 +169,7 @@ impl Driver {
     /// One round for a waiter whose link is readable (see the module docs): the settled tasks to
     /// complete, or `None` if the link's worker is gone or the pool is closing.
     fn help_round(&mut self, link: &Arc<LinkWatch>) -> Option<(Vec<Job>, Arc<AtomicUsize>)> {
-        self.watched(link)?;
+        watched(&mut self.workers, link)?;
         let finished = self.round(&[2 * link.slot]);
         let asleep_until = self.asleep_until;
         if finished || self.next_deadline().is_some_and(|t| asleep_until.is_none_or(|a| t < a)) {
@@ -184,6 +177,12 @@ impl Driver {
         }
         Some((std::mem::take(&mut self.done), self.decoders.clone()))
     }
+}
+
+/// The worker `link` watches, if its slot still holds it.
+fn watched<'a>(workers: &'a mut [Option<Worker>], link: &Arc<LinkWatch>) -> Option<&'a mut Worker> {
+    let w = workers.get_mut(link.slot)?.as_mut()?;
+    w.watch.as_ref().is_some_and(|w| Arc::ptr_eq(w, link)).then_some(w)
 }
 
 /// Blocks until `link` is readable (`true`), or `poke` is, or `deadline` passes (`false`).

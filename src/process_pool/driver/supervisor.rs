@@ -200,81 +200,85 @@ impl Driver {
 
     /// Adds a started worker (or handles why it could not start).
     pub(super) fn register(&mut self, (index, spawned): SpawnReply, now: Instant) {
-        if spawned.is_err() {
-            self.hosts.unload(index);
-        }
-        match spawned {
-            Ok(mut s) => {
-                let slot = match self.workers.iter().position(Option::is_none) {
-                    Some(i) => i,
-                    None => {
-                        self.workers.push(None);
-                        self.workers.len() - 1
-                    }
-                };
-                let poller = &self.shared.poller;
-                // A remote worker's link is also watched by waiters (see `help`).
-                #[cfg(waiter_help)]
-                let watch = match s.host {
-                    Some(_) => super::LinkWatch::new(slot, &s.from_worker).map(Some),
-                    None => Ok(None),
-                };
-                #[cfg(not(waiter_help))]
-                let watch = io::Result::Ok(());
-                // SAFETY: both fds are deleted from the poller before their `File`s are dropped
-                // (`remove`, `close_input`).
-                let registered = watch.and_then(|watch| unsafe {
-                    poller
-                        .add_with_mode(&s.from_worker, Event::readable(2 * slot), PollMode::Level)
-                        .and_then(|()| {
-                            poller.add(&s.to_worker, Event::none(2 * slot + 1)).inspect_err(|_| {
-                                let _ = poller.delete(&s.from_worker);
-                            })
-                        })?;
-                    Ok(watch)
-                });
-                #[cfg_attr(not(waiter_help), allow(unused_variables, clippy::let_unit_value))]
-                let watch = match registered {
-                    Ok(watch) => watch,
-                    Err(e) => {
-                        self.hosts.unload(index);
-                        kill_and_reap(&mut s.child);
-                        self.start_failed(now, Some(index), BuildError::Spawn(e.to_string()));
-                        return;
-                    }
-                };
-                self.shared.counters.workers_started.fetch_add(1, Ordering::Release);
-                self.workers[slot] = Some(Worker {
-                    child: s.child,
-                    host: s.host,
-                    target: index,
-                    page: s.page,
-                    to_worker: Some(s.to_worker),
-                    from_worker: s.from_worker,
-                    phase: Phase::Starting { deadline: now + HANDSHAKE_TIMEOUT },
-                    retiring: false,
-                    reader: FrameReader::new(self.shared.config.max_frame_size),
-                    out: self.hello.clone(),
-                    out_pos: 0,
-                    queued_bytes: self.hello.len() as u64,
-                    written_bytes: 0,
-                    write_armed: false,
-                    fifo: VecDeque::new(),
-                    next_seq: 0,
-                    head_since: None,
-                    taking_back: None,
-                    tasks_sent: 0,
-                    idle_since: now,
-                    killing: None,
-                    heard: now,
-                    #[cfg(waiter_help)]
-                    watch,
-                    #[cfg(waiter_help)]
-                    lent: 0,
-                });
-                self.flush(slot, now);
+        let mut s = match spawned {
+            Ok(s) => s,
+            Err(e) => {
+                self.hosts.unload(index);
+                return self.start_failed(now, Some(index), BuildError::Spawn(e.to_string()));
             }
-            Err(e) => self.start_failed(now, Some(index), BuildError::Spawn(e.to_string())),
+        };
+        let slot = match self.workers.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                self.workers.push(None);
+                self.workers.len() - 1
+            }
+        };
+        #[cfg_attr(not(waiter_help), allow(unused_variables, clippy::let_unit_value))]
+        let watch = match self.poll_links(slot, &s) {
+            Ok(watch) => watch,
+            Err(e) => {
+                self.hosts.unload(index);
+                kill_and_reap(&mut s.child);
+                return self.start_failed(now, Some(index), BuildError::Spawn(e.to_string()));
+            }
+        };
+        self.shared.counters.workers_started.fetch_add(1, Ordering::Release);
+        self.workers[slot] = Some(Worker {
+            child: s.child,
+            host: s.host,
+            target: index,
+            page: s.page,
+            to_worker: Some(s.to_worker),
+            from_worker: s.from_worker,
+            phase: Phase::Starting { deadline: now + HANDSHAKE_TIMEOUT },
+            retiring: false,
+            reader: FrameReader::new(self.shared.config.max_frame_size),
+            out: self.hello.clone(),
+            out_pos: 0,
+            queued_bytes: self.hello.len() as u64,
+            written_bytes: 0,
+            write_armed: false,
+            fifo: VecDeque::new(),
+            next_seq: 0,
+            head_since: None,
+            taking_back: None,
+            tasks_sent: 0,
+            idle_since: now,
+            killing: None,
+            heard: now,
+            #[cfg(waiter_help)]
+            watch,
+            #[cfg(waiter_help)]
+            lent: 0,
+        });
+        self.flush(slot, now);
+    }
+
+    /// Registers a new worker's pipes with the poller under keys `2 * slot` (read end) and
+    /// `2 * slot + 1` (write end); for a remote worker, also gives waiters a watch on its link (see
+    /// `help`).
+    #[cfg(waiter_help)]
+    fn poll_links(&self, slot: usize, s: &spawn::Spawned) -> io::Result<Option<Arc<super::LinkWatch>>> {
+        let watch = s.host.as_ref().map(|_| super::LinkWatch::new(slot, &s.from_worker)).transpose()?;
+        self.add_to_poller(slot, s)?;
+        Ok(watch)
+    }
+
+    #[cfg(not(waiter_help))]
+    fn poll_links(&self, slot: usize, s: &spawn::Spawned) -> io::Result<()> {
+        self.add_to_poller(slot, s)
+    }
+
+    fn add_to_poller(&self, slot: usize, s: &spawn::Spawned) -> io::Result<()> {
+        let poller = &self.shared.poller;
+        // SAFETY: both fds are deleted from the poller before their `File`s are dropped (`remove`,
+        // `close_input`).
+        unsafe {
+            poller.add_with_mode(&s.from_worker, Event::readable(2 * slot), PollMode::Level)?;
+            poller.add(&s.to_worker, Event::none(2 * slot + 1)).inspect_err(|_| {
+                let _ = poller.delete(&s.from_worker);
+            })
         }
     }
 
