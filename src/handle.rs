@@ -36,8 +36,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::poller::Poller;
 use async_task::Runnable;
-use polling::Poller;
 
 use crate::error::{JobError, LoopClosed};
 use crate::future::{self, ConcurrentFuture, Options};

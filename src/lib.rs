@@ -84,6 +84,7 @@ mod handle;
 #[cfg(not(loom))]
 pub mod locks;
 pub mod net;
+mod poller;
 mod pool;
 mod portal;
 mod process_pool;

@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use polling::Poller;
+use crate::poller::Poller;
 
 use super::launcher::{Launcher, Target};
 use super::{code, driver, process, spawn, wire, Counters, Inbox, ProcessPool, Shared};

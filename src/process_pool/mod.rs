@@ -68,7 +68,7 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use polling::Poller;
+use crate::poller::Poller;
 use serde::de::DeserializeOwned;
 
 use crate::error::JobError;

@@ -50,8 +50,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
+use crate::poller::{Events, Poller};
 use async_task::Runnable;
-use polling::{Events, Poller};
 
 use crate::error::{panic_message, RunError};
 use crate::handle::{Inbound, LoopHandle, Shared};

@@ -13,7 +13,7 @@ use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use polling::{Event, Events, Poller};
+use crate::poller::{Event, Events, Poller};
 
 use crate::process_pool::child::{Child, Waited};
 use crate::signal::os::{drain, ChildWake};

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use polling::Event;
+use crate::poller::Event;
 
 use super::super::{lock, Job, CANCEL_NONE};
 use super::link::{Flushed, Worker, OUT_HIGH_WATER};

@@ -49,7 +49,7 @@ use super::super::{lock, spawn, Job};
 use super::link::Worker;
 use super::{deliver, Driver};
 use crate::future::Help;
-use polling::{Event, PollMode};
+use crate::poller::{Event, PollMode};
 
 /// What a waiter watches of one remote worker: its slot, and a duplicate of its result pipe's
 /// read end, polled only (see the module docs). Shared by the worker and its direct tasks' futures;

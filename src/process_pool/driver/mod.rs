@@ -58,7 +58,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use polling::Events;
+use crate::poller::Events;
 
 use super::lock;
 use super::spawn;

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use polling::{Event, PollMode};
+use crate::poller::{Event, PollMode};
 
 use super::super::child::{self, Child, Waited};
 use super::super::launcher::{self, Target};

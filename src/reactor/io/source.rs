@@ -6,7 +6,7 @@ use std::io;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use polling::{Event, Events, PollMode, Poller};
+use crate::poller::{Event, Events, PollMode, Poller};
 use slab::Slab;
 
 use super::sys::{self, RawSource as RawFd};

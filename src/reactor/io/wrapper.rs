@@ -567,7 +567,7 @@ mod tests {
     /// `epoll_ctl` at all: each source is switched to edge mode once.
     #[test]
     fn waits_after_would_block_cost_no_rearm_with_edges() {
-        if !polling::Poller::new().unwrap().supports_edge() {
+        if !crate::poller::Poller::new().unwrap().supports_edge() {
             return;
         }
         let (waits, rearms) = ping_pong();
