@@ -5,7 +5,8 @@
 //! wait for its echo, again and again, until 200,000 messages in all were echoed or 5 s passed (one
 //! client thread, not one per connection: 64 client threads on a small machine measure the OS
 //! scheduler's choice of which client runs more than the server). Figures:
-//! requests/s, and the p99 (beside it p50 and max) of the round trips of every connection. A slow
+//! requests/s, and the p99 (beside it p50 and max) of the round trips of every connection; each the
+//! median of 3 rounds, the systems taking turns round by round. A slow
 //! p99 next to a fast p50 means some connections wait while others are served again and again.
 //!
 //! The peers, each with the same server written its own way:
@@ -20,7 +21,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::Report;
+use crate::{median, Report};
 
 pub const CONNECTIONS: usize = 64;
 const MESSAGES: usize = 200_000;
@@ -39,20 +40,39 @@ pub fn run(report: &mut Report) {
 /// Runs each system's server on a thread of its own, drives it with `CONNECTIONS` clients of type
 /// `C` until `total` round trips or `LIMIT`, and reports `workload`'s rate and its p50, p99 and max
 /// round trip (W7 and W7h share it).
+///
+/// The systems take turns, round after round (3 rounds, 1 under `--quick`), and each figure is the
+/// median of a system's rounds: one run each, in a fixed order, let a slow stretch of the machine
+/// fall on whichever system ran in it.
 pub fn measure<C: Conn>(report: &mut Report, workload: &str, total: usize, systems: &[(&str, Server)]) {
-    for &(system, serve) in systems {
-        let (addr_tx, addr_rx) = mpsc::channel();
-        let server = std::thread::spawn(move || serve(addr_tx));
-        let Ok(addr) = addr_rx.recv() else { panic!("the {system} server did not start") };
-        let run = drive::<C>(addr, total);
-        if server.join().is_err() {
-            panic!("the {system} server panicked");
-        }
-        report.emit(system, workload, run.done as f64 / run.took.as_secs_f64(), "requests/s", run.done);
-        for (q, name) in [(0.5, "p50"), (0.99, "p99"), (1.0, "max")] {
-            report.emit(system, &format!("{workload} {name}"), quantile(&run.latencies, q), "µs", run.done);
+    let rounds = report.scale(3, 3);
+    let mut runs: Vec<Vec<Run>> = systems.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds {
+        for (&(system, serve), runs) in systems.iter().zip(&mut runs) {
+            runs.push(serve_once::<C>(system, serve, total));
         }
     }
+    for (&(system, _), runs) in systems.iter().zip(&runs) {
+        let done = runs.iter().map(|r| r.done).sum();
+        let rate = median(runs.iter().map(|r| r.done as f64 / r.took.as_secs_f64()).collect());
+        report.emit(system, workload, rate, "requests/s", done);
+        for (q, name) in [(0.5, "p50"), (0.99, "p99"), (1.0, "max")] {
+            let lat = median(runs.iter().map(|r| quantile(&r.latencies, q)).collect());
+            report.emit(system, &format!("{workload} {name}"), lat, "µs", done);
+        }
+    }
+}
+
+/// One round of one system: its server on a thread of its own, driven until `total` or `LIMIT`.
+fn serve_once<C: Conn>(system: &str, serve: Server, total: usize) -> Run {
+    let (addr_tx, addr_rx) = mpsc::channel();
+    let server = std::thread::spawn(move || serve(addr_tx));
+    let Ok(addr) = addr_rx.recv() else { panic!("the {system} server did not start") };
+    let run = drive::<C>(addr, total);
+    if server.join().is_err() {
+        panic!("the {system} server panicked");
+    }
+    run
 }
 
 /// A server: binds 127.0.0.1:0, sends its address, serves `CONNECTIONS` connections until each

@@ -3,9 +3,9 @@
 //! `futures_lite::future::block_on`), in the same run.
 //!
 //! - W9: spawn 200 `true` children, at most 50 alive at a time (50 lanes of 4 in a row), and wait
-//!   for them all; total ms, median of 5 rounds.
+//!   for them all; total ms, median of 5 rounds, the systems taking turns round by round.
 //! - W9p: 256 MiB (32 under `--quick`) through `cat`, stdin written and stdout read at once in
-//!   64 KiB chunks; MiB/s, median of 3 rounds.
+//!   64 KiB chunks; MiB/s, median of 3 rounds, taking turns as W9's do.
 
 use std::time::Instant;
 
@@ -20,22 +20,33 @@ const CHUNK: usize = 64 << 10;
 pub fn run(report: &mut Report) {
     if report.wants("W9") {
         let rounds = report.scale(5, 5);
-        for (system, f) in [("tulip", w9_tulip as fn() -> f64), ("tokio", w9_tokio), ("async-process", w9_ap)]
-        {
-            let ms = median((0..rounds).map(|_| f()).collect());
-            report.emit(system, "W9", ms, "ms", CHILDREN);
+        let systems = [("tulip", w9_tulip as fn() -> f64), ("tokio", w9_tokio), ("async-process", w9_ap)];
+        for (system, ms) in systems.iter().zip(take_turns(rounds, &systems.map(|(_, f)| f))) {
+            report.emit(system.0, "W9", ms, "ms", CHILDREN);
         }
     }
     if report.wants("W9p") {
         let mib = report.scale(256, 8);
         let rounds = report.scale(3, 3);
-        for (system, f) in
-            [("tulip", w9p_tulip as fn(usize) -> f64), ("tokio", w9p_tokio), ("async-process", w9p_ap)]
-        {
-            let rate = median((0..rounds).map(|_| f(mib << 20)).collect());
-            report.emit(system, "W9p", rate, "MiB/s", mib);
+        let systems =
+            [("tulip", w9p_tulip as fn(usize) -> f64), ("tokio", w9p_tokio), ("async-process", w9p_ap)];
+        let runs = systems.map(|(_, f)| move || f(mib << 20));
+        for (system, rate) in systems.iter().zip(take_turns(rounds, &runs)) {
+            report.emit(system.0, "W9p", rate, "MiB/s", mib);
         }
     }
+}
+
+/// Runs the systems in turn, `rounds` times over, and gives each one's median: in a fixed order,
+/// one system's rounds all in a row, a slow stretch of the machine fell on one system alone.
+fn take_turns(rounds: usize, systems: &[impl Fn() -> f64]) -> Vec<f64> {
+    let mut figures: Vec<Vec<f64>> = systems.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds {
+        for (f, figures) in systems.iter().zip(&mut figures) {
+            figures.push(f());
+        }
+    }
+    figures.into_iter().map(median).collect()
 }
 
 fn w9_tulip() -> f64 {

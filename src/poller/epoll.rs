@@ -279,3 +279,86 @@ fn owned(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: a descriptor the kernel just returned, owned by no one else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_notify_from_another_thread_ends_a_wait_without_timeout() {
+        let poller = Arc::new(Poller::new().unwrap());
+        let p = poller.clone();
+        let t = std::thread::spawn(move || p.notify().unwrap());
+        let mut events = Events::new();
+        poller.wait(&mut events, None).unwrap();
+        assert_eq!(events.iter().count(), 0, "the notifier's own event is not reported");
+        t.join().unwrap();
+    }
+
+    /// The notifier is never read: each wait must still be woken by the notify meant for it.
+    #[test]
+    fn every_wait_is_woken_by_its_own_notify() {
+        let poller = Poller::new().unwrap();
+        let mut events = Events::new();
+        for _ in 0..100 {
+            poller.notify().unwrap();
+            poller.notify().unwrap();
+            poller.wait(&mut events, Some(Duration::from_secs(60))).unwrap();
+        }
+        // The coalesced second notifies left nothing behind: a zero wait finds no event.
+        assert_eq!(poller.wait(&mut events, Some(Duration::ZERO)).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_timed_wait_never_ends_before_its_deadline() {
+        let poller = Poller::new().unwrap();
+        let mut events = Events::new();
+        for t in [Duration::from_micros(300), Duration::from_millis(2)] {
+            let start = Instant::now();
+            assert_eq!(poller.wait(&mut events, Some(t)).unwrap(), 0);
+            assert!(start.elapsed() >= t, "woke after {:?} of {t:?}", start.elapsed());
+        }
+    }
+
+    /// Without `epoll_pwait2` the timeout is rounded up to the millisecond, never down to zero.
+    #[test]
+    fn the_millisecond_fallback_rounds_up() {
+        let poller = Poller::new().unwrap();
+        let mut events = Events::new();
+        let (epfd, list) = (poller.epoll.as_raw_fd(), events.list.as_mut_ptr());
+        PWAIT2.store(false, Ordering::Relaxed);
+        let start = Instant::now();
+        let n = wait_timed(epfd, list, 1024, Duration::from_micros(200));
+        PWAIT2.store(true, Ordering::Relaxed);
+        assert_eq!(n, 0);
+        assert!(start.elapsed() >= Duration::from_micros(200));
+    }
+
+    #[test]
+    fn readiness_is_reported_under_the_source_key_in_each_mode() {
+        let poller = Poller::new().unwrap();
+        let mut events = Events::new();
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) }, 0);
+        let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        unsafe { poller.add(&r, Event::readable(7)).unwrap() };
+        unsafe { poller.add_with_mode(&w, Event::writable(8), PollMode::Level).unwrap() };
+        assert_eq!(unsafe { libc::write(w.as_raw_fd(), b"x".as_ptr().cast(), 1) }, 1);
+        poller.wait(&mut events, Some(Duration::from_secs(60))).unwrap();
+        let mut got: Vec<_> = events.iter().map(|e| (e.key, e.readable, e.writable)).collect();
+        got.sort();
+        assert_eq!(got, [(7, true, false), (8, false, true)]);
+        // Oneshot: the reader is disarmed until modified; level: the writer is reported again.
+        poller.wait(&mut events, Some(Duration::ZERO)).unwrap();
+        assert_eq!(events.iter().map(|e| e.key).collect::<Vec<_>>(), [8]);
+        poller.modify_with_mode(&r, Event::readable(7), PollMode::Edge).unwrap();
+        poller.delete(&w).unwrap();
+        poller.wait(&mut events, Some(Duration::ZERO)).unwrap();
+        assert_eq!(events.iter().map(|e| e.key).collect::<Vec<_>>(), [7]);
+        // Edge: reported once until new data arrives.
+        poller.wait(&mut events, Some(Duration::ZERO)).unwrap();
+        assert_eq!(events.iter().count(), 0);
+        assert!(unsafe { poller.add(&w, Event::readable(usize::MAX)) }.is_err(), "the notifier's key");
+    }
+}
