@@ -25,11 +25,12 @@
 //! token and the poller's notification modelled.
 //!
 //! Parking instead of polling matters for the latency of a loop that only serves other threads: a
-//! `polling` wait re-arms its timer and notifier on every call (five syscalls per sleep on Linux), a
-//! park is one futex wait. Timed sleeps stay in the poller, whose timerfd is precise to the
-//! microsecond. The park token is the thread's own, shared with whatever else parks on the loop's
-//! thread (std's channels, for one): a stray `unpark` at most makes one of them wake spuriously, which
-//! they, like the loop, tolerate.
+//! park is one futex wait, where a wake through the poller is an `eventfd` write and an epoll wakeup
+//! (and, where the `polling` crate is the poller, off Linux, more calls to re-arm its notifier).
+//! Timed sleeps stay in the poller, precise to the nanosecond on Linux 5.11+ (`epoll_pwait2`). The
+//! park token is the thread's own, shared with whatever else parks on the loop's thread (std's
+//! channels, for one): a stray `unpark` at most makes one of them wake spuriously, which they, like
+//! the loop, tolerate.
 
 use std::fmt;
 use std::future::Future;

@@ -39,7 +39,7 @@
 //!
 //! # Implementation
 //!
-//! Each pass of the loop follows asyncio's `_run_once`: poll the OS (`polling`: epoll, kqueue, ...)
+//! Each pass of the loop follows asyncio's `_run_once`: poll the OS (epoll on Linux; `polling`'s kqueue, IOCP, ... elsewhere)
 //! with a zero timeout when work is ready and until the next timer otherwise, queue I/O callbacks,
 //! cross-thread posts and due timers, then run exactly the callbacks that were ready when the pass
 //! began. Cross-thread posts go through one inbox whose wakeups are coalesced: the producer calls

@@ -121,7 +121,7 @@
 //!
 //! # Implementation
 //!
-//! **Parent side.** One driver thread per pool does all the I/O, with `polling`, over a
+//! **Parent side.** One driver thread per pool does all the I/O, on one poller (`crate::poller`), over a
 //! non-blocking Unix socket (tasks; written with `MSG_NOSIGNAL`, so a write to a worker that just
 //! died is an error, never `SIGPIPE`) and a pipe (results) per worker: no thread and no file descriptor per task, so 10,000 tasks
 //! submitted at once are 10,000 entries in a queue. `submit` encodes the task frame (a length

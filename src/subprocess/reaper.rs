@@ -2,7 +2,7 @@
 //!
 //! # Implementation
 //!
-//! One thread for the whole process, started with the first orphan, sleeps in a `polling::Poller`
+//! One thread for the whole process, started with the first orphan, sleeps in a poller (`crate::poller`)
 //! on the orphans' pidfds (readable once a process ends) and reaps each one that ended with
 //! `waitid(P_PIDFD)`, or `waitpid(pid)` on kernels without pidfds: only its own orphans, never
 //! `waitpid(-1)`, so children of the process pool or of the user's own code are never taken.
@@ -20,7 +20,7 @@ use crate::signal::os::{drain, ChildWake};
 
 /// How often orphans without a pidfd are looked at when no `SIGCHLD` wake could be had.
 const RETRY: Duration = Duration::from_millis(50);
-/// The poller key of the `SIGCHLD` pipe (orphans' keys are their pids; `polling` keeps
+/// The poller key of the `SIGCHLD` pipe (orphans' keys are their pids; the poller keeps
 /// `usize::MAX` for its own notifications).
 const SIGCHLD_KEY: usize = usize::MAX - 1;
 

@@ -3,7 +3,7 @@
 //!
 //! # Implementation
 //!
-//! Each round of the loop waits on the pool's [`Poller`](polling::Poller) (worker pipes, plus
+//! Each round of the loop waits on the pool's poller (`crate::poller`: worker pipes, plus
 //! `notify()` from `submit`, cancellers and shutdown), then, in this order: reads every readable
 //! worker and settles the results; applies cancellations; stops tasks that ran out of time or were
 //! cancelled while running; asks for tasks sent behind a long head back; dispatches queued tasks;

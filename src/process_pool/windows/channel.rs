@@ -14,7 +14,7 @@
 //! leaks into the worker too. Connecting back needs no handle to cross at all; the pool's own
 //! sockets are created non-inheritable by `std`.
 //!
-//! Both ends are sockets, so the driver's [`Poller`](polling::Poller) waits on them as on the Unix
+//! Both ends are sockets, so the driver's poller (`polling`, on Windows) waits on them as on the Unix
 //! socket and pipe (`polling`'s IOCP backend polls sockets only). Nagle's algorithm is off: a task
 //! frame or a result must go out at once, not wait for the peer's acknowledgement.
 

@@ -1,4 +1,5 @@
-//! I/O readiness: `add_reader`/`add_writer` callbacks and the [`Async`] wrapper, on `polling`.
+//! I/O readiness: `add_reader`/`add_writer` callbacks and the [`Async`] wrapper, on the OS poller
+//! (`crate::poller`).
 //!
 //! # Implementation
 //!

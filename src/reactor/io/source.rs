@@ -383,7 +383,7 @@ impl Sources {
         self.by_fd.borrow_mut().clear();
         let slab = std::mem::take(&mut *self.slab.borrow_mut());
         // Delete every fd first, drop the sources after: dropping a callback may drop an `Async`,
-        // which closes its fd, and `polling` requires an fd to be deleted before it closes.
+        // which closes its fd, and kqueue and IOCP (`poller`) require an fd to be deleted before it closes.
         for (_, src) in &slab {
             src.unregister(poller);
         }
