@@ -37,11 +37,11 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::poller::Poller;
 use async_task::Runnable;
 
 use crate::error::{JobError, LoopClosed};
 use crate::future::{self, ConcurrentFuture, Options};
+use crate::poller::Poller;
 use crate::sync::{fence, lock, AtomicBool, AtomicU8, Mutex};
 
 /// `Wakeup::state`: the loop is running (or about to check the inbox and not block).

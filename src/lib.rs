@@ -39,12 +39,13 @@
 //!
 //! # Implementation
 //!
-//! Each pass of the loop follows asyncio's `_run_once`: poll the OS (epoll on Linux; `polling`'s kqueue, IOCP, ... elsewhere)
-//! with a zero timeout when work is ready and until the next timer otherwise, queue I/O callbacks,
-//! cross-thread posts and due timers, then run exactly the callbacks that were ready when the pass
-//! began. Cross-thread posts go through one inbox whose wakeups are coalesced: the producer calls
-//! `notify()` only when the loop may be sleeping, once per sleep. Tasks are allocated by `async-task`.
-//! See the module docs of each part for its own implementation notes.
+//! Each pass of the loop follows asyncio's `_run_once`: poll the OS (epoll, called directly, on
+//! Linux; the `polling` crate's kqueue, IOCP, ... elsewhere) with a zero timeout when work is ready
+//! and until the next timer otherwise, queue I/O callbacks, cross-thread posts and due timers, then
+//! run exactly the callbacks that were ready when the pass began. Cross-thread posts go through one
+//! inbox whose wakeups are coalesced: the producer calls `notify()` only when the loop may be
+//! sleeping, once per sleep. Tasks are allocated by `async-task`. See the module docs of each part
+//! for its own implementation notes.
 //!
 //! Small round trips between threads are dominated by thread wakeups (a few µs to a few tens, on
 //! some virtual machines more than the job itself). So whoever is about to block for the other side

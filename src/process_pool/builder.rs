@@ -6,11 +6,10 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use crate::poller::Poller;
-
 use super::launcher::{Launcher, Target};
 use super::{code, driver, process, spawn, wire, Counters, Inbox, ProcessPool, Shared};
 use crate::error::BuildError;
+use crate::poller::Poller;
 use crate::pool::PoolStats;
 
 /// Smallest accepted `max_frame_size`: room for the handshake frames and any error message.

@@ -68,11 +68,11 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::poller::Poller;
 use serde::de::DeserializeOwned;
 
 use crate::error::JobError;
 use crate::future::Promise;
+use crate::poller::Poller;
 use crate::pool::{PoolStats, ShutdownReport};
 
 pub(crate) use builder::{cpus, Config};

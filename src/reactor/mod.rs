@@ -50,11 +50,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use crate::poller::{Events, Poller};
 use async_task::Runnable;
 
 use crate::error::{panic_message, RunError};
 use crate::handle::{Inbound, LoopHandle, Shared};
+use crate::poller::{Events, Poller};
 use crate::spin::AdaptiveSpin;
 
 pub use io::Async;

@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::poller::{Event, Events, Poller};
-
 use crate::process_pool::child::{Child, Waited};
 use crate::signal::os::{drain, ChildWake};
 

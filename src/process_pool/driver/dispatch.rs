@@ -6,12 +6,11 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::poller::Event;
-
 use super::super::{lock, Job, CANCEL_NONE};
 use super::link::{Flushed, Worker, OUT_HIGH_WATER};
 use super::{settle, Driver, Tally};
 use crate::error::JobError;
+use crate::poller::Event;
 
 /// What `try_direct` hands the submitter to watch (see `help`); nothing where waiters do not help.
 #[cfg(waiter_help)]

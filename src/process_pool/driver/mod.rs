@@ -58,13 +58,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::poller::Events;
-
 use super::lock;
 use super::spawn;
 use super::wire;
 use super::{Job, Shared, CANCEL_USER};
 use crate::error::{BuildError, JobError};
+use crate::poller::Events;
 use crate::pool::{PoolStats, ShutdownReport};
 
 use fate::Cause;

@@ -8,8 +8,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use crate::poller::{Event, PollMode};
-
 use super::super::child::{self, Child, Waited};
 use super::super::launcher::{self, Target};
 use super::super::spawn;
@@ -20,6 +18,7 @@ use super::hosts::NoHost;
 use super::link::{read_frames, InFlight, Phase, Worker};
 use super::{settle, Driver, Tally};
 use crate::error::{BuildError, JobError};
+use crate::poller::{Event, PollMode};
 
 /// How long the driver waits for a `SIGSTOP` to take effect before it kills without a snapshot.
 const STOP_WAIT: Duration = Duration::from_millis(100);

@@ -6,12 +6,12 @@ use std::io;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use crate::poller::{Event, Events, PollMode, Poller};
 use slab::Slab;
 
 use super::sys::{self, RawSource as RawFd};
 use super::Dir;
 use crate::error::LoopClosed;
+use crate::poller::{Event, Events, PollMode, Poller};
 
 /// A persistent reader or writer callback.
 pub(crate) struct IoCallback<F: ?Sized = dyn Fn()> {
