@@ -21,7 +21,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::{median, Report};
+use crate::{median, take_turns, Report};
 
 pub const CONNECTIONS: usize = 64;
 const MESSAGES: usize = 200_000;
@@ -46,13 +46,9 @@ pub fn run(report: &mut Report) {
 /// fall on whichever system ran in it.
 pub fn measure<C: Conn>(report: &mut Report, workload: &str, total: usize, systems: &[(&str, Server)]) {
     let rounds = report.scale(3, 3);
-    let mut runs: Vec<Vec<Run>> = systems.iter().map(|_| Vec::new()).collect();
-    for _ in 0..rounds {
-        for (&(system, serve), runs) in systems.iter().zip(&mut runs) {
-            runs.push(serve_once::<C>(system, serve, total));
-        }
-    }
-    for (&(system, _), runs) in systems.iter().zip(&runs) {
+    let servers: Vec<_> =
+        systems.iter().map(|&(system, serve)| move || serve_once::<C>(system, serve, total)).collect();
+    for (&(system, _), runs) in systems.iter().zip(&take_turns(rounds, &servers)) {
         let done = runs.iter().map(|r| r.done).sum();
         let rate = median(runs.iter().map(|r| r.done as f64 / r.took.as_secs_f64()).collect());
         report.emit(system, workload, rate, "requests/s", done);

@@ -58,6 +58,20 @@ impl Report {
     }
 }
 
+/// Runs the systems in turn, `rounds` times over, and gives each one's results in system order:
+/// in a fixed order, one system's rounds all in a row, a slow stretch of the machine fell on one
+/// system alone. (Its users, W7/W7h and W9/W9p, are Unix-only.)
+#[cfg(unix)]
+pub fn take_turns<T>(rounds: usize, systems: &[impl Fn() -> T]) -> Vec<Vec<T>> {
+    let mut results: Vec<Vec<T>> = systems.iter().map(|_| Vec::with_capacity(rounds)).collect();
+    for _ in 0..rounds {
+        for (f, results) in systems.iter().zip(&mut results) {
+            results.push(f());
+        }
+    }
+    results
+}
+
 /// The median of `xs` (which must not be empty).
 pub fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(|a, b| a.total_cmp(b));

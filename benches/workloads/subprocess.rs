@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
-use crate::{median, Report};
+use crate::{median, take_turns, Report};
 
 const CHILDREN: usize = 200;
 const LANES: usize = 50;
@@ -22,7 +22,7 @@ pub fn run(report: &mut Report) {
         let rounds = report.scale(5, 5);
         let systems = [("tulip", w9_tulip as fn() -> f64), ("tokio", w9_tokio), ("async-process", w9_ap)];
         for (system, ms) in systems.iter().zip(take_turns(rounds, &systems.map(|(_, f)| f))) {
-            report.emit(system.0, "W9", ms, "ms", CHILDREN);
+            report.emit(system.0, "W9", median(ms), "ms", CHILDREN);
         }
     }
     if report.wants("W9p") {
@@ -31,22 +31,10 @@ pub fn run(report: &mut Report) {
         let systems =
             [("tulip", w9p_tulip as fn(usize) -> f64), ("tokio", w9p_tokio), ("async-process", w9p_ap)];
         let runs = systems.map(|(_, f)| move || f(mib << 20));
-        for (system, rate) in systems.iter().zip(take_turns(rounds, &runs)) {
-            report.emit(system.0, "W9p", rate, "MiB/s", mib);
+        for (system, rates) in systems.iter().zip(take_turns(rounds, &runs)) {
+            report.emit(system.0, "W9p", median(rates), "MiB/s", mib);
         }
     }
-}
-
-/// Runs the systems in turn, `rounds` times over, and gives each one's median: in a fixed order,
-/// one system's rounds all in a row, a slow stretch of the machine fell on one system alone.
-fn take_turns(rounds: usize, systems: &[impl Fn() -> f64]) -> Vec<f64> {
-    let mut figures: Vec<Vec<f64>> = systems.iter().map(|_| Vec::new()).collect();
-    for _ in 0..rounds {
-        for (f, figures) in systems.iter().zip(&mut figures) {
-            figures.push(f());
-        }
-    }
-    figures.into_iter().map(median).collect()
 }
 
 fn w9_tulip() -> f64 {
