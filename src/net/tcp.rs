@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
-use std::io;
+use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener as StdTcpListener, TcpStream as StdTcpStream};
 use std::panic::Location;
 use std::pin::Pin;
@@ -237,7 +237,7 @@ impl TcpStream {
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
         use std::os::fd::AsRawFd;
-        self.inner.poll_read_op(cx, |s| {
+        self.inner.poll_read_stream(cx, buf.len(), |s| {
             // SAFETY: `buf` is valid for writes of `buf.len()` bytes; `recv` writes at most that.
             let n = unsafe { libc::recv(s.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             usize::try_from(n).map_err(|_| io::Error::last_os_error())
@@ -246,8 +246,9 @@ impl TcpStream {
 }
 
 impl futures_io::AsyncRead for TcpStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        self.inner.poll_read_stream(cx, len, |mut s| s.read(buf))
     }
 }
 

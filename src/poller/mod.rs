@@ -35,3 +35,16 @@ mod epoll;
 pub(crate) use epoll::{Event, Events, PollMode, Poller};
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) use polling::{Event, Events, PollMode, Poller};
+
+/// Whether `ev` reports the read side closed for good (the peer shut its side down, a hang-up, an
+/// error). Only the epoll backend tells; elsewhere it is `false`, which is safe for its one user,
+/// the short-read hint of `Async`, which is off there.
+pub(crate) fn read_closed(ev: &Event) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return ev.read_closed;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = ev;
+        false
+    }
+}

@@ -11,7 +11,7 @@ use slab::Slab;
 use super::sys::{self, RawSource as RawFd};
 use super::Dir;
 use crate::error::LoopClosed;
-use crate::poller::{Event, Events, PollMode, Poller};
+use crate::poller::{self, Event, Events, PollMode, Poller};
 
 /// A persistent reader or writer callback.
 pub(crate) struct IoCallback<F: ?Sized = dyn Fn()> {
@@ -84,6 +84,10 @@ pub(crate) struct Source {
     /// and a wait that saw `WouldBlock` needs no `epoll_ctl`. Only while no callback is set
     /// (callbacks are level-triggered, as in asyncio) and some future has waited.
     edge: Cell<bool>,
+    /// Set for good by an event that reported the read side closed (see [`poller::read_closed`]):
+    /// then a short read no longer proves that the next read would block, since end of file or
+    /// the error is still to be read and no new event will announce it.
+    read_closed: Cell<bool>,
     dirs: RefCell<[Direction; 2]>,
 }
 
@@ -147,6 +151,9 @@ impl Source {
 
     /// Records an event: bumps the ticks, hands out the wakers and callbacks, re-arms what is left.
     fn fire(&self, poller: &Poller, ev: &Event, cbs: &mut Vec<Rc<IoCallback>>, wakers: &mut Vec<Waker>) {
+        if poller::read_closed(ev) {
+            self.read_closed.set(true);
+        }
         {
             let mut dirs = self.dirs.borrow_mut();
             let edge = self.edge.get();
@@ -161,6 +168,16 @@ impl Source {
         }
         // A failure means the fd is gone; the next user call reports it.
         let _ = self.sync_interest(poller, Arm::Missing);
+    }
+
+    /// The number of readiness events `dir` has seen.
+    pub(super) fn tick(&self, dir: Dir) -> u64 {
+        self.dirs.borrow()[dir as usize].tick
+    }
+
+    /// Whether an event reported the read side closed for good.
+    pub(super) fn read_closed(&self) -> bool {
+        self.read_closed.get()
     }
 
     /// Registers `cx`'s waker in `slot` unless the tick moved past `seen`; returns the readiness and
@@ -291,6 +308,7 @@ impl Sources {
                     registered: Cell::new(true),
                     can_edge: poller.supports_edge(),
                     edge: Cell::new(false),
+                    read_closed: Cell::new(false),
                     dirs: RefCell::default(),
                 });
                 let inserted = self.slab.borrow_mut().insert(src.clone());

@@ -368,17 +368,6 @@ impl<T: AsFd> Async<T> {
         poll_io(self, Dir::Read, Some(caller), cx, op)
     }
 
-    /// Polls the read `op` as `AsyncRead::poll_read` does (retried on `WouldBlock` after a wait),
-    /// for readers that do not go through a `&mut [u8]` (hyper's uninitialized buffer).
-    #[cfg(all(unix, feature = "hyper"))]
-    pub(crate) fn poll_read_op<R>(
-        &self,
-        cx: &mut Context<'_>,
-        op: impl FnMut(&T) -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
-        poll_io(self, Dir::Read, None, cx, op)
-    }
-
     /// Whether the next operation must yield first (see [`IO_BUDGET`]); if so the count restarts.
     fn over_budget(&self) -> bool {
         let spent = self.unwaited.get() >= IO_BUDGET;
@@ -454,6 +443,9 @@ impl<T: AsFd> fmt::Debug for Readiness<'_, T> {
 }
 
 /// Retries `op` on `WouldBlock`, waiting for readiness in `dir` (the body of the poll-based traits).
+///
+/// `a.seen[dir]` set means the fd was found not ready at that tick (a `WouldBlock`, or a short read
+/// of a stream): until an event moves the tick, trying `op` again would be a wasted system call.
 fn poll_io<T: AsFd, R>(
     a: &Async<T>,
     dir: Dir,
@@ -466,22 +458,53 @@ fn poll_io<T: AsFd, R>(
         cx.waker().wake_by_ref();
         return Poll::Pending;
     }
+    let wait = (&a.seen[i], &a.slots[i], true);
+    // An error here (the loop is not running) is left to the operation: it may still succeed.
+    if a.seen[i].get().is_some() && a.poll_wait(dir, wait, caller, cx).is_pending() {
+        return Poll::Pending;
+    }
     loop {
-        match a.counted(op(a.get_ref())) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                match a.poll_wait(dir, (&a.seen[i], &a.slots[i], true), caller, cx) {
-                    Poll::Ready(Ok(())) => continue,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => return Poll::Pending,
-                }
-            }
-            res => {
-                // Done waiting: the next `WouldBlock` registers at once instead of taking the tick
-                // that moved for this wait as a new event (which would cost a failing retry).
-                a.seen[i].set(None);
-                return Poll::Ready(res);
+        let res = a.counted(op(a.get_ref()));
+        // Cleared either way: a `WouldBlock` waits from the current tick, a result ends the wait.
+        a.seen[i].set(None);
+        match res {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => match a.poll_wait(dir, wait, caller, cx) {
+                Poll::Ready(Ok(())) => continue,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            },
+            res => return Poll::Ready(res),
+        }
+    }
+}
+
+/// Whether a read of a byte stream that returns less than asked for proves the stream drained, so
+/// that the next read can wait for an event instead of trying first: true where the poller is our
+/// epoll, as tokio assumes for epoll and kqueue (a TCP, Unix-stream or pipe read stops early only
+/// on an empty queue, and every later arrival raises a new event). Not once the read side was
+/// reported closed: end of file stays to be read with no new event to announce it.
+const SHORT_READ_DRAINS: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+impl<T: AsFd> Async<T> {
+    /// Polls the read `op` of a byte stream (TCP, a Unix stream socket, a pipe) into a buffer of
+    /// `len` bytes: as `AsyncRead::poll_read`, and a short read marks the stream drained (see
+    /// [`SHORT_READ_DRAINS`]), which saves the read that would report `WouldBlock` next.
+    ///
+    /// Only for streams: a datagram, a terminal in canonical mode or an inotify fd can return less
+    /// than asked for with more queued behind it.
+    pub(crate) fn poll_read_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let polled = poll_io(self, Dir::Read, None, cx, op);
+        if let Poll::Ready(Ok(n)) = polled {
+            if SHORT_READ_DRAINS && 0 < n && n < len && !self.source.read_closed() {
+                self.seen[Dir::Read as usize].set(Some(self.source.tick(Dir::Read)));
             }
         }
+        polled
     }
 }
 
@@ -551,6 +574,77 @@ mod tests {
         let waits = 2 * waits.get();
         assert!(waits >= ROUNDS, "the test did not make the reads wait ({waits} waits)");
         (waits, rearms)
+    }
+
+    /// Reads `b` into a 64-byte buffer through `poll_read_stream`, counting the `read` calls.
+    async fn read_stream(b: &Async<UnixStream>, calls: &Cell<usize>) -> usize {
+        let mut buf = [0; 64];
+        std::future::poll_fn(|cx| {
+            b.poll_read_stream(cx, buf.len(), |mut s| {
+                calls.set(calls.get() + 1);
+                s.read(&mut buf)
+            })
+        })
+        .await
+        .unwrap()
+    }
+
+    /// A stream read that returns less than asked for leaves the stream drained: the next read waits
+    /// for an event without trying first, and still gets what arrives later.
+    #[test]
+    fn short_stream_read_waits_without_a_failing_read() {
+        crate::run(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            let b = Async::new(b).unwrap();
+            let calls = Cell::new(0);
+            (&a).write_all(b"first").unwrap();
+            assert_eq!(read_stream(&b, &calls).await, 5);
+            let lp = crate::get_running_loop();
+            lp.call_soon(move || drop((&a).write_all(b"second")));
+            assert_eq!(read_stream(&b, &calls).await, 6);
+            let expected = if SHORT_READ_DRAINS { 2 } else { 3 };
+            assert_eq!(calls.get(), expected, "read calls for two short reads");
+        });
+    }
+
+    /// A short read after the peer closed its end does not wait for an event that will not come:
+    /// the end of file comes next (the event that reported the data reported the close too).
+    #[test]
+    fn short_read_after_the_peer_closed_reads_the_end() {
+        crate::run(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            let b = Async::new(b).unwrap();
+            (&a).write_all(b"last").unwrap();
+            drop(a);
+            b.readable().await.unwrap();
+            let calls = Cell::new(0);
+            assert_eq!(read_stream(&b, &calls).await, 4);
+            let end = crate::timeout(std::time::Duration::from_secs(10), read_stream(&b, &calls)).await;
+            assert_eq!(end.ok(), Some(0), "end of file after the short read");
+        });
+    }
+
+    /// A read that saw `WouldBlock` and is polled again before any event (a spurious wake of its
+    /// task) waits again without calling `read`.
+    #[test]
+    fn repoll_without_event_does_not_read_again() {
+        crate::run(async {
+            let (_a, b) = UnixStream::pair().unwrap();
+            let b = Async::new(b).unwrap();
+            let calls = Cell::new(0);
+            std::future::poll_fn(|cx| {
+                for _ in 0..3 {
+                    let polled = b.poll_read_stream(cx, 8, |mut s| {
+                        calls.set(calls.get() + 1);
+                        s.read(&mut [0; 8])
+                    });
+                    assert!(polled.is_pending());
+                }
+                Poll::Ready(())
+            })
+            .await;
+            assert_eq!(calls.get(), 1, "read calls for three polls with nothing to read");
+        });
     }
 
     const ROUNDS: usize = 200;
