@@ -11,8 +11,8 @@ const NOTIFY_KEY: u64 = u64::MAX;
 /// read interest also asks for `EPOLLRDHUP`, so that a peer's shutdown is told apart.
 const READ_FLAGS: u32 =
     (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLPRI) as u32;
-/// Readiness that ends reading for good: the peer shut its side down, a hang-up, an error.
-const CLOSED_FLAGS: u32 = (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+/// A hang-up: the peer shut its side down, the fd hung up, or an error.
+const HUP_FLAGS: u32 = (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
 /// Readiness that counts as writable.
 const WRITE_FLAGS: u32 = (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32;
 
@@ -44,13 +44,13 @@ pub(crate) struct Event {
     pub(crate) key: usize,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
-    /// Reported only: the read side is closed for good (see [`CLOSED_FLAGS`]).
-    pub(crate) read_closed: bool,
+    /// Reported only: a hang-up (see [`HUP_FLAGS`]).
+    pub(crate) hung_up: bool,
 }
 
 impl Event {
     pub(crate) const fn new(key: usize, readable: bool, writable: bool) -> Event {
-        Event { key, readable, writable, read_closed: false }
+        Event { key, readable, writable, hung_up: false }
     }
 
     pub(crate) const fn all(key: usize) -> Event {
@@ -112,7 +112,7 @@ impl Events {
             key: ev.u64 as usize,
             readable: ev.events & READ_FLAGS != 0,
             writable: ev.events & WRITE_FLAGS != 0,
-            read_closed: ev.events & CLOSED_FLAGS != 0,
+            hung_up: ev.events & HUP_FLAGS != 0,
         })
     }
 }

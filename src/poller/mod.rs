@@ -36,12 +36,12 @@ pub(crate) use epoll::{Event, Events, PollMode, Poller};
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) use polling::{Event, Events, PollMode, Poller};
 
-/// Whether `ev` reports the read side closed for good (the peer shut its side down, a hang-up, an
-/// error). Only the epoll backend tells; elsewhere it is `false`, which is safe for its one user,
-/// the short-read hint of `Async`, which is off there.
-pub(crate) fn read_closed(ev: &Event) -> bool {
+/// Whether `ev` reports a hang-up: the peer shut its side down, the fd hung up, or an error. Only
+/// the epoll backend tells; elsewhere it is `false`, which is safe for its one user, the
+/// short-operation hint of `Async`, which is off there.
+pub(crate) fn hung_up(ev: &Event) -> bool {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    return ev.read_closed;
+    return ev.hung_up;
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         let _ = ev;

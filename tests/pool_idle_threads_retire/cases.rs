@@ -51,5 +51,7 @@ fn idle_threads_exit_after_keep_alive_and_hot_ones_are_reused() {
     assert_eq!(pool.submit(|| 1).unwrap().wait(), Ok(1));
     assert_eq!(pool.stats().workers, 1);
     pool.shutdown_timeout(std::time::Duration::MAX);
-    assert_eq!(os_threads(), base);
+    // Joined, but the kernel lists a thread in /proc until it has finished exiting, a moment after
+    // `pthread_join` returns (seen under load): the count is polled, not read once.
+    eventually("the last thread is gone after shutdown", || os_threads() == base);
 }

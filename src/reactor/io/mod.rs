@@ -41,14 +41,15 @@
 //!
 //! An [`Async`] polled through the futures-io traits remembers, per direction, the tick at which
 //! its fd was last found not ready, and tries the operation again only once the tick moves: a task
-//! polled again for another reason waits again without a failing system call. A read of a byte
-//! stream (TCP, a Unix stream, a pipe: `poll_read_stream`) that returns less than it asked for
-//! counts as not ready on Linux and Android: the kernel stops such a read early only on an empty
-//! queue, and every later arrival is a new epoll event, so the read that would report `WouldBlock`
-//! is saved (tokio does the same on epoll and kqueue). Not once an event reported the read side
-//! closed (`EPOLLRDHUP`, a hang-up, an error): the end of file is still to be read then, and no new
-//! event would announce it. It is not done for `Async<T>` in general: a datagram socket, a terminal
-//! in canonical mode or an inotify fd returns short with more queued.
+//! polled again for another reason waits again without a failing system call. On Linux and Android
+//! a byte stream's operation (TCP, a Unix stream, a pipe: `poll_read_stream`, `poll_write_stream`)
+//! that moves fewer bytes than asked for counts as finding it not ready: the kernel stops such a
+//! read early only on an empty queue and such a write only on a full buffer, and every later
+//! arrival or freed space is a new epoll event, so the call that would report `WouldBlock` is
+//! saved (tokio does the same on epoll and kqueue). Not once an event reported a hang-up
+//! (`EPOLLRDHUP`, `EPOLLHUP`, an error): the end of file or the error is still to be seen then, and
+//! no new event would announce it. It is not done for `Async<T>` in general: a datagram socket, a
+//! terminal in canonical mode or an inotify fd returns short with more queued.
 //!
 //! An [`Async`] whose operations keep succeeding never waits, so nothing would make its task give
 //! the loop back: a connection whose peer keeps sending would be served again and again while the

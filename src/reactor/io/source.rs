@@ -84,10 +84,10 @@ pub(crate) struct Source {
     /// and a wait that saw `WouldBlock` needs no `epoll_ctl`. Only while no callback is set
     /// (callbacks are level-triggered, as in asyncio) and some future has waited.
     edge: Cell<bool>,
-    /// Set for good by an event that reported the read side closed (see [`poller::read_closed`]):
-    /// then a short read no longer proves that the next read would block, since end of file or
-    /// the error is still to be read and no new event will announce it.
-    read_closed: Cell<bool>,
+    /// Set for good by an event that reported a hang-up (see [`poller::hung_up`]): then a short
+    /// read or write no longer proves that the next one would block, since the end of file or the
+    /// error is still to be seen and no new event will announce it.
+    hung_up: Cell<bool>,
     dirs: RefCell<[Direction; 2]>,
 }
 
@@ -151,8 +151,8 @@ impl Source {
 
     /// Records an event: bumps the ticks, hands out the wakers and callbacks, re-arms what is left.
     fn fire(&self, poller: &Poller, ev: &Event, cbs: &mut Vec<Rc<IoCallback>>, wakers: &mut Vec<Waker>) {
-        if poller::read_closed(ev) {
-            self.read_closed.set(true);
+        if poller::hung_up(ev) {
+            self.hung_up.set(true);
         }
         {
             let mut dirs = self.dirs.borrow_mut();
@@ -175,9 +175,9 @@ impl Source {
         self.dirs.borrow()[dir as usize].tick
     }
 
-    /// Whether an event reported the read side closed for good.
-    pub(super) fn read_closed(&self) -> bool {
-        self.read_closed.get()
+    /// Whether an event reported a hang-up.
+    pub(super) fn hung_up(&self) -> bool {
+        self.hung_up.get()
     }
 
     /// Registers `cx`'s waker in `slot` unless the tick moved past `seen`; returns the readiness and
@@ -308,7 +308,7 @@ impl Sources {
                     registered: Cell::new(true),
                     can_edge: poller.supports_edge(),
                     edge: Cell::new(false),
-                    read_closed: Cell::new(false),
+                    hung_up: Cell::new(false),
                     dirs: RefCell::default(),
                 });
                 let inserted = self.slab.borrow_mut().insert(src.clone());

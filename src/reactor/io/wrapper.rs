@@ -478,17 +478,18 @@ fn poll_io<T: AsFd, R>(
     }
 }
 
-/// Whether a read of a byte stream that returns less than asked for proves the stream drained, so
-/// that the next read can wait for an event instead of trying first: true where the poller is our
-/// epoll, as tokio assumes for epoll and kqueue (a TCP, Unix-stream or pipe read stops early only
-/// on an empty queue, and every later arrival raises a new event). Not once the read side was
-/// reported closed: end of file stays to be read with no new event to announce it.
-const SHORT_READ_DRAINS: bool = cfg!(any(target_os = "linux", target_os = "android"));
+/// Whether an operation on a byte stream that moves less than asked for proves the stream not
+/// ready (a read: drained; a write: its buffer full), so that the next one can wait for an event
+/// instead of trying first: true where the poller is our epoll, as tokio assumes for epoll and
+/// kqueue. A TCP, Unix-stream or pipe read stops early only on an empty queue, a write only on a
+/// full buffer, and every later arrival or freed space raises a new event. Not once a hang-up was
+/// reported: end of file or the error stays to be seen, with no new event to announce it.
+const SHORT_MEANS_NOT_READY: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
 impl<T: AsFd> Async<T> {
     /// Polls the read `op` of a byte stream (TCP, a Unix stream socket, a pipe) into a buffer of
-    /// `len` bytes: as `AsyncRead::poll_read`, and a short read marks the stream drained (see
-    /// [`SHORT_READ_DRAINS`]), which saves the read that would report `WouldBlock` next.
+    /// `len` bytes, as `AsyncRead::poll_read` does; a short read saves the read that would report
+    /// `WouldBlock` next (see [`SHORT_MEANS_NOT_READY`]).
     ///
     /// Only for streams: a datagram, a terminal in canonical mode or an inotify fd can return less
     /// than asked for with more queued behind it.
@@ -498,10 +499,31 @@ impl<T: AsFd> Async<T> {
         len: usize,
         op: impl FnMut(&T) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        let polled = poll_io(self, Dir::Read, None, cx, op);
+        self.poll_stream(Dir::Read, cx, len, op)
+    }
+
+    /// Polls the write `op` of `len` bytes to a byte stream, as `AsyncWrite::poll_write` does; a
+    /// short write saves the write that would report `WouldBlock` next.
+    pub(crate) fn poll_write_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        self.poll_stream(Dir::Write, cx, len, op)
+    }
+
+    fn poll_stream(
+        &self,
+        dir: Dir,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let polled = poll_io(self, dir, None, cx, op);
         if let Poll::Ready(Ok(n)) = polled {
-            if SHORT_READ_DRAINS && 0 < n && n < len && !self.source.read_closed() {
-                self.seen[Dir::Read as usize].set(Some(self.source.tick(Dir::Read)));
+            if SHORT_MEANS_NOT_READY && 0 < n && n < len && !self.source.hung_up() {
+                self.seen[dir as usize].set(Some(self.source.tick(dir)));
             }
         }
         polled
@@ -602,8 +624,34 @@ mod tests {
             let lp = crate::get_running_loop();
             lp.call_soon(move || drop((&a).write_all(b"second")));
             assert_eq!(read_stream(&b, &calls).await, 6);
-            let expected = if SHORT_READ_DRAINS { 2 } else { 3 };
+            let expected = if SHORT_MEANS_NOT_READY { 2 } else { 3 };
             assert_eq!(calls.get(), expected, "read calls for two short reads");
+        });
+    }
+
+    /// A stream write that takes less than it was given leaves the stream full: the next write
+    /// waits for an event without trying first, and goes on once the peer has read.
+    #[test]
+    fn short_stream_write_waits_without_a_failing_write() {
+        crate::run(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            let (a, b) = (Rc::new(a), Async::new(b).unwrap());
+            let (calls, big) = (Cell::new(0), vec![7u8; 16 << 20]);
+            let write = || {
+                std::future::poll_fn(|cx| {
+                    b.poll_write_stream(cx, big.len(), |mut s| {
+                        calls.set(calls.get() + 1);
+                        s.write(&big)
+                    })
+                })
+            };
+            assert!(write().await.unwrap() < big.len(), "16 MiB fit a socket buffer");
+            a.set_nonblocking(true).unwrap();
+            let reader = a.clone();
+            crate::get_running_loop().call_soon(move || while (&*reader).read(&mut [0; 1 << 16]).is_ok() {});
+            assert!(write().await.unwrap() > 0);
+            let expected = if SHORT_MEANS_NOT_READY { 2 } else { 3 };
+            assert_eq!(calls.get(), expected, "write calls for a short write and the next one");
         });
     }
 
