@@ -39,17 +39,18 @@
 //! freed when the future is dropped; a slot keeps one waker, replaced when the task's waker changes
 //! (checked with `will_wake`), so stale wakers never pile up.
 //!
-//! An [`Async`] polled through the futures-io traits remembers, per direction, the tick at which
-//! its fd was last found not ready, and tries the operation again only once the tick moves: a task
-//! polled again for another reason waits again without a failing system call. On Linux and Android
-//! a byte stream's operation (TCP, a Unix stream, a pipe: `poll_read_stream`, `poll_write_stream`)
-//! that moves fewer bytes than asked for counts as finding it not ready: the kernel stops such a
-//! read early only on an empty queue and such a write only on a full buffer, and every later
-//! arrival or freed space is a new epoll event, so the call that would report `WouldBlock` is
-//! saved (tokio does the same on epoll and kqueue). Not once an event reported a hang-up
-//! (`EPOLLRDHUP`, `EPOLLHUP`, an error): the end of file or the error is still to be seen then, and
-//! no new event would announce it. It is not done for `Async<T>` in general: a datagram socket, a
-//! terminal in canonical mode or an inotify fd returns short with more queued.
+//! On Linux and Android a byte stream's operation (TCP, a Unix stream, a pipe:
+//! `poll_read_stream`, `poll_write_stream`) that moves fewer bytes than asked for counts as finding
+//! it not ready: the kernel stops such a read early only on an empty queue and such a write only on
+//! a full buffer, and every later arrival or freed space is a new epoll event, so the next poll
+//! waits for that event instead of making the call that would report `WouldBlock` (tokio does the
+//! same on epoll and kqueue). Not once an event reported a hang-up (`EPOLLRDHUP`, `EPOLLHUP`, an
+//! error): the end of file or the error is still to be seen then, and no new event would announce
+//! it. It is not done for `Async<T>` in general: a datagram socket, a terminal in canonical mode or
+//! an inotify fd returns short with more queued. A poll after a `WouldBlock`, by contrast, tries
+//! again even when no event came: readiness the loop has not collected yet is common (reading
+//! `cat`'s output frees room for its input), and waiting for it would cost a pass of the loop
+//! (tried: twice the `epoll_wait` calls through `cat`, no failed call saved).
 //!
 //! An [`Async`] whose operations keep succeeding never waits, so nothing would make its task give
 //! the loop back: a connection whose peer keeps sending would be served again and again while the
