@@ -169,6 +169,22 @@ impl Link {
         !up.broken
     }
 
+    /// Makes `to_worker` the link's worker, after handing it the pool's `hello`. Both under one
+    /// lock: the pool sends its first task once the worker has answered that hello, and a task
+    /// the reader found no worker for would be dropped, leaving the pool waiting for its result.
+    fn install(
+        &self,
+        mut to_worker: WorkerInput,
+        hello: &[u8],
+        page: Option<StatusPage>,
+        kill: Arc<AtomicBool>,
+    ) -> io::Result<()> {
+        let mut cur = lock(&self.current);
+        to_worker.write_all(hello)?;
+        *cur = Current { to_worker: Some(to_worker), page, kill, restart: false };
+        Ok(())
+    }
+
     fn end(&self) {
         self.ended.store(true, Ordering::Release);
         let _guard = lock(&self.current);
@@ -272,11 +288,10 @@ type Ended = (Option<libc::c_int>, String, u64, bool);
 
 /// Starts one worker, serves it until it ends, and says how it went.
 fn serve_one(prefix: &str, hello: &[u8], link: &Arc<Link>) -> io::Result<Ended> {
-    let (child, mut to_worker, page, from_worker) = start_worker(prefix, link)?;
+    let (child, to_worker, page, from_worker) = start_worker(prefix, link)?;
     set_blocking(to_worker.as_raw_fd())?;
-    to_worker.write_all(hello)?;
     let kill = Arc::new(AtomicBool::new(false));
-    *lock(&link.current) = Current { to_worker: Some(to_worker), page, kill: kill.clone(), restart: false };
+    link.install(to_worker, hello, page, kill.clone())?;
     let watched = link.clone();
     let watcher = std::thread::Builder::new().name("tulip-nanny-watch".into());
     let watcher = watcher.spawn(move || watch(child, &watched.ended, &kill))?;
@@ -609,6 +624,33 @@ mod tests {
         std::mem::forget(worker_side.lock_output(false));
         assert!(nanny_side.died_mid_frame(), "a longer frame may be part written");
         assert!(!pages().0.died_mid_frame(), "a worker that held no lock");
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_task_sent_as_soon_as_the_worker_has_the_hello_reaches_it() {
+        // The hang this pins: the reader found no worker between the hello and its install.
+        let (link, _up) = link_to_pipe();
+        let link = Arc::new(link);
+        let (pool_end, worker_end) = super::super::channel::socket_pair().unwrap();
+        let mut worker_end = File::from(worker_end);
+        let to_worker = WorkerInput::new(pool_end).unwrap();
+        let pool = {
+            let link = link.clone();
+            std::thread::spawn(move || {
+                // The pool: its first task goes out the moment the worker has read the hello.
+                let mut hello = [0u8; 5];
+                worker_end.read_exact(&mut hello).unwrap();
+                forward(&link, b"task");
+                worker_end
+            })
+        };
+        link.install(to_worker, b"hello", None, Arc::new(AtomicBool::new(false))).unwrap();
+        let mut worker_end = pool.join().unwrap();
+        let mut task = [0u8; 4];
+        spawn::set_nonblocking(&worker_end).unwrap();
+        worker_end.read_exact(&mut task).expect("the task was forwarded, not dropped");
+        assert_eq!(&task, b"task");
     }
 
     #[test]
