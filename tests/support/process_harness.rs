@@ -4,10 +4,17 @@
 //! Cargo's default harness has its own `main`, which cannot call `tulip::process::init()` first, so
 //! these targets bring their own: `main` calls `init()`, then `run` runs the named cases one after
 //! the other (a filter argument selects cases by substring, as with libtest) and exits non-zero if
-//! any failed.
+//! any failed. A case still running after [`HANG_LIMIT`] is taken for hung: the runner prints the
+//! stacks of its threads (with `gdb` where it is installed) and exits non-zero, so a hang in CI
+//! names its case and where it waits instead of ending as the step's own time limit.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// How long one case may run before it is taken for hung (a liveness bound, far above any case's
+/// time on a loaded machine).
+pub const HANG_LIMIT: Duration = Duration::from_secs(120);
 
 /// One behaviour under test.
 pub struct Case {
@@ -35,7 +42,9 @@ pub fn run(cases: &[Case]) {
     let mut failed = Vec::new();
     for case in &selected {
         let t = Instant::now();
+        let watchdog = watch(case.name);
         let outcome = catch_unwind(AssertUnwindSafe(case.run));
+        drop(watchdog);
         let verdict = if outcome.is_ok() { "ok" } else { "FAILED" };
         println!("test {} ... {verdict} ({:.2?})", case.name, t.elapsed());
         if outcome.is_err() {
@@ -52,6 +61,45 @@ pub fn run(cases: &[Case]) {
     if !failed.is_empty() {
         println!("failures: {failed:?}");
         std::process::exit(1);
+    }
+}
+
+/// Starts a watchdog for case `name`: unless the returned sender is dropped within [`HANG_LIMIT`],
+/// it prints where every thread waits and exits the process with status 1.
+fn watch(name: &'static str) -> mpsc::Sender<()> {
+    let (tx, rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if rx.recv_timeout(HANG_LIMIT) != Err(mpsc::RecvTimeoutError::Timeout) {
+            return;
+        }
+        println!("test {name} ... HUNG: still running after {HANG_LIMIT:?}; its threads:");
+        print_stacks();
+        std::process::exit(1);
+    });
+    tx
+}
+
+/// Prints the stack of every thread of this process: `gdb`'s backtraces if it is installed, else
+/// (Linux) each thread's name, kernel wait channel and system call.
+fn print_stacks() {
+    // Where Yama allows tracing descendants only, a child may attach to us only if we say so.
+    #[cfg(target_os = "linux")]
+    // SAFETY: a prctl with integer arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_PTRACER, libc::PR_SET_PTRACER_ANY);
+    }
+    let gdb = std::process::Command::new("gdb")
+        .args(["-p", &std::process::id().to_string(), "-batch", "-ex", "thread apply all bt"])
+        .output();
+    if let Some(out) = gdb.ok().filter(|o| o.status.success()) {
+        println!("{}", String::from_utf8_lossy(&out.stdout));
+        return;
+    }
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return };
+    for task in tasks.flatten() {
+        let read = |f: &str| std::fs::read_to_string(task.path().join(f)).unwrap_or_default();
+        let (comm, wchan, syscall) = (read("comm"), read("wchan"), read("syscall"));
+        println!("thread {:?} {}: wchan {wchan}, syscall {}", task.file_name(), comm.trim(), syscall.trim());
     }
 }
 
