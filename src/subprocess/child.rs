@@ -267,13 +267,9 @@ impl Drop for Child {
     fn drop(&mut self) {
         // The loop registration goes first, on this thread; the process goes to the reaper.
         self.exited = None;
-        let Some(mut proc) = self.proc.take() else { return };
-        if self.status.is_some() {
-            return;
+        let Some(proc) = self.proc.take() else { return };
+        if self.status.is_none() {
+            reaper::orphan(proc, self.kill_on_drop);
         }
-        if self.kill_on_drop {
-            proc.signal(libc::SIGKILL);
-        }
-        reaper::adopt(proc);
     }
 }

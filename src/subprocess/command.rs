@@ -11,7 +11,16 @@ use std::process::Output;
 
 use super::child::Child;
 use super::error::SpawnError;
+use super::lane::{self, SpawnArgs};
 use super::spawn::{self, Stream};
+
+/// How a spawn is made (see [`Command::plan`]).
+enum Plan {
+    /// `posix_spawn`, on the loop thread or the spawn lane.
+    Posix(SpawnArgs),
+    /// std's `fork` path, with these streams.
+    Std([Stream; 3]),
+}
 
 /// How one of a child's standard streams is connected.
 ///
@@ -376,6 +385,25 @@ impl Command {
     }
 
     fn spawn_with(&mut self, defaults: [fn() -> Stdio; 3]) -> Result<Child, SpawnError> {
+        let started = match self.plan(defaults)? {
+            Plan::Posix(args) => args.here().map_err(|e| self.classify(&e))?,
+            Plan::Std(streams) => self.std_spawn(streams)?,
+        };
+        self.adopt(started)
+    }
+
+    /// [`spawn_with`](Self::spawn_with), with a `posix_spawn` made on the spawn lane (see `lane`):
+    /// what [`status`](Self::status) and [`output`](Self::output) start their child with.
+    async fn start_with(&mut self, defaults: [fn() -> Stdio; 3]) -> Result<Child, SpawnError> {
+        let started = match self.plan(defaults)? {
+            Plan::Posix(args) => lane::posix_spawn(args).await.map_err(|e| self.classify(&e))?,
+            Plan::Std(streams) => self.std_spawn(streams)?,
+        };
+        self.adopt(started)
+    }
+
+    /// Checks what can be refused before a spawn, and decides how to make it.
+    fn plan(&mut self, defaults: [fn() -> Stdio; 3]) -> Result<Plan, SpawnError> {
         if let Some(what) = &self.nul {
             return Err(SpawnError::Nul { what: what.clone() });
         }
@@ -388,14 +416,21 @@ impl Command {
             Stdio::for_spawn(o, defaults[1]),
             Stdio::for_spawn(e, defaults[2]),
         ];
-        let (pid, ends) = if self.posix_spawn_will_do() {
-            let argv: Vec<&OsStr> =
-                std::iter::once(self.inner.get_program()).chain(self.inner.get_args()).collect();
-            spawn::posix_spawn(&argv, self.environment().as_deref(), self.pgroup, streams)
-                .map_err(|e| self.classify(&e))?
-        } else {
-            self.std_spawn(streams)?
-        };
+        if !self.posix_spawn_will_do() {
+            return Ok(Plan::Std(streams));
+        }
+        let argv = std::iter::once(self.inner.get_program()).chain(self.inner.get_args());
+        Ok(Plan::Posix(SpawnArgs {
+            argv: argv.map(OsStr::to_os_string).collect(),
+            env: self.environment(),
+            pgroup: self.pgroup,
+            streams,
+            kill_on_drop: self.kill_on_drop,
+        }))
+    }
+
+    /// Puts a child just started on the loop.
+    fn adopt(&self, (pid, ends): spawn::Started) -> Result<Child, SpawnError> {
         Child::adopt(pid, ends, self.kill_on_drop).map_err(|e| SpawnError::io(&e))
     }
 
@@ -446,7 +481,9 @@ impl Command {
 
     /// Runs the program to its end and collects its stdout and stderr (pipes unless set
     /// otherwise; stdin is `/dev/null` unless set). Both pipes are read at once, so a child that
-    /// fills one while the other is being read cannot deadlock.
+    /// fills one while the other is being read cannot deadlock. The child is started off the loop
+    /// thread where it can be (see the [module docs](super#implementation)); dropped before it is
+    /// started, the future still has the child reaped (and killed first under `kill_on_drop`).
     ///
     /// # Errors
     ///
@@ -464,11 +501,12 @@ impl Command {
     /// });
     /// ```
     pub async fn output(&mut self) -> io::Result<Output> {
-        let child = self.spawn_with([Stdio::null, Stdio::piped, Stdio::piped])?;
+        let child = self.start_with([Stdio::null, Stdio::piped, Stdio::piped]).await?;
         child.wait_with_output().await
     }
 
     /// Runs the program to its end and returns its exit status (streams inherited unless set).
+    /// Started as [`output`](Self::output) starts it: off the loop thread where it can be.
     ///
     /// # Examples
     ///
@@ -479,7 +517,7 @@ impl Command {
     /// });
     /// ```
     pub async fn status(&mut self) -> io::Result<std::process::ExitStatus> {
-        self.spawn()?.wait().await
+        self.start_with([Stdio::inherit, Stdio::inherit, Stdio::inherit]).await?.wait().await
     }
 
     /// Tells apart the failures a user can cause.

@@ -31,7 +31,7 @@ struct Shared {
 }
 
 /// Hands `child` to the reaper thread, which reaps it once it ends.
-pub(super) fn adopt(mut child: Child) {
+fn adopt(mut child: Child) {
     if matches!(child.try_wait(false), Waited::Gone(_) | Waited::Unknown) {
         return;
     }
@@ -42,6 +42,15 @@ pub(super) fn adopt(mut child: Child) {
     };
     shared.incoming.lock().unwrap_or_else(|e| e.into_inner()).push(child);
     let _ = shared.poller.notify();
+}
+
+/// Sends a child nobody waits for to the reaper thread, killed first if `kill` (its command's
+/// `kill_on_drop`).
+pub(super) fn orphan(mut child: Child, kill: bool) {
+    if kill {
+        child.signal(libc::SIGKILL);
+    }
+    adopt(child);
 }
 
 fn reaper() -> Option<&'static Arc<Shared>> {
