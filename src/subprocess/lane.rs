@@ -4,8 +4,8 @@
 //! `posix_spawn` returns only once the child has called `exec`, and a child waits for a CPU behind
 //! the ones started before it: amid a fan-out a spawn blocks its thread for most of a millisecond.
 //! On the loop thread that wait holds up everything else the loop does (the exits of earlier
-//! children among it), and only one child is ever between its clone and its `exec`. On a lane of a
-//! few threads, the loop goes on while children start, several at once. `spawn` itself stays on
+//! children among it), and only one child is ever between its clone and its `exec`. On a lane of
+//! several threads, the loop goes on while children start, several at once. `spawn` itself stays on
 //! the loop thread: it returns the [`Child`](super::Child) at once, as `tokio::process` does.
 //!
 //! # Implementation
@@ -14,8 +14,8 @@
 //! [`IDLE_TIMEOUT`] idle and never spin for work (a spawn takes far longer than a spin). A lane
 //! job owns what it starts until the loop takes it: if the waiting future was dropped meanwhile,
 //! the child goes to the background reaper (killed first under `kill_on_drop`), as an unwaited
-//! [`Child`](super::Child) would. Where the lane cannot start (no thread to be had), the spawn is
-//! made on the loop thread as before.
+//! [`Child`](super::Child) would. Where the lane cannot start (no thread to be had), or did not run
+//! the spawn, it is made on the loop thread.
 //!
 //! # Caveats
 //!
@@ -37,10 +37,12 @@ use crate::ThreadPool;
 /// How long an idle lane thread waits for another spawn before it exits.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How many spawns run at once: one per CPU, at least two (one child waiting for a CPU must not
-/// hold up the next), at most four (more only queue for the same CPUs).
+/// How many spawns run at once: four per CPU, between 4 and 16. A spawning thread mostly waits
+/// for its child to get a CPU and call `exec`; with a few such children per CPU a CPU is never
+/// idle between two (W9 on 2 CPUs: 0.94× the best peer's time with 2 threads, 0.91× with 4, 0.84×
+/// with 8, 0.88× with 16, medians of 5 runs).
 fn lane_size() -> usize {
-    crate::process_pool::cpus().clamp(2, 4)
+    (4 * crate::process_pool::cpus()).clamp(4, 16)
 }
 
 /// The lane, built on first use; `None` if it could not be.

@@ -53,7 +53,7 @@
 //! (1 ms to 50 ms) instead.
 //!
 //! [`Command::status`] and [`Command::output`] make their `posix_spawn` on the *spawn lane*, a
-//! few threads of a pool of its own (see `lane`), and await it: a spawn blocks its thread until
+//! pool of its own of four threads per CPU (see `lane`), and await it: a spawn blocks its thread until
 //! the child has called `exec`, which amid a fan-out is most of a millisecond, and the loop goes
 //! on meanwhile (the exits of earlier children among what it does), with several children starting
 //! at once. [`Command::spawn`] returns the [`Child`] at once, so its spawn is made on the loop
@@ -66,9 +66,10 @@
 //! # Caveats
 //!
 //! - A [`Child`] and its pipes belong to the loop that spawned them, and are used on its thread.
-//! - The spawn lane costs CPU for its hand-offs: in W9 (200 `true`, 50 at a time) the parent spent
-//!   about 20 µs more per child than with spawns on the loop thread, for about 20% less wall time
-//!   (README, Subprocesses). Its threads exit after 10 s idle.
+//! - The spawn lane costs CPU for its hand-offs: in W9 (200 `true`, 50 at a time, 2 CPUs) tulip's
+//!   process spent 79–85 µs of CPU per child against tokio's 72–77 µs (tokio spawns on its loop
+//!   thread), for 0.78–0.85× tokio's wall time (README, Subprocesses). Its threads exit after 10 s
+//!   idle.
 //! - A command that changes no variable gives its child the C library's `environ` as it is, read
 //!   without std's environment lock: a `std::env::set_var` on another thread during a spawn breaks
 //!   `set_var`'s own contract (no other thread may read the environment meanwhile), as it does for
