@@ -10,7 +10,11 @@ fn reqwest_get_and_post_from_a_tulip_task() {
     let (got, posted) = tulip::run(async {
         let listener = tulip::net::TcpListener::bind("127.0.0.1", 0).await.unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());
-        let accepted = http::spawn_server(listener);
+        // How many connections reqwest opens is its pool's business: it takes a connection back
+        // on a task of the tokio runtime once the response is read, and a request made before that
+        // task ran opens a second one. Keep-alive on tulip's side is pinned by
+        // `compat_hyper_keep_alive` (1,000 requests on one connection).
+        let _accepted = http::spawn_server(listener);
         let lp = tulip::get_running_loop();
         let client = lp.spawn(tulip::compat::tokio(async move {
             let client = reqwest::Client::new();
@@ -19,9 +23,7 @@ fn reqwest_get_and_post_from_a_tulip_task() {
             let posted = client.post(&url).body("posted").send().await.unwrap().text().await.unwrap();
             (got, posted)
         }));
-        let out = client.await.unwrap();
-        assert_eq!(accepted.get(), 1, "reqwest keeps its connection alive");
-        out
+        client.await.unwrap()
     });
     assert_eq!(got, "hello");
     assert_eq!(posted, "posted");
