@@ -1,31 +1,16 @@
-use std::time::{Duration, Instant};
+#[path = "../support/census.rs"]
+mod census;
+#[path = "../support/process_harness.rs"]
+mod harness;
 
+use std::time::Duration;
+
+use harness::eventually;
 use tulip::subprocess::Command;
 
-/// The pids of this process's children (alive or zombie), from `/proc`.
-fn children() -> Vec<u32> {
-    let me = std::process::id();
-    let ppid_of = |pid: &str| {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse::<u32>().ok()
-    };
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|name| ppid_of(name) == Some(me))
-        .filter_map(|name| name.parse().ok())
-        .collect()
-}
-
-/// Waits for `cond`, panicking with `what` after `limit` (a liveness bound, not a timing).
-fn eventually(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+/// The pids of this process's children, alive or zombie.
+fn children() -> Vec<i32> {
+    census::child_states().into_iter().map(|(pid, _)| pid).collect()
 }
 
 #[test]

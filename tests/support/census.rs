@@ -15,7 +15,7 @@ pub fn threads() -> usize {
 }
 
 /// The children of this process: pid, and whether it is a zombie (dead, not reaped yet).
-fn child_states() -> Vec<(i32, bool)> {
+pub fn child_states() -> Vec<(i32, bool)> {
     let me = std::process::id().to_string();
     let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
     dir.flatten()
