@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_lite::AsyncReadExt;
 
-use super::pipe::{on_loop, ChildStderr, ChildStdin, ChildStdout};
+use super::pipe::{ChildStderr, ChildStdin, ChildStdout};
 use super::{reaper, sigchld};
 use crate::process_pool::child::{Child as Proc, Waited};
 use crate::reactor::Async;
@@ -81,9 +81,9 @@ impl Child {
             kill_on_drop: true,
         };
         let [stdin, stdout, stderr] = ends;
-        child.stdin = stdin.map(|p| on_loop(p).map(ChildStdin)).transpose()?;
-        child.stdout = stdout.map(|p| on_loop(p).map(ChildStdout)).transpose()?;
-        child.stderr = stderr.map(|p| on_loop(p).map(ChildStderr)).transpose()?;
+        child.stdin = stdin.map(ChildStdin::on_loop).transpose()?;
+        child.stdout = stdout.map(ChildStdout::on_loop).transpose()?;
+        child.stderr = stderr.map(ChildStderr::on_loop).transpose()?;
         let pidfd =
             child.proc.as_ref().and_then(Proc::pidfd).map(|fd| fd.try_clone_to_owned()).transpose()?;
         child.exited = pidfd.map(Async::new).transpose()?;
