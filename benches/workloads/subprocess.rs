@@ -5,7 +5,7 @@
 //! - W9: spawn 200 `true` children, at most 50 alive at a time (50 lanes of 4 in a row), and wait
 //!   for them all; total ms, median of 5 rounds, the systems taking turns round by round.
 //! - W9p: 256 MiB (32 under `--quick`) through `cat`, stdin written and stdout read at once in
-//!   64 KiB chunks; MiB/s, median of 3 rounds, taking turns as W9's do.
+//!   64 KiB chunks; MiB/s, median of 5 rounds, taking turns as W9's do.
 
 use std::time::Instant;
 
@@ -27,7 +27,7 @@ pub fn run(report: &mut Report) {
     }
     if report.wants("W9p") {
         let mib = report.scale(256, 8);
-        let rounds = report.scale(3, 3);
+        let rounds = report.scale(5, 5);
         let systems =
             [("tulip", w9p_tulip as fn(usize) -> f64), ("tokio", w9p_tokio), ("async-process", w9p_ap)];
         let runs = systems.map(|(_, f)| move || f(mib << 20));
