@@ -467,6 +467,7 @@ fn poll_io<T: AsFd, R>(
     let wait = (&a.seen[i], &a.slots[i], true);
     // A short stream operation found the fd not ready at the tick in `seen`: wait for an event.
     if a.short[i].replace(false) && a.poll_wait(dir, wait, caller, cx).is_pending() {
+        a.unwaited.set(0);
         return Poll::Pending;
     }
     loop {
@@ -635,6 +636,37 @@ mod tests {
             assert_eq!(read_stream(&b, &calls).await, 6);
             let expected = if SHORT_MEANS_NOT_READY { 2 } else { 3 };
             assert_eq!(calls.get(), expected, "read calls for two short reads");
+        });
+    }
+
+    /// The budget counts operations since the last wait, and a wait that follows a short read
+    /// is one: a connection that waits for every request is never made to yield (it was, once in
+    /// every 16 requests of hyper's 8 KiB reads, which put 6% of W7h's requests a pass behind).
+    #[test]
+    fn waiting_after_a_short_read_restarts_the_budget() {
+        crate::run(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            let b = Async::new(b).unwrap();
+            let a = Rc::new(a);
+            let (polls, calls) = (Cell::new(0), Cell::new(0));
+            let rounds = 3 * IO_BUDGET as usize;
+            for _ in 0..rounds {
+                let a = a.clone();
+                crate::get_running_loop().call_soon(move || drop((&*a).write_all(b"request")));
+                let mut buf = [0; 64];
+                let n = std::future::poll_fn(|cx| {
+                    polls.set(polls.get() + 1);
+                    b.poll_read_stream(cx, buf.len(), |mut s| {
+                        calls.set(calls.get() + 1);
+                        s.read(&mut buf)
+                    })
+                })
+                .await
+                .unwrap();
+                assert_eq!(n, 7);
+            }
+            // Each round: one poll that waits for the write, one that reads.
+            assert_eq!(polls.get(), 2 * rounds, "polls for {rounds} requests, each waited for");
         });
     }
 
