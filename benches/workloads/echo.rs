@@ -6,7 +6,7 @@
 //! client thread, not one per connection: 64 client threads on a small machine measure the OS
 //! scheduler's choice of which client runs more than the server). Figures:
 //! requests/s, and the p99 (beside it p50 and max) of the round trips of every connection; each the
-//! median of 3 rounds, the systems taking turns round by round. A slow
+//! median of 5 rounds, the systems taking turns round by round. A slow
 //! p99 next to a fast p50 means some connections wait while others are served again and again.
 //!
 //! The peers, each with the same server written its own way:
@@ -41,11 +41,11 @@ pub fn run(report: &mut Report) {
 /// `C` until `total` round trips or `LIMIT`, and reports `workload`'s rate and its p50, p99 and max
 /// round trip (W7 and W7h share it).
 ///
-/// The systems take turns, round after round (3 rounds, 1 under `--quick`), and each figure is the
+/// The systems take turns, round after round (5 rounds, 1 under `--quick`), and each figure is the
 /// median of a system's rounds: one run each, in a fixed order, let a slow stretch of the machine
 /// fall on whichever system ran in it.
 pub fn measure<C: Conn>(report: &mut Report, workload: &str, total: usize, systems: &[(&str, Server)]) {
-    let rounds = report.scale(3, 3);
+    let rounds = report.scale(5, 5);
     let servers: Vec<_> =
         systems.iter().map(|&(system, serve)| move || serve_once::<C>(system, serve, total)).collect();
     for (&(system, _), runs) in systems.iter().zip(&take_turns(rounds, &servers)) {
