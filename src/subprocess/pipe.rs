@@ -66,7 +66,9 @@ macro_rules! pipe_end {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name {
+            /// The pipe end, non-blocking and registered with the loop that spawned the child.
             io: Async<File>,
+            /// What this end has carried, for the one raise of its pipe (module doc).
             growth: Growth,
         }
 

@@ -55,8 +55,9 @@
 //! An [`Async`] whose operations keep succeeding never waits, so nothing would make its task give
 //! the loop back: a connection whose peer keeps sending would be served again and again while the
 //! others' readiness sits unread. After [`IO_BUDGET`] operations without a wait (whether the wait
-//! followed a `WouldBlock` or a short operation), the next one yields first (the task goes to the back of the ready queue and the loop polls again), as tokio's
-//! cooperative budget does and as asyncio's one read per readiness event does by construction.
+//! followed a `WouldBlock` or a short operation), the next one yields first (the task goes to the
+//! back of the ready queue and the loop polls again), as tokio's cooperative budget does and as
+//! asyncio's one read per readiness event does by construction.
 //!
 //! Nothing that can run user code (dropping a waker, a callback, a source) happens while the slab or
 //! a source's state is borrowed: a closure may own an [`Async`] whose drop must deregister it.
