@@ -47,12 +47,25 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let ends = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     #[cfg(not(atomic_cloexec))]
     set_cloexec(&fds)?;
-    #[cfg(target_os = "linux")]
-    // SAFETY: F_SETPIPE_SZ on a pipe we own; a refusal (limits) leaves the default size.
-    unsafe {
-        libc::fcntl(fds[0], libc::F_SETPIPE_SZ, 256 * 1024);
-    }
+    raise_pipe(ends.0.as_fd());
     Ok(ends)
+}
+
+/// The size of a pipe that carries a stream: a worker's results, or a child's stream once it has
+/// carried 1 MiB (see `subprocess`).
+#[cfg(target_os = "linux")]
+pub(crate) const STREAM_PIPE: c_int = 256 << 10;
+
+/// Raises `end`'s pipe to [`STREAM_PIPE`] on Linux; a refusal (the user's pipe budget,
+/// `pipe-max-size`) leaves it as it was. Elsewhere pipes size themselves.
+pub(crate) fn raise_pipe(end: BorrowedFd<'_>) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: F_SETPIPE_SZ on an open pipe end; it changes no memory of ours.
+    unsafe {
+        libc::fcntl(end.as_raw_fd(), libc::F_SETPIPE_SZ, STREAM_PIPE);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = end;
 }
 
 /// Sets close-on-exec on new descriptors, where they could not be created with it.

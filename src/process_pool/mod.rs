@@ -39,7 +39,7 @@ mod builder;
 // The seams between the pool and the OS: the Unix files beside this one, their Windows twins
 // under `windows/` (same items, same names).
 #[cfg_attr(windows, path = "windows/channel.rs")]
-mod channel;
+pub(crate) mod channel;
 #[cfg_attr(windows, path = "windows/child.rs")]
 pub(crate) mod child;
 pub(crate) mod code;

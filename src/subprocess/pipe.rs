@@ -4,13 +4,14 @@
 //!
 //! A Linux pipe holds 64 KiB, so a stream through a child (`cat`, a converter, a compressor)
 //! stops its writer every 64 KiB until the reader has run: each side then blocks and is woken
-//! once per 64 KiB. Once an end has carried [`GROW_AFTER`] bytes, tulip raises its pipe to
-//! [`STREAM_PIPE`] (`F_SETPIPE_SZ`), once: W9p (256 MiB through `cat`) moves about 1.3× as many
-//! bytes per second with no more CPU per byte (README, Subprocesses). Pipes that carry little,
-//! as in a fan-out of a hundred children, keep the default size: a larger pipe counts against
-//! the user's pipe budget (`/proc/sys/fs/pipe-user-pages-soft`, 64 MiB by default), and a user
-//! over it gets small pipes in every program. A refusal (that budget, or
-//! `/proc/sys/fs/pipe-max-size` below [`STREAM_PIPE`]) leaves the pipe as it was.
+//! once per 64 KiB. Once an end has carried [`GROW_AFTER`] bytes, tulip raises its pipe to 256 KiB
+//! (the process pool's `channel::raise_pipe`, the size of a worker's result pipe), once: W9p
+//! (256 MiB through `cat`) moves about 1.3× as many bytes per second with no more CPU per byte
+//! (README, Subprocesses). Pipes that carry little, as in a fan-out of a hundred children, keep the
+//! default size: a larger pipe counts against the user's pipe budget
+//! (`/proc/sys/fs/pipe-user-pages-soft`, 64 MiB by default), and a user over it gets small pipes in
+//! every program. A refusal (that budget, or `/proc/sys/fs/pipe-max-size` below 256 KiB) leaves the
+//! pipe as it was.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -20,13 +21,11 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
+use crate::process_pool::channel::raise_pipe;
 use crate::reactor::Async;
 
-/// Bytes an end carries before its pipe is raised to [`STREAM_PIPE`].
+/// Bytes an end carries before its pipe is raised to 256 KiB (`channel::STREAM_PIPE`).
 const GROW_AFTER: usize = 1 << 20;
-
-/// The size a pipe that carries a stream is raised to.
-const STREAM_PIPE: usize = 256 << 10;
 
 /// How much an end has carried, until it reaches [`GROW_AFTER`] and the pipe is raised.
 #[derive(Debug, Default)]
@@ -43,23 +42,12 @@ impl Growth {
             if self.carried < GROW_AFTER {
                 self.carried = self.carried.saturating_add(n);
                 if self.carried >= GROW_AFTER {
-                    raise(fd);
+                    raise_pipe(fd);
                 }
             }
         }
     }
 }
-
-#[cfg(target_os = "linux")]
-/// Raises `fd`'s pipe to [`STREAM_PIPE`]; a refusal leaves it as it was (module doc).
-fn raise(fd: BorrowedFd<'_>) {
-    // SAFETY: F_SETPIPE_SZ on a pipe end this object owns; it changes no memory of ours.
-    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, STREAM_PIPE as libc::c_int) };
-}
-
-#[cfg(not(target_os = "linux"))]
-/// Elsewhere pipes size themselves (FreeBSD's and macOS's grow with the stream).
-fn raise(_: BorrowedFd<'_>) {}
 
 macro_rules! pipe_end {
     ($(#[$doc:meta])* $name:ident) => {
