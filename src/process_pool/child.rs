@@ -100,8 +100,20 @@ impl Child {
     /// Whether the process is still an unreaped child of this process (`waitid` with `WNOWAIT`
     /// leaves it as it is); records it as reaped when not.
     fn still_ours(&mut self) -> bool {
+        self.peek().is_some()
+    }
+
+    /// Whether the process has ended but is not reaped yet: its pid still names it, and its group's
+    /// id the group, so [`kill`](Self::kill) reaches what it left in its group.
+    pub(crate) fn ended_unreaped(&mut self) -> bool {
+        self.peek() == Some(true)
+    }
+
+    /// Looks without reaping: `None` if the process is no longer an unreaped child of this process
+    /// (recorded as reaped), else whether it has ended.
+    fn peek(&mut self) -> Option<bool> {
         if self.reaped {
-            return false;
+            return None;
         }
         loop {
             // SAFETY: an all-zero `siginfo_t` is a valid value for `waitid` to fill.
@@ -110,7 +122,8 @@ impl Child {
             let (idtype, id) = self.wait_id();
             // SAFETY: waits (without reaping) for our own child.
             if unsafe { libc::waitid(idtype, id, &mut info, options) } == 0 {
-                return true;
+                // SAFETY: `waitid` filled the child fields, or left them zero: no change yet.
+                return Some(unsafe { info.si_pid() } != 0);
             }
             let e = io::Error::last_os_error();
             match e.raw_os_error() {
@@ -119,7 +132,7 @@ impl Child {
                 Some(libc::EINVAL) if self.pidfd.is_some() => self.pidfd = None,
                 _ => {
                     self.reaped = e.raw_os_error() == Some(libc::ECHILD);
-                    return !self.reaped;
+                    return (!self.reaped).then_some(false);
                 }
             }
         }

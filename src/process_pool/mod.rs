@@ -46,6 +46,8 @@ pub(crate) mod code;
 mod driver;
 mod handle;
 mod launcher;
+#[cfg(unix)]
+mod link_watch;
 mod map;
 #[cfg(unix)]
 mod nanny;

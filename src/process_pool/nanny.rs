@@ -5,21 +5,28 @@
 //! 1. proves it is the pool's program: the SHA-256 of its own file must be the one the pool sent,
 //!    else it answers the handshake with a refusal (device, inode and mtime mean nothing on
 //!    another host);
-//! 2. starts the real worker next to it, as a local pool would (its socket, status page,
-//!    parent-death signal) but with the link itself as its output and the nanny's stderr as its
-//!    stdout (what a task prints must not land on the link), and passes it the pool's `Hello` with
-//!    the fingerprint of this host's file in place of the pool's;
-//! 3. relays the pool's frames to the worker, taking out the ones meant for itself: on a `Kill` it
-//!    kills the worker's process group (a task's timeout or cancel costs no new connection); the
-//!    worker writes its frames straight onto the link (one hop less per result than a relay);
-//! 4. when the worker is gone (killed, crashed, or stopped past [`STOP_LIMIT`]), tells the pool with
-//!    a `Gone` frame (its wait status and how many tasks it had started, read from its status
-//!    page, so that the pool re-sends the ones it never started), drops what the pool sends until
-//!    the pool's `Restart`, then starts a fresh worker on the same link;
-//! 5. sends a `Beat` frame every interval the pool asked for, so that the pool sees a host that
+//! 2. reads the pool's `Hello` and starts the real worker next to it, as a local pool would (its
+//!    status page, parent-death signal, own process group) but on the link itself: the worker reads
+//!    the pool's frames from the link's input and writes its own onto the link's output, and gets
+//!    the `Hello` (with the fingerprint of this host's file in place of the pool's) in its
+//!    environment; its stdout is the nanny's stderr (what a task prints must not land on the link);
+//! 3. when the worker is gone (it ended on the pool's `Kill` or at the link's end, it crashed, or it
+//!    was stopped past [`STOP_LIMIT`]), kills what its tasks left in its process group, tells the
+//!    pool with a `Gone` frame (its wait status and how many tasks it had started, read from its
+//!    status page, so that the pool re-sends the ones it never started), reads the link until the
+//!    pool's `Restart`, dropping what came before it, then starts a fresh worker on the same link;
+//! 4. sends a `Beat` frame every interval the pool asked for, so that the pool sees a host that
 //!    hangs with its link open;
-//! 6. kills the worker when its stdin ends: the OpenSSH client cannot send signals, so the end of
-//!    the link is the pool's kill, and a lost link or session leaves nothing running.
+//! 5. ends when the link's input ends and its worker is gone. The OpenSSH client cannot send
+//!    signals, so the end of the link is the pool's kill: the worker ends then (see
+//!    `link_watch`), and a lost link or session leaves nothing running.
+//!
+//! Why the worker reads the link itself: a relay through the nanny was one more process to wake on
+//! every task's way, which over ssh on a small machine cost a third of the round trip (W8b in the
+//! workloads bench: ~50 µs of ~130). The price is the resynchronisation in 3: a dead worker may
+//! have left the stream anywhere in a frame, so the pool's `Restart` carries the link's token and
+//! the nanny finds it by its bytes (see [`wire::restart_marker`]); the pool sends nothing after it
+//! until the new worker's `Ready`, so nothing the new worker needs is read by the nanny.
 //!
 //! The nanny writes its own frames only between the worker's: it holds the status page's output
 //! lock for each, as the worker does for each of its own (see `StatusPage::lock_output`), and skips
@@ -35,16 +42,15 @@
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::channel::WorkerInput;
 use super::child::{self, Child, Waited};
 use super::spawn::{self, StatusPage};
-use super::wire::{self, ToWorker, HANDSHAKE_MAX, KIND_KILL, KIND_RESTART, PREFIX};
-use super::worker::{EXIT_HANDSHAKE, EXIT_PROTOCOL};
+use super::wire::{self, FrameWalker, ToWorker, HANDSHAKE_MAX, PREFIX, RESTART_LEN};
+use super::worker::{EXIT_HANDSHAKE, EXIT_KILLED, EXIT_PROTOCOL};
 
 /// Runs the nanny for the marker value `value` (see [`NANNY_ENV`](super::launcher::NANNY_ENV));
 /// never returns.
@@ -93,13 +99,13 @@ fn link_output() -> io::Result<File> {
     }
 }
 
-/// What the nanny's threads share: the link's upstream, and the worker now on it.
+/// What the nanny's threads share: the link's output, and the status page of the worker on it.
 struct Link {
     up: Mutex<Upstream>,
-    current: Mutex<Current>,
-    /// Signalled when the pool asks for a restart or the link ends.
-    changed: Condvar,
-    /// The link's input ended: the pool is gone, or wants this worker gone.
+    /// The status page of the worker now on the link: while a worker writes onto the link itself,
+    /// the nanny writes its own frames under the page's output lock.
+    page: Mutex<Option<StatusPage>>,
+    /// The link's input ended (the pool is gone), or its output broke: beats stop.
     ended: AtomicBool,
 }
 
@@ -108,42 +114,22 @@ struct Upstream {
     out: File,
     /// Where the relayed worker's stream stands in its frames: the nanny writes its own only
     /// between them. Always between when the worker writes onto the link itself.
-    frames: Boundary,
+    frames: FrameWalker,
     /// A write failed: the link is broken.
     broken: bool,
 }
 
-/// The worker on the link, as the link's reader sees it.
-#[derive(Default)]
-struct Current {
-    /// The worker's input; `None` from its end (or a `Kill`) until the pool's `Restart`: what the
-    /// pool sends meanwhile was meant for the dead worker and is dropped.
-    to_worker: Option<WorkerInput>,
-    /// The worker's status page; while a worker writes onto the link itself, the nanny writes its
-    /// own frames under the page's output lock.
-    page: Option<StatusPage>,
-    /// Set by a `Kill`: the watcher kills the worker.
-    kill: Arc<AtomicBool>,
-    /// The pool sent `Restart`.
-    restart: bool,
-}
-
 impl Link {
     fn new(out: File) -> Link {
-        let up = Upstream { out, frames: Boundary::default(), broken: false };
-        Link {
-            up: Mutex::new(up),
-            current: Mutex::new(Current::default()),
-            changed: Condvar::new(),
-            ended: AtomicBool::new(false),
-        }
+        let up = Upstream { out, frames: FrameWalker::default(), broken: false };
+        Link { up: Mutex::new(up), page: Mutex::new(None), ended: AtomicBool::new(false) }
     }
 
     /// Writes a frame of the nanny's own while the worker may be writing too, if it is between
     /// frames; skipped (`false`) otherwise.
     fn send_beside(&self, frame: &[u8]) -> bool {
-        let cur = lock(&self.current);
-        let held = cur.page.as_ref().map(StatusPage::try_lock_output);
+        let page = lock(&self.page);
+        let held = page.as_ref().map(StatusPage::try_lock_output);
         if matches!(held, Some(None)) {
             return false;
         }
@@ -164,80 +150,14 @@ impl Link {
     /// Relays bytes of the worker's stream.
     fn relay(&self, bytes: &[u8]) -> bool {
         let mut up = lock(&self.up);
-        up.frames.advance(bytes);
+        up.frames.advance(bytes, |_| ());
         up.broken |= up.out.write_all(bytes).is_err();
         !up.broken
-    }
-
-    /// Makes `to_worker` the link's worker, after handing it the pool's `hello`. Both under one
-    /// lock: the pool sends its first task once the worker has answered that hello, and a task
-    /// the reader found no worker for would be dropped, leaving the pool waiting for its result.
-    fn install(
-        &self,
-        mut to_worker: WorkerInput,
-        hello: &[u8],
-        page: Option<StatusPage>,
-        kill: Arc<AtomicBool>,
-    ) -> io::Result<()> {
-        let mut cur = lock(&self.current);
-        to_worker.write_all(hello)?;
-        *cur = Current { to_worker: Some(to_worker), page, kill, restart: false };
-        Ok(())
-    }
-
-    fn end(&self) {
-        self.ended.store(true, Ordering::Release);
-        let _guard = lock(&self.current);
-        self.changed.notify_all();
-    }
-
-    /// Waits for the pool's `Restart`; `false` if the link ended first.
-    fn wait_restart(&self) -> bool {
-        let mut cur = lock(&self.current);
-        while !cur.restart && !self.ended.load(Ordering::Acquire) {
-            cur = self.changed.wait(cur).unwrap_or_else(|e| e.into_inner());
-        }
-        std::mem::take(&mut cur.restart) && !self.ended.load(Ordering::Acquire)
     }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Follows a stream's frames by their length prefixes, to tell when it is between two.
-#[derive(Default)]
-struct Boundary {
-    /// Bytes of the current frame's body still to come.
-    body_left: usize,
-    /// The bytes of the current prefix seen so far, and how many.
-    prefix: [u8; PREFIX],
-    have: usize,
-}
-
-impl Boundary {
-    fn between(&self) -> bool {
-        self.body_left == 0 && self.have == 0
-    }
-
-    fn advance(&mut self, mut bytes: &[u8]) {
-        while !bytes.is_empty() {
-            if self.body_left > 0 {
-                let n = self.body_left.min(bytes.len());
-                self.body_left -= n;
-                bytes = &bytes[n..];
-                continue;
-            }
-            let n = (PREFIX - self.have).min(bytes.len());
-            self.prefix[self.have..self.have + n].copy_from_slice(&bytes[..n]);
-            self.have += n;
-            bytes = &bytes[n..];
-            if self.have == PREFIX {
-                self.body_left = u32::from_le_bytes(self.prefix) as usize;
-                self.have = 0;
-            }
-        }
-    }
 }
 
 /// Serves workers one after the other on the link until it ends; the nanny's exit status says
@@ -259,24 +179,29 @@ fn serve(value: &OsStr, mut input: File, link: &Arc<Link>) -> Result<i32, Failur
         ));
     }
     let hello = read_hello(&mut input, &token)?;
+    // Each worker sets it so too: the same open file. The nanny polls before it waits on a read.
+    spawn::set_nonblocking(&input).map_err(|e| (EXIT_HANDSHAKE, format!("cannot set up the link: {e}")))?;
+    // The worker's marker: the spawner appends its flags.
+    let prefix = format!("{prefix}:{}", wire::hex(&hello));
     let started = |e: io::Error| (EXIT_HANDSHAKE, format!("could not start the worker: {e}"));
-    let reader = link.clone();
-    let thread = std::thread::Builder::new().name("tulip-nanny".into());
-    thread.spawn(move || read_link(input, &reader)).map_err(started)?;
     if let Some(every) = beat {
         let beats = link.clone();
         let thread = std::thread::Builder::new().name("tulip-nanny-beat".into());
         thread.spawn(move || send_beats(&beats, every)).map_err(started)?;
     }
+    let mut resync = Resync::new(&token);
     loop {
-        let (status, why, started_tasks, torn) = serve_one(&prefix, &hello, link).map_err(started)?;
+        let (status, why, started_tasks, torn) = serve_one(&prefix, &input, link).map_err(started)?;
         let code = status.map_or(0, shell_status);
-        if link.ended.load(Ordering::Acquire) || torn {
-            return Ok(code);
+        let killed = status.is_some_and(|s| child::exit_code(s) == Some(EXIT_KILLED));
+        let ended = resync.drop_waiting(&mut input) == Found::End;
+        if !killed && !ended {
+            eprintln!("tulip: {why}");
         }
         let mut frame = Vec::new();
         wire::encode_gone(&mut frame, status.unwrap_or(0), started_tasks, &why);
-        if !link.send(&frame) || !link.wait_restart() {
+        if ended || torn || !link.send(&frame) || resync.find(&mut input) == Found::End {
+            link.ended.store(true, Ordering::Release);
             return Ok(code);
         }
     }
@@ -286,116 +211,99 @@ fn serve(value: &OsStr, mut input: File, link: &Arc<Link>) -> Result<i32, Failur
 /// (`u64::MAX`: unknown), and whether it died holding the link's output lock (see the module docs).
 type Ended = (Option<libc::c_int>, String, u64, bool);
 
-/// Starts one worker, serves it until it ends, and says how it went.
-fn serve_one(prefix: &str, hello: &[u8], link: &Arc<Link>) -> io::Result<Ended> {
-    let (child, to_worker, page, from_worker) = start_worker(prefix, link)?;
-    set_blocking(to_worker.as_raw_fd())?;
-    let kill = Arc::new(AtomicBool::new(false));
-    link.install(to_worker, hello, page, kill.clone())?;
-    let watched = link.clone();
+/// Starts one worker on the link, serves it until it ends, and says how it went.
+fn serve_one(prefix: &str, input: &File, link: &Arc<Link>) -> io::Result<Ended> {
+    let out = lock(&link.up).out.try_clone()?;
+    let (child, page, relayed) = spawn::spawn_link_worker(prefix, input.try_clone()?.into(), out.into())?;
+    *lock(&link.page) = page;
     let watcher = std::thread::Builder::new().name("tulip-nanny-watch".into());
-    let watcher = watcher.spawn(move || watch(child, &watched.ended, &kill))?;
-    if let Some(from_worker) = from_worker {
+    let watcher = watcher.spawn(move || watch(child))?;
+    if let Some(from_worker) = relayed {
         relay_up(from_worker, link);
     }
     let (why, status) = watcher.join().unwrap_or((None, None));
-    let (killed, started, torn) = {
-        let mut cur = lock(&link.current);
-        cur.to_worker = None;
-        let page = cur.page.take();
-        let started = page.as_ref().map_or(u64::MAX, StatusPage::started);
-        (cur.kill.load(Ordering::Acquire), started, page.is_some_and(|p| p.died_mid_frame()))
-    };
+    let page = lock(&link.page).take();
+    let started = page.as_ref().map_or(u64::MAX, StatusPage::started);
+    let torn = page.is_some_and(|p| p.died_mid_frame());
     let why = why.unwrap_or_else(|| "the worker's end could not be collected".into());
-    if !killed && !link.ended.load(Ordering::Acquire) {
-        eprintln!("tulip: {why}");
-    }
     Ok((status, why, started, torn))
 }
 
-/// Starts a worker that writes onto the link itself, or where there is no status page to share the
-/// link under, one whose frames the nanny relays (returned: the pipe they come from).
-fn start_worker(
-    prefix: &str,
-    link: &Link,
-) -> io::Result<(Child, WorkerInput, Option<StatusPage>, Option<File>)> {
-    let out = lock(&link.up).out.try_clone()?;
-    match spawn::spawn_worker_onto(prefix, out.into()) {
-        Ok((child, to_worker, page)) => Ok((child, to_worker, Some(page), None)),
-        Err(e) if e.kind() == io::ErrorKind::Unsupported => {
-            let s = spawn::spawn_worker(prefix)?;
-            set_blocking(s.from_worker.as_raw_fd())?;
-            Ok((s.child, s.to_worker, s.page, Some(s.from_worker)))
-        }
-        Err(e) => Err(e),
-    }
+/// What [`Resync`] found on the link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Found {
+    /// The pool's `Restart`: the stream goes on with the next worker's frames.
+    Restart,
+    /// Nothing yet (the link has no more bytes for now).
+    Nothing,
+    /// The link's end (or an error reading it).
+    End,
 }
 
-/// Reads the link: relays the pool's frames to the worker, and acts on those meant for the nanny
-/// (`Kill`, `Restart`). Ends the link when its input ends.
-fn read_link(mut input: File, link: &Link) {
-    let mut buf = vec![0u8; 1 << 16];
-    // `buf[..carry]`: the start of a frame whose prefix and kind are not all here yet.
-    let (mut carry, mut body_left) = (0, 0usize);
-    loop {
-        let n = match input.read(&mut buf[carry..]) {
-            Ok(0) => break,
+/// Reads the link after its worker's end until the pool's `Restart` (see the module docs).
+struct Resync {
+    marker: [u8; RESTART_LEN],
+    /// The last bytes read, short of a whole marker: where one split across two reads begins.
+    tail: Vec<u8>,
+}
+
+impl Resync {
+    fn new(token: &[u8; 16]) -> Resync {
+        Resync { marker: wire::restart_marker(token), tail: Vec::new() }
+    }
+
+    /// Drops what the link holds now, without waiting: `End` if it has ended.
+    fn drop_waiting(&mut self, input: &mut File) -> Found {
+        loop {
+            match self.read(input, false) {
+                Found::Nothing => return Found::Nothing,
+                Found::End => return Found::End,
+                // A `Restart` only ever answers a `Gone`, which this worker has not been given yet.
+                Found::Restart => {}
+            }
+        }
+    }
+
+    /// Reads until the pool's `Restart` or the link's end.
+    fn find(&mut self, input: &mut File) -> Found {
+        loop {
+            match self.read(input, true) {
+                Found::Nothing => {}
+                found => {
+                    self.tail.clear();
+                    return found;
+                }
+            }
+        }
+    }
+
+    /// One read of the link (waiting for it with `block`), looked through for the marker.
+    fn read(&mut self, input: &mut File, block: bool) -> Found {
+        let mut buf = [0u8; 16 * 1024];
+        let n = match input.read(&mut buf) {
+            Ok(0) => return Found::End,
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Found::Nothing,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if block {
+                    super::channel::wait_readable(input);
+                }
+                return Found::Nothing;
+            }
+            Err(_) => return Found::End,
         };
-        let filled = carry + n;
-        let (mut at, mut run) = (0, 0);
-        while at < filled {
-            if body_left > 0 {
-                let k = body_left.min(filled - at);
-                (at, body_left) = (at + k, body_left - k);
-                continue;
-            }
-            if filled - at < PREFIX + 1 {
-                break;
-            }
-            let len = u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
-            let kind = buf[at + PREFIX];
-            if len == 1 && (kind == KIND_KILL || kind == KIND_RESTART) {
-                forward(link, &buf[run..at]);
-                control(link, kind);
-                at += PREFIX + 1;
-                run = at;
-            } else {
-                (at, body_left) = (at + PREFIX, len);
-            }
+        self.scan(&buf[..n])
+    }
+
+    /// Looks through `bytes`, the next of the stream, for the marker.
+    fn scan(&mut self, bytes: &[u8]) -> Found {
+        self.tail.extend_from_slice(bytes);
+        if self.tail.windows(RESTART_LEN).any(|w| w == self.marker) {
+            return Found::Restart;
         }
-        forward(link, &buf[run..at]);
-        buf.copy_within(at..filled, 0);
-        carry = filled - at;
-    }
-    link.end();
-}
-
-/// Writes the pool's bytes to the worker, if there is one to take them.
-fn forward(link: &Link, bytes: &[u8]) {
-    if bytes.is_empty() {
-        return;
-    }
-    let mut cur = lock(&link.current);
-    let Some(w) = cur.to_worker.as_mut() else { return };
-    if w.write_all(bytes).is_err() {
-        cur.to_worker = None;
-    } else if let Some(p) = &cur.page {
-        p.note_input_write();
-    }
-}
-
-/// Acts on a frame meant for the nanny.
-fn control(link: &Link, kind: u8) {
-    let mut cur = lock(&link.current);
-    if kind == KIND_KILL {
-        cur.kill.store(true, Ordering::Release);
-        cur.to_worker = None;
-    } else {
-        cur.restart = true;
-        link.changed.notify_all();
+        let keep = self.tail.len().min(RESTART_LEN - 1);
+        self.tail.drain(..self.tail.len() - keep);
+        Found::Nothing
     }
 }
 
@@ -416,27 +324,24 @@ const WATCH_EVERY: Duration = Duration::from_millis(20);
 /// the pool cannot tell a stopped remote worker from a slow one, the nanny can.
 pub(crate) const STOP_LIMIT: Duration = Duration::from_secs(2);
 
-/// Owns the worker until it is gone: kills it when the link ends, on a `Kill` (`kill`), or when it
-/// stays stopped past [`STOP_LIMIT`]; reaps it; says why it went and gives its wait status.
-fn watch(
-    mut child: Child,
-    link_ended: &AtomicBool,
-    kill: &AtomicBool,
-) -> (Option<String>, Option<libc::c_int>) {
+/// Owns the worker until it is gone: kills it when it stays stopped past [`STOP_LIMIT`], kills
+/// what its tasks left in its process group once it ended, reaps it; says why it went and gives its
+/// wait status.
+fn watch(mut child: Child) -> (Option<String>, Option<libc::c_int>) {
     let pid = child.pid();
     let mut stopped_since: Option<Instant> = None;
     let mut killed_hung = false;
     let hung = || format!("worker {pid} was stopped (SIGSTOP) for over {STOP_LIMIT:?} and was killed");
     loop {
-        if link_ended.load(Ordering::Acquire) || kill.load(Ordering::Acquire) {
+        if child.ended_unreaped() {
+            // Its group's id names its group until it is reaped.
             child.kill();
-            let status = child.wait();
-            let why =
-                if killed_hung { hung() } else { format!("worker {pid} was killed at the pool's request") };
-            return (Some(why), status);
         }
         match child.try_wait(true) {
             Waited::Gone(status) if killed_hung => return (Some(hung()), Some(status)),
+            Waited::Gone(status) if child::exit_code(status) == Some(EXIT_KILLED) => {
+                return (Some(format!("worker {pid} was killed at the pool's request")), Some(status))
+            }
             Waited::Gone(status) => {
                 return (Some(format!("worker {pid} {}", child::describe_status(status))), Some(status))
             }
@@ -536,20 +441,10 @@ fn read_hello(input: &mut File, token: &[u8; 16]) -> Result<Vec<u8>, Failure> {
     Ok(out)
 }
 
-fn set_blocking(fd: i32) -> io::Result<()> {
-    // SAFETY: plain fcntl calls on a descriptor we own.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
 
     /// A status page as the nanny and its worker share it: two mappings of a fresh memfd.
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -585,7 +480,7 @@ mod tests {
     fn a_beat_never_lands_inside_a_frame_the_worker_is_writing() {
         let (link, r) = link_to_pipe();
         let (nanny_side, worker_side) = pages();
-        lock(&link.current).page = Some(nanny_side);
+        *lock(&link.page) = Some(nanny_side);
         let mut beat = Vec::new();
         wire::encode_bare(&mut beat, wire::KIND_BEAT);
         let writing = worker_side.lock_output(false);
@@ -626,46 +521,23 @@ mod tests {
         assert!(!pages().0.died_mid_frame(), "a worker that held no lock");
     }
 
-    #[cfg(any(target_os = "linux", target_os = "android"))]
     #[test]
-    fn a_task_sent_as_soon_as_the_worker_has_the_hello_reaches_it() {
-        // The hang this pins: the reader found no worker between the hello and its install.
-        let (link, _up) = link_to_pipe();
-        let link = Arc::new(link);
-        let (pool_end, worker_end) = super::super::channel::socket_pair().unwrap();
-        let mut worker_end = File::from(worker_end);
-        let to_worker = WorkerInput::new(pool_end).unwrap();
-        let pool = {
-            let link = link.clone();
-            std::thread::spawn(move || {
-                // The pool: its first task goes out the moment the worker has read the hello.
-                let mut hello = [0u8; 5];
-                worker_end.read_exact(&mut hello).unwrap();
-                forward(&link, b"task");
-                worker_end
-            })
-        };
-        link.install(to_worker, b"hello", None, Arc::new(AtomicBool::new(false))).unwrap();
-        let mut worker_end = pool.join().unwrap();
-        let mut task = [0u8; 4];
-        spawn::set_nonblocking(&worker_end).unwrap();
-        worker_end.read_exact(&mut task).expect("the task was forwarded, not dropped");
-        assert_eq!(&task, b"task");
-    }
-
-    #[test]
-    fn the_boundary_follows_frames_split_anywhere() {
+    fn the_restart_is_found_behind_a_dead_workers_frames_split_anywhere() {
+        let token = [0x5a; 16];
         let mut stream = Vec::new();
-        wire::encode_refused(&mut stream, "one");
-        wire::encode_bare(&mut stream, wire::KIND_BEAT);
-        wire::encode_refused(&mut stream, "three");
-        let ends = [PREFIX + 4, PREFIX + 4 + PREFIX + 1, stream.len()];
+        // What the pool sent the dead worker, cut at its first byte: a frame's middle.
+        wire::encode_cancel(&mut stream, 7);
+        stream.extend_from_slice(&wire::restart_marker(&[0x5b; 16])); // another link's
+        stream.remove(0);
+        let at = stream.len();
+        stream.extend_from_slice(&wire::restart_marker(&token));
         for split in 0..stream.len() {
-            let mut b = Boundary::default();
-            b.advance(&stream[..split]);
-            assert_eq!(b.between(), split == 0 || ends.contains(&split), "split at {split}");
-            b.advance(&stream[split..]);
-            assert!(b.between());
+            let mut r = Resync::new(&token);
+            let first = r.scan(&stream[..split]);
+            let found = if first == Found::Restart { first } else { r.scan(&stream[split..]) };
+            assert_eq!(found, Found::Restart, "split at {split}");
+            assert_eq!(first == Found::Restart, split >= at + RESTART_LEN, "split at {split}");
         }
+        assert_eq!(Resync::new(&token).scan(&stream[..at + RESTART_LEN - 1]), Found::Nothing);
     }
 }

@@ -401,42 +401,42 @@ fn at_least(fd: OwnedFd, min: c_int) -> io::Result<OwnedFd> {
 /// Starts one worker process; `env_prefix` is completed with the worker's flags.
 pub(crate) fn spawn_worker(env_prefix: &str) -> io::Result<Spawned> {
     let (up_r, up_w) = channel::pipe()?;
-    let (child, to_worker, page) = launch(env_prefix, up_w, false)?;
-    if let Err(e) = set_nonblocking(&up_r) {
-        child.kill_and_reap();
-        return Err(e);
-    }
+    let (down_r, down_w) = channel::socket_pair()?;
+    let to_worker = WorkerInput::new(down_w)?;
+    set_nonblocking(&to_worker)?;
+    set_nonblocking(&up_r)?;
+    let (page, page_fd) = new_page();
+    let child = launch(env_prefix, down_r, up_w, page_fd)?;
     Ok(Spawned { child, to_worker, from_worker: File::from(up_r), page, host: None })
 }
 
-/// Starts one worker process that writes its frames to `output` instead of a pipe of ours: a remote
-/// worker straight onto its nanny's link, shared under the status page's output lock (see
-/// [`StatusPage::lock_output`]). Fails, starting nothing, where there is no status page.
-pub(crate) fn spawn_worker_onto(
+/// Starts one worker process on a remote worker's link, for its nanny: the worker reads the pool's
+/// frames from `input` (the link's input) itself, and writes its own straight onto `output` (the
+/// link's output) under the status page's output lock (see [`StatusPage::lock_output`]). Where
+/// there is no status page it writes into a pipe instead, whose read end is returned for the nanny
+/// to relay.
+pub(crate) fn spawn_link_worker(
     env_prefix: &str,
+    input: OwnedFd,
     output: OwnedFd,
-) -> io::Result<(Child, WorkerInput, StatusPage)> {
-    match launch(env_prefix, output, true)? {
-        (child, to_worker, Some(page)) => Ok((child, to_worker, page)),
-        // `launch` checks for the page before it starts anything; should it not, leave nothing behind.
-        (child, ..) => {
-            child.kill_and_reap();
-            Err(io::ErrorKind::Unsupported.into())
+) -> io::Result<(Child, Option<StatusPage>, Option<File>)> {
+    let (page, page_fd) = new_page();
+    let (up_w, relayed) = match page {
+        Some(_) => (output, None),
+        None => {
+            let (up_r, up_w) = channel::pipe()?;
+            (up_w, Some(File::from(up_r)))
         }
-    }
+    };
+    let child = launch(env_prefix, input, up_w, page_fd)?;
+    Ok((child, page, relayed))
 }
 
-/// Starts one worker process writing its frames to `up_w`: returns it, its input (non-blocking)
-/// and its status page; with `page_needed`, fails before starting it if there is no page.
-fn launch(
-    env_prefix: &str,
-    up_w: OwnedFd,
-    page_needed: bool,
-) -> io::Result<(Child, WorkerInput, Option<StatusPage>)> {
-    let (down_r, down_w) = channel::socket_pair()?;
-    let down_w = WorkerInput::new(down_w)?;
+/// A status page for a new worker, and the descriptor the worker maps it from; none where the
+/// system has none (cancellation then falls back to timing).
+fn new_page() -> (Option<StatusPage>, Option<OwnedFd>) {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    let (page, page_fd) = match StatusPage::create() {
+    match StatusPage::create() {
         Ok((page, fd)) => (Some(page), Some(fd)),
         Err(e) => {
             log::warn!(
@@ -444,12 +444,14 @@ fn launch(
             );
             (None, None)
         }
-    };
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let (page, page_fd): (Option<StatusPage>, Option<OwnedFd>) = (None, None);
-    if page_needed && page.is_none() {
-        return Err(io::Error::new(io::ErrorKind::Unsupported, "no status page for the worker"));
     }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    (None, None)
+}
+
+/// Starts one worker process reading the pool's frames from `down_r` and writing its own to
+/// `up_w`, with its status page on `page_fd` if there is one.
+fn launch(env_prefix: &str, down_r: OwnedFd, up_w: OwnedFd, page_fd: Option<OwnedFd>) -> io::Result<Child> {
     // The child's ends sit above the numbers they take in the child, so placing one onto its number
     // can never overwrite another.
     let child_in = at_least(down_r, FIRST_STRAY_FD)?;
@@ -457,13 +459,7 @@ fn launch(
     let child_page = page_fd.map(|fd| at_least(fd, FIRST_STRAY_FD)).transpose()?;
     let fds =
         [child_in.as_raw_fd(), child_out.as_raw_fd(), child_page.as_ref().map_or(-1, |f| f.as_raw_fd())];
-    let child = Child::new(start(&program()?, env_prefix, fds)?);
-    drop((child_in, child_out, child_page));
-    if let Err(e) = set_nonblocking(&down_w) {
-        child.kill_and_reap();
-        return Err(e);
-    }
-    Ok((child, down_w, page))
+    Ok(Child::new(start(&program()?, env_prefix, fds)?))
 }
 
 /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time so that the

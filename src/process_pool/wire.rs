@@ -12,9 +12,9 @@
 //! ```
 //!
 //! With the `tracing` feature, two more kinds carry spans and events (see `process_pool::trace`):
-//! `0x04 Trace` before a task's frame, `0x85 Event` from the task as it runs. Between the pool and a
-//! remote worker's nanny (see `nanny`), never seen by a worker: `0x05 Kill` and `0x06 Restart` to
-//! the nanny, `0x86 Gone` and `0x87 Beat` from it.
+//! `0x04 Trace` before a task's frame, `0x85 Event` from the task as it runs. On a remote worker's
+//! link (see `nanny`): `0x05 Kill` to the worker, which reads the link itself; `0x06 Restart
+//! token[16]` to the nanny, after its worker's end; `0x86 Gone` and `0x87 Beat` from the nanny.
 //!
 //! Integers are fixed-width little-endian: headers are parsed with a handful of loads and no branches
 //! on the data, and the variable part (arguments, results) is postcard, encoded by the caller.
@@ -54,10 +54,13 @@ pub(crate) const KIND_TRACE: u8 = 0x04;
 pub(crate) const KIND_EVENT: u8 = 0x85;
 /// A worker hands back tasks it has not started (see [`encode_taken_back`]).
 pub(crate) const KIND_TAKEN_BACK: u8 = 0x84;
-/// Pool → nanny: kill the worker now (a task's timeout or cancel); the nanny answers `Gone`.
+/// Pool → remote worker: end now (a task's timeout or cancel), with whatever its tasks started;
+/// its nanny answers `Gone`. Bare, so that a worker's link watcher can spot it while a task runs.
 pub(crate) const KIND_KILL: u8 = 0x05;
-/// Pool → nanny, after a `Gone`: start a fresh worker on this link. The nanny drops what the pool
-/// sent between the worker's end and this frame (it was meant for the dead worker).
+/// Pool → nanny, after a `Gone`: start a fresh worker on this link. Its body is the link's token:
+/// the nanny finds it by its bytes (see [`restart_marker`]), since a dead worker may have left the
+/// stream anywhere in a frame, and drops what came before it (it was meant for the dead worker).
+/// The pool sends nothing after it until the new worker's `Ready`.
 pub(crate) const KIND_RESTART: u8 = 0x06;
 /// Nanny → pool: the worker is gone: its wait status, one more than the sequence number of the
 /// last task it started (`u64::MAX`: unknown), and why. Frames after it come from the next worker.
@@ -77,7 +80,7 @@ pub(crate) const STATUS_INIT_FAILED: u8 = 5;
 pub(crate) const STATUS_STATE_FAILED: u8 = 6;
 
 /// Bumped whenever a frame layout changes; part of the handshake.
-pub(crate) const PROTOCOL_VERSION: u32 = 2;
+pub(crate) const PROTOCOL_VERSION: u32 = 3;
 
 /// Bytes of a task frame before its arguments: prefix, kind, id, function and trampoline offsets.
 pub(crate) const TASK_HEADER: usize = PREFIX + 1 + 8 + 8 + 8;
@@ -230,8 +233,7 @@ impl FrameReader {
         self.filled
     }
 
-    /// Appends bytes directly (tests and in-process feeding).
-    #[cfg(test)]
+    /// Appends bytes as if read (a remote worker's handshake, and what its link watcher read).
     pub(crate) fn feed(&mut self, mut bytes: &[u8]) -> Result<(), FrameError> {
         while !bytes.is_empty() {
             self.make_room();
@@ -301,6 +303,14 @@ impl FrameReader {
         Ok(Some(body_at..body_at + len))
     }
 
+    /// Where the stream stands after the last byte received, for a [`FrameWalker`] that goes on
+    /// from there. Valid after [`scan_new`](Self::scan_new), which leaves only a frame's start unscanned.
+    pub(crate) fn walker(&self) -> FrameWalker {
+        let mut w = FrameWalker::default();
+        w.advance(&self.buf[self.scanned.max(self.start)..self.end], |_| {});
+        w
+    }
+
     /// Calls `visit` on every complete frame not visited before, without consuming any.
     ///
     /// The worker uses it to see `Cancel` frames that sit behind tasks it has not reached yet. It
@@ -315,6 +325,48 @@ impl FrameReader {
             at += PREFIX + len;
         }
         self.scanned = at;
+    }
+}
+
+/// Follows a stream's frames by their length prefixes without keeping them: to tell when it is
+/// between two, and to see bare frames (a kind byte alone) go by.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub(crate) struct FrameWalker {
+    /// Bytes of the current frame's body still to come.
+    body_left: usize,
+    /// The bytes of the current prefix seen so far, and how many.
+    prefix: [u8; PREFIX],
+    have: usize,
+}
+
+impl FrameWalker {
+    /// Whether the stream is between two frames.
+    pub(crate) fn between(&self) -> bool {
+        self.body_left == 0 && self.have == 0
+    }
+
+    /// Walks over `bytes`, calling `bare` with the kind of each bare frame in them.
+    pub(crate) fn advance(&mut self, mut bytes: &[u8], mut bare: impl FnMut(u8)) {
+        while !bytes.is_empty() {
+            if self.body_left > 0 {
+                let n = self.body_left.min(bytes.len());
+                // A body of one byte, taken whole here: the frame is bare.
+                if self.body_left == 1 && self.prefix == 1u32.to_le_bytes() {
+                    bare(bytes[0]);
+                }
+                self.body_left -= n;
+                bytes = &bytes[n..];
+                continue;
+            }
+            let n = (PREFIX - self.have).min(bytes.len());
+            self.prefix[self.have..self.have + n].copy_from_slice(&bytes[..n]);
+            self.have += n;
+            bytes = &bytes[n..];
+            if self.have == PREFIX {
+                self.body_left = u32::from_le_bytes(self.prefix) as usize;
+                self.have = 0;
+            }
+        }
     }
 }
 
@@ -474,6 +526,8 @@ pub(crate) enum ToWorker<'a> {
     /// The submitter's span and level, for the next task (see `process_pool::trace`).
     #[cfg(feature = "tracing")]
     Trace(&'a [u8]),
+    /// End now (remote workers only, see [`KIND_KILL`]).
+    Kill,
 }
 
 const HELLO_LEN: usize = 1 + 16 + FINGERPRINT_LEN + 4 + 8;
@@ -540,6 +594,7 @@ pub(crate) fn parse_to_worker(body: &[u8]) -> Result<ToWorker<'_>, FrameError> {
         }
         #[cfg(feature = "tracing")]
         KIND_TRACE => Ok(ToWorker::Trace(&body[1..])),
+        KIND_KILL if body.len() == 1 => Ok(ToWorker::Kill),
         k => Err(FrameError::UnknownKind(k)),
     }
 }
@@ -608,14 +663,15 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// The 16-byte token written as 32 hex digits in `s` (see [`hex`]).
 pub(crate) fn token_from_hex(s: &str) -> Option<[u8; 16]> {
-    if s.len() != 32 || !s.is_ascii() {
+    bytes_from_hex(s)?.try_into().ok()
+}
+
+/// The bytes written as hex digits in `s` (see [`hex`]).
+pub(crate) fn bytes_from_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 || !s.is_ascii() {
         return None;
     }
-    let mut token = [0u8; 16];
-    for (i, b) in token.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(token)
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
 }
 
 /// Appends a complete `Ready` frame.
@@ -715,6 +771,18 @@ pub(crate) fn encode_bare(out: &mut Vec<u8>, kind: u8) {
     let at = begin_frame(out, kind);
     let _ = end_frame(out, at, HANDSHAKE_MAX);
 }
+
+/// The bytes of the `Restart` frame of the link whose token is `token`.
+pub(crate) fn restart_marker(token: &[u8; 16]) -> [u8; RESTART_LEN] {
+    let mut frame = [0; RESTART_LEN];
+    frame[..PREFIX].copy_from_slice(&(1 + 16u32).to_le_bytes());
+    frame[PREFIX] = KIND_RESTART;
+    frame[PREFIX + 1..].copy_from_slice(token);
+    frame
+}
+
+/// Bytes of a `Restart` frame.
+pub(crate) const RESTART_LEN: usize = PREFIX + 1 + 16;
 
 /// Appends a complete `Gone` frame (the reason is cut to fit the handshake limit).
 #[cfg_attr(windows, allow(dead_code))] // only the nanny (Unix) sends it
@@ -1043,5 +1111,39 @@ mod nanny_frames {
         encode_gone(&mut out, 0, u64::MAX, &"é".repeat(HANDSHAKE_MAX));
         assert!(out.len() - PREFIX <= HANDSHAKE_MAX);
         assert!(matches!(parse_to_parent(body(&out)), Ok(ToParent::Gone { started: u64::MAX, .. })));
+    }
+
+    #[test]
+    fn the_walker_follows_frames_split_anywhere_and_sees_bare_ones() {
+        let mut stream = Vec::new();
+        encode_refused(&mut stream, "one");
+        encode_bare(&mut stream, KIND_KILL);
+        encode_cancel(&mut stream, 1); // its body's last byte is not a bare frame's kind
+        encode_bare(&mut stream, KIND_BEAT);
+        let ends = [PREFIX + 4, PREFIX + 4 + PREFIX + 1, stream.len() - PREFIX - 1, stream.len()];
+        for split in 0..stream.len() {
+            let (mut w, mut bare) = (FrameWalker::default(), Vec::new());
+            w.advance(&stream[..split], |k| bare.push(k));
+            assert_eq!(w.between(), split == 0 || ends.contains(&split), "split at {split}");
+            w.advance(&stream[split..], |k| bare.push(k));
+            assert!(w.between());
+            assert_eq!(bare, [KIND_KILL, KIND_BEAT], "split at {split}");
+        }
+    }
+
+    #[test]
+    fn a_reader_hands_its_walker_the_stream_where_it_stands() {
+        let mut stream = Vec::new();
+        encode_cancel(&mut stream, 1);
+        encode_bare(&mut stream, KIND_KILL);
+        for split in 0..stream.len() {
+            let mut r = FrameReader::new(HANDSHAKE_MAX);
+            r.feed(&stream[..split]).unwrap();
+            r.scan_new(|_| ());
+            let (mut w, mut bare) = (r.walker(), Vec::new());
+            w.advance(&stream[split..], |k| bare.push(k));
+            assert!(w.between(), "split at {split}");
+            assert_eq!(bare, [KIND_KILL], "split at {split}: the walker sees the kill however it was cut");
+        }
     }
 }

@@ -42,6 +42,8 @@ use std::time::{Duration, Instant};
 
 use super::channel::{self, FromPool, ToPool};
 use super::code::{self, Outcome, Trampoline};
+#[cfg(unix)]
+use super::link_watch::LinkWatch;
 use super::spawn::{self, StatusPage, ENV};
 #[cfg(unix)]
 use super::spawn::{WORKER_IN_FD, WORKER_OUT_FD, WORKER_PAGE_FD};
@@ -68,6 +70,8 @@ pub(crate) const EXIT_HANDSHAKE: i32 = 121;
 pub(crate) const EXIT_PROTOCOL: i32 = 122;
 /// Exit status of a worker whose parent was already gone.
 pub(crate) const EXIT_ORPHAN: i32 = 123;
+/// Exit status of a remote worker that ended on the pool's `Kill`.
+pub(crate) const EXIT_KILLED: i32 = 124;
 
 /// Why the worker stops; `message` is printed to stderr.
 struct Stop {
@@ -108,8 +112,12 @@ pub(crate) fn enter() {
     std::process::exit(code);
 }
 
-/// Parses `1:<parent pid>:<token hex>:<flags>`.
-fn parse_env(value: &OsStr) -> Result<(u32, [u8; 16], u8), Stop> {
+/// What the worker's environment says: its parent, the pool's token, the flags, and for a remote
+/// worker the pool's `Hello` (its nanny read it off the link).
+type EnvValue = (u32, [u8; 16], u8, Option<Vec<u8>>);
+
+/// Parses `<version>:<parent pid>:<token hex>[:<hello hex>]:<flags>`.
+fn parse_env(value: &OsStr) -> Result<EnvValue, Stop> {
     let bad = || {
         Stop::loud(
             EXIT_HANDSHAKE,
@@ -120,11 +128,11 @@ fn parse_env(value: &OsStr) -> Result<(u32, [u8; 16], u8), Stop> {
         )
     };
     let value = value.to_str().ok_or_else(bad)?;
-    let mut parts = value.split(':');
-    let (Some(version), Some(ppid), Some(hex), Some(page), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad());
+    let parts: Vec<&str> = value.split(':').collect();
+    let (version, ppid, hex, hello, page) = match parts[..] {
+        [version, ppid, hex, page] => (version, ppid, hex, None, page),
+        [version, ppid, hex, hello, page] => (version, ppid, hex, Some(hello), page),
+        _ => return Err(bad()),
     };
     let flags: u8 = page.parse().map_err(|_| bad())?;
     if flags & !(spawn::FLAG_PAGE | spawn::FLAG_CLEAN) != 0 {
@@ -138,7 +146,8 @@ fn parse_env(value: &OsStr) -> Result<(u32, [u8; 16], u8), Stop> {
     }
     let ppid: u32 = ppid.parse().map_err(|_| bad())?;
     let token = wire::token_from_hex(hex).ok_or_else(bad)?;
-    Ok((ppid, token, flags))
+    let hello = hello.map(|h| wire::bytes_from_hex(h).ok_or_else(bad)).transpose()?;
+    Ok((ppid, token, flags, hello))
 }
 
 /// The start of the value of [`ENV`] (the spawner appends the flags).
@@ -162,7 +171,7 @@ fn name_after_program() {
 }
 
 fn serve(value: &OsStr) -> Result<(), Stop> {
-    let (ppid, token, flags) = parse_env(value)?;
+    let (ppid, token, flags, hello) = parse_env(value)?;
     let (input, output, pages) = open_links(ppid, flags)?;
     let (page, take_back_page, output_page) = pages;
     let output = Arc::new(Mutex::new(Output::new(output, output_page)));
@@ -181,7 +190,12 @@ fn serve(value: &OsStr) -> Result<(), Stop> {
         max_frame: HANDSHAKE_MAX,
         page,
         init: Init::None,
+        #[cfg(unix)]
+        link: None,
     };
+    if let Some(hello) = hello {
+        w.take_link(&hello)?;
+    }
     w.handshake(&token)?;
     if let Some(page) = take_back_page {
         let (claims, output) = (w.claims.clone(), w.output.clone());
@@ -416,6 +430,10 @@ struct Worker {
     page: Option<StatusPage>,
     /// The pool's initializer, run before the first task.
     init: Init,
+    /// A remote worker's watcher of its link, which reads the link while a task runs (see
+    /// `link_watch`); `None` for a local worker.
+    #[cfg(unix)]
+    link: Option<Arc<LinkWatch>>,
 }
 
 /// Where the pool's initializer stands in this worker.
@@ -462,15 +480,7 @@ impl Worker {
                     if let Some(since) = waiting_since {
                         INPUT_SPIN.record(self.last_read.saturating_duration_since(since));
                     }
-                    let (skip, next) = (&mut self.skip, self.next_seq);
-                    self.reader.scan_new(|body| {
-                        if let Ok(ToWorker::Cancel { seq }) = wire::parse_to_worker(body) {
-                            if seq >= next {
-                                skip.insert(seq);
-                            }
-                        }
-                    });
-                    return Ok(());
+                    return self.scan();
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -478,8 +488,11 @@ impl Worker {
                     if !block {
                         return Ok(());
                     }
-                    // Out of tasks: spin a little for the next before blocking (see `crate::spin`).
-                    if let (Some(page), Some(seen), None) = (&self.page, writes, waiting_since) {
+                    // Out of tasks: spin a little for the next before blocking (see `crate::spin`); a
+                    // remote worker's link has no write count to watch.
+                    if let (Some(page), Some(seen), None, false) =
+                        (&self.page, writes, waiting_since, self.remote())
+                    {
                         waiting_since = Some(Instant::now());
                         if INPUT_SPIN.spin(|| (page.input_writes() != seen).then_some(())).is_some() {
                             continue;
@@ -492,6 +505,69 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Becomes a remote worker, which reads its link itself (see `link_watch`): `hello` is the
+    /// pool's, which the nanny took off the link.
+    #[cfg(unix)]
+    fn take_link(&mut self, hello: &[u8]) -> Result<(), Stop> {
+        let fed = self.reader.feed(hello).map(|()| self.reader.scan_new(|_| ()));
+        fed.map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("bad handshake from the nanny: {e}")))?;
+        let watch = LinkWatch::start(&self.input)
+            .map_err(|e| Stop::loud(EXIT_HANDSHAKE, format!("could not start the link watcher: {e}")))?;
+        watch.read_up_to(self.reader.walker());
+        self.link = Some(watch);
+        Ok(())
+    }
+
+    /// There are no remote workers on Windows (no nanny).
+    #[cfg(windows)]
+    fn take_link(&mut self, _hello: &[u8]) -> Result<(), Stop> {
+        Err(Stop::loud(EXIT_HANDSHAKE, "remote workers need a Unix host"))
+    }
+
+    /// Whether this is a remote worker, reading its link itself.
+    fn remote(&self) -> bool {
+        #[cfg(unix)]
+        return self.link.is_some();
+        #[cfg(windows)]
+        false
+    }
+
+    /// Looks at the frames read since the last look: notes cancellations, ends the worker on a
+    /// `Kill`, and tells the link watcher where the stream stands.
+    fn scan(&mut self) -> Result<(), Stop> {
+        let (skip, next, mut kill) = (&mut self.skip, self.next_seq, false);
+        self.reader.scan_new(|body| match wire::parse_to_worker(body) {
+            Ok(ToWorker::Cancel { seq }) if seq >= next => {
+                skip.insert(seq);
+            }
+            Ok(ToWorker::Kill) => kill = true,
+            _ => {}
+        });
+        if kill {
+            return Err(Stop::quiet(EXIT_KILLED));
+        }
+        #[cfg(unix)]
+        if let Some(link) = &self.link {
+            link.read_up_to(self.reader.walker());
+        }
+        Ok(())
+    }
+
+    /// A task ended: takes what the link watcher read meanwhile, ahead of anything read later.
+    #[cfg(unix)]
+    fn task_ended(&mut self) -> Result<(), Stop> {
+        let Some(bytes) = self.link.as_ref().and_then(|link| link.task_ended()) else { return Ok(()) };
+        self.reader
+            .feed(&bytes)
+            .map_err(|e| Stop::loud(EXIT_PROTOCOL, format!("bad frame from the pool: {e}")))?;
+        self.scan()
+    }
+
+    #[cfg(windows)]
+    fn task_ended(&mut self) -> Result<(), Stop> {
+        Ok(())
     }
 
     fn send(&mut self) -> Result<(), Stop> {
@@ -574,6 +650,10 @@ impl Worker {
                         if let Some(page) = &self.page {
                             page.set_started(seq);
                         }
+                        #[cfg(unix)]
+                        if let Some(link) = &self.link {
+                            link.task_started(seq + 1);
+                        }
                         task_end = match self.init.check() {
                             Some(e) => {
                                 refuse_task(&mut self.out, id, wire::STATUS_INIT_FAILED, e, self.max_frame)
@@ -591,6 +671,7 @@ impl Worker {
                 Ok(ToWorker::Hello { .. }) => {
                     return Err(Stop::loud(EXIT_PROTOCOL, "the pool repeated the handshake"));
                 }
+                Ok(ToWorker::Kill) => return Err(Stop::quiet(EXIT_KILLED)),
                 #[cfg(feature = "tracing")]
                 Ok(ToWorker::Trace(body)) => {
                     super::trace::receive(body).map_err(|e| Stop::loud(EXIT_PROTOCOL, e))?;
@@ -598,6 +679,7 @@ impl Worker {
                 }
                 Err(e) => return Err(Stop::loud(EXIT_PROTOCOL, format!("bad frame from the pool: {e}"))),
             }
+            self.task_ended()?;
             self.send()?;
         }
     }
@@ -690,7 +772,8 @@ mod tests {
     fn env_value_round_trips() {
         let token = [0xab; 16];
         let v = env_value(&token) + ":3";
-        let (ppid, t, flags) = parse_env(OsStr::new(&v)).ok().unwrap();
+        let (ppid, t, flags, hello) = parse_env(OsStr::new(&v)).ok().unwrap();
+        assert_eq!(hello, None);
         assert_eq!(ppid, std::process::id());
         assert_eq!(t, token);
         assert_eq!(flags, spawn::FLAG_PAGE | spawn::FLAG_CLEAN);

@@ -2,14 +2,14 @@
 //! task with a `Kill` frame over the link instead of ending the link, taking a `Gone` (the worker
 //! died there; the link stays and carries the next one), and a link that went silent.
 //!
-//! A `Kill` costs no new connection: the nanny kills the worker, answers `Gone` with how many tasks
-//! it had started, and, once the pool's `Restart` follows, starts a fresh worker on the same link,
-//! which passes the handshake again. A worker that dies there by itself takes the same path, so
+//! A `Kill` costs no new connection: the worker, which reads the link itself, ends with its tasks'
+//! processes; its nanny answers `Gone` with how many tasks it had started, and, once the pool's
+//! `Restart` follows, starts a fresh worker on the same link, which passes the handshake again. A worker that dies there by itself takes the same path, so
 //! the tasks it never started are re-sent, not failed.
 
 use std::time::{Duration, Instant};
 
-use super::super::wire::{self, KIND_KILL, KIND_RESTART};
+use super::super::wire::{self, KIND_KILL};
 use super::super::HANDSHAKE_TIMEOUT;
 use super::fate::Cause;
 use super::link::{read_frames, Phase, Worker};
@@ -18,11 +18,10 @@ use super::{Driver, Tally};
 /// How long the pool waits for a nanny's `Gone` after its `Kill` before it ends the link instead.
 const KILL_WAIT: Duration = Duration::from_secs(5);
 
-/// Queues a frame of the nanny's own (no body) for `w`.
-fn queue_bare(w: &mut Worker, kind: u8) {
-    let before = w.out.len();
-    wire::encode_bare(&mut w.out, kind);
-    w.queued_bytes += (w.out.len() - before) as u64;
+/// Queues a frame for the far end of `w`'s link.
+fn queue(w: &mut Worker, frame: &[u8]) {
+    w.out.extend_from_slice(frame);
+    w.queued_bytes += frame.len() as u64;
 }
 
 impl Driver {
@@ -34,7 +33,9 @@ impl Driver {
         let mut tally = Tally::new(&self.shared);
         let end = read_frames(w, &self.token, now, &mut tally, usize::MAX);
         if w.fifo.front().is_some_and(|h| h.job.id == victim) {
-            queue_bare(w, KIND_KILL);
+            let mut kill = Vec::new();
+            wire::encode_bare(&mut kill, KIND_KILL);
+            queue(w, &kill);
             w.killing = Some((cause, now));
         }
         self.absorb(tally);
@@ -59,7 +60,8 @@ impl Driver {
         let head_started = fifo.front().is_some_and(|h| started == u64::MAX || started > h.seq);
         (w.phase, w.next_seq, w.head_since) =
             (Phase::Starting { deadline: now + HANDSHAKE_TIMEOUT }, 0, None);
-        queue_bare(w, KIND_RESTART);
+        // Nothing follows until the new worker's `Ready` (see `KIND_RESTART`).
+        queue(w, &wire::restart_marker(&self.token));
         let by_pool = matches!(cause, Cause::Cancel(_) | Cause::Timeout(..));
         let counters = &self.shared.counters;
         if !by_pool {
