@@ -6,13 +6,14 @@
 //! pool's frames: nothing listens on this machine, so no connection back through a firewall is
 //! needed. On the other side the launcher runs the same program in nanny mode (see
 //! [`nanny`](super::nanny)), which proves it is byte-identical (its SHA-256 against the one the
-//! pool sends), starts the real worker next to it, passes the pool's frames on to it (the worker
-//! writes its own straight onto the link, and its stdout goes to stderr); it kills the worker when
-//! its stdin ends, so a lost link leaves nothing running.
+//! pool sends) and starts the real worker next to it on the link itself (the worker reads the
+//! pool's frames from it and writes its own onto it; its stdout goes to stderr). The worker ends
+//! when the link's input ends, and the nanny kills what it left, so a lost link leaves nothing
+//! running.
 //!
 //! The pool's side of a remote link is the launcher process: ending it (a shutdown, a silent
 //! link, a handshake timeout; `SIGTERM` first, so that `srun` ends its step) closes the link, and
-//! the nanny kills the worker. A task's timeout or cancel is a `Kill` frame over the link instead
+//! the worker on the other side ends. A task's timeout or cancel is a `Kill` frame over the link instead
 //! (see the driver's `remote` module): the link stays and carries the next worker.
 //!
 //! An ssh launcher prepares its hosts at once; a host where that fails is unusable from the start,

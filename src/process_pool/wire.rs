@@ -234,6 +234,7 @@ impl FrameReader {
     }
 
     /// Appends bytes as if read (a remote worker's handshake, and what its link watcher read).
+    #[cfg_attr(windows, allow(dead_code))] // remote workers are Unix-only
     pub(crate) fn feed(&mut self, mut bytes: &[u8]) -> Result<(), FrameError> {
         while !bytes.is_empty() {
             self.make_room();
@@ -305,6 +306,7 @@ impl FrameReader {
 
     /// Where the stream stands after the last byte received, for a [`FrameWalker`] that goes on
     /// from there. Valid after [`scan_new`](Self::scan_new), which leaves only a frame's start unscanned.
+    #[cfg_attr(windows, allow(dead_code))] // remote workers are Unix-only
     pub(crate) fn walker(&self) -> FrameWalker {
         let mut w = FrameWalker::default();
         w.advance(&self.buf[self.scanned.max(self.start)..self.end], |_| {});
@@ -331,6 +333,7 @@ impl FrameReader {
 /// Follows a stream's frames by their length prefixes without keeping them: to tell when it is
 /// between two, and to see bare frames (a kind byte alone) go by.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+#[cfg_attr(windows, allow(dead_code))] // remote workers are Unix-only
 pub(crate) struct FrameWalker {
     /// Bytes of the current frame's body still to come.
     body_left: usize,
@@ -339,6 +342,7 @@ pub(crate) struct FrameWalker {
     have: usize,
 }
 
+#[cfg_attr(windows, allow(dead_code))]
 impl FrameWalker {
     /// Whether the stream is between two frames.
     pub(crate) fn between(&self) -> bool {

@@ -29,6 +29,10 @@
 //! costs the runner two uncontended locks per task, and nothing at all while the worker idles.
 //! Workers without a status page (remote ones, non-Linux) have no take-back thread; the pool never
 //! asks them.
+//!
+//! A remote worker reads the pool's frames from its link (its nanny's stdin) as a local one reads
+//! its socket, and gets the pool's `Hello` from its nanny in its environment. While one of its
+//! tasks runs, a link watcher thread reads the link for a `Kill` or its end (see `link_watch`).
 
 use std::collections::HashSet;
 use std::ffi::OsStr;

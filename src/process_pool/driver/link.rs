@@ -53,7 +53,7 @@ pub(super) struct InFlight {
 
 pub(super) struct Worker {
     /// The local child, or for a remote worker the launcher process (`ssh`, `srun`) that carries
-    /// its link: killing it ends the link, and the nanny on the other side kills the worker.
+    /// its link: killing it ends the link, and the worker on the other side ends.
     pub(super) child: Child,
     /// The host (or launcher command) of a remote worker, named in its errors; `None`: local.
     pub(super) host: Option<Arc<str>>,
