@@ -53,11 +53,12 @@ asan() {
 
 # The tests of the cross-thread parts: the inbox and wakeup, ConcurrentFuture, the spin, the
 # thread pool's roles, the process pool driver's shared state, a worker's runner and take-back
-# threads, a waiter reading a remote worker's link beside the driver (and the library's unit tests).
+# threads, a waiter reading a remote worker's link beside the driver, a remote worker's runner and
+# link watcher (and the library's unit tests).
 TSAN_TESTS=(threadsafe_wakeup threadsafe_callbacks threadsafe_callback_order future_done_state
   future_on_runtimes spin_policy pool_results pool_cancel pool_shutdown pool_backpressure portal
   executor_to_thread process_pool_cancelled_queued_tasks process_pool_lifecycle process_pool_take_back
-  remote_waiter_reads_the_link)
+  remote_waiter_reads_the_link remote_worker_reads_its_link)
 
 tsan() {
   local cargo

@@ -781,6 +781,9 @@ mod tests {
         assert_eq!(ppid, std::process::id());
         assert_eq!(t, token);
         assert_eq!(flags, spawn::FLAG_PAGE | spawn::FLAG_CLEAN);
+        let remote = format!("{}:{}:3", env_value(&token), wire::hex(b"hello"));
+        let (.., hello) = parse_env(OsStr::new(&remote)).ok().unwrap();
+        assert_eq!(hello.as_deref(), Some(&b"hello"[..]), "a remote worker's hello, from its nanny");
         assert!(parse_env(OsStr::new("1:2:zz")).is_err());
         assert!(parse_env(OsStr::new("9:2:abababababababababababababababab:0")).is_err());
         assert!(parse_env(OsStr::new("1:2:abababababababababababababababab:7")).is_err());

@@ -17,7 +17,7 @@ const WORKER_ENV: &str = "TULIP_PROCESS_WORKER";
 // Frame kinds and sizes, as in src/process_pool/wire.rs.
 const KIND_HELLO: u8 = 0x01;
 /// The frame protocol's version (`wire::PROTOCOL_VERSION`), the first field of the worker marker.
-const PROTOCOL: u32 = 2;
+const PROTOCOL: u32 = 3;
 const KIND_TASK: u8 = 0x02;
 const KIND_READY: u8 = 0x81;
 const KIND_REFUSED: u8 = 0x82;
