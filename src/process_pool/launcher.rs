@@ -13,8 +13,8 @@
 //!
 //! The pool's side of a remote link is the launcher process: ending it (a shutdown, a silent
 //! link, a handshake timeout; `SIGTERM` first, so that `srun` ends its step) closes the link, and
-//! the worker on the other side ends. A task's timeout or cancel is a `Kill` frame over the link instead
-//! (see the driver's `remote` module): the link stays and carries the next worker.
+//! the worker on the other side ends. A task's timeout or cancel is a `Kill` frame over the link
+//! instead (see the driver's `remote` module): the link stays and carries the next worker.
 //!
 //! An ssh launcher prepares its hosts at once; a host where that fails is unusable from the start,
 //! and the pool starts on the others (see the driver's `hosts` module).

@@ -128,7 +128,8 @@ impl LinkWatch {
                         });
                         stash.bytes.extend_from_slice(&buf[..k]);
                     }
-                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(_) => exit(EXIT_ORPHAN),
                 }
             }

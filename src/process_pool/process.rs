@@ -81,8 +81,8 @@
 //! than [`Launcher::local`] starts the workers over ssh, as Slurm steps or through any command that
 //! connects a remote process's stdin and stdout; those carry the frames. The remote side runs this
 //! same program (proven by its SHA-256) as a nanny that owns the worker; the worker reads the link
-//! itself and ends when it ends. Failures are the local ones, with the host named in `WorkerDied`. See the README section
-//! "When one machine is not enough".
+//! itself and ends when it ends. Failures are the local ones, with the host named in `WorkerDied`.
+//! See the README section "When one machine is not enough".
 //!
 //! # Tracing
 //!

@@ -305,7 +305,8 @@ impl FrameReader {
     }
 
     /// Where the stream stands after the last byte received, for a [`FrameWalker`] that goes on
-    /// from there. Valid after [`scan_new`](Self::scan_new), which leaves only a frame's start unscanned.
+    /// from there. Valid after [`scan_new`](Self::scan_new), which leaves only the start of a frame
+    /// unscanned.
     #[cfg_attr(windows, allow(dead_code))] // remote workers are Unix-only
     pub(crate) fn walker(&self) -> FrameWalker {
         let mut w = FrameWalker::default();
@@ -1147,7 +1148,7 @@ mod nanny_frames {
             let (mut w, mut bare) = (r.walker(), Vec::new());
             w.advance(&stream[split..], |k| bare.push(k));
             assert!(w.between(), "split at {split}");
-            assert_eq!(bare, [KIND_KILL], "split at {split}: the walker sees the kill however it was cut");
+            assert_eq!(bare, [KIND_KILL], "split at {split}: the kill is seen however it was cut");
         }
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! A `Kill` costs no new connection: the worker, which reads the link itself, ends with its tasks'
 //! processes; its nanny answers `Gone` with how many tasks it had started, and, once the pool's
-//! `Restart` follows, starts a fresh worker on the same link, which passes the handshake again. A worker that dies there by itself takes the same path, so
-//! the tasks it never started are re-sent, not failed.
+//! `Restart` follows, starts a fresh worker on the same link, which passes the handshake again. A
+//! worker that dies there by itself takes the same path, so the tasks it never started are re-sent,
+//! not failed.
 
 use std::time::{Duration, Instant};
 
