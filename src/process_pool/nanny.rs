@@ -22,8 +22,8 @@
 //!    `link_watch`), and a lost link or session leaves nothing running.
 //!
 //! Why the worker reads the link itself: a relay through the nanny was one more process to wake on
-//! every task's way, which over ssh on a small machine cost a third of the round trip (W8b in the
-//! workloads bench: ~50 µs of ~130). The price is the resynchronisation in 3: a dead worker may
+//! every task's way, which over ssh on a small machine cost a third to a half of the round trip
+//! (W8b in the workloads bench on 2 CPUs: 55–115 µs of 145–235). The price is the resynchronisation in 3: a dead worker may
 //! have left the stream anywhere in a frame, so the pool's `Restart` carries the link's token and
 //! the nanny finds it by its bytes (see [`wire::restart_marker`]); the pool sends nothing after it
 //! until the new worker's `Ready`, so nothing the new worker needs is read by the nanny.
