@@ -193,7 +193,7 @@ fn serve(value: &OsStr, mut input: File, link: &Arc<Link>) -> Result<i32, Failur
     loop {
         let (status, why, started_tasks, torn) = serve_one(&prefix, &input, link).map_err(started)?;
         let code = status.map_or(0, shell_status);
-        let killed = status.is_some_and(|s| child::exit_code(s) == Some(EXIT_KILLED));
+        let killed = status.is_some_and(killed_by_pool);
         let ended = resync.drop_waiting(&mut input) == Found::End;
         if !killed && !ended {
             eprintln!("tulip: {why}");
@@ -339,7 +339,7 @@ fn watch(mut child: Child) -> (Option<String>, Option<libc::c_int>) {
         }
         match child.try_wait(true) {
             Waited::Gone(status) if killed_hung => return (Some(hung()), Some(status)),
-            Waited::Gone(status) if child::exit_code(status) == Some(EXIT_KILLED) => {
+            Waited::Gone(status) if killed_by_pool(status) => {
                 return (Some(format!("worker {pid} was killed at the pool's request")), Some(status))
             }
             Waited::Gone(status) => {
@@ -358,6 +358,11 @@ fn watch(mut child: Child) -> (Option<String>, Option<libc::c_int>) {
         }
         std::thread::sleep(WATCH_EVERY);
     }
+}
+
+/// Whether a worker with wait status `status` ended on the pool's `Kill` (see `link_watch`).
+fn killed_by_pool(status: libc::c_int) -> bool {
+    child::exit_code(status) == Some(EXIT_KILLED)
 }
 
 /// A wait status as a shell's exit status: the exit code, or 128 + the signal.
