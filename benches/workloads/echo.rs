@@ -43,9 +43,13 @@ pub fn run(report: &mut Report) {
 ///
 /// The systems take turns, round after round (5 rounds, 1 under `--quick`), and each figure is the
 /// median of a system's rounds: one run each, in a fixed order, let a slow stretch of the machine
-/// fall on whichever system ran in it.
+/// fall on whichever system ran in it. Under `--control`, tokio's server takes a second turn in
+/// each round as `tokio-control`.
 pub fn measure<C: Conn>(report: &mut Report, workload: &str, total: usize, systems: &[(&str, Server)]) {
     let rounds = report.scale(5, 5);
+    let control = systems.iter().find(|&&(system, _)| report.control && system == "tokio");
+    let systems: Vec<_> =
+        systems.iter().copied().chain(control.map(|&(_, serve)| ("tokio-control", serve))).collect();
     let servers: Vec<_> =
         systems.iter().map(|&(system, serve)| move || serve_once::<C>(system, serve, total)).collect();
     for (&(system, _), runs) in systems.iter().zip(&take_turns(rounds, &servers)) {

@@ -1,7 +1,7 @@
 //! The workloads of `../shared/WORKLOADS.md`, for tulip and its peers in one run.
 //!
-//! Run with `cargo bench --bench workloads -- [--quick] [--only W1,W6a]`. Each figure is printed as one
-//! JSON line: `{"system": S, "workload": W, "value": V, "unit": U, "n": N}`.
+//! Run with `cargo bench --bench workloads -- [--quick] [--only W1,W6a] [--control]`. Each figure is
+//! printed as one JSON line: `{"system": S, "workload": W, "value": V, "unit": U, "n": N}`.
 //!
 //! One module per workload family; each exposes `run(&mut Report)` and checks `report.wants("W..")`
 //! before measuring anything.
@@ -32,6 +32,10 @@ mod wait_many;
 pub struct Report {
     /// `--quick`: smaller N, for CI smoke runs; figures are then only indicative.
     pub quick: bool,
+    /// `--control`: W7 and W7h run tokio's server a second time, as the system `tokio-control`, in
+    /// the same turns: the ratio of the two tokio figures is what the machine alone makes of a
+    /// ratio in this run, the yardstick for tulip's.
+    pub control: bool,
     only: Option<Vec<String>>,
 }
 
@@ -85,10 +89,11 @@ fn main() {
     procspawn::init();
 
     let mut args = std::env::args().skip(1);
-    let mut report = Report { quick: false, only: None };
+    let mut report = Report { quick: false, control: false, only: None };
     while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => report.quick = true,
+            "--control" => report.control = true,
             "--only" => {
                 report.only = args.next().map(|s| s.split(',').map(|w| w.trim().to_string()).collect())
             }
