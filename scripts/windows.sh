@@ -36,13 +36,20 @@ command -v x86_64-w64-mingw32-gcc >/dev/null || { notice "no mingw-w64 C compile
 # A prefix of our own, set up once without dialogs (-i: init only), so that the first test does not
 # spend its time (or hang) creating one.
 export WINEPREFIX=${WINEPREFIX:-$PWD/target/wine-prefix} WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n,b"
-# The wineserver outlives the programs it ran: stopped on every exit, a budget's timeout included.
+# One wineserver for the whole run, started here and stopped on every exit (a budget's timeout
+# included). Left to itself, Wine starts a server with each program that finds none, and that server
+# ends soon after its last program, SIGKILLing the helper processes it booted (one doctest run
+# traced ~100 such ends, about one every 3 s). Two doctests that another session saw end with
+# "signal: 9" fit a program that reached a server while it was ending.
 stop_wine() { /usr/lib/wine/wineserver -k >/dev/null 2>&1 || true; }
 trap stop_wine EXIT
 trap 'exit 143' TERM INT
 if [ ! -d "$WINEPREFIX/drive_c/windows/system32" ]; then
   timeout 300 "$WINE" wineboot -i >/dev/null 2>&1 || { notice "wineboot did not finish"; exit 0; }
 fi
+# Persistent (`-p`): it stays up between programs until `stop_wine`.
+stop_wine
+/usr/lib/wine/wineserver -p || echo "notice: no persistent wineserver; each program starts its own"
 
 # The shim, in the prefix's system32 (every program finds it there: tests, doctests in temporary
 # directories, examples) and beside the test binaries and examples.
