@@ -39,10 +39,40 @@ export WINEPREFIX=${WINEPREFIX:-$PWD/target/wine-prefix} WINEDEBUG=-all WINEDLLO
 # One wineserver for the whole run, started here and stopped on every exit (a budget's timeout
 # included). Left to itself, Wine starts a server with each program that finds none, and that server
 # ends soon after its last program, SIGKILLing the helper processes it booted (one doctest run
-# traced ~100 such ends, about one every 3 s). Two doctests that another session saw end with
-# "signal: 9" fit a program that reached a server while it was ending.
+# traced ~100 such ends, about one every 3 s); one server halves the doctests' time.
 stop_wine() { /usr/lib/wine/wineserver -k >/dev/null 2>&1 || true; }
-trap stop_wine EXIT
+
+# Programs run through scripts/wine-run.sh, which runs one again if something outside it SIGKILLed
+# it (CI still saw that with one server) and notes it in $TULIP_WINE_KILLS. Where tracefs is
+# writable (root), the kernel's `signal_generate` event is traced for SIGKILL meanwhile, so that
+# each note names the sender and the end of the run counts the SIGKILLs delivered, by sender.
+kill_event=/sys/kernel/tracing/events/signal/signal_generate
+mkdir -p "target/$TARGET"
+export TULIP_WINE_KILLS=$PWD/target/$TARGET/wine-kills.log TULIP_SIGKILL_TRACE=
+: >"$TULIP_WINE_KILLS"
+trace_kills() {
+  if [ -w "$kill_event/filter" ] && echo 'sig == 9' >"$kill_event/filter" 2>/dev/null; then
+    echo >/sys/kernel/tracing/trace
+    echo 1 >"$kill_event/enable"
+    TULIP_SIGKILL_TRACE=/sys/kernel/tracing/trace
+  else
+    echo "notice: no writable tracefs: SIGKILLs are not traced to their senders"
+  fi
+}
+report_kills() {
+  if [ -n "$TULIP_SIGKILL_TRACE" ]; then
+    echo 0 >"$kill_event/enable"
+    echo 0 >"$kill_event/filter"
+    echo "SIGKILLs delivered during the run, by sender (workers killed by their pools among them):"
+    awk '/ sig=9 / && / res=0/ { sub(/-[0-9]+$/, "", $1); n[$1]++ } END { for (s in n) print "  " n[s], s }' \
+      "$TULIP_SIGKILL_TRACE"
+  fi
+  if [ -s "$TULIP_WINE_KILLS" ]; then
+    echo "notice: programs SIGKILLed from outside and run again (scripts/wine-run.sh):"
+    cat "$TULIP_WINE_KILLS"
+  fi
+}
+trap 'report_kills; stop_wine' EXIT
 trap 'exit 143' TERM INT
 if [ ! -d "$WINEPREFIX/drive_c/windows/system32" ]; then
   timeout 300 "$WINE" wineboot -i >/dev/null 2>&1 || { notice "wineboot did not finish"; exit 0; }
@@ -50,6 +80,7 @@ fi
 # Persistent (`-p`): it stays up between programs until `stop_wine`.
 stop_wine
 /usr/lib/wine/wineserver -p || echo "notice: no persistent wineserver; each program starts its own"
+trace_kills
 
 # The shim, in the prefix's system32 (every program finds it there: tests, doctests in temporary
 # directories, examples) and beside the test binaries and examples.
@@ -74,7 +105,7 @@ for dir in "$WINEPREFIX/drive_c/windows/system32" "target/$TARGET/debug/deps" "t
   cp "$shim_dir/bcryptprimitives.dll" "$dir/"
 done
 
-export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$WINE
+export WINE CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$PWD/scripts/wine-run.sh
 # The tour first: a quick end-to-end run before the long suite (doctests are slow to link).
 cargo run --target "$TARGET" --example tour
 # The process pool's doctests are left out under Wine: each doctest's program ends right after
