@@ -42,10 +42,10 @@ export WINEPREFIX=${WINEPREFIX:-$PWD/target/wine-prefix} WINEDEBUG=-all WINEDLLO
 # traced ~100 such ends, about one every 3 s); one server halves the doctests' time.
 stop_wine() { /usr/lib/wine/wineserver -k >/dev/null 2>&1 || true; }
 
-# Programs run through scripts/wine-run.sh, which runs one again if something outside it SIGKILLed
-# it (CI still saw that with one server) and notes it in $TULIP_WINE_KILLS. Where tracefs is
-# writable (root), the kernel's `signal_generate` event is traced for SIGKILL meanwhile, so that
-# each note names the sender and the end of the run counts the SIGKILLs delivered, by sender.
+# Programs run through scripts/wine-run.sh, which runs one again if it ended by SIGKILL (Wine's own
+# kill of a program that deadlocked in its exit; see there) and notes it in $TULIP_WINE_KILLS. Where
+# tracefs is writable (root), the kernel's `signal_generate` event is traced for SIGKILL meanwhile,
+# so that each note names the sender and the end of the run counts the SIGKILLs delivered, by sender.
 kill_event=/sys/kernel/tracing/events/signal/signal_generate
 mkdir -p "target/$TARGET"
 export TULIP_WINE_KILLS=$PWD/target/$TARGET/wine-kills.log TULIP_SIGKILL_TRACE=
@@ -54,6 +54,7 @@ trace_kills() {
   if [ -w "$kill_event/filter" ] && echo 'sig == 9' >"$kill_event/filter" 2>/dev/null; then
     echo >/sys/kernel/tracing/trace
     echo 1 >"$kill_event/enable"
+    echo 1 >/sys/kernel/tracing/tracing_on
     TULIP_SIGKILL_TRACE=/sys/kernel/tracing/trace
   else
     echo "notice: no writable tracefs: SIGKILLs are not traced to their senders"
@@ -63,12 +64,14 @@ report_kills() {
   if [ -n "$TULIP_SIGKILL_TRACE" ]; then
     echo 0 >"$kill_event/enable"
     echo 0 >"$kill_event/filter"
-    echo "SIGKILLs delivered during the run, by sender (workers killed by their pools among them):"
-    awk '/ sig=9 / && / res=0/ { sub(/-[0-9]+$/, "", $1); n[$1]++ } END { for (s in n) print "  " n[s], s }' \
-      "$TULIP_SIGKILL_TRACE"
+    # res=0: delivered. Wine's kills of exiting processes (a pool's killed worker among them) are
+    # res=1, ignored by a process already on its way out, and not counted.
+    echo "SIGKILLs delivered to live processes during the run, by sender:"
+    awk '/ sig=9 / && / res=0/ { sub(/-[0-9]+$/, "", $1); n[$1]++; k++ }
+      END { for (s in n) print "  " n[s], s; if (!k) print "  none" }' "$TULIP_SIGKILL_TRACE"
   fi
   if [ -s "$TULIP_WINE_KILLS" ]; then
-    echo "notice: programs SIGKILLed from outside and run again (scripts/wine-run.sh):"
+    echo "notice: programs that ended by SIGKILL and ran again (scripts/wine-run.sh):"
     cat "$TULIP_WINE_KILLS"
   fi
 }

@@ -3,11 +3,14 @@
 #
 #   scripts/wine-run.sh program.exe [args...]
 #
-# Runs the program with Wine, once more if something outside it SIGKILLed it, and no more. None of
-# our Windows code sends Unix signals (a pool kills its workers through Job objects, which Wine's
-# server carries out on the workers, never on the program), so a program that ends by SIGKILL was
-# killed by its environment: CI saw one doctest in ~240 end so about every other run, with the
-# persistent wineserver and nothing of ours that could send it. A second SIGKILL fails as before.
+# Runs the program with Wine, once more if it ended by SIGKILL, and no more. None of our Windows
+# code sends Unix signals; the SIGKILL is Wine 8's own. Its `ExitProcess` ends the program's other
+# threads with SIGQUIT, and a thread ended at the wrong moment can leave a glibc lock held: the main
+# thread then waits forever in `exit()` (`_dl_fini` waiting for the loader's lock, caught with gdb),
+# and wineserver SIGKILLs it half a second later. A program that ends while its thread pool's
+# workers are still starting meets it about once in 250 runs; in CI, one doctest in ~240 about
+# every other run. Windows ends threads in its kernel, so this is Wine's alone. A second SIGKILL
+# fails as before.
 #
 # Each such kill is written to $TULIP_WINE_KILLS (when set) with its sender, if the kernel's
 # `signal_generate` event is being traced (windows.sh does that as root): windows.sh prints them at
