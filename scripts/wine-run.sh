@@ -8,7 +8,7 @@
 # threads with SIGQUIT, and a thread ended at the wrong moment can leave a glibc lock held: the main
 # thread then waits forever in `exit()` (`_dl_fini` waiting for the loader's lock, caught with gdb),
 # and wineserver SIGKILLs it half a second later. A program that ends while its thread pool's
-# workers are still starting meets it about once in 250 runs; in CI, one doctest in ~240 about
+# workers are still starting meets it about once in 250 runs; in CI, one program of ~400 about
 # every other run. Windows ends threads in its kernel, so this is Wine's alone. A second SIGKILL
 # fails as before.
 #
