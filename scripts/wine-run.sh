@@ -26,7 +26,8 @@ sender_of() {
 }
 
 for attempt in 1 2; do
-  "$WINE" "$@" &
+  # In the background only to learn its pid; `<&0` keeps its stdin (a background job gets /dev/null).
+  "$WINE" "$@" <&0 &
   pid=$!
   wait "$pid"
   rc=$?
